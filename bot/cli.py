@@ -1,0 +1,240 @@
+"""`signaalbot`: run the bot, manage the database, the network and the scheduled jobs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("signaalbot")
+
+# Feature modules add their own subcommands: fn(subparsers) registering parsers with func=handler(args)
+COMMAND_MODULES: list[str] = []
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line each, exit code 2."""
+
+    def __init__(self, *lines: str) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
+
+
+def setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "urllib3", "alembic", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def parse_moment(value: str, settings: Settings) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CliError(f"'{value}' is not an ISO-8601 moment (for example 2027-03-25T14:00 or "
+                       "2027-03-25T14:00+01:00).") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=settings.tz)
+    return moment.astimezone(UTC)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _bot(settings: Settings, *, token_verification: bool = False):  # noqa: ANN202
+    from bot.runtime import build_bot
+
+    return build_bot(settings, token_verification=token_verification)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = _settings()
+    if not settings.has_slack_tokens:
+        raise CliError(
+            "No Slack tokens are configured, so the bot cannot connect to Slack.",
+            "Set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, Socket Mode) in .env, or "
+            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET for HTTP mode. See README.md → 'Create the Slack app'.",
+            "To try the bot without Slack, run `make run` or `signaalbot sandbox`.",
+        )
+    from bot.serve import serve
+
+    return serve(settings)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.runtime import open_database
+
+    settings = _settings()
+    open_database(settings)
+    print(f"Database is up to date ({_safe_url(settings.database_url)}).")
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def cmd_network_import(args: argparse.Namespace) -> int:
+    from slack_sdk.errors import SlackApiError
+
+    from bot.core import network
+    from bot.runtime import make_client, open_database
+    from models.db import session_scope
+
+    settings = _settings()
+    path = Path(args.file)
+    if not path.exists():
+        raise CliError(f"{path}: file not found.")
+    lookup = None
+    if settings.has_slack_tokens:
+        client = make_client(settings)
+
+        def lookup(email: str) -> str | None:
+            try:
+                return client.users_lookupByEmail(email=email)["user"]["id"]
+            except SlackApiError:
+                return None
+    try:
+        cfg = network.parse(path.read_text(encoding="utf-8"), lookup, str(path))
+    except network.NetworkError as exc:
+        if lookup is None and any("e-mail" in p for p in exc.problems):
+            exc.problems.append("E-mail addresses are looked up in Slack: set SLACK_BOT_TOKEN, or use user ids.")
+        raise CliError(*exc.problems, "Nothing was imported.") from exc
+    engine = open_database(settings)
+    with session_scope(engine) as session:
+        counts = network.apply(session, cfg, datetime.now(UTC))
+        from bot.core import audit
+
+        audit.record(session, "cli", "network.import", subject=str(path), **counts)
+    print(f"Imported {counts['municipalities']} municipalities, {counts['partners']} partners, "
+          f"{counts['roles']} roles, {counts['network']} new network members from {path}.")
+    return 0
+
+
+def cmd_network_show(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from bot.core import network
+    from bot.runtime import open_database
+
+    engine = open_database(_settings())
+    with Session(engine) as session:
+        lines = network.describe(session)
+    print("\n".join(lines) if lines else "No network imported yet: use `signaalbot network import FILE`.")
+    return 0
+
+
+def cmd_jobs_run_due(args: argparse.Namespace) -> int:
+    settings = _settings()
+    at = parse_moment(args.at, settings) if args.at else None
+    bot = _bot(settings)
+    if at is not None:
+        bot.core.clock.set(at)
+    lines = bot.run_due(at)
+    print("\n".join(lines) if lines else "Nothing was due.")
+    return 0
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    from bot.scheduler import describe_jobs
+
+    for name, desc in describe_jobs():
+        print(f"{name}: {desc}")
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    from sqlmodel import Session, col, select
+
+    from bot.runtime import open_database
+    from models import MessageRef, OutboxMessage
+
+    engine = open_database(_settings())
+    with Session(engine) as session:
+        rows = session.exec(select(OutboxMessage, MessageRef).join(MessageRef).where(
+            col(OutboxMessage.status).in_(["pending", "sending", "failed"])).order_by(col(OutboxMessage.id))).all()
+        for item, msg in rows:
+            print(f"#{item.id} {item.status} {item.op} {msg.template} attempts={item.attempts} "
+                  f"next={item.next_attempt_at:%Y-%m-%d %H:%M:%S} error={item.last_error or '-'}")
+        if not rows:
+            print("The outbox is empty: every message was delivered.")
+    return 0
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    from cryptography.fernet import Fernet
+
+    print(Fernet.generate_key().decode())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signaalbot", description="Signaalbot: signals of human trafficking.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)").set_defaults(
+        func=cmd_run)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="bring the database schema up to date").set_defaults(func=cmd_db_upgrade)
+
+    net = sub.add_parser("network", help="the regional network").add_subparsers(dest="net_command", required=True)
+    imp = net.add_parser("import", help="import municipalities, AFs, partners and network members from YAML")
+    imp.add_argument("file")
+    imp.set_defaults(func=cmd_network_import)
+    net.add_parser("show", help="show the imported network").set_defaults(func=cmd_network_show)
+
+    jobs = sub.add_parser("jobs", help="scheduled jobs").add_subparsers(dest="jobs_command", required=True)
+    due = jobs.add_parser("run-due", help="run every due job once, as if the clock read --at")
+    due.add_argument("--at", help="ISO-8601 moment (default: now; without offset: BOT_TIMEZONE)")
+    due.set_defaults(func=cmd_jobs_run_due)
+    jobs.add_parser("list", help="show the jobs and when they run").set_defaults(func=cmd_jobs_list)
+
+    sub.add_parser("outbox", help="messages not yet delivered").set_defaults(func=cmd_outbox)
+    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("generate", help="print a new SIGNAAL_DATA_KEY").set_defaults(func=cmd_keys_generate)
+
+    for name in COMMAND_MODULES:
+        module = __import__(name, fromlist=["register_cli"])
+        register: Callable[..., None] = module.register_cli
+        register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for line in exc.problems:
+            print(f"signaalbot: {line}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        for line in exc.lines:
+            print(f"signaalbot: {line}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - known start-up problems get one clear line
+        from flows.questionnaire import QuestionnaireError
+        from models.crypto import KeyError_
+
+        if isinstance(exc, QuestionnaireError | KeyError_):
+            print(f"signaalbot: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

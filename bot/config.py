@@ -1,0 +1,144 @@
+"""Settings from the environment and `.env` (python-dotenv).
+
+Every problem is reported as one plain line; the CLI prints them and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import load_dotenv
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+LANGUAGES = ("nl", "en")
+
+
+class ConfigError(Exception):
+    """One or more settings are invalid; `problems` holds one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    database_url: str = "sqlite:///data/signaalbot.db"
+    port: int = 3000
+    host: str = "0.0.0.0"  # noqa: S104 - a server listens on all interfaces unless HOST says otherwise
+    timezone: str = "Europe/Amsterdam"
+    language: str = "nl"
+    data_key: str | None = None
+    data_dir: Path = Path("data")
+    region_dir: Path | None = None
+    outbox_poll_seconds: float = 1.0
+    scheduler_enabled: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def has_slack_tokens(self) -> bool:
+        return bool(self.slack_bot_token)
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    def with_(self, **changes: object) -> Settings:
+        values = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        values.update(changes)
+        return Settings(**values)  # type: ignore[arg-type]
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "ja", "on"}
+
+
+def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read settings; raise ConfigError listing every problem at once."""
+    if env is None:
+        if dotenv:
+            load_dotenv(Path.cwd() / ".env", override=False)
+        env = dict(os.environ)
+    problems: list[str] = []
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        return value.strip() if value and value.strip() else None
+
+    bot_token = get("SLACK_BOT_TOKEN")
+    if bot_token and not bot_token.startswith("xoxb-"):
+        problems.append("SLACK_BOT_TOKEN must start with 'xoxb-' (the Bot User OAuth Token of your Slack app).")
+    app_token = get("SLACK_APP_TOKEN")
+    if app_token and not app_token.startswith("xapp-"):
+        problems.append("SLACK_APP_TOKEN must start with 'xapp-' (an app-level token with connections:write).")
+    secret = get("SLACK_SIGNING_SECRET")
+    if bot_token and not app_token and not secret:
+        problems.append(
+            "SLACK_SIGNING_SECRET is required in HTTP mode (find it under Basic Information in your Slack app), "
+            "or set SLACK_APP_TOKEN to use Socket Mode."
+        )
+    if (app_token or secret) and not bot_token:
+        problems.append("SLACK_BOT_TOKEN is missing: set it to the Bot User OAuth Token (xoxb-...) of your Slack app.")
+
+    api_url = get("SLACK_API_URL") or DEFAULT_SLACK_API_URL
+    if not api_url.startswith(("http://", "https://")):
+        problems.append(f"SLACK_API_URL must be an http(s) URL, got {api_url!r}.")
+    elif not api_url.endswith("/"):
+        api_url += "/"
+
+    port = 3000
+    if raw_port := get("PORT"):
+        try:
+            port = int(raw_port)
+            if not 0 <= port <= 65535:
+                raise ValueError
+        except ValueError:
+            problems.append(f"PORT must be a number from 0 to 65535, got {raw_port!r}.")
+
+    timezone = get("BOT_TIMEZONE") or "Europe/Amsterdam"
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"BOT_TIMEZONE {timezone!r} is not a known time zone (for example Europe/Amsterdam).")
+
+    language = (get("BOT_LANGUAGE") or "nl").lower()
+    if language not in LANGUAGES:
+        problems.append(f"BOT_LANGUAGE must be one of {', '.join(LANGUAGES)}, got {language!r}.")
+
+    data_dir = Path(get("SIGNAAL_DATA_DIR") or "data")
+    database_url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'signaalbot.db'}"
+    if not database_url.startswith(("sqlite", "postgresql")):
+        problems.append("DATABASE_URL must be a sqlite:/// or postgresql:// URL.")
+    elif database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship.
+        database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
+
+    region = get("SIGNAAL_REGION_DIR")
+    if problems:
+        raise ConfigError(problems)
+    return Settings(
+        slack_bot_token=bot_token,
+        slack_signing_secret=secret,
+        slack_app_token=app_token,
+        slack_api_url=api_url,
+        database_url=database_url,
+        port=port,
+        host=get("HOST") or "0.0.0.0",  # noqa: S104 - a server listens on all interfaces by default
+        timezone=timezone,
+        language=language,
+        data_key=get("SIGNAAL_DATA_KEY"),
+        data_dir=data_dir,
+        region_dir=Path(region) if region else None,
+        scheduler_enabled=_bool(get("SCHEDULER_ENABLED") or "true"),
+    )

@@ -1,0 +1,283 @@
+"""The outbox: every message that matters is written in the same transaction as the state change
+that causes it, then delivered by a worker with retries and backoff.
+
+A platform edge (Slack now, Teams later) supplies a `Deliverer` that renders a MessageRef from
+current database state and sends it. The outbox itself knows nothing of Slack.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import or_
+from sqlalchemy import update as sa_update
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from models import MessageRef, OutboxMessage
+from models.db import session_scope
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=10)
+LEASE = timedelta(seconds=90)
+# Permanent errors are retried a few times (a channel may be fixed by an admin), then parked.
+MAX_PERMANENT_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Delivered:
+    channel: str | None = None
+    ts: str | None = None
+
+
+class TransientError(Exception):
+    """Try again later (rate limit, 5xx, network)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentError(Exception):
+    """The platform refused the message; retrying the same thing will not help soon."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class NotReady(Exception):
+    """A message this one depends on (its thread root, its own post) is not delivered yet."""
+
+
+class Deliverer(Protocol):
+    def __call__(self, session: Session, op: str, ref: MessageRef) -> Delivered: ...
+
+
+def post(
+    session: Session,
+    *,
+    template: str,
+    kind: str | None = None,
+    recipient: str | None = None,
+    channel: str | None = None,
+    signal_id: int | None = None,
+    parent: MessageRef | None = None,
+    ref: dict[str, Any] | None = None,
+    contains_details: bool = True,
+    dedupe_key: str | None = None,
+    now: datetime | None = None,
+) -> MessageRef:
+    """Queue a new message to `recipient` (a user: their DM with the bot) or `channel`,
+    as a reply in `parent`'s thread when given."""
+    msg = MessageRef(
+        signal_id=signal_id, kind=kind or template, template=template, ref=ref or {}, recipient=recipient,
+        channel=channel, parent_id=parent.id if parent else None, contains_details=contains_details,
+    )
+    if now:
+        msg.created_at = now
+    session.add(msg)
+    session.flush()
+    _enqueue(session, "post", msg, dedupe_key, now)
+    return msg
+
+
+def update(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
+    """Queue a re-render of `msg` from current state; pending updates of one message collapse."""
+    pending = session.exec(
+        select(OutboxMessage).where(
+            OutboxMessage.message_ref_id == msg.id, OutboxMessage.op == "update", OutboxMessage.status == "pending"
+        )
+    ).first()
+    if pending is None:
+        _enqueue(session, "update", msg, None, now)
+
+
+def redact(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
+    _enqueue(session, "redact", msg, None, now)
+
+
+def _enqueue(session: Session, op: str, msg: MessageRef, dedupe_key: str | None, now: datetime | None) -> None:
+    assert msg.id is not None
+    item = OutboxMessage(op=op, message_ref_id=msg.id, dedupe_key=dedupe_key)
+    if now:
+        item.created_at = now
+        item.next_attempt_at = now
+    session.add(item)
+    session.flush()
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
+
+
+class OutboxWorker:
+    """Delivers due outbox items. Safe with several processes: an item is leased with a
+    conditional UPDATE before it is sent, and marked sent right after the platform said ok."""
+
+    def __init__(self, engine: Engine, deliver: Deliverer, now: Callable[[], datetime],
+                 on_sent: Callable[[MessageRef], None] | None = None) -> None:
+        self.engine = engine
+        self.deliver = deliver
+        self.now = now
+        self.on_sent = on_sent
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._run_lock = threading.Lock()
+
+    # -- background loop -------------------------------------------------------------------
+    def start(self, poll_seconds: float = 1.0) -> None:
+        self._thread = threading.Thread(target=self._loop, args=(poll_seconds,), name="outbox", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread:
+            self._thread.join(timeout=10)
+
+    def kick(self) -> None:
+        """Deliver soon: called after a transaction that queued messages."""
+        self._wake.set()
+
+    def _loop(self, poll_seconds: float) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=poll_seconds)
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
+                log.exception("outbox: delivery round failed; trying again")
+
+    # -- one round -------------------------------------------------------------------------
+    def run_once(self, limit: int = 200) -> list[tuple[str, MessageRef, str]]:
+        """Deliver what is due; returns (outcome, message, op) per attempted item."""
+        results: list[tuple[str, MessageRef, str]] = []
+        with self._run_lock:
+            skipped: set[int] = set()
+            while len(results) < limit:
+                item_id = self._next_due(skipped)
+                if item_id is None:
+                    break
+                outcome = self._attempt(item_id)
+                if outcome is None:
+                    continue
+                if outcome[0] == "not_ready":
+                    skipped.add(item_id)
+                results.append(outcome)
+        return results
+
+    def drain(self, rounds: int = 20) -> list[tuple[str, MessageRef, str]]:
+        """Deliver until nothing due is left (used by `jobs run-due` and tests)."""
+        done: list[tuple[str, MessageRef, str]] = []
+        for _ in range(rounds):
+            batch = self.run_once()
+            done += batch
+            if not any(outcome == "sent" for outcome, _, _ in batch):
+                break
+        return done
+
+    def pending_count(self) -> int:
+        with Session(self.engine) as session:
+            return len(session.exec(select(OutboxMessage.id).where(
+                col(OutboxMessage.status).in_(["pending", "sending"]))).all())
+
+    def _next_due(self, skipped: set[int]) -> int | None:
+        now = self.now()
+        with Session(self.engine) as session:
+            query = (
+                select(OutboxMessage.id)
+                .where(
+                    or_(
+                        (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                        (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
+                    )
+                )
+                .order_by(col(OutboxMessage.id))
+                .limit(len(skipped) + 1)
+            )
+            for item_id in session.exec(query).all():
+                if item_id not in skipped:
+                    return item_id
+        return None
+
+    def _lease(self, item_id: int) -> bool:
+        now = self.now()
+        with session_scope(self.engine) as session:
+            result = session.execute(
+                sa_update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == item_id,
+                    or_(
+                        (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                        (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
+                    ),
+                )
+                .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            )
+            return result.rowcount == 1  # type: ignore[attr-defined]
+
+    def _attempt(self, item_id: int) -> tuple[str, MessageRef, str] | None:
+        if not self._lease(item_id):
+            return None  # another worker has it
+        with session_scope(self.engine) as session:
+            item = session.get(OutboxMessage, item_id)
+            assert item is not None
+            msg = session.get(MessageRef, item.message_ref_id)
+            assert msg is not None
+            try:
+                self._check_ready(session, item, msg)
+                result = self.deliver(session, item.op, msg)
+            except NotReady:
+                item.status, item.attempts = "pending", max(0, item.attempts - 1)
+                item.next_attempt_at = self.now() + timedelta(seconds=1)
+                return ("not_ready", msg, item.op)
+            except TransientError as exc:
+                delay = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(item.attempts)
+                self._retry(item, exc.reason, delay)
+                log.warning("outbox: %s of message %s failed (%s); retry in %ss",
+                            item.op, msg.id, exc.reason, int(delay.total_seconds()))
+                return ("retry", msg, item.op)
+            except PermanentError as exc:
+                if item.attempts >= MAX_PERMANENT_ATTEMPTS:
+                    item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
+                    log.error("outbox: giving up on %s of message %s: %s (see `signaalbot outbox`)",
+                              item.op, msg.id, exc.reason)
+                    return ("failed", msg, item.op)
+                self._retry(item, exc.reason, backoff(item.attempts + 4))
+                log.warning("outbox: %s of message %s refused (%s); will retry", item.op, msg.id, exc.reason)
+                return ("retry", msg, item.op)
+            now = self.now()
+            if item.op == "post":
+                msg.channel = result.channel or msg.channel
+                msg.ts = result.ts
+                msg.posted_at = now
+            elif item.op == "redact":
+                msg.redacted_at = now
+            item.status, item.done_at, item.locked_until, item.last_error = "sent", now, None, None
+            session.add(msg)
+            session.add(item)
+        if self.on_sent:
+            self.on_sent(msg)
+        return ("sent", msg, item.op)
+
+    def _retry(self, item: OutboxMessage, reason: str, delay: timedelta) -> None:
+        item.status, item.last_error, item.locked_until = "pending", reason[:200], None
+        item.next_attempt_at = self.now() + delay
+
+    def _check_ready(self, session: Session, item: OutboxMessage, msg: MessageRef) -> None:
+        if item.op in {"update", "redact"} and not msg.ts:
+            # Its own post has to go first; an earlier outbox item (lower id) will do it.
+            raise NotReady()
+        if item.op == "post" and msg.parent_id:
+            parent = session.get(MessageRef, msg.parent_id)
+            if parent is None or not parent.ts:
+                raise NotReady()

@@ -1,0 +1,337 @@
+"""The reporting loop (uitvraag): from /signaal to a stored signal and a pinged AF.
+
+Platform-neutral: takes who and what was answered, writes state plus outbox messages in one
+transaction, and returns a plain result the edge turns into an ephemeral reply when needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import update as sa_update
+from sqlmodel import Session, col, select
+
+from bot.core import audit, events, outbox, people
+from bot.core.context import Core
+from models import CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
+from models.db import session_scope
+
+TEXT_FIELDS = {"description", "location"}
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    signal_id: int | None = None
+    reference: str | None = None
+    error: str | None = None  # not_configured | not_yours | moved_on | invalid | not_draft | unknown_signal
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def next_reference(session: Session, year: int) -> str:
+    """S-<year>-<nnnn>, numbered per year; the counter row is locked by the UPDATE itself."""
+    bumped = session.execute(
+        sa_update(ReferenceCounter).where(col(ReferenceCounter.year) == year)
+        .values(last=ReferenceCounter.last + 1).returning(ReferenceCounter.last)
+    ).scalar()
+    if bumped is None:
+        try:
+            with session.begin_nested():
+                session.add(ReferenceCounter(year=year, last=1))
+            bumped = 1
+        except Exception:  # noqa: BLE001 - a concurrent first signal of the year created the row
+            return next_reference(session, year)
+    return f"S-{year}-{bumped:04d}"
+
+
+def _context(session: Session, signal: Signal) -> dict[str, Any]:
+    return {"needs_municipality": signal.answers.get("_needs_municipality", False)}
+
+
+def root_of(session: Session, signal_id: int) -> MessageRef | None:
+    return session.exec(
+        select(MessageRef).where(MessageRef.signal_id == signal_id, MessageRef.kind == "reporter_root")
+    ).first()
+
+
+def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
+    """Begin a new signal: the DM root message with its reference, then the first question."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        munis = people.municipalities(session)
+        if not munis:
+            return Result(False, error="not_configured")
+        person = people.get_or_create(session, user_id)
+        signal = Signal(
+            reference=next_reference(session, now.astimezone(core.settings.tz).year),
+            reporter_id=user_id, questionnaire_version=core.questionnaire.version,
+            created_at=now, updated_at=now,
+        )
+        answers: dict[str, Any] = {}
+        if len(munis) == 1:
+            signal.municipality_id = munis[0].id
+        elif person.municipality_id:
+            signal.municipality_id = person.municipality_id
+        else:
+            answers["_needs_municipality"] = True
+        if prefill and prefill.strip():
+            verdict = core.questionnaire.check("description", prefill)
+            if verdict.ok:
+                signal.description = verdict.value
+                answers["description"] = "provided"
+            else:
+                answers["_prefill_rejected"] = verdict.params.get("length", 0)
+        signal.answers = answers
+        session.add(signal)
+        session.flush()
+        assert signal.id is not None
+        root = outbox.post(session, template="reporter_root", kind="reporter_root", recipient=user_id,
+                           signal_id=signal.id, contains_details=False, now=now)
+        if answers.get("_prefill_rejected"):
+            outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
+                        ref={"notice": "prefill_too_long", "length": answers["_prefill_rejected"]},
+                        contains_details=False, now=now)
+        audit.record(session, user_id, "signal.started", signal_id=signal.id, subject=signal.reference, at=now)
+        _ask_next(core, session, signal, root)
+        result = Result(True, signal.id, signal.reference)
+    core.kick()
+    return result
+
+
+def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None) -> None:
+    root = root or root_of(session, signal.id or 0)
+    assert root is not None
+    now = core.clock.now()
+    question = core.questionnaire.next_question(_public_answers(signal), _context(session, signal))
+    signal.step += 1
+    signal.updated_at = now
+    if question is None:
+        signal.current_question = "_summary"
+        outbox.post(session, template="summary", kind="summary", recipient=signal.reporter_id,
+                    signal_id=signal.id, parent=root, ref={"step": signal.step}, now=now)
+    else:
+        signal.current_question = question.key
+        outbox.post(session, template="question", kind="question", recipient=signal.reporter_id,
+                    signal_id=signal.id, parent=root, ref={"q": question.key, "step": signal.step}, now=now)
+    session.add(signal)
+
+
+def _public_answers(signal: Signal) -> dict[str, Any]:
+    return {k: v for k, v in signal.answers.items() if not k.startswith("_")}
+
+
+def _load_draft(session: Session, signal_id: int, user_id: str) -> tuple[Signal | None, Result | None]:
+    signal = session.get(Signal, signal_id, with_for_update=True)
+    if signal is None:
+        return None, Result(False, error="unknown_signal")
+    if signal.reporter_id != user_id:
+        return None, Result(False, signal.id, signal.reference, error="not_yours")
+    if signal.status != "draft":
+        return None, Result(False, signal.id, signal.reference, error="not_draft", params={"status": signal.status})
+    return signal, None
+
+
+def _question_message(session: Session, signal_id: int, key: str) -> MessageRef | None:
+    rows = session.exec(
+        select(MessageRef).where(MessageRef.signal_id == signal_id, MessageRef.kind == "question")
+        .order_by(col(MessageRef.id).desc())
+    ).all()
+    return next((m for m in rows if m.ref.get("q") == key), None)
+
+
+def answer(core: Core, signal_id: int, user_id: str, key: str, raw: Any) -> Result:
+    """Record the reporter's answer to the open question, then ask the next one."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        signal, refused = _load_draft(session, signal_id, user_id)
+        if refused:
+            return refused
+        assert signal is not None
+        if signal.current_question != key:
+            return Result(False, signal.id, signal.reference, error="moved_on",
+                          params={"current": signal.current_question})
+        names = [m.name for m in people.municipalities(session)]
+        verdict = core.questionnaire.check(key, raw, municipalities=names)
+        if not verdict.ok:
+            return Result(False, signal.id, signal.reference, error="invalid",
+                          params={"reason": verdict.error, **verdict.params})
+        context = _context(session, signal)
+        stored: Any = verdict.value
+        if key in TEXT_FIELDS:
+            setattr(signal, key, verdict.value or None)
+            stored = "provided" if verdict.value else "skipped"
+        if key == "municipality":
+            muni = session.exec(select(Municipality).where(Municipality.name == verdict.value)).one()
+            signal.municipality_id = muni.id
+            person = people.get_or_create(session, user_id)
+            person.municipality_id = muni.id
+            session.add(person)
+        private = {k: v for k, v in signal.answers.items() if k.startswith("_")}
+        signal.answers = {**core.questionnaire.answer(_public_answers(signal), key, stored, context), **private}
+        asked = _question_message(session, signal.id or 0, key)
+        if asked is not None:
+            outbox.update(session, asked, now=now)
+        root = root_of(session, signal.id or 0)
+        for notice in core.questionnaire.notices_for(key, signal.answers, context):
+            outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
+                        ref={"question": key, "kind": notice.kind}, contains_details=False, now=now)
+        audit.record(session, user_id, "signal.answered", signal_id=signal.id, subject=key, at=now)
+        _ask_next(core, session, signal, root)
+        result = Result(True, signal.id, signal.reference)
+    core.kick()
+    return result
+
+
+def edit(core: Core, signal_id: int, user_id: str, key: str) -> Result:
+    """Wijzigen: ask one question again, then show the summary again."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        signal, refused = _load_draft(session, signal_id, user_id)
+        if refused:
+            return refused
+        assert signal is not None
+        if not core.questionnaire.has(key) or not core.questionnaire.get(key).applies(
+                _public_answers(signal), _context(session, signal)):
+            return Result(False, signal.id, signal.reference, error="invalid", params={"reason": "unknown_option"})
+        summary = _latest(session, signal.id or 0, "summary")
+        answers = dict(signal.answers)
+        answers.pop(key, None)
+        signal.answers = answers
+        if summary is not None:
+            outbox.update(session, summary, now=now)
+        audit.record(session, user_id, "signal.edit", signal_id=signal.id, subject=key, at=now)
+        _ask_next(core, session, signal)
+        result = Result(True, signal.id, signal.reference)
+    core.kick()
+    return result
+
+
+def _latest(session: Session, signal_id: int, kind: str) -> MessageRef | None:
+    return session.exec(
+        select(MessageRef).where(MessageRef.signal_id == signal_id, MessageRef.kind == kind)
+        .order_by(col(MessageRef.id).desc())
+    ).first()
+
+
+def cancel(core: Core, signal_id: int, user_id: str) -> Result:
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        signal, refused = _load_draft(session, signal_id, user_id)
+        if refused:
+            return refused
+        assert signal is not None
+        signal.status, signal.current_question, signal.updated_at = "cancelled", None, now
+        # Nothing was sent: drop what was typed right away rather than waiting for the purge.
+        signal.description = None
+        signal.location = None
+        session.add(signal)
+        for kind in ("summary", "question"):
+            msg = _latest(session, signal.id or 0, kind)
+            if msg is not None:
+                outbox.update(session, msg, now=now)
+        outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
+                    parent=root_of(session, signal.id or 0), contains_details=False, now=now)
+        audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now)
+        result = Result(True, signal.id, signal.reference)
+    core.kick()
+    return result
+
+
+def submit(core: Core, signal_id: int, user_id: str) -> Result:
+    """Versturen: store the signal as a case, give the reporter a receipt, ping the AF(s)."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        signal, refused = _load_draft(session, signal_id, user_id)
+        if refused:
+            return refused
+        assert signal is not None
+        if signal.current_question != "_summary":
+            return Result(False, signal.id, signal.reference, error="moved_on",
+                          params={"current": signal.current_question})
+        muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+        if muni is None:
+            return Result(False, signal.id, signal.reference, error="not_configured")
+        a = signal.answers
+        signal.status, signal.submitted_at, signal.updated_at, signal.current_question = "new", now, now, None
+        signal.form, signal.sector = a.get("form"), a.get("sector")
+        signal.acute, signal.minor = a.get("acute") == "yes", a.get("minor") == "yes"
+        signal.wants_feedback = a.get("feedback", "yes") != "no"
+        session.add(signal)
+        root = root_of(session, signal.id or 0)
+        summary = _latest(session, signal.id or 0, "summary")
+        if summary is not None:
+            outbox.update(session, summary, now=now)
+        if root is not None:
+            outbox.update(session, root, now=now)
+        outbox.post(session, template="receipt", recipient=user_id, signal_id=signal.id, parent=root,
+                    contains_details=False, now=now, dedupe_key=f"receipt:{signal.id}")
+        notify_handlers(session, signal, muni, now)
+        session.add(CaseEvent(signal_id=signal.id or 0, at=now, actor_id=user_id, kind="submitted",
+                              data={"acute": signal.acute, "minor": signal.minor}))
+        audit.record(session, user_id, "signal.submitted", signal_id=signal.id, subject=signal.reference, at=now)
+        events.emit(session, events.SUBMITTED, signal=signal, now=now)
+        result = Result(True, signal.id, signal.reference)
+    core.kick()
+    return result
+
+
+def notify_handlers(session: Session, signal: Signal, muni: Municipality, now: Any) -> list[MessageRef]:
+    """The case card for the AF(s): in the municipality's private channel with an @-mention,
+    else by DM to each AF (and, with no AF at all, to the backups)."""
+    afs = people.handlers_of(session, muni.id or 0, "af") or people.handlers_of(session, muni.id or 0, "backup")
+    cards: list[MessageRef] = []
+    if muni.channel:
+        cards.append(outbox.post(session, template="case_card", kind="case_card", channel=muni.channel,
+                                 signal_id=signal.id, ref={"mention": afs}, now=now,
+                                 dedupe_key=f"card:{signal.id}:{muni.channel}"))
+    else:
+        for af in afs:
+            cards.append(outbox.post(session, template="case_card", kind="case_card", recipient=af,
+                                     signal_id=signal.id, ref={"mention": [af]}, now=now,
+                                     dedupe_key=f"card:{signal.id}:{af}"))
+    return cards
+
+
+def current_draft_question(session: Session, signal_id: int) -> tuple[Signal | None, str | None]:
+    signal = session.get(Signal, signal_id)
+    return signal, signal.current_question if signal else None
+
+
+def tick(core: Core, signal_id: int, user_id: str, key: str, values: list[str]) -> Result:
+    """Remember ticked checkboxes before 'Next', so a restart does not lose them."""
+    with session_scope(core.engine) as session:
+        signal, refused = _load_draft(session, signal_id, user_id)
+        if refused:
+            return refused
+        assert signal is not None
+        if signal.current_question != key:
+            return Result(False, signal.id, signal.reference, error="moved_on")
+        signal.answers = {**signal.answers, "_pending_multi": list(values)}
+        session.add(signal)
+        return Result(True, signal.id, signal.reference)
+
+
+def pending_multi(core: Core, signal_id: int) -> list[str]:
+    with session_scope(core.engine) as session:
+        signal = session.get(Signal, signal_id)
+        return list(signal.answers.get("_pending_multi", [])) if signal else []
+
+
+def own_signals(core: Core, user_id: str, limit: int = 20) -> list[Signal]:
+    with session_scope(core.engine) as session:
+        rows = session.exec(
+            select(Signal).where(Signal.reporter_id == user_id, col(Signal.status).in_(
+                ["draft", "new", "in_progress", "closed"]), col(Signal.purged_at).is_(None))
+            .order_by(col(Signal.id).desc()).limit(limit)
+        ).all()
+        audit.record(session, user_id, "signal.list_own", subject=user_id, at=core.clock.now())
+        return list(rows)
+
+
+def signal_for_thread(core: Core, channel: str, thread_ts: str) -> tuple[Signal | None, MessageRef | None]:
+    with session_scope(core.engine) as session:
+        root = session.exec(select(MessageRef).where(MessageRef.channel == channel, MessageRef.ts == thread_ts)).first()
+        if root is None or root.signal_id is None:
+            return None, root
+        return session.get(Signal, root.signal_id), root

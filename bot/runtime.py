@@ -1,0 +1,137 @@
+"""Wires the bot together: settings → key → database (migrated) → core → outbox worker →
+Bolt app → scheduler → HTTP server or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from bot.config import Settings
+from bot.core.clock import Clock
+from bot.core.context import Core
+from bot.core.outbox import OutboxWorker
+from flows import questionnaire as questionnaire_mod
+from models import crypto
+from models.db import make_engine, ping, upgrade
+
+log = logging.getLogger(__name__)
+
+
+def configure_encryption(settings: Settings) -> None:
+    if settings.data_key:
+        crypto.configure(settings.data_key)
+        return
+    if not settings.database_url.startswith("sqlite"):
+        raise crypto.KeyError_(
+            "SIGNAAL_DATA_KEY is required with PostgreSQL (make one with `signaalbot keys generate`)."
+        )
+    crypto.configure(crypto.load_or_create_key_file(settings.data_dir / "signaal.key"))
+
+
+def load_questionnaire(settings: Settings) -> questionnaire_mod.Questionnaire:
+    path: Path | None = None
+    if settings.region_dir and (settings.region_dir / "questionnaire.yaml").exists():
+        path = settings.region_dir / "questionnaire.yaml"
+    return questionnaire_mod.load(path)
+
+
+def open_database(settings: Settings) -> Engine:
+    configure_encryption(settings)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    return engine
+
+
+def make_core(settings: Settings, engine: Engine | None = None, clock: Clock | None = None) -> Core:
+    engine = engine or open_database(settings)
+    return Core(settings=settings, engine=engine, questionnaire=load_questionnaire(settings),
+                clock=clock or Clock())
+
+
+def make_client(settings: Settings, token: str | None = None) -> WebClient:
+    return WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
+
+
+# Sweeps the scheduler triggers and `jobs run-due` runs: (name, fn(core, now) -> list[str] report lines).
+SWEEPS: list[tuple[str, Callable[[Core, datetime], list[str]]]] = []
+
+
+def sweep(name: str) -> Callable[[Callable[[Core, datetime], list[str]]], Callable[[Core, datetime], list[str]]]:
+    def register(fn: Callable[[Core, datetime], list[str]]) -> Callable[[Core, datetime], list[str]]:
+        SWEEPS.append((name, fn))
+        return fn
+
+    return register
+
+
+def load_sweeps() -> None:
+    """Import the modules that declare sweeps (each registers itself with @sweep)."""
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    core: Core
+    client: WebClient
+    worker: OutboxWorker
+    app: Any = None
+    slack: Any = None
+    scheduler: Any = None
+    _stopped: threading.Event = field(default_factory=threading.Event)
+
+    def run_due(self, at: datetime | None = None) -> list[str]:
+        """Run every due sweep as if the clock read `at`, then deliver the outbox."""
+        return run_due(self.core, self.worker, at)
+
+    def start_background(self) -> None:
+        self.worker.start(self.settings.outbox_poll_seconds)
+        if self.settings.scheduler_enabled:
+            from bot.scheduler import start_scheduler
+
+            self.scheduler = start_scheduler(self)
+
+    def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+        self.worker.stop()
+        self._stopped.set()
+
+
+def run_due(core: Core, worker: OutboxWorker, at: datetime | None = None) -> list[str]:
+    load_sweeps()
+    now = at or core.clock.now()
+    lines: list[str] = []
+    for name, fn in SWEEPS:
+        for line in fn(core, now):
+            lines.append(f"{name}: {line}")
+    core.kick()
+    for outcome, msg, op in worker.drain():
+        lines.append(f"outbox: {outcome} {op} {msg.template} #{msg.id}")
+    return lines
+
+
+def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
+              token_verification: bool = True) -> Bot:
+    from bot.slack.app import build_app
+    from bot.slack.delivery import SlackDeliverer
+
+    core = make_core(settings, engine, clock)
+    client = make_client(settings)
+    worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire),
+                          core.clock.now)
+    core.kick = worker.kick
+    bot = Bot(settings=settings, core=core, client=client, worker=worker)
+    bot.app, bot.slack = build_app(core, client, token_verification=token_verification)
+    return bot
+
+
+def healthy(bot: Bot) -> bool:
+    return ping(bot.core.engine)

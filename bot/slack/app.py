@@ -1,0 +1,97 @@
+"""The Bolt app: middleware (event dedupe), every feature's listeners, and friendly fallbacks."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltResponse
+from slack_sdk import WebClient
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.context import Core
+from bot.slack import hooks
+from bot.slack.common import SlackContext, container_channel, container_thread
+from models import ProcessedEvent
+from models.db import session_scope
+
+log = logging.getLogger(__name__)
+
+
+def _load_features() -> None:
+    # Importing a feature module registers its listeners via @hooks.feature.
+    import bot.slack.case_guard  # noqa: F401
+    import bot.slack.case_views  # noqa: F401
+    import bot.slack.triage  # noqa: F401
+
+
+def build_app(core: Core, client: WebClient, *, token_verification: bool = True) -> tuple[App, SlackContext]:
+    _load_features()
+    settings = core.settings
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "socket-mode-no-signing-secret",
+        token_verification_enabled=token_verification,
+        request_verification_enabled=not settings.socket_mode or bool(settings.slack_signing_secret),
+        ignoring_self_events_enabled=True,
+        url_verification_enabled=True,
+    )
+    ctx = SlackContext(core=core, client=client)
+
+    @app.middleware
+    def dedupe_events(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware
+        """Slack retries an event up to three times; handle each event_id once, across restarts."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id:
+            try:
+                with session_scope(core.engine) as session:
+                    session.add(ProcessedEvent(event_id=event_id, received_at=core.clock.now()))
+            except IntegrityError:
+                log.info("duplicate delivery of event %s ignored", event_id)
+                return BoltResponse(status=200, body="")
+        return next()
+
+    for register in hooks.FEATURES:
+        register(ctx, app)
+
+    @app.event("message")
+    def on_message(event: dict) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
+            return
+        if event.get("thread_ts") == event.get("ts"):
+            return
+        from bot.core import triage
+
+        signal, root = triage.signal_for_thread(core, event["channel"], event["thread_ts"])
+        if root is None:
+            return
+        handler = hooks.THREAD_HANDLERS.get(root.kind)
+        if handler:
+            handler(ctx, event, root)
+
+    @app.event("app_home_opened")
+    def on_home(event: dict) -> None:
+        handler = hooks.THREAD_HANDLERS.get("app_home")
+        if handler:
+            handler(ctx, event, None)
+
+    # Fallbacks, registered last: an old or unknown button gets a kind answer, never a 500.
+    @app.action(re.compile(".*"))
+    def unknown_action(ack: Ack, body: dict) -> None:
+        ack()
+        user = body["user"]["id"]
+        _ = ctx.tr(user)
+        ctx.ephemeral(container_channel(body), user,
+                      _("This button no longer works (the message is out of date). Type /signaal help to see "
+                        "what you can do."), container_thread(body))
+
+    @app.view(re.compile(".*"))
+    def unknown_view(ack: Ack) -> None:
+        ack()
+
+    @app.event(re.compile(".*"))
+    def other_events() -> None:
+        return None
+
+    return app, ctx

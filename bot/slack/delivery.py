@@ -1,0 +1,63 @@
+"""The Slack side of the outbox: render a MessageRef and post, update or redact it."""
+
+from __future__ import annotations
+
+import logging
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.core.outbox import Delivered, NotReady, PermanentError, TransientError
+from bot.i18n import translator
+from bot.slack.render import language_for_message, render, tombstone
+from flows.questionnaire import Questionnaire
+from models import MessageRef
+
+log = logging.getLogger(__name__)
+TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+
+
+class SlackDeliverer:
+    def __init__(self, client: WebClient, settings: Settings, questionnaire: Questionnaire) -> None:
+        self.client = client
+        self.settings = settings
+        self.questionnaire = questionnaire
+
+    def __call__(self, session: Session, op: str, msg: MessageRef) -> Delivered:
+        try:
+            return self._deliver(session, op, msg)
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            error = str(exc.response.get("error") or f"http_{status}")
+            if status == 429 or error == "ratelimited":
+                retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+                raise TransientError("ratelimited", float(retry_after) if retry_after else None) from exc
+            if status >= 500 or error in TRANSIENT_ERRORS:
+                raise TransientError(error) from exc
+            raise PermanentError(error) from exc
+        except (URLError, TimeoutError, ConnectionError, OSError) as exc:
+            raise TransientError(type(exc).__name__) from exc
+
+    def _deliver(self, session: Session, op: str, msg: MessageRef) -> Delivered:
+        if op == "redact":
+            lang = language_for_message(session, self.settings, msg)
+            out = tombstone(translator(lang))
+            self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)
+            return Delivered(msg.channel, msg.ts)
+        out = render(session, self.settings, self.questionnaire, msg)
+        if op == "update":
+            self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)
+            return Delivered(msg.channel, msg.ts)
+        thread_ts = None
+        channel = msg.channel or msg.recipient
+        if msg.parent_id:
+            parent = session.get(MessageRef, msg.parent_id)
+            if parent is None or not parent.ts:
+                raise NotReady()
+            thread_ts, channel = parent.ts, parent.channel
+        resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=out.text, blocks=out.blocks,
+                                            unfurl_links=False, unfurl_media=False)
+        return Delivered(resp["channel"], resp["ts"])

@@ -1,0 +1,41 @@
+"""Extension points of the Slack edge, so each feature registers its own listeners and handlers
+without editing the others: thread replies by the kind of their root message, /signaal
+subcommands, and App Home sections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# kind of the thread's root MessageRef → handler(ctx, event, root_ref)
+THREAD_HANDLERS: dict[str, Callable[..., None]] = {}
+# first word after /signaal → handler(ctx, ack, command, respond, rest)
+SUBCOMMANDS: dict[str, Callable[..., None]] = {}
+# functions (ctx, app) that register listeners; run in order by build_app
+FEATURES: list[Callable[..., None]] = []
+
+
+def feature(fn: Callable[..., None]) -> Callable[..., None]:
+    FEATURES.append(fn)
+    return fn
+
+
+def subcommand(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for name in names:
+            SUBCOMMANDS[name] = fn
+        return fn
+
+    return register
+
+# case action (flows.cases.CaseAction value) → handler(ctx, body, signal_id, actor) after the guard allowed it
+CASE_ACTIONS: dict[str, Callable[..., None]] = {}
+
+
+def case_action(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for name in names:
+            CASE_ACTIONS[name] = fn
+        return fn
+
+    return register

@@ -1,0 +1,70 @@
+"""Rendering: a MessageRef (template + opaque ref) and current database state → Slack text and blocks.
+
+The top-level `text` is what a phone shows as the push preview, so it never carries case content.
+Templates register themselves with `@template("name")`; each feature module adds its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.core import people
+from bot.i18n import Translate, translator
+from flows.questionnaire import Questionnaire
+from models import MessageRef
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+@dataclass
+class RenderContext:
+    session: Session
+    settings: Settings
+    questionnaire: Questionnaire
+    msg: MessageRef
+    _: Translate
+
+    @property
+    def tz(self) -> Any:
+        return self.settings.tz
+
+
+Template = Callable[[RenderContext], Rendered]
+TEMPLATES: dict[str, Template] = {}
+
+
+def template(name: str) -> Callable[[Template], Template]:
+    def register(fn: Template) -> Template:
+        TEMPLATES[name] = fn
+        return fn
+
+    return register
+
+
+def language_for_message(session: Session, settings: Settings, msg: MessageRef) -> str:
+    """A DM speaks the recipient's language; a shared (private) channel the bot's default."""
+    return people.language_of(session, msg.recipient, settings.language)
+
+
+def render(session: Session, settings: Settings, questionnaire: Questionnaire, msg: MessageRef) -> Rendered:
+    lang = language_for_message(session, settings, msg)
+    ctx = RenderContext(session, settings, questionnaire, msg, translator(lang))
+    try:
+        fn = TEMPLATES[msg.template]
+    except KeyError as exc:
+        raise LookupError(f"no template {msg.template!r}") from exc
+    return fn(ctx)
+
+
+def tombstone(_: Translate) -> Rendered:
+    text = _("Details removed according to the retention period.")
+    return Rendered(text, [{"type": "context", "elements": [{"type": "mrkdwn", "text": f"_{text}_"}]}])

@@ -1,0 +1,297 @@
+"""Slack listeners for the reporting loop: /signaal, the triage buttons, the free-text modal,
+thread replies, status and help."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk.errors import SlackApiError
+
+from bot.core import triage
+from bot.i18n import N_, Translate
+from bot.slack import hooks
+from bot.slack import mrkdwn as m
+from bot.slack.common import SlackContext, container_channel, container_thread
+from bot.slack.triage_views import TEXT_CALLBACK, parse_block_id, text_modal
+from models import Signal
+
+log = logging.getLogger(__name__)
+
+STATUS_LABELS = {
+    "draft": N_("Not sent yet (draft)"),
+    "new": N_("Sent, waiting for the attention officer"),
+    "in_progress": N_("Being handled"),
+    "closed": N_("Closed"),
+    "cancelled": N_("Cancelled"),
+}
+
+
+def result_message(_: Translate, result: triage.Result) -> str:
+    error = result.error
+    if error == "not_yours":
+        return _("This is not your signal, so you cannot answer here.")
+    if error == "moved_on":
+        return _("This question has already been answered. Continue with the latest question at the bottom of "
+                 "the thread; you can change answers in the summary.")
+    if error == "not_draft":
+        if result.params.get("status") == "cancelled":
+            return _("This signal was cancelled. Start a new one with /signaal.")
+        return _("This signal has already been sent, so answers can no longer be changed. To add something, "
+                 "reply in this thread.")
+    if error == "not_configured":
+        return _("The bot has not been set up for your municipality yet, so it cannot take signals. Please "
+                 "contact your attention officer or the administrator of this Slack workspace.")
+    if error == "unknown_signal":
+        return _("This signal no longer exists (it may have been removed according to the retention period).")
+    if error == "invalid":
+        reason = result.params.get("reason")
+        if reason == "too_long":
+            return _("Your text is {length} characters; at most {limit} are allowed. Please shorten it and "
+                     "try again.", length=result.params.get("length"), limit=result.params.get("limit"))
+        if reason == "required":
+            return _("This question needs an answer.")
+        return _("That answer is not one of the options. Please choose again.")
+    return _("Something went wrong. Please try again; if it keeps happening, contact your attention officer.")
+
+
+def help_blocks(_: Translate) -> list[dict[str, Any]]:
+    text = "\n".join([
+        "*" + _("Signaalbot: report a suspicion of human trafficking") + "*",
+        _("Type `/signaal` to report what you saw or heard. I ask a few questions in a private message; "
+          "then the attention officer for human trafficking (aandachtsfunctionaris) of your municipality "
+          "receives it. Only you and the attention officer see your answers."),
+        _("`/signaal <text>` starts with your description filled in. `/signaal status` shows your own signals."),
+        _("Good practice: write down what you saw and heard, keep facts and interpretation apart, "
+          "and do not confront the person."),
+    ])
+    numbers = "\n".join([
+        "*" + _("Emergency numbers") + "*",
+        "• " + _("Life in danger: *112*"),
+        "• " + _("Police (non-emergency): 0900-8844"),
+        "• " + _("Veilig Thuis (minors, domestic violence), 24/7: 0800-2000"),
+        "• " + _("Nederlandse Arbeidsinspectie: 0800-5151"),
+        "• " + _("Meld Misdaad Anoniem: 0800-7000"),
+    ])
+    return [m.section(text), m.divider(), m.section(numbers)]
+
+
+def status_blocks(ctx: SlackContext, _: Translate, signals: list[Signal]) -> list[dict[str, Any]]:
+    if not signals:
+        return [m.section(_("You have not reported any signals yet. Type /signaal to report one."))]
+    lines = []
+    for s in signals:
+        when = m.date(s.submitted_at or s.created_at, ctx.core.settings.tz, "{date_short}")
+        lines.append(f"• *{s.reference}* — {_(STATUS_LABELS.get(s.status, s.status))} ({when})")
+    return [m.section("*" + _("Your signals") + "*"), *[m.section(chunk) for chunk in _chunks(lines)]][:50]
+
+
+def _chunks(lines: list[str], size: int = 2800) -> list[str]:
+    out, cur = [], ""
+    for line in lines:
+        if len(cur) + len(line) + 1 > size:
+            out.append(cur)
+            cur = ""
+        cur += line + "\n"
+    return [*out, cur] if cur else out
+
+
+@hooks.feature
+def register(ctx: SlackContext, app: App) -> None:
+    core = ctx.core
+
+    @app.command("/signaal")
+    def signaal(ack: Ack, command: dict, respond: Respond) -> None:
+        user = command["user_id"]
+        text = (command.get("text") or "").strip()
+        word, _sep, rest = text.partition(" ")
+        _ = ctx.tr(user)
+        if text.lower() in {"help", "hulp"}:
+            ack(text=_("Signaalbot help"), blocks=help_blocks(_))
+            return
+        if text.lower() == "status":
+            ack(text=_("Your signals"), blocks=status_blocks(ctx, _, triage.own_signals(core, user)))
+            return
+        if word.lower() in hooks.SUBCOMMANDS:
+            hooks.SUBCOMMANDS[word.lower()](ctx, ack, command, respond, rest.strip())
+            return
+        ack(text=_("I have sent you a private message: answer the questions there."))
+        _ = ctx.tr(user) if ctx.refresh_locale(user) else _
+        result = triage.start(core, user, text or None)
+        if not result.ok:
+            respond(text=result_message(_, result), response_type="ephemeral", replace_original=True)
+
+    def _answer(body: dict, key_and_value: tuple[int, str, Any] | None) -> None:
+        user = body["user"]["id"]
+        if key_and_value is None:
+            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), triage.Result(False)))
+            return
+        sid, key, value = key_and_value
+        result = triage.answer(core, sid, user, key, value)
+        if not result.ok:
+            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
+                          container_thread(body))
+
+    def _parsed(body: dict) -> tuple[int, str, str] | None:
+        action = body["actions"][0]
+        return parse_block_id(action.get("block_id", ""))
+
+    @app.action(re.compile(r"^triage:answer:\d+$"))
+    def on_button(ack: Ack, body: dict) -> None:
+        ack()
+        parsed = _parsed(body)
+        _answer(body, (parsed[0], parsed[1], body["actions"][0].get("value")) if parsed else None)
+
+    @app.action("triage:select")
+    def on_select(ack: Ack, body: dict) -> None:
+        ack()
+        parsed = _parsed(body)
+        selected = (body["actions"][0].get("selected_option") or {}).get("value")
+        _answer(body, (parsed[0], parsed[1], selected) if parsed else None)
+
+    @app.action("triage:tick")
+    def on_tick(ack: Ack, body: dict) -> None:
+        ack()
+        parsed = _parsed(body)
+        if parsed:
+            values = [o["value"] for o in body["actions"][0].get("selected_options") or []]
+            triage.tick(core, parsed[0], body["user"]["id"], parsed[1], values)
+
+    @app.action("triage:multi_done")
+    def on_multi_done(ack: Ack, body: dict) -> None:
+        ack()
+        parsed = _parsed(body)
+        if not parsed:
+            _answer(body, None)
+            return
+        state = ((body.get("state") or {}).get("values") or {}).get(body["actions"][0]["block_id"], {})
+        if "triage:tick" in state:
+            values = [o["value"] for o in state["triage:tick"].get("selected_options") or []]
+        else:
+            values = triage.pending_multi(core, parsed[0])
+        _answer(body, (parsed[0], parsed[1], values))
+
+    @app.action("triage:skip")
+    def on_skip(ack: Ack, body: dict) -> None:
+        ack()
+        parsed = _parsed(body)
+        _answer(body, (parsed[0], parsed[1], "") if parsed else None)
+
+    @app.action("triage:text")
+    def on_text(ack: Ack, body: dict, client: Any) -> None:
+        ack()
+        user = body["user"]["id"]
+        parsed = _parsed(body)
+        _ = ctx.tr(user)
+        if not parsed:
+            _answer(body, None)
+            return
+        sid, key, _step = parsed
+        with triage.session_scope(core.engine) as session:
+            signal = session.get(Signal, sid)
+            problem = None
+            if signal is None:
+                problem = triage.Result(False, error="unknown_signal")
+            elif signal.reporter_id != user:
+                problem = triage.Result(False, error="not_yours")
+            elif signal.status != "draft":
+                problem = triage.Result(False, error="not_draft", params={"status": signal.status})
+            elif signal.current_question != key:
+                problem = triage.Result(False, error="moved_on")
+            if problem:
+                ctx.ephemeral(container_channel(body), user, result_message(_, problem), container_thread(body))
+                return
+            assert signal is not None
+            view = text_modal(_, core.questionnaire.get(key), signal, getattr(signal, key, None))
+        try:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:
+            log.warning("views.open failed: %s", exc.response.get("error"))
+            ctx.ephemeral(container_channel(body), user,
+                          _("The input window could not be opened (Slack was too slow). Please click the button "
+                            "again, or reply in this thread with your answer."), container_thread(body))
+
+    @app.view(TEXT_CALLBACK)
+    def on_text_submit(ack: Ack, body: dict, view: dict) -> None:
+        user = body["user"]["id"]
+        _ = ctx.tr(user)
+        meta = json.loads(view.get("private_metadata") or "{}")
+        raw = (((view.get("state") or {}).get("values") or {}).get("answer") or {}).get("value", {}).get("value")
+        try:
+            verdict = core.questionnaire.check(meta.get("q", ""), raw)
+        except KeyError:
+            ack()
+            return
+        if not verdict.ok:
+            result = triage.Result(False, error="invalid", params={"reason": verdict.error, **verdict.params})
+            ack(response_action="errors", errors={"answer": m.clip(result_message(_, result), 2000)})
+            return
+        ack()
+        result = triage.answer(core, int(meta.get("s", 0)), user, meta["q"], raw)
+        if not result.ok:
+            ctx.ephemeral(None, user, result_message(_, result))
+
+    @app.action("triage:submit")
+    def on_submit(ack: Ack, body: dict) -> None:
+        ack()
+        user = body["user"]["id"]
+        sid = _summary_signal(body)
+        result = triage.submit(core, sid, user) if sid else triage.Result(False)
+        if not result.ok:
+            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
+                          container_thread(body))
+
+    @app.action("triage:cancel")
+    def on_cancel(ack: Ack, body: dict) -> None:
+        ack()
+        user = body["user"]["id"]
+        sid = _summary_signal(body)
+        result = triage.cancel(core, sid, user) if sid else triage.Result(False)
+        if not result.ok:
+            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
+                          container_thread(body))
+
+    @app.action("triage:edit")
+    def on_edit(ack: Ack, body: dict) -> None:
+        ack()
+        user = body["user"]["id"]
+        sid = _summary_signal(body)
+        key = (body["actions"][0].get("selected_option") or {}).get("value", "")
+        result = triage.edit(core, sid, user, key) if sid else triage.Result(False)
+        if not result.ok:
+            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
+                          container_thread(body))
+
+    def on_reporter_thread(ctx_: SlackContext, event: dict, root: Any) -> None:
+        """A reply typed in the reporter's DM thread while the triage runs."""
+        user, text = event.get("user"), event.get("text") or ""
+        signal, _root = triage.signal_for_thread(core, event["channel"], event["thread_ts"])
+        if signal is None or user != signal.reporter_id:
+            return
+        _ = ctx.tr(user)
+        if signal.status != "draft":
+            handler = hooks.THREAD_HANDLERS.get("reporter_root:submitted")
+            if handler:
+                handler(ctx, event, root)
+            return
+        q = core.questionnaire.get(signal.current_question) if core.questionnaire.has(
+            signal.current_question or "") else None
+        if q is None or q.type != "text":
+            ctx.ephemeral(event["channel"], user, _("Please answer the question above with its buttons first. "
+                                                    "You can add text when the bot asks for it."),
+                          event["thread_ts"])
+            return
+        result = triage.answer(core, signal.id or 0, user, q.key, text)
+        if not result.ok:
+            ctx.ephemeral(event["channel"], user, result_message(_, result), event["thread_ts"])
+
+    hooks.THREAD_HANDLERS["reporter_root"] = on_reporter_thread
+
+
+def _summary_signal(body: dict) -> int | None:
+    block = body["actions"][0].get("block_id", "")
+    parts = block.split(":")
+    return int(parts[1]) if len(parts) == 3 and parts[0] == "sum" and parts[1].isdigit() else None

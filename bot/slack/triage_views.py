@@ -1,0 +1,238 @@
+"""What the reporter sees in their DM thread: the root, each question, notices, the summary,
+the receipt. Also the modal for free-text answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.core import people
+from bot.i18n import N_, Translate
+from bot.slack import mrkdwn as m
+from bot.slack.render import RenderContext, Rendered, template
+from flows.questionnaire import Question, Questionnaire
+from models import Municipality, Signal
+
+BUTTONS_MAX = 5
+TEXT_CALLBACK = "triage_text"
+
+
+def signal_of(ctx: RenderContext) -> Signal:
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    assert signal is not None
+    return signal
+
+
+def block_id(signal: Signal, key: str, step: int | str) -> str:
+    """Opaque ids only: the signal's number, the question key and the step."""
+    return f"q:{signal.id}:{key}:{step}"
+
+
+def parse_block_id(value: str) -> tuple[int, str, str] | None:
+    parts = value.split(":")
+    if len(parts) != 4 or parts[0] != "q" or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2], parts[3]
+
+
+def answer_label(_: Translate, ctx: RenderContext, signal: Signal, q: Question) -> str:
+    """How an answer reads back (escaped where it is user text)."""
+    value = signal.answers.get(q.key)
+    if q.type == "text":
+        text = getattr(signal, q.key, None)
+        return m.quote(text) if text else _("(skipped)")
+    if q.type == "municipality":
+        muni = ctx.session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+        return m.esc(muni.name) if muni else "—"
+    if q.type == "multi":
+        labels = [_(o.label) for o in q.options if o.key in (value or [])]
+        return ", ".join(labels) if labels else _("none of these")
+    opt = q.option(str(value))
+    return _(opt.label) if opt else "—"
+
+
+@template("reporter_root")
+def reporter_root(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    status = {
+        "draft": _("Answer the questions in this thread. Only you and the attention officer of your "
+                   "municipality can see your answers."),
+        "cancelled": _("Cancelled: nothing was sent."),
+    }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this thread."))
+    blocks = [m.header(_("Signal {reference}", reference=s.reference)), m.section(status),
+              m.context(_("If a life is in danger, call 112 first."))]
+    return Rendered(_("Signal {reference}: open Slack to continue", reference=s.reference), blocks)
+
+
+def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) -> list[dict[str, Any]]:
+    _ = ctx._
+    bid = block_id(s, q.key, step)
+    if q.type == "municipality":
+        names = [mu.name for mu in people.municipalities(ctx.session)][:100]
+        return [m.actions(bid, [{"type": "static_select", "action_id": "triage:select",
+                                 "placeholder": m.plain(_("Choose a municipality")),
+                                 "options": [m.option(n, n) for n in names]}])]
+    if q.type == "multi":
+        pending = [o for o in q.options if o.key in s.answers.get("_pending_multi", [])]
+        box: dict[str, Any] = {"type": "checkboxes", "action_id": "triage:tick",
+                               "options": [m.option(_(o.label), o.key, _(o.description) if o.description else None)
+                                           for o in q.options]}
+        if pending:
+            box["initial_options"] = [m.option(_(o.label), o.key, _(o.description) if o.description else None)
+                                      for o in pending]
+        return [m.actions(bid, [box, m.button(_("Next"), "triage:multi_done", "next", style="primary")])]
+    if q.type == "text":
+        buttons = [m.button(_(q.button or "Write answer"), "triage:text", q.key, style="primary")]
+        if not q.required:
+            buttons.append(m.button(_("Skip"), "triage:skip", q.key))
+        return [m.actions(bid, buttons),
+                m.context(_("You may also reply in this thread, but text written via the button does not stay "
+                            "behind in Slack as a separate message."))]
+    if len(q.options) <= BUTTONS_MAX:
+        buttons = []
+        for i, o in enumerate(q.options):
+            style = "primary" if q.default == o.key else None
+            buttons.append(m.button(_(o.label), f"triage:answer:{i}", o.key, style=style))
+        return [m.actions(bid, buttons)]
+    return [m.actions(bid, [{"type": "static_select", "action_id": "triage:select",
+                             "placeholder": m.plain(_("Choose an answer")),
+                             "options": [m.option(_(o.label), o.key) for o in q.options]}])]
+
+
+@template("question")
+def question(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    key, step = ctx.msg.ref["q"], str(ctx.msg.ref.get("step", 0))
+    q = ctx.questionnaire.get(key)
+    prompt = _(q.prompt)
+    text = _("Question for signal {reference}", reference=s.reference)
+    if s.status == "draft" and s.current_question == key:
+        blocks = [m.section(f"*{m.esc(prompt)}*")]
+        if q.hint:
+            blocks.append(m.context(m.esc(_(q.hint))))
+        blocks += _question_elements(ctx, s, q, step)
+        return Rendered(text, blocks)
+    if key in s.answers:
+        return Rendered(text, [m.section(f"✅ *{m.esc(prompt)}*\n{answer_label(_, ctx, s, q)}")])
+    return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("(asked again below)"))])
+
+
+NOTICE_TEXTS = {
+    "emergency": N_("🚨 *If a life is in danger, call 112 now.* Your signal is marked as acute and the attention "
+                 "officer is alerted at once."),
+    "minor": N_("A minor is involved: the reporting code for domestic violence and child abuse (meldcode) applies. "
+             "You can call Veilig Thuis for advice, day and night: 0800-2000."),
+}
+
+
+@template("notice")
+def notice(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    ref = ctx.msg.ref
+    if ref.get("notice") == "prefill_too_long":
+        body = _("The text after /signaal was {length} characters; the description may be at most 3000. "
+                 "You can write it again when the question comes.", length=ref.get("length", 0))
+        return Rendered(_("A note about your signal"), [m.section(body)])
+    kind = ref.get("kind", "info")
+    if kind in NOTICE_TEXTS:
+        body = _(NOTICE_TEXTS[kind])
+    else:
+        q = ctx.questionnaire.get(ref["question"])
+        body = next((_(n.text) for n in q.notices if n.kind == kind), "")
+    title = _("Call 112 if a life is in danger") if kind == "emergency" else _("A note about your signal")
+    return Rendered(title, [m.section(body)])
+
+
+def summary_blocks(ctx: RenderContext, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    blocks: list[dict[str, Any]] = [m.section("*" + _("Your answers") + "*")]
+    for q in ctx.questionnaire.applicable({k: v for k, v in s.answers.items() if not k.startswith("_")},
+                                          {"needs_municipality": s.answers.get("_needs_municipality", False)}):
+        if q.type == "text":
+            text = getattr(s, q.key, None)
+            blocks += m.user_text_sections(_(q.prompt), text, _("(skipped)"))
+        else:
+            blocks.append(m.section(f"*{m.esc(_(q.prompt))}*\n{answer_label(_, ctx, s, q)}"))
+    return blocks
+
+
+@template("summary")
+def summary(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    text = _("Check and send signal {reference}", reference=s.reference)
+    active = s.status == "draft" and s.current_question == "_summary" and ctx.msg.ref.get("step") == s.step
+    if s.status == "draft" and not active:
+        return Rendered(text, [m.context(_("You are changing an answer; a new summary follows below."))])
+    blocks = summary_blocks(ctx, s)
+    if s.status == "cancelled":
+        blocks = [m.context(_("Cancelled: nothing was sent."))]
+    elif s.status != "draft":
+        blocks.append(m.context("✅ " + _("Sent on {when}", when=m.date(s.submitted_at or s.created_at, ctx.tz))))
+    else:
+        bid = f"sum:{s.id}:{s.step}"
+        applicable = ctx.questionnaire.applicable(
+            {k: v for k, v in s.answers.items() if not k.startswith("_")},
+            {"needs_municipality": s.answers.get("_needs_municipality", False)})
+        edit = {"type": "static_select", "action_id": "triage:edit", "placeholder": m.plain(_("Change…")),
+                "options": [m.option(_(q.prompt), q.key) for q in applicable][:100]}
+        confirm = {"title": m.plain(_("Cancel signal?")), "text": m.plain(_("Nothing will be sent.")),
+                   "confirm": m.plain(_("Yes, cancel")), "deny": m.plain(_("Go back")), "style": "danger"}
+        blocks.append(m.actions(bid, [m.button(_("Send"), "triage:submit", "send", style="primary"), edit,
+                                      m.button(_("Cancel"), "triage:cancel", "cancel", style="danger",
+                                               confirm=confirm)]))
+    return Rendered(text, blocks[:50])
+
+
+@template("receipt")
+def receipt(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    lines = [
+        "*" + _("Thank you. Signal {reference} has been sent.", reference=s.reference) + "*",
+        _("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
+          municipality=m.esc(muni.name if muni else "")),
+        _("What happens next: the attention officer may ask you for more information in this thread, "
+          "discusses the signal with partners where needed, and decides on next steps."),
+    ]
+    if s.wants_feedback:
+        lines.append(_("You will hear back in this thread. Feedback never contains details of an investigation."))
+    if s.acute:
+        lines.append("🚨 " + _("Marked as acute. If a life is in danger, call 112."))
+    lines.append(_("Do not confront the person involved. You can add information later by replying in this thread."))
+    return Rendered(_("Signal {reference} has been sent", reference=s.reference), [m.section("\n\n".join(lines))])
+
+
+@template("cancelled")
+def cancelled(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    body = _("Signal {reference} was cancelled. Nothing was sent and what you typed was deleted.",
+             reference=s.reference)
+    return Rendered(body, [m.section(body)])
+
+
+def text_modal(_: Translate, q: Question, signal: Signal, initial: str | None) -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": q.multiline}
+    # No max_length on purpose: longer input is refused with a message that shows the limit and keeps
+    # what was typed (the client would otherwise silently stop accepting characters).
+    if initial:
+        element["initial_value"] = initial[:3000]
+    block: dict[str, Any] = {"type": "input", "block_id": "answer", "label": m.plain(m.clip(_(q.prompt), 2000)),
+                             "element": element, "optional": not q.required}
+    if q.hint:
+        block["hint"] = m.plain(m.clip(_(q.hint), 2000))
+    return {
+        "type": "modal", "callback_id": TEXT_CALLBACK,
+        "private_metadata": json.dumps({"s": signal.id, "q": q.key}),
+        "title": m.plain(m.clip(_("Signal {reference}", reference=signal.reference), 24)),
+        "submit": m.plain(_("Save")), "close": m.plain(_("Back")),
+        "blocks": [block, m.context(_("At most {limit} characters.", limit=q.max_length))],
+    }
+
+
+def questionnaire_of(ctx: RenderContext) -> Questionnaire:
+    return ctx.questionnaire

@@ -1,0 +1,85 @@
+"""Encryption at rest of free text (Fernet / MultiFernet from `cryptography`).
+
+The key comes from SIGNAAL_DATA_KEY (one key, or several comma-separated: the first encrypts, all
+decrypt, so keys can be rotated). Without it a key file is created next to the SQLite database
+with mode 0600, and a warning is logged: fine for a pilot, not for production.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+
+log = logging.getLogger(__name__)
+
+_keyring: MultiFernet | None = None
+_primary: Fernet | None = None
+
+
+class KeyError_(RuntimeError):
+    """The data key is missing or wrong."""
+
+
+def parse_keys(value: str) -> list[Fernet]:
+    keys = [part.strip() for part in value.split(",") if part.strip()]
+    if not keys:
+        raise KeyError_("SIGNAAL_DATA_KEY is empty.")
+    try:
+        return [Fernet(k.encode()) for k in keys]
+    except (ValueError, TypeError) as exc:
+        raise KeyError_(
+            "SIGNAAL_DATA_KEY is not a valid Fernet key (32 url-safe base64 bytes; "
+            "make one with `signaalbot keys generate`)."
+        ) from exc
+
+
+def load_or_create_key_file(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = Fernet.generate_key().decode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key + "\n")
+    log.warning(
+        "No SIGNAAL_DATA_KEY set: created a data key file at %s (mode 0600). "
+        "Back it up; without it the stored signals cannot be read. In production set SIGNAAL_DATA_KEY.",
+        path,
+    )
+    return key
+
+
+def configure(keys: str) -> None:
+    global _keyring, _primary
+    fernets = parse_keys(keys)
+    _primary = fernets[0]
+    _keyring = MultiFernet(fernets)
+
+
+def is_configured() -> bool:
+    return _keyring is not None
+
+
+def _ring() -> MultiFernet:
+    if _keyring is None:
+        raise KeyError_("Encryption is not configured (call models.crypto.configure first).")
+    return _keyring
+
+
+def encrypt(text: str) -> str:
+    return _ring().encrypt(text.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _ring().decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken as exc:
+        raise KeyError_("Stored text cannot be decrypted with the configured SIGNAAL_DATA_KEY.") from exc
+
+
+def rotate(token: str) -> str:
+    """Re-encrypt a token with the primary key."""
+    return _ring().rotate(token.encode("ascii")).decode("ascii")

@@ -1,0 +1,61 @@
+"""What the bot sends: message references, the outbox, and processed Slack deliveries."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, utcnow
+
+
+class MessageRef(SQLModel, table=True):
+    """A message the bot posts (or will post). `channel`/`ts` are filled in once delivered.
+
+    `template` + `ref` say how to render it from current database state, so the outbox never holds
+    case content and an update always shows what is true now.
+    """
+
+    __table_args__ = (Index("ix_messageref_signal_kind", "signal_id", "kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    signal_id: int | None = Field(default=None, foreign_key="signal.id")
+    kind: str = Field(max_length=40)
+    template: str = Field(max_length=60)
+    ref: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    recipient: str | None = Field(default=None, max_length=40)
+    channel: str | None = Field(default=None, max_length=40)
+    ts: str | None = Field(default=None, max_length=40)
+    parent_id: int | None = Field(default=None, foreign_key="messageref.id")
+    contains_details: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    redacted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """One delivery to do: post, update or redact a MessageRef. Written in the same transaction
+    as the state change that causes it; delivered by the outbox worker with retries."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    op: str = Field(max_length=10)  # post | update | redact
+    message_ref_id: int = Field(foreign_key="messageref.id", index=True)
+    status: str = Field(default="pending", max_length=10)  # pending | sending | sent | failed
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=200)
+    dedupe_key: str | None = Field(default=None, unique=True, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Events API deliveries already handled, so Slack's retries are ignored across restarts."""
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,53 @@
+"""The regional network: municipalities, partner organisations, people and their roles."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.base import UTCDateTime, utcnow
+
+
+class Municipality(SQLModel, table=True):
+    """A gemeente (municipality); `channel` is its optional private channel for case cards."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=100)
+    channel: str | None = Field(default=None, max_length=40)
+
+
+class Partner(SQLModel, table=True):
+    """A chain partner (ketenpartner) such as AVIM, ZoCo or the Arbeidsinspectie."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    name: str = Field(max_length=200)
+
+
+class Person(SQLModel, table=True):
+    """Someone the bot knows: a Slack user (or, later, a Teams user) and what we remember of them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(unique=True, index=True, max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=254)
+    locale: str | None = Field(default=None, max_length=10)
+    locale_checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    municipality_id: int | None = Field(default=None, foreign_key="municipality.id")
+    in_network: bool = Field(default=False)
+    network_role: str | None = Field(default=None, max_length=40)
+    left_network_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RoleAssignment(SQLModel, table=True):
+    """A role a person holds: af / backup for a municipality, partner member, ketenregisseur."""
+
+    __table_args__ = (UniqueConstraint("user_id", "role", "municipality_id", "partner_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(index=True, max_length=40)
+    role: str = Field(max_length=40)
+    municipality_id: int | None = Field(default=None, foreign_key="municipality.id", index=True)
+    partner_key: str | None = Field(default=None, foreign_key="partner.key")

@@ -1,0 +1,144 @@
+"""Shared fixtures: a database (SQLite always, PostgreSQL when TEST_DATABASE_URL is set), the fake
+Slack Web API, and the bot running on its real HTTP endpoint, driven by signed requests."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from bot.config import Settings
+from bot.core import network
+from bot.runtime import Bot, build_bot, healthy
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.server import ThreadedServer
+from bot.slack.http import make_asgi
+from models.db import make_engine, session_scope
+
+DATA = Path(__file__).parent / "data"
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test"
+PEOPLE = {
+    "U0REP00001": ("Rita Reporter", "rita@breda.example"),
+    "U0REP00002": ("Ron Reporter", "ron@ettenleur.example"),
+    "U0AF000001": ("Anna AF Breda", "anna@breda.example"),
+    "U0AF000002": ("Bert Backup Breda", "bert@breda.example"),
+    "U0AF000003": ("Eva AF Etten-Leur", "eva@ettenleur.example"),
+    "U0KR000001": ("Karin Ketenregisseur", "karin@regio.example"),
+    "U0AVIM0001": ("Ahmed AVIM", "ahmed@politie.example"),
+    "U0ZOCO0001": ("Zoë ZoCo", "zoe@zvh.example"),
+    "U0NET00001": ("Nina Netwerk", "nina@breda.example"),
+    "U0NET00002": ("Noah Netwerk", "noah@breda.example"),
+    "U0COLL0001": ("Cees Collega", "cees@breda.example"),
+}
+
+
+def _pg_admin_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+def _psycopg(url: str) -> str:
+    return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database per test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'signaalbot.db'}"
+        return
+    admin = _pg_admin_url()
+    if not admin:
+        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests run in CI (.ci/run sets it)")
+    name = f"sbtest_{uuid.uuid4().hex[:12]}"
+    admin_engine = create_engine(_psycopg(admin), isolation_level="AUTOCOMMIT")
+    with admin_engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(_psycopg(admin)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin_engine.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeSlack]:
+    slack = FakeSlack()
+    slack.start()
+    for uid, (name, email) in PEOPLE.items():
+        slack.add_user(name.split()[0].lower(), user_id=uid, real_name=name, email=email)
+    slack.add_channel("mh-breda-casussen", channel_id="C0AFCASES1", is_private=True,
+                      members=["U0AF000001", "U0AF000002"])
+    try:
+        yield slack
+    finally:
+        slack.stop()
+
+
+def make_settings(database_url: str, fake: FakeSlack, **overrides: object) -> Settings:
+    base = Settings(
+        slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=fake.base_url,
+        database_url=database_url, data_key=Fernet.generate_key().decode(), scheduler_enabled=False,
+        outbox_poll_seconds=0.2,
+    )
+    return base.with_(**overrides)
+
+
+@dataclass
+class Running:
+    bot: Bot
+    server: ThreadedServer
+    fake: FakeSlack
+    driver: SlackDriver
+
+    @property
+    def core(self):  # noqa: ANN201
+        return self.bot.core
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.bot.stop()
+
+
+def start_bot(settings: Settings, fake: FakeSlack, *, clock=None, network_file: Path | None = DATA / "network.yaml",
+              ) -> Running:  # noqa: ANN001
+    bot = build_bot(settings, clock=clock)
+    if network_file is not None:
+        cfg = network.parse(network_file.read_text(encoding="utf-8"))
+        with session_scope(bot.core.engine) as session:
+            network.apply(session, cfg, bot.core.clock.now())
+    bot.worker.start(settings.outbox_poll_seconds)
+    server = ThreadedServer(make_asgi(bot.app, lambda: healthy(bot))).start()
+    driver = SlackDriver(f"{server.url}/slack/events", SECRET, fake)
+    return Running(bot, server, fake, driver)
+
+
+@pytest.fixture
+def settings(database_url: str, fake: FakeSlack) -> Settings:
+    return make_settings(database_url, fake)
+
+
+@pytest.fixture
+def running(settings: Settings, fake: FakeSlack) -> Iterator[Running]:
+    r = start_bot(settings, fake)
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture
+def engine_for(database_url: str):  # noqa: ANN201
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
