@@ -13,8 +13,14 @@ from bot.config import ConfigError, Settings, load_settings
 
 log = logging.getLogger("signaalbot")
 
-# Feature modules add their own subcommands: fn(subparsers) registering parsers with func=handler(args)
-COMMAND_MODULES: list[str] = []
+# Every module in bot/commands/ adds its own subcommands with `register_cli(subparsers)`.
+def _command_modules() -> list[str]:
+    import pkgutil
+
+    import bot.commands
+
+    return [f"bot.commands.{i.name}" for i in sorted(pkgutil.iter_modules(bot.commands.__path__),
+                                                      key=lambda i: i.name) if not i.name.startswith("_")]
 
 
 class CliError(Exception):
@@ -203,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="keys_command", required=True)
     keys.add_parser("generate", help="print a new SIGNAAL_DATA_KEY").set_defaults(func=cmd_keys_generate)
 
-    for name in COMMAND_MODULES:
+    for name in _command_modules():
         module = __import__(name, fromlist=["register_cli"])
         register: Callable[..., None] = module.register_cli
         register(sub)

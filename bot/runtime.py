@@ -73,7 +73,15 @@ def sweep(name: str) -> Callable[[Callable[[Core, datetime], list[str]]], Callab
 
 
 def load_sweeps() -> None:
-    """Import the modules that declare sweeps (each registers itself with @sweep)."""
+    """Import every module of bot.core: those that declare sweeps register them with @sweep."""
+    import importlib
+    import pkgutil
+
+    import bot.core
+
+    for info in sorted(pkgutil.iter_modules(bot.core.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"bot.core.{info.name}")
 
 
 @dataclass

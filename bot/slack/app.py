@@ -20,10 +20,16 @@ log = logging.getLogger(__name__)
 
 
 def _load_features() -> None:
-    # Importing a feature module registers its listeners via @hooks.feature.
-    import bot.slack.case_guard  # noqa: F401
-    import bot.slack.case_views  # noqa: F401
-    import bot.slack.triage  # noqa: F401
+    """Import every module of bot.slack: a feature module registers its listeners (@hooks.feature)
+    and its message templates (@template) when imported, so a new feature needs no edit here."""
+    import importlib
+    import pkgutil
+
+    import bot.slack
+
+    for info in sorted(pkgutil.iter_modules(bot.slack.__path__), key=lambda i: i.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"bot.slack.{info.name}")
 
 
 def build_app(core: Core, client: WebClient, *, token_verification: bool = True) -> tuple[App, SlackContext]:
