@@ -39,3 +39,12 @@ def case_action(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         return fn
 
     return register
+
+# App Home: functions (ctx, user_id, actor) -> list of blocks (may be empty), shown in list order.
+# Each feature appends its own section (open cases, own signals, trainings, figures).
+HOME_SECTIONS: list[Callable[..., list[dict[str, Any]]]] = []
+
+
+def home_section(fn: Callable[..., list[dict[str, Any]]]) -> Callable[..., list[dict[str, Any]]]:
+    HOME_SECTIONS.append(fn)
+    return fn
