@@ -143,7 +143,18 @@ def report(r: Running, user: str = REPORTER, answers: dict[str, Any] | None = No
     if send:
         resp = r.driver.click(user, summary, "triage:submit")
         assert resp.status == 200
+        r.fake.wait_for(lambda: signal_status(r, reference) == "new")
     return reference
+
+
+def signal_status(r: Running, reference: str) -> str | None:
+    from sqlmodel import Session, select
+
+    from models import Signal
+
+    with Session(r.core.engine) as session:
+        signal = session.exec(select(Signal).where(Signal.reference == reference)).first()
+        return signal.status if signal else None
 
 
 def case_card(r: Running, reference: str, channel: str = CASES_CHANNEL) -> dict[str, Any]:

@@ -1,17 +1,191 @@
-"""The reporting loop end to end: /signaal → triage in the reporter's DM thread → stored → AF pinged."""
+"""The reporting loop end to end: /signaal → triage in the reporter's DM thread → stored → AF pinged.
+
+Everything goes through the bot's real HTTP endpoint with signed requests; what the bot sends is
+read back from the fake Slack."""
 
 from __future__ import annotations
 
-from tests.helpers import AF, REPORTER, case_card, report, root_message, thread_texts
+import pytest
+from sqlmodel import Session, select
+
+from models import CaseEvent, Signal
+from tests.helpers import (
+    AF,
+    AF_OTHER,
+    CASES_CHANNEL,
+    REPORTER,
+    answer,
+    case_card,
+    open_question,
+    report,
+    root_message,
+    signal_status,
+    thread_texts,
+    wait_question,
+    wait_summary,
+)
 
 
-def test_a_reporter_reports_a_labour_exploitation_signal_and_the_af_is_pinged(running) -> None:
+def stored(r, reference: str) -> Signal:
+    with Session(r.core.engine) as session:
+        return session.exec(select(Signal).where(Signal.reference == reference)).one()
+
+
+def test_the_slash_command_answers_privately_and_without_content(running) -> None:
     r = running
-    reference = report(r)
-    assert reference.startswith("S-")
+    resp = r.driver.slash(REPORTER, text="iemand slaapt op de werkplek", channel_id=CASES_CHANNEL)
+    assert resp.status == 200
+    # A plain-text ack is shown only to the user (ephemeral), like Slack does.
+    assert "in_channel" not in resp.body
+    assert "privébericht" in resp.body
+    assert "slaapt" not in resp.body
+    root = root_message(r)
+    assert root["blocks"][0]["text"]["text"].startswith("Signaal S-")
+    assert "slaapt" not in root["text"]
+
+
+@pytest.mark.parametrize("form", ["SU", "AU", "CU", "OV", "unknown"])
+def test_each_form_of_exploitation_reaches_the_af_of_breda(running, form: str) -> None:
+    r = running
+    reference = report(r, answers={"form": form})
+    signal = stored(r, reference)
+    assert signal.status == "new"
+    assert signal.form == form
+    assert signal.questionnaire_version == r.core.questionnaire.version
     card = case_card(r, reference)
-    assert f"<@{AF}>" in card["text"]
-    assert "Twee mannen" not in card["text"]
-    assert "open Slack" in card["text"]
-    root = root_message(r, REPORTER)
-    r.fake.wait_for(lambda: "is verstuurd" in thread_texts(r, root))
+    assert card["text"].startswith(f"<@{AF}>")
+    assert f"Nieuw signaal {reference}" in card["text"]
+    # The push preview carries no content; the card itself has everything the AF needs.
+    for secret in ("Twee mannen", "Restaurant", "Horeca", "Arbeidsuitbuiting"):
+        assert secret not in card["text"]
+    blocks = str(card["blocks"])
+    for fact in ("Twee mannen slapen", "Restaurant aan de Haven", "Horeca", "Aan de balie", f"<@{REPORTER}>"):
+        assert fact in blocks
+    with Session(r.core.engine) as session:
+        assert session.exec(select(CaseEvent).where(CaseEvent.signal_id == signal.id)).first().kind == "submitted"
+    r.fake.wait_for(lambda: "is verstuurd" in thread_texts(r, root_message(r)))
+
+
+def test_an_acute_signal_tells_the_reporter_to_call_112_and_is_flagged_for_the_af(running) -> None:
+    r = running
+    reference = report(r, answers={"acute": "yes"})
+    root = root_message(r)
+    texts = thread_texts(r, root)
+    assert "112" in texts
+    card = case_card(r, reference)
+    assert "ACUUT" in card["text"]
+    assert "ACUUT" in card["blocks"][0]["text"]["text"]
+    assert stored(r, reference).acute is True
+
+
+def test_a_minor_involved_gives_the_meldcode_hint_to_reporter_and_af(running) -> None:
+    r = running
+    reference = report(r, answers={"minor": "yes"})
+    assert "Veilig Thuis" in thread_texts(r, root_message(r))
+    assert "Veilig Thuis" in str(case_card(r, reference)["blocks"])
+    assert stored(r, reference).minor is True
+
+
+def test_without_a_private_channel_the_af_is_pinged_by_dm(running) -> None:
+    r = running
+    reference = report(r, answers={"municipality": "Etten-Leur"})
+    card = case_card(r, reference, channel=r.fake.dm_channel_for(AF_OTHER))
+    assert card["text"].startswith(f"<@{AF_OTHER}>")
+
+
+def test_the_municipality_is_asked_once_and_remembered(running) -> None:
+    r = running
+    report(r)
+    r.driver.slash(REPORTER)
+    r.fake.wait_for(lambda: (q := open_question(r, REPORTER)) and q[0] == "form")
+
+
+def test_slash_with_text_prefills_the_description(running) -> None:
+    r = running
+    reference = report(r, text="Vrouw zonder paspoort werkt in een nagelsalon")
+    assert stored(r, reference).description == "Vrouw zonder paspoort werkt in een nagelsalon"
+    assert "nagelsalon" in str(case_card(r, reference)["blocks"])
+
+
+def test_the_reporter_can_change_an_answer_before_sending(running) -> None:
+    r = running
+    report(r, send=False)
+    summary = wait_summary(r, REPORTER)
+    r.driver.click(REPORTER, summary, "triage:edit", selected="sector")
+    answer(r, REPORTER, "sector", "bouw")
+    summary = wait_summary(r, REPORTER)
+    assert "Bouw" in str(summary["blocks"])
+    r.driver.click(REPORTER, summary, "triage:submit")
+    reference = root_message(r)["blocks"][0]["text"]["text"].split()[-1]
+    r.fake.wait_for(lambda: signal_status(r, reference) == "new")
+    assert stored(r, reference).sector == "bouw"
+
+
+def test_cancelling_sends_nothing_and_forgets_the_text(running) -> None:
+    r = running
+    report(r, send=False)
+    summary = wait_summary(r, REPORTER)
+    r.driver.click(REPORTER, summary, "triage:cancel")
+    root = root_message(r)
+    reference = root["blocks"][0]["text"]["text"].split()[-1]
+    r.fake.wait_for(lambda: signal_status(r, reference) == "cancelled")
+    r.fake.wait_for(lambda: "geannuleerd" in thread_texts(r, root))
+    signal = stored(r, reference)
+    assert signal.status == "cancelled" and signal.description is None
+    assert not [m for m in r.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
+
+
+def test_feedback_wish_is_stored(running) -> None:
+    r = running
+    reference = report(r, answers={"feedback": "no"})
+    assert stored(r, reference).wants_feedback is False
+
+
+def test_status_lists_only_the_reporters_own_signals(running) -> None:
+    r = running
+    mine = report(r)
+    theirs = report(r, user="U0REP00002", answers={"municipality": "Etten-Leur"})
+    resp = r.driver.slash(REPORTER, text="status")
+    text = resp.body
+    assert mine in text and theirs not in text
+
+
+def test_help_explains_the_bot_and_shows_emergency_numbers(running) -> None:
+    resp = running.driver.slash(REPORTER, text="help")
+    text = resp.body
+    for number in ("112", "0800-2000", "0900-8844", "0800-5151", "0800-7000"):
+        assert number in text
+
+
+def test_a_description_can_be_typed_as_a_thread_reply(running) -> None:
+    r = running
+    r.driver.slash(REPORTER)
+    for key, value in [("municipality", "Breda"), ("form", "CU"), ("signals", []), ("acute", "no"),
+                       ("minor", "unknown"), ("sector", "drugs"), ("source", "huisbezoek")]:
+        answer(r, REPORTER, key, value)
+    wait_question(r, REPORTER, "description")
+    root = root_message(r)
+    r.driver.message(REPORTER, root["channel"] if "channel" in root else r.fake.locate(root["ts"])[0],
+                     "Jongen van 15 haalt pakketjes op bij het station", thread_ts=root["ts"])
+    wait_question(r, REPORTER, "location")
+
+
+def test_a_too_long_description_is_refused_in_the_modal_and_kept(running) -> None:
+    r = running
+    r.driver.slash(REPORTER)
+    for key, value in [("municipality", "Breda"), ("form", "SU"), ("signals", ["freedom"]), ("acute", "no"),
+                       ("minor", "no"), ("sector", "sekswerk"), ("source", "controle")]:
+        answer(r, REPORTER, key, value)
+    msg = wait_question(r, REPORTER, "description")
+    r.driver.click(REPORTER, msg, "triage:text")
+    view = r.fake.wait_for(lambda: (r.fake.views_for(REPORTER) or [None])[-1])
+    long_text = "x" * 3001
+    resp = r.driver.submit_view(REPORTER, view["id"], r.driver.fill(view, {"value": long_text}))
+    body = resp.json()
+    assert body["response_action"] == "errors"
+    assert "3001" in body["errors"]["answer"] and "3000" in body["errors"]["answer"]
+    # The modal stays open with what was typed; nothing was stored.
+    still_open = r.fake.views_for(REPORTER)[-1]
+    assert still_open["id"] == view["id"]
+    assert still_open["state"]["values"]["answer"]["value"]["value"] == long_text
+    assert open_question(r, REPORTER)[0] == "description"

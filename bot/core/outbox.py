@@ -265,6 +265,13 @@ class OutboxWorker:
             item.status, item.done_at, item.locked_until, item.last_error = "sent", now, None, None
             session.add(msg)
             session.add(item)
+            if item.op == "post":
+                # What waited for this message (its updates, replies in its thread) may go now.
+                waiting = select(MessageRef.id).where(or_(col(MessageRef.parent_id) == msg.id,
+                                                          col(MessageRef.id) == msg.id))
+                session.execute(sa_update(OutboxMessage).where(
+                    OutboxMessage.status == "pending", col(OutboxMessage.message_ref_id).in_(waiting),
+                    col(OutboxMessage.next_attempt_at) > now).values(next_attempt_at=now))
         if self.on_sent:
             self.on_sent(msg)
         return ("sent", msg, item.op)

@@ -296,16 +296,20 @@ class SlackDriver:
         value: Any = None,
         selected: Any = None,
         block_id: str | None = None,
+        stale: bool = False,
     ) -> DriverResponse:
         """A ``block_actions`` payload for an element in a message the bot posted.
 
         ``message`` needs a ``ts`` (a stored message, a chat.postMessage response or an
-        ephemeral's ``message_ts``); the current stored version is what Slack sends.
+        ephemeral's ``message_ts``); the current stored version is what Slack sends. With
+        ``stale=True`` the given copy is clicked, as a client that has not refreshed would.
         """
         ts = message.get("ts") or message.get("message_ts")
         if not ts:
             raise ValueError("click() needs a message with 'ts' or 'message_ts'")
         channel_id, stored = self.fake.locate(str(ts))
+        if stale:
+            stored = {**stored, "blocks": message.get("blocks") or []}
         block, element = find_element(stored.get("blocks") or [], action_id, block_id)
         action, state = build_action(block, element, value, selected)
         is_ephemeral = bool(stored.get("is_ephemeral"))
