@@ -18,7 +18,10 @@ class MessageRef(SQLModel, table=True):
     case content and an update always shows what is true now.
     """
 
-    __table_args__ = (Index("ix_messageref_signal_kind", "signal_id", "kind"),)
+    __table_args__ = (
+        Index("ix_messageref_signal_kind", "signal_id", "kind"),
+        Index("ix_messageref_channel_ts", "channel", "ts"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     signal_id: int | None = Field(default=None, foreign_key="signal.id")

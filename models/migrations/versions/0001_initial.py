@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:02:16.311700
+Create Date: 2026-11-28 13:24:52.458793
 """
 from collections.abc import Sequence
 
@@ -204,6 +204,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('messageref', schema=None) as batch_op:
+        batch_op.create_index('ix_messageref_channel_ts', ['channel', 'ts'], unique=False)
         batch_op.create_index('ix_messageref_signal_kind', ['signal_id', 'kind'], unique=False)
 
     op.create_table('outboxmessage',
@@ -238,6 +239,7 @@ def downgrade() -> None:
     op.drop_table('outboxmessage')
     with op.batch_alter_table('messageref', schema=None) as batch_op:
         batch_op.drop_index('ix_messageref_signal_kind')
+        batch_op.drop_index('ix_messageref_channel_ts')
 
     op.drop_table('messageref')
     with op.batch_alter_table('handover', schema=None) as batch_op:
