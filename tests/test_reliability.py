@@ -196,3 +196,19 @@ def test_only_the_af_of_the_municipality_may_use_the_case_buttons(running) -> No
 
 def test_the_signing_secret_is_the_one_configured() -> None:
     assert SECRET and TOKEN.startswith("xoxb-")
+
+
+def test_housekeeping_forgets_old_event_ids_but_not_recent_ones(running) -> None:
+    from bot.runtime import run_due
+    from models import ProcessedEvent
+
+    r = running
+    now = datetime.now(UTC)
+    with Session(r.core.engine) as session:
+        session.add(ProcessedEvent(event_id="Ev_old", received_at=now - timedelta(days=3)))
+        session.add(ProcessedEvent(event_id="Ev_new", received_at=now - timedelta(hours=1)))
+        session.commit()
+    lines = run_due(r.core, r.bot.worker, now)
+    assert "housekeeping: forgot 1 processed event id(s)" in lines
+    with Session(r.core.engine) as session:
+        assert [e.event_id for e in session.exec(select(ProcessedEvent)).all()] == ["Ev_new"]
