@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from bot.core.clock import Clock
 from models import OutboxMessage, Signal
-from tests.conftest import SECRET, TOKEN, start_bot
+from tests.conftest import DATA, SECRET, TOKEN, start_bot
 from tests.helpers import (
     AF_OTHER,
     CASES_CHANNEL,
@@ -212,3 +212,17 @@ def test_housekeeping_forgets_old_event_ids_but_not_recent_ones(running) -> None
     assert "housekeeping: forgot 1 processed event id(s)" in lines
     with Session(r.core.engine) as session:
         assert [e.event_id for e in session.exec(select(ProcessedEvent)).all()] == ["Ev_new"]
+
+
+def test_when_the_municipality_channel_cannot_be_reached_the_af_gets_the_card_by_dm(settings, fake,
+                                                                                   tmp_path) -> None:
+    net = tmp_path / "net.yaml"
+    net.write_text((DATA / "network.yaml").read_text().replace("C0AFCASES1", "C0GONE0001"))
+    r = start_bot(settings, fake, network_file=net)
+    try:
+        reference = report(r)
+        card = case_card(r, reference, channel=fake.dm_channel_for("U0AF000001"))
+        assert card["text"].startswith("<@U0AF000001>")
+        assert any(c.error == "channel_not_found" for c in fake.calls_to("chat.postMessage"))
+    finally:
+        r.stop()

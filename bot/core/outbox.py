@@ -57,6 +57,11 @@ class NotReady(Exception):
     """A message this one depends on (its thread root, its own post) is not delivered yet."""
 
 
+# template → fn(session, msg, error) -> bool: a permanent failure is handled another way (e.g. a case
+# card that cannot reach the municipality's channel goes to the AFs by DM). True: do not retry.
+FALLBACKS: dict[str, Callable[[Session, MessageRef, str], bool]] = {}
+
+
 class Deliverer(Protocol):
     def __call__(self, session: Session, op: str, ref: MessageRef) -> Delivered: ...
 
@@ -247,6 +252,12 @@ class OutboxWorker:
                             item.op, msg.id, exc.reason, int(delay.total_seconds()))
                 return ("retry", msg, item.op)
             except PermanentError as exc:
+                fallback = FALLBACKS.get(msg.template)
+                if item.op == "post" and fallback is not None and fallback(session, msg, exc.reason):
+                    item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
+                    log.error("outbox: %s of message %s refused (%s); delivered another way instead",
+                              item.op, msg.id, exc.reason)
+                    return ("failed", msg, item.op)
                 if item.attempts >= MAX_PERMANENT_ATTEMPTS:
                     item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
                     log.error("outbox: giving up on %s of message %s: %s (see `signaalbot outbox`)",

@@ -293,6 +293,28 @@ def notify_handlers(session: Session, signal: Signal, muni: Municipality, now: A
     return cards
 
 
+CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+def _card_fallback(session: Session, msg: MessageRef, error: str) -> bool:
+    """The municipality's channel cannot take the card (bot not invited, archived…): ping the
+    AF(s) by DM instead, so the signal is not lost while an administrator fixes the channel."""
+    if error not in CHANNEL_ERRORS or not msg.channel or msg.recipient or msg.signal_id is None:
+        return False
+    signal = session.get(Signal, msg.signal_id)
+    if signal is None or signal.municipality_id is None:
+        return False
+    afs = people.handlers_of(session, signal.municipality_id, "af") or people.handlers_of(
+        session, signal.municipality_id, "backup")
+    for af in afs:
+        outbox.post(session, template="case_card", kind="case_card", recipient=af, signal_id=signal.id,
+                    ref={"mention": [af], "fallback_from": msg.channel}, dedupe_key=f"card:{signal.id}:{af}")
+    return bool(afs)
+
+
+outbox.FALLBACKS["case_card"] = _card_fallback
+
+
 def current_draft_question(session: Session, signal_id: int) -> tuple[Signal | None, str | None]:
     signal = session.get(Signal, signal_id)
     return signal, signal.current_question if signal else None
