@@ -329,11 +329,14 @@ class SlackDriver:
         value: Any = None,
         selected: Any = None,
         block_id: str | None = None,
+        state_values: dict[str, dict[str, Any]] | None = None,
     ) -> DriverResponse:
         """A ``block_actions`` payload for an element in a message the bot posted.
 
         ``message`` needs a ``ts`` (a stored message, a chat.postMessage response or an
-        ephemeral's ``message_ts``); the current stored version is what Slack sends.
+        ephemeral's ``message_ts``); the current stored version is what Slack sends. ``values``
+        (``{block_id: {action_id: raw value}}``) is what the user set in the message's other
+        elements before clicking (``state_values``): Slack's client keeps that state and sends it along.
         """
         ts = message.get("ts") or message.get("message_ts")
         if not ts:
@@ -343,6 +346,8 @@ class SlackDriver:
         action, state = build_action(block, element, value, selected)
         is_ephemeral = bool(stored.get("is_ephemeral"))
         values = initial_state_values(stored.get("blocks") or [])
+        for other_block, actions in _shape_values(stored, state_values or {}).items():
+            values.setdefault(other_block, {}).update(actions)
         if state is not None:
             values.setdefault(block["block_id"], {})[action["action_id"]] = state
         container: dict[str, Any] = {
