@@ -96,6 +96,9 @@ export function parseMrkdwn(text) {
       out.push({ type: "pre", text: part.replace(/^\n/, "") });
       return;
     }
+    // The newlines around a ``` fence belong to the fence, not to the text beside it.
+    if (index > 0) part = part.replace(/^\n/, "");
+    if (index < parts.length - 1) part = part.replace(/\n$/, "");
     if (!part) return;
     let quote = null;
     let para = null;
