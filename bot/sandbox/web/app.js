@@ -240,7 +240,7 @@ function renderSidebar() {
     dm && ui.pane?.id !== dm.id ? unreadIn(dm) : 0));
   $("notices").replaceChildren(...ui.data.notices.map((n) => {
     const p = document.createElement("p");
-    p.textContent = `ⓘ ${n}`;
+    p.textContent = `ℹ️ ${n}`;
     return p;
   }));
 }
