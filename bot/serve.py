@@ -34,10 +34,16 @@ def _http(bot: Bot) -> int:
     return 0
 
 
-def _socket_mode(bot: Bot) -> int:
+def socket_mode_handler(bot: Bot):  # noqa: ANN201 - slack_bolt's SocketModeHandler
+    """Bolt's built-in Socket Mode adapter (no extra dependency); the sandbox and the tests use this
+    same function, so the offline runs exercise the production path."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    handler = SocketModeHandler(bot.app, bot.settings.slack_app_token)
+    return SocketModeHandler(bot.app, bot.settings.slack_app_token)
+
+
+def _socket_mode(bot: Bot) -> int:
+    handler = socket_mode_handler(bot)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     handler.connect()

@@ -20,12 +20,15 @@ from bot.runtime import Bot, build_bot, healthy
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.server import ThreadedServer
+from bot.sandbox.socket_mode import SocketModeServer
+from bot.serve import socket_mode_handler
 from bot.slack.http import make_asgi
 from models.db import make_engine, session_scope
 
 DATA = Path(__file__).parent / "data"
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test"
+APP_TOKEN = "xapp-test"
 PEOPLE = {
     "U0REP00001": ("Rita Reporter", "rita@breda.example"),
     "U0REP00002": ("Ron Reporter", "ron@ettenleur.example"),
@@ -97,27 +100,43 @@ def make_settings(database_url: str, fake: FakeSlack, **overrides: object) -> Se
 @dataclass
 class Running:
     bot: Bot
-    server: ThreadedServer
+    server: ThreadedServer | None
     fake: FakeSlack
     driver: SlackDriver
+    socket: SocketModeServer | None = None
+    handler: object | None = None  # slack_bolt's SocketModeHandler in Socket Mode
 
     @property
     def core(self):  # noqa: ANN201
         return self.bot.core
 
     def stop(self) -> None:
-        self.server.stop()
+        if self.handler is not None:
+            self.handler.close()
+        if self.socket is not None:
+            self.socket.stop()
+        if self.server is not None:
+            self.server.stop()
         self.bot.stop()
 
 
 def start_bot(settings: Settings, fake: FakeSlack, *, clock=None, network_file: Path | None = DATA / "network.yaml",
-              ) -> Running:  # noqa: ANN001
+              transport: str = "http") -> Running:  # noqa: ANN001
+    """The bot on its real HTTP endpoint (signed requests), or connected over Socket Mode."""
+    if transport == "socket":
+        settings = settings.with_(slack_app_token=APP_TOKEN, slack_signing_secret=None)
     bot = build_bot(settings, clock=clock)
     if network_file is not None:
         cfg = network.parse(network_file.read_text(encoding="utf-8"))
         with session_scope(bot.core.engine) as session:
             network.apply(session, cfg, bot.core.clock.now())
     bot.worker.start(settings.outbox_poll_seconds)
+    if transport == "socket":
+        socket = SocketModeServer(fake).start()
+        handler = socket_mode_handler(bot)
+        handler.connect()
+        socket.wait_connected()
+        return Running(bot, None, fake, SlackDriver(None, None, fake, socket=socket), socket, handler)
     server = ThreadedServer(make_asgi(bot.app, lambda: healthy(bot))).start()
     driver = SlackDriver(f"{server.url}/slack/events", SECRET, fake)
     return Running(bot, server, fake, driver)
@@ -131,6 +150,16 @@ def settings(database_url: str, fake: FakeSlack) -> Settings:
 @pytest.fixture
 def running(settings: Settings, fake: FakeSlack) -> Iterator[Running]:
     r = start_bot(settings, fake)
+    try:
+        yield r
+    finally:
+        r.stop()
+
+
+@pytest.fixture(params=["http", "socket"])
+def running_both_transports(request: pytest.FixtureRequest, settings: Settings, fake: FakeSlack) -> Iterator[Running]:
+    """The bot over HTTP (signed requests) and over Socket Mode (envelopes on a local WebSocket)."""
+    r = start_bot(settings, fake, transport=request.param)
     try:
         yield r
     finally:

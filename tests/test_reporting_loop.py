@@ -189,3 +189,16 @@ def test_a_too_long_description_is_refused_in_the_modal_and_kept(running) -> Non
     assert still_open["id"] == view["id"]
     assert still_open["state"]["values"]["answer"]["value"]["value"] == long_text
     assert open_question(r, REPORTER)[0] == "description"
+
+
+def test_the_loop_works_over_http_and_over_socket_mode(running_both_transports) -> None:
+    """Over HTTP (signed requests) and over Socket Mode (envelopes, acks checked within 3 s)."""
+    r = running_both_transports
+    reference = report(r)
+    card = case_card(r, reference)
+    assert f"<@{AF}>" in card["text"] and "Twee mannen" not in card["text"]
+    root = root_message(r, REPORTER)
+    r.fake.wait_for(lambda: "is verstuurd" in thread_texts(r, root))
+    if r.driver.transport == "socket":
+        acks = r.fake.calls_to("socket_mode_ack")
+        assert acks and all(call.ok for call in acks), [call.error for call in acks if not call.ok]

@@ -39,6 +39,7 @@ from bot.sandbox.fake_slack import (
     initial_state_values,
     iter_elements,
 )
+from bot.sandbox.socket_mode import SocketModeError, SocketModeServer
 
 SignatureMode = Literal["valid", "bad", "none", "stale"]
 FORM = "application/x-www-form-urlencoded"
@@ -151,22 +152,47 @@ def _channel_type(channel: Any) -> str:
 
 
 class SlackDriver:
-    """Sends what Slack would send to the bot at ``bot_url``, signed with ``signing_secret``."""
+    """Sends what Slack would send to the bot: signed HTTP requests to ``bot_url``, or — with a
+    ``socket`` server — Socket Mode envelopes over the app's WebSocket connection.
+
+    The payloads are the same either way (Slack's own), so every person-like test helper runs
+    over both transports; only the wrapping differs (a signed form/JSON body, or an envelope).
+    """
 
     def __init__(
         self,
-        bot_url: str,
-        signing_secret: str,
+        bot_url: str | None,
+        signing_secret: str | None,
         fake: FakeSlack,
         team_id: str = TEAM_ID,
         timeout: float = 10.0,
+        socket: SocketModeServer | None = None,
     ) -> None:
-        self.bot_url = bot_url
-        self.signing_secret = signing_secret
+        if socket is None and not (bot_url and signing_secret):
+            raise ValueError("SlackDriver needs bot_url and signing_secret (HTTP) or a socket server")
+        self.bot_url = bot_url or ""
+        self.signing_secret = signing_secret or ""
         self.fake = fake
         self.team_id = team_id
         self.timeout = timeout
+        self.socket = socket
         self.signature_mode: SignatureMode = "valid"
+
+    @property
+    def transport(self) -> Literal["http", "socket"]:
+        return "socket" if self.socket is not None else "http"
+
+    def _over_socket(self, envelope_type: str, payload: dict[str, Any], accepts_response_payload: bool,
+                     retry_num: int | None = None, retry_reason: str | None = None) -> DriverResponse:
+        """One Socket Mode envelope; the ack's payload plays the part of the HTTP response body."""
+        assert self.socket is not None
+        try:
+            ack = self.socket.send(envelope_type, payload, accepts_response_payload=accepts_response_payload,
+                                   retry_attempt=retry_num, retry_reason=retry_reason)
+        except SocketModeError as exc:
+            return DriverResponse(504, {}, str(exc), payload)
+        body = json.dumps(ack.payload) if ack.payload else ""
+        return DriverResponse(200, {"content-type": JSON}, body, payload)
 
     # ------------------------------------------------------------------ signing and transport
 
@@ -213,9 +239,16 @@ class SlackDriver:
             connection.close()
 
     def _send_form(self, form: dict[str, str]) -> DriverResponse:
+        if self.socket is not None:
+            # Slash commands: the form fields become the envelope's JSON payload.
+            return self._over_socket("slash_commands", dict(form), accepts_response_payload=True)
         return self.send_raw(urlencode(form), FORM, payload=form)
 
     def _send_interaction(self, payload: dict[str, Any]) -> DriverResponse:
+        if self.socket is not None:
+            # Only view submissions (and option requests) take a response payload in the ack.
+            accepts = payload.get("type") in ("view_submission", "block_suggestion")
+            return self._over_socket("interactive", payload, accepts_response_payload=accepts)
         # Interactivity arrives as a form with one field, payload=<json> (bolt scenario tests).
         return self.send_raw(urlencode({"payload": json.dumps(payload)}), FORM, payload=payload)
 
@@ -296,13 +329,16 @@ class SlackDriver:
         value: Any = None,
         selected: Any = None,
         block_id: str | None = None,
+        state_values: dict[str, dict[str, Any]] | None = None,
         stale: bool = False,
     ) -> DriverResponse:
         """A ``block_actions`` payload for an element in a message the bot posted.
 
         ``message`` needs a ``ts`` (a stored message, a chat.postMessage response or an
-        ephemeral's ``message_ts``); the current stored version is what Slack sends. With
-        ``stale=True`` the given copy is clicked, as a client that has not refreshed would.
+        ephemeral's ``message_ts``); the current stored version is what Slack sends. ``state_values``
+        (``{block_id: {action_id: raw value}}``) is what the user set in the message's other elements
+        before clicking: Slack's client keeps that state and sends it along. With ``stale=True`` the
+        given copy is clicked, as a client that has not refreshed would.
         """
         ts = message.get("ts") or message.get("message_ts")
         if not ts:
@@ -314,6 +350,8 @@ class SlackDriver:
         action, state = build_action(block, element, value, selected)
         is_ephemeral = bool(stored.get("is_ephemeral"))
         values = initial_state_values(stored.get("blocks") or [])
+        for other_block, actions in _shape_values(stored, state_values or {}).items():
+            values.setdefault(other_block, {}).update(actions)
         if state is not None:
             values.setdefault(block["block_id"], {})[action["action_id"]] = state
         container: dict[str, Any] = {
@@ -448,6 +486,9 @@ class SlackDriver:
         self, envelope: dict[str, Any], retry_num: int | None = None, retry_reason: str = "http_timeout"
     ) -> DriverResponse:
         """POST an envelope as JSON; with ``retry_num`` it is a retry of an earlier delivery."""
+        if self.socket is not None:
+            return self._over_socket("events_api", envelope, accepts_response_payload=False,
+                                     retry_num=retry_num, retry_reason=retry_reason if retry_num else None)
         headers: dict[str, str] = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": retry_reason}

@@ -1204,6 +1204,11 @@ class FakeSlack:
     def _record(self, method: str, args: dict[str, Any], error: str | None) -> None:
         self.calls.append(Call(method, copy.deepcopy(args), time.time(), error is None, error))
 
+    def record_call(self, method: str, args: dict[str, Any], error: str | None) -> None:
+        """Record something that is not a Web API call (e.g. a Socket Mode ack) in :attr:`calls`."""
+        with self._lock:
+            self._record(method, args, error)
+
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
             return [call for call in self.calls if call.method == method]

@@ -1,0 +1,39 @@
+"""`signaalbot sandbox`: the real bot in an offline workspace with a web UI (what `make run` starts
+when no Slack tokens are configured)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from bot.sandbox.app import OFFLINE_NOTICE, Sandbox, make_web_app
+
+    port = args.port if args.port is not None else int(os.environ.get("PORT") or 3000)
+    sandbox = Sandbox(Path(args.data_dir), transport=args.transport).start()
+    url = f"http://{args.host}:{port}"
+    bot_side = (f"signed HTTP requests to {sandbox.bot_server.url}/slack/events" if sandbox.bot_server
+                else f"Socket Mode over {sandbox.fake.socket_url.split('?')[0]}" if sandbox.fake.socket_url else "")
+    print(f"\n  Signaalbot sandbox: open {url} in your browser (Ctrl+C stops it).\n"
+          f"  {OFFLINE_NOTICE}.\n"
+          f"  Fake Slack Web API: {sandbox.fake.base_url} · the bot gets {bot_side}.\n"
+          f"  Data: {sandbox.database_path} (wiped at every start and by Reset).\n", flush=True)
+    try:
+        uvicorn.run(make_web_app(sandbox), host=args.host, port=port, log_level="warning")
+    finally:
+        sandbox.stop()
+    return 0
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("sandbox", help="try the bot without Slack: an offline workspace in your browser")
+    p.add_argument("--port", type=int, default=None, help="web UI port (default: PORT or 3000)")
+    p.add_argument("--host", default="127.0.0.1", help="web UI address (default: 127.0.0.1, this machine only)")
+    p.add_argument("--transport", choices=["http", "socket"], default="http",
+                   help="how Slack's requests reach the bot: signed HTTP (default) or Socket Mode")
+    p.add_argument("--data-dir", default="data/sandbox", help="where the sandbox database lives")
+    p.set_defaults(func=cmd_sandbox)

@@ -1,0 +1,458 @@
+"""The offline sandbox: the real bot, the fake Slack as a workspace, and a web UI, in one process.
+
+    browser ──JSON──▶ sandbox web app (Starlette, PORT)
+                          │ SlackDriver: signed HTTP requests ─▶ bot's /slack/events (own port)
+                          │          or Socket Mode envelopes ─▶ bot's SocketModeHandler (WebSocket)
+                          ▼
+                      FakeSlack (Web API on its own port) ◀── the bot's WebClient (SLACK_API_URL)
+
+Every click and command reaches the bot exactly as Slack sends it, and every answer of the bot is
+a Web API call the fake checks, so the sandbox walks the production path. Nothing here talks to
+the internet: the bot's SLACK_API_URL is the fake, and the web UI loads no outside resources.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+import logging
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from cryptography.fernet import Fernet
+
+from bot.config import Settings
+from bot.core import network
+from bot.runtime import Bot, build_bot, healthy
+from bot.sandbox.driver import DriverResponse, SlackDriver
+from bot.sandbox.fake_slack import BOT_USER_ID, FakeSlack, MessageEvent
+from bot.sandbox.server import ThreadedServer
+from bot.sandbox.socket_mode import SocketModeServer
+from bot.slack.http import make_asgi
+from flows.calendar import WorkingCalendar
+from models.db import session_scope
+
+log = logging.getLogger(__name__)
+
+Transport = Literal["http", "socket"]
+BOT_TOKEN = "xoxb-sandbox"
+APP_TOKEN = "xapp-sandbox"
+DEMO_NETWORK = Path(__file__).with_name("demo_network.yaml")
+WEB_DIR = Path(__file__).with_name("web")
+OFFLINE_NOTICE = "Offline sandbox — geen verbinding met Slack of internet"
+CASES_CHANNEL = "C0DEMOBRDA"
+GENERAL_CHANNEL = "C0DEMOALGM"
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    user_id: str
+    handle: str
+    name: str
+    role: str  # shown in the person picker (Dutch: this is a demo tool)
+    email: str
+
+
+DEMO_PEOPLE: tuple[DemoPerson, ...] = (
+    DemoPerson("U0DEMOREP1", "rita", "Rita de Vries", "Melder — balie Stadskantoor Breda", "rita@breda.example"),
+    DemoPerson("U0DEMOAF01", "anna", "Anna Jansen", "Aandachtsfunctionaris Breda", "anna@breda.example"),
+    DemoPerson("U0DEMOAF02", "bert", "Bert Smit", "Vervanger (backup) Breda", "bert@breda.example"),
+    DemoPerson("U0DEMOAF03", "eva", "Eva Bakker", "Aandachtsfunctionaris Etten-Leur", "eva@etten-leur.example"),
+    DemoPerson("U0DEMOZOCO", "zoe", "Zoë Visser", "Zorgcoördinator (ZoCo)", "zoe@zvh.example"),
+    DemoPerson("U0DEMOAVIM", "ahmed", "Ahmed El Amrani", "AVIM (politie)", "ahmed@politie.example"),
+    DemoPerson("U0DEMOKR01", "karin", "Karin de Boer", "Ketenregisseur mensenhandel", "karin@regio.example"),
+    DemoPerson("U0DEMONET1", "nina", "Nina Mulder", "Netwerklid (wijkteam Breda)", "nina@breda.example"),
+)
+REPORTER = DEMO_PEOPLE[0].user_id
+AF_BREDA = DEMO_PEOPLE[1].user_id
+
+
+class SandboxError(ValueError):
+    """A request from the UI that cannot be carried out (shown to the user)."""
+
+
+# =========================================================================== seeding
+
+
+def seed_workspace(fake: FakeSlack) -> None:
+    """The demo people, a public channel, the private case channel of Breda, and everyone's DM."""
+    for person in DEMO_PEOPLE:
+        fake.add_user(person.handle, user_id=person.user_id, real_name=person.name, email=person.email)
+    fake.add_channel("algemeen", channel_id=GENERAL_CHANNEL, members=[p.user_id for p in DEMO_PEOPLE])
+    fake.add_channel("mh-breda-casussen", channel_id=CASES_CHANNEL, is_private=True,
+                     members=["U0DEMOAF01", "U0DEMOAF02"])
+    for person in DEMO_PEOPLE:
+        fake.dm_channel_for(person.user_id)
+
+
+def seed_network(bot: Bot) -> dict[str, int]:
+    cfg = network.parse(DEMO_NETWORK.read_text(encoding="utf-8"), source=DEMO_NETWORK.name)
+    with session_scope(bot.core.engine) as session:
+        return network.apply(session, cfg, bot.core.clock.now())
+
+
+def seed_training(core: Any) -> str | None:
+    """One upcoming training session, so a training RSVP can be shown by clicking.
+
+    Training is issue #5's ``bot.core.training``; until that is merged there is nothing to seed, and
+    this says so instead of faking it. Returns a line for the UI (None when seeded).
+
+    LEAD, after merging #5: call the training service here to schedule ONE session, organised by
+    the ketenregisseur (U0DEMOKR01), for the demo network, starting 10 days from
+    ``core.clock.now()`` at 14:00 Europe/Amsterdam, 2.5 hours, "Stadskantoor Breda, zaal 2.14",
+    title "Signalen herkennen: mensenhandel in de praktijk" — through the same function the
+    ketenregisseur's "new session" modal uses, so invitations go out through the outbox.
+    ``tests/test_sandbox.py::test_the_sandbox_seeds_one_upcoming_training_session`` then checks it.
+    """
+    try:
+        training = importlib.import_module("bot.core.training")
+    except ModuleNotFoundError:
+        return "Demo-training niet klaargezet: de trainingsmodule (issue #5) zit nog niet in deze versie."
+    create = getattr(training, "seed_demo_session", None)
+    if create is None:
+        log.warning("bot.core.training exists but sandbox.seed_training is not completed (see its docstring)")
+        return "Demo-training niet klaargezet: bot.sandbox.app.seed_training moet nog worden afgemaakt."
+    create(core)
+    return None
+
+
+# =========================================================================== the sandbox
+
+
+class Sandbox:
+    """Owns the fake, the bot and the driver; the web app calls its methods."""
+
+    def __init__(self, data_dir: Path = Path("data/sandbox"), *, transport: Transport = "http",
+                 scheduler: bool = True, outbox_poll_seconds: float = 0.3) -> None:
+        if transport not in ("http", "socket"):
+            raise ValueError(f"unknown transport {transport!r}")
+        self.data_dir = Path(data_dir)
+        self.transport: Transport = transport
+        self.scheduler = scheduler
+        self.outbox_poll_seconds = outbox_poll_seconds
+        self.signing_secret = secrets.token_hex(16)
+        self.data_key = Fernet.generate_key().decode()  # throwaway: the sandbox's data is wiped anyway
+        self.fake = FakeSlack()
+        self.fake.valid_tokens.add(BOT_TOKEN)
+        self.fake.app_tokens.add(APP_TOKEN)
+        self.fake.on_message(self._remember_time)
+        self.socket: SocketModeServer | None = None
+        self.bot: Bot | None = None
+        self.driver: SlackDriver | None = None
+        self.bot_server: ThreadedServer | None = None
+        self.handler: Any = None
+        self.notices: list[str] = []
+        self.last_jobs: list[str] = []
+        self._times: dict[str, str] = {}  # message ts → sandbox-clock moment it was posted
+        self._lock = threading.RLock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "sandbox.db"
+
+    def settings(self) -> Settings:
+        return Settings(
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=self.signing_secret if self.transport == "http" else None,
+            slack_app_token=APP_TOKEN if self.transport == "socket" else None,
+            slack_api_url=self.fake.base_url,
+            database_url=f"sqlite:///{self.database_path}",
+            data_key=self.data_key,
+            data_dir=self.data_dir,
+            host="127.0.0.1",
+            scheduler_enabled=self.scheduler,
+            outbox_poll_seconds=self.outbox_poll_seconds,
+        )
+
+    def start(self) -> Sandbox:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.fake.start()
+        if self.transport == "socket":
+            self.socket = SocketModeServer(self.fake).start()
+        with self._lock:
+            # The workspace lives in memory, so the database starts afresh with it every time.
+            self._wipe_database()
+            self._boot()
+        return self
+
+    def _wipe_database(self) -> None:
+        for path in self.data_dir.glob("sandbox.db*"):
+            path.unlink()
+
+    def _boot(self) -> None:
+        seed_workspace(self.fake)
+        bot = build_bot(self.settings())
+        seed_network(bot)
+        notice = seed_training(bot.core)
+        self.notices = [notice] if notice else []
+        bot.start_background()
+        if self.transport == "socket":
+            from bot.serve import socket_mode_handler
+
+            assert self.socket is not None
+            self.handler = socket_mode_handler(bot)
+            self.handler.connect()
+            self.socket.wait_connected()
+            self.driver = SlackDriver(None, None, self.fake, socket=self.socket)
+        else:
+            self.bot_server = ThreadedServer(make_asgi(bot.app, lambda: healthy(bot))).start()
+            self.driver = SlackDriver(f"{self.bot_server.url}/slack/events", self.signing_secret, self.fake)
+        self.bot = bot
+
+    def _shutdown_bot(self) -> None:
+        if self.handler is not None:
+            self.handler.close()
+            self.handler = None
+        if self.bot_server is not None:
+            self.bot_server.stop()
+            self.bot_server = None
+        if self.bot is not None:
+            self.bot.stop()
+            self.bot.core.engine.dispose()
+            self.bot = None
+
+    def reset(self) -> None:
+        """Forget everything: a fresh database, an empty workspace, the demo data seeded again."""
+        with self._lock:
+            self._shutdown_bot()
+            self._wipe_database()
+            self.fake.reset()
+            self._times.clear()
+            self.last_jobs = []
+            self._boot()
+
+    def stop(self) -> None:
+        with self._lock:
+            self._shutdown_bot()
+            if self.socket is not None:
+                self.socket.stop()
+            self.fake.stop()
+
+    # ------------------------------------------------------------------ what a person sees
+
+    def _remember_time(self, event: MessageEvent) -> None:
+        bot = self.bot
+        if event.kind in ("posted", "ephemeral") and bot is not None:
+            self._times.setdefault(str(event.message.get("ts")), bot.core.clock.now().isoformat())
+
+    def _check_user(self, user_id: str) -> str:
+        if not any(p.user_id == user_id for p in DEMO_PEOPLE):
+            raise SandboxError(f"onbekende persoon {user_id!r}")
+        return user_id
+
+    def clock_state(self) -> dict[str, Any]:
+        bot = self.bot
+        now = bot.core.clock.now() if bot else datetime.now(UTC)
+        tz = bot.settings.tz if bot else UTC
+        local = now.astimezone(tz)
+        return {"now": now.isoformat(), "local": local.isoformat(timespec="minutes"),
+                "offset_seconds": int((now - datetime.now(UTC)).total_seconds())}
+
+    def state(self, user_id: str) -> dict[str, Any]:
+        """The workspace as ``user_id`` sees it: public channels, private channels they are in, their
+        DM with the bot, their ephemerals, their modal stack and their Home tab."""
+        self._check_user(user_id)
+        snap = self.fake.snapshot()
+        channels = []
+        for channel in snap["channels"]:
+            if channel["is_im"]:
+                visible = channel["user"] == user_id
+            elif channel["is_private"] or channel["is_mpim"]:
+                visible = user_id in channel["members"]
+            else:
+                visible = True
+            if visible:
+                kind = "dm" if channel["is_im"] else "private" if channel["is_private"] else "channel"
+                channels.append({"id": channel["id"], "name": channel["name"], "kind": kind,
+                                 "members": channel["members"]})
+        visible_ids = {c["id"] for c in channels}
+        messages = {cid: [self._with_time(m) for m in msgs]
+                    for cid, msgs in snap["messages"].items() if cid in visible_ids}
+        ephemerals = [self._with_time(e) for e in snap["ephemerals"] if e["user"] == user_id]
+        views = {v["id"]: v for v in snap["views"]}
+        modals = [views[v] for v in snap["modal_stacks"].get(user_id, []) if v in views]
+        home_id = snap["home_views"].get(user_id)
+        users = {u["id"]: {"name": u["name"], "real_name": u["real_name"], "is_bot": u["is_bot"]}
+                 for u in snap["users"]}
+        body = {
+            "me": user_id,
+            "bot_user_id": BOT_USER_ID,
+            "people": [{"id": p.user_id, "name": p.name, "role": p.role} for p in DEMO_PEOPLE],
+            "users": users,
+            "channels": channels,
+            "messages": messages,
+            "ephemerals": ephemerals,
+            "modals": modals,
+            "home": views.get(home_id) if home_id else None,
+            "notices": list(self.notices),
+            "last_jobs": list(self.last_jobs),
+            "transport": self.transport,
+            "offline_notice": OFFLINE_NOTICE,
+        }
+        body["version"] = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+        body["clock"] = self.clock_state()
+        return body
+
+    def _with_time(self, message: dict[str, Any]) -> dict[str, Any]:
+        when = self._times.get(str(message.get("ts")))
+        return {**message, "sandbox_time": when} if when else message
+
+    # ------------------------------------------------------------------ what a person does
+
+    def _driver(self) -> SlackDriver:
+        if self.driver is None:
+            raise SandboxError("de sandbox is (nog) niet gestart")
+        return self.driver
+
+    @staticmethod
+    def _result(resp: DriverResponse | None) -> dict[str, Any]:
+        if resp is None:
+            return {"ok": True}
+        if not resp.ok:
+            raise SandboxError(f"de bot antwoordde met status {resp.status}: {resp.body[:300]}")
+        return {"ok": True, "status": resp.status}
+
+    def compose(self, user_id: str, channel: str, text: str, thread_ts: str | None = None) -> dict[str, Any]:
+        """What the composer sends: a slash command (``/signaal …``) or a message (in a thread)."""
+        self._check_user(user_id)
+        text = text.strip()
+        if not text:
+            raise SandboxError("leeg bericht")
+        with self._lock:
+            if text.startswith("/"):
+                command, _sep, rest = text.partition(" ")
+                if command != "/signaal":
+                    raise SandboxError(f"{command} is geen geldige opdracht in deze werkruimte (probeer /signaal)")
+                return self._result(self._driver().slash(user_id, command, rest.strip(), channel_id=channel))
+            return self._result(self._driver().message(user_id, channel, text, thread_ts or None))
+
+    def click(self, user_id: str, ts: str, action_id: str, *, block_id: str | None = None, value: Any = None,
+              selected: Any = None, values: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+        self._check_user(user_id)
+        with self._lock:
+            return self._result(self._driver().click(user_id, {"ts": ts}, action_id, value=value, selected=selected,
+                                                     block_id=block_id, state_values=values))
+
+    def view_action(self, user_id: str, view_id: str, action_id: str, *, block_id: str | None = None,
+                    value: Any = None, selected: Any = None) -> dict[str, Any]:
+        self._check_user(user_id)
+        with self._lock:
+            return self._result(self._driver().click_in_view(user_id, view_id, action_id, value=value,
+                                                             selected=selected, block_id=block_id))
+
+    def submit(self, user_id: str, view_id: str, values: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        self._check_user(user_id)
+        with self._lock:
+            result = self._result(self._driver().submit_view(user_id, view_id, values))
+        with contextlib.suppress(Exception):
+            result["errors"] = self.fake.view_errors(view_id)
+        return result
+
+    def close_view(self, user_id: str, view_id: str) -> dict[str, Any]:
+        self._check_user(user_id)
+        with self._lock:
+            return self._result(self._driver().close_view(user_id, view_id))
+
+    def open_home(self, user_id: str) -> dict[str, Any]:
+        self._check_user(user_id)
+        with self._lock:
+            return self._result(self._driver().app_home_opened(user_id))
+
+    # ------------------------------------------------------------------ the clock
+
+    def move_clock(self, op: str, at: str | None = None) -> dict[str, Any]:
+        """Move the bot's clock, then run the scheduled jobs for the new time (as `jobs run-due`)."""
+        with self._lock:
+            bot = self.bot
+            if bot is None:
+                raise SandboxError("de sandbox is (nog) niet gestart")
+            clock, tz = bot.core.clock, bot.settings.tz
+            if op == "hour":
+                clock.advance(timedelta(hours=1))
+            elif op == "day":
+                clock.advance(timedelta(days=1))
+            elif op == "workday":
+                calendar = WorkingCalendar(bot.settings.timezone)
+                day = calendar.next_working_day(calendar.local(clock.now()).date())
+                clock.travel_to(calendar.at_local(day, time(9, 0)))
+            elif op == "at":
+                try:
+                    moment = datetime.fromisoformat(str(at))
+                except ValueError:
+                    raise SandboxError(f"{at!r} is geen tijdstip (bijvoorbeeld 2027-03-25T14:00)") from None
+                clock.travel_to(moment if moment.tzinfo else moment.replace(tzinfo=tz))
+            elif op == "now":
+                clock.travel_to(datetime.now(UTC))
+            else:
+                raise SandboxError(f"onbekende klokactie {op!r}")
+            self.last_jobs = bot.run_due()
+            return {"ok": True, "clock": self.clock_state(), "jobs": self.last_jobs}
+
+
+# =========================================================================== the web app
+
+
+def make_web_app(sandbox: Sandbox) -> Any:
+    """The UI's static files and its small JSON API (Starlette)."""
+    from starlette.applications import Starlette
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.routing import Mount, Route
+    from starlette.staticfiles import StaticFiles
+
+    async def index(_: Request) -> Response:
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-store"})
+
+    async def state(request: Request) -> Response:
+        user = request.query_params.get("user") or REPORTER
+        try:
+            return JSONResponse(await run_in_threadpool(sandbox.state, user), headers={"Cache-Control": "no-store"})
+        except SandboxError as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+
+    def action(fn: Any, *names: str, optional: tuple[str, ...] = ()) -> Any:
+        async def endpoint(request: Request) -> Response:
+            try:
+                data = await request.json()
+                if not isinstance(data, dict):
+                    raise SandboxError("verwacht een JSON-object")
+                args = [data[name] for name in names]
+                kwargs = {name: data[name] for name in optional if name in data}
+                return JSONResponse(await run_in_threadpool(fn, *args, **kwargs))
+            except KeyError as exc:
+                return JSONResponse({"ok": False, "error": f"{exc.args[0]} ontbreekt"}, status_code=400)
+            except (SandboxError, ValueError, json.JSONDecodeError) as exc:
+                return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+
+        return endpoint
+
+    async def reset(_: Request) -> Response:
+        await run_in_threadpool(sandbox.reset)
+        return JSONResponse({"ok": True})
+
+    routes = [
+        Route("/", index),
+        Route("/api/state", state),
+        Route("/api/compose", action(sandbox.compose, "user", "channel", "text", optional=("thread_ts",)),
+              methods=["POST"]),
+        Route("/api/click", action(sandbox.click, "user", "ts", "action_id",
+                                   optional=("block_id", "value", "selected", "values")), methods=["POST"]),
+        Route("/api/view_action", action(sandbox.view_action, "user", "view_id", "action_id",
+                                         optional=("block_id", "value", "selected")), methods=["POST"]),
+        Route("/api/submit", action(sandbox.submit, "user", "view_id", "values"), methods=["POST"]),
+        Route("/api/close", action(sandbox.close_view, "user", "view_id"), methods=["POST"]),
+        Route("/api/home", action(sandbox.open_home, "user"), methods=["POST"]),
+        Route("/api/clock", action(sandbox.move_clock, "op", optional=("at",)), methods=["POST"]),
+        Route("/api/reset", reset, methods=["POST"]),
+        Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
+    ]
+    return Starlette(routes=routes)

@@ -1,0 +1,196 @@
+"""The sandbox in a real browser: headless Chromium (Debian's package, launched by path) clicks
+through the web UI like a person, and every click reaches the bot as Slack would send it.
+
+Screenshots go to tests/artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox.app import AF_BREDA, CASES_CHANNEL, REPORTER, Sandbox, make_web_app
+from bot.sandbox.server import ThreadedServer
+
+CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+# Flags for this machine's closed network (see the machine notes): no background connections at all.
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+DOCS_SCREENSHOT = Path(__file__).parent.parent / "docs" / "sandbox.png"
+WAIT_MS = 10_000
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} not found: .ci/run installs it (`apt-get install -y chromium`); set CHROMIUM_PATH otherwise",
+)
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[tuple[Sandbox, str]]:
+    box = Sandbox(tmp_path / "sandbox", scheduler=False, outbox_poll_seconds=0.1).start()
+    web = ThreadedServer(make_web_app(box)).start()
+    try:
+        yield box, web.url
+    finally:
+        web.stop()
+        box.stop()
+
+
+@pytest.fixture
+def page(sandbox: tuple[Sandbox, str]):  # noqa: ANN201
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package (dev extra) is missing")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="nl-NL",
+                                      timezone_id="Europe/Amsterdam")
+        # The sandbox never talks to the internet: fail on any request that is not to the sandbox.
+        outside: list[str] = []
+        context.route(re.compile(r"^(?!http://127\.0\.0\.1:|data:).*"),
+                      lambda route: (outside.append(route.request.url), route.abort()))
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(sandbox[1])
+        yield page
+        context.close()
+        browser.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+        assert not outside, f"the sandbox page tried to reach the internet: {outside}"
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+
+
+# --------------------------------------------------------------------------- a person in the UI
+
+
+def be(page, user_id: str) -> None:  # noqa: ANN001
+    page.select_option("#person", user_id)
+    page.wait_for_function("id => document.querySelector('#person').value === id", arg=user_id)
+
+
+def last_question(page):  # noqa: ANN001, ANN201
+    """The newest message in the open thread (where the bot asks its next question)."""
+    return page.locator("#thread-messages .msg").last
+
+
+def answer_button(page, label: str) -> None:  # noqa: ANN001
+    last_question(page).get_by_role("button", name=label, exact=True).click()
+
+
+def answer_select(page, label: str) -> None:  # noqa: ANN001
+    last_question(page).locator("select").select_option(label=label)
+
+
+def wait_question(page, text: str) -> None:  # noqa: ANN001
+    last_question(page).get_by_text(text).wait_for()
+
+
+def report_through_the_ui(page) -> str:  # noqa: ANN001
+    """Rita reports a labour exploitation signal, answering the triage in her DM thread."""
+    page.fill("#composer-input", "/signaal")
+    page.press("#composer-input", "Enter")
+    page.get_by_text("Ik heb je een privébericht gestuurd").wait_for()
+    page.locator("#messages .thread-link").last.click()
+    wait_question(page, "Voor welke gemeente")
+    answer_select(page, "Breda")
+    wait_question(page, "Om welke vorm")
+    answer_button(page, "Arbeidsuitbuiting")
+    last_question(page).get_by_label("Werken of wonen onder zeer slechte omstandigheden").check()
+    last_question(page).get_by_label("Meervoudige afhankelijkheid").check()
+    page.wait_for_timeout(300)
+    answer_button(page, "Volgende")
+    wait_question(page, "acuut")
+    answer_button(page, "Nee")
+    wait_question(page, "minderjarige")
+    answer_button(page, "Nee")
+    wait_question(page, "sector")
+    answer_select(page, "Horeca")
+    wait_question(page, "binnen")
+    answer_select(page, "Aan de balie / RNI-loket")
+    # Free text goes through a modal, so it does not stay behind in Slack as a message.
+    last_question(page).get_by_role("button").first.click()
+    modal = page.get_by_role("dialog")
+    modal.locator("textarea, input").first.fill(
+        "Twee mannen slapen in de keuken van het restaurant en werken 7 dagen per week.")
+    shot(page, "02-reporter-describes")
+    modal.locator("button.submit").click()
+    modal.wait_for(state="detached")
+    answer_button(page, "Overslaan")
+    answer_button(page, "Ja, graag")
+    summary = page.locator("#thread-messages .msg").filter(has=page.get_by_role("button", name="Versturen"))
+    summary.wait_for()
+    shot(page, "03-reporter-summary")
+    summary.get_by_role("button", name="Versturen").click()
+    root = page.locator("#thread-messages .msg").first
+    root.get_by_text("Verstuurd naar de aandachtsfunctionaris").wait_for()
+    reference = re.search(r"S-\d{4}-\d{4}", root.inner_text())
+    assert reference
+    return reference.group(0)
+
+
+# --------------------------------------------------------------------------- the scenario
+
+
+def test_a_reporter_reports_through_the_ui_and_the_af_sees_the_case_card(page, sandbox) -> None:
+    box, _url = sandbox
+    page.get_by_text("Offline sandbox — geen verbinding met Slack of internet").wait_for()
+    shot(page, "01-reporter-start")
+    reference = report_through_the_ui(page)
+    shot(page, "04-reporter-sent")
+
+    # Nobody else sees Rita's DM; the AF of Breda gets the card in the private case channel.
+    be(page, AF_BREDA)
+    channel = page.locator(f"#channels [data-channel='{CASES_CHANNEL}']")
+    channel.click()
+    card = page.locator("#messages .msg").filter(has_text=f"Signaal {reference}")
+    card.wait_for()
+    assert "Twee mannen slapen" in card.inner_text()  # the AF sees the content, in the private channel
+    card.get_by_role("button", name="Oppakken").wait_for()
+    shot(page, "05-af-case-card")
+    if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT"):
+        page.screenshot(path=str(DOCS_SCREENSHOT))
+
+    # The reporter's DM is not in the AF's sidebar, and the card's push text holds no content.
+    stored = [m for m in box.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
+    assert stored and "Twee mannen" not in stored[0]["text"]
+    assert REPORTER not in [c["id"] for c in box.state(AF_BREDA)["channels"] if c["kind"] == "dm"]
+
+
+def _case_actions_available() -> bool:
+    from bot.slack import hooks
+    from bot.slack.app import _load_features
+
+    _load_features()
+    return {"claim", "feedback"} <= set(hooks.CASE_ACTIONS)
+
+
+@pytest.mark.skipif(not _case_actions_available(),
+                    reason="claim and feedback are issue #3's case actions, not merged into this branch yet")
+def test_the_af_claims_gives_feedback_and_the_reporter_sees_it(page, sandbox) -> None:
+    """The issue's whole scenario. LEAD: runs once issue #3 is merged; check the labels below."""
+    reference = report_through_the_ui(page)
+    be(page, AF_BREDA)
+    page.locator(f"#channels [data-channel='{CASES_CHANNEL}']").click()
+    card = page.locator("#messages .msg").filter(has_text=f"Signaal {reference}")
+    card.get_by_role("button", name="Oppakken").click()
+    card.get_by_role("button", name="Terugkoppelen aan melder").click()
+    modal = page.get_by_role("dialog")
+    modal.locator("textarea, input").first.fill("We hebben je signaal opgepakt en besproken met de partners.")
+    shot(page, "06-af-feedback")
+    modal.locator("button.submit").click()
+    modal.wait_for(state="detached")
+
+    be(page, REPORTER)
+    page.locator("#apps button").first.click()
+    page.locator("#messages .msg").filter(has_text=f"Signaal {reference}").locator(".thread-link").click()
+    page.locator("#thread-messages").get_by_text("besproken met de partners").wait_for()
+    shot(page, "07-reporter-sees-feedback")
