@@ -175,13 +175,6 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keys_generate(args: argparse.Namespace) -> int:
-    from cryptography.fernet import Fernet
-
-    print(Fernet.generate_key().decode())
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signaalbot", description="Signaalbot: signals of human trafficking.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
@@ -206,9 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_parser("list", help="show the jobs and when they run").set_defaults(func=cmd_jobs_list)
 
     sub.add_parser("outbox", help="messages not yet delivered").set_defaults(func=cmd_outbox)
-    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="keys_command", required=True)
-    keys.add_parser("generate", help="print a new SIGNAAL_DATA_KEY").set_defaults(func=cmd_keys_generate)
-
+    # keys generate|rotate: bot/commands/keys.py
     for name in _command_modules():
         module = __import__(name, fromlist=["register_cli"])
         register: Callable[..., None] = module.register_cli
