@@ -58,7 +58,10 @@ def case_line(ctx: SlackContext, _: Translate, signal: Signal, link: str | None,
     if signal.acute:
         parts.insert(1, "🚨 " + _("acute"))
     line = " · ".join(parts)
-    return f"⚠️ {line} · *{_('overdue')}*" if stats.is_overdue(signal, now, cal) else line
+    if stats.is_overdue(signal, now, cal):
+        overdue = _("overdue")
+        return f"⚠️ {line} · *{overdue}*"
+    return line
 
 
 def af_section(ctx: SlackContext, session: Session, _: Translate, user: str, actor: Actor, now: datetime,
