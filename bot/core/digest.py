@@ -1,6 +1,7 @@
 """The monthly digest for the ketenregisseur: last month's figures by DM, on the first working day
-of the month in office hours (or at the first office moment after it, when the bot was down),
-at most once per month and person."""
+of the month in office hours, at most once per month and person. A bot that was down then catches
+up within the next two working days (a late digest beats none; a new installation mid-month does
+not send an old one)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ def previous_month(day: date) -> str:
 def digest_sweep(core: Core, now: datetime) -> list[str]:
     cal = calendar_for(core.settings)
     today = now.astimezone(core.settings.tz).date()
-    if today < first_working_day(today, cal) or not cal.is_office_time(now):
+    first = first_working_day(today, cal)
+    last_chance = cal.next_working_day(cal.next_working_day(first))
+    if not first <= today <= last_chance or not cal.is_office_time(now):
         return []
     month, lines = today.strftime("%Y-%m"), []
     with session_scope(core.engine) as session:
