@@ -93,6 +93,8 @@ def reporter_section(ctx: SlackContext, session: Session, _: Translate, user: st
         Signal.reporter_id == user, col(Signal.status).in_(["draft", "new", "in_progress", "closed"]),
         col(Signal.purged_at).is_(None)).order_by(col(Signal.id).desc()).limit(10)).all())
     shown += [s.reference for s in own]
+    if not own:
+        return [m.section("*" + _("Your signals") + "*"), *status_blocks(ctx, _, own)]
     return status_blocks(ctx, _, own)
 
 
