@@ -34,7 +34,10 @@ class CliError(Exception):
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "urllib3", "alembic", "uvicorn.access"):
+    # slack_sdk, slack_bolt and sqlalchemy.engine log message bodies and SQL parameters when verbose:
+    # case content must never reach a log.
+    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "urllib3", "alembic", "uvicorn.access",
+                  "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

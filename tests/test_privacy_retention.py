@@ -8,6 +8,7 @@ import json
 import stat
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, col, select
 
 from bot.core import retention, stats
@@ -44,6 +45,21 @@ def test_the_default_retention_rules() -> None:
     assert purge_due(rules, status="in_progress", conclusion=None, closed_at=None, last_activity=closed) is None
     assert purge_due(RetentionRules(), status="cancelled", conclusion=None, closed_at=None,
                      last_activity=closed).reason == "abandoned_draft"
+
+
+def test_a_region_sets_its_own_retention_and_mistakes_name_the_field(tmp_path) -> None:
+    from flows.data import DataError
+    from flows.retention import for_region
+
+    (tmp_path / "retention.yaml").write_text("closed_cases_months: {geen: 3, default: 12}\n", encoding="utf-8")
+    rules = for_region(tmp_path)
+    assert (rules.months_for("geen"), rules.months_for("wel"), rules.drafts_days) == (3, 12, 30)
+    (tmp_path / "retention.yaml").write_text("closed_cases_months: {gen: 3}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="closed_cases_months.gen"):
+        for_region(tmp_path)
+    (tmp_path / "retention.yaml").write_text("abandoned_drafts_days: 0\n", encoding="utf-8")
+    with pytest.raises(DataError, match="abandoned_drafts_days"):
+        for_region(tmp_path)
 
 
 def _closed_case(r) -> tuple[str, object]:  # noqa: ANN001

@@ -87,7 +87,7 @@ def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str,
             # Never delivered: do not post it now.
             session.execute(update(OutboxMessage).where(col(OutboxMessage.message_ref_id) == msg.id,
                                                         col(OutboxMessage.status) == "pending")
-                            .values(status="failed", last_error="purged before delivery"))
+                            .values(status="cancelled", last_error="purged before delivery"))
         session.add(msg)
     session.flush()
     forget_recipients(session)
