@@ -34,7 +34,10 @@ class CliError(Exception):
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "urllib3", "alembic", "uvicorn.access"):
+    # slack_sdk, slack_bolt and sqlalchemy.engine log message bodies and SQL parameters when verbose:
+    # case content must never reach a log.
+    for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "urllib3", "alembic", "uvicorn.access",
+                  "sqlalchemy.engine"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
@@ -175,13 +178,6 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_keys_generate(args: argparse.Namespace) -> int:
-    from cryptography.fernet import Fernet
-
-    print(Fernet.generate_key().decode())
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signaalbot", description="Signaalbot: signals of human trafficking.")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
@@ -206,9 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_parser("list", help="show the jobs and when they run").set_defaults(func=cmd_jobs_list)
 
     sub.add_parser("outbox", help="messages not yet delivered").set_defaults(func=cmd_outbox)
-    keys = sub.add_parser("keys", help="encryption keys").add_subparsers(dest="keys_command", required=True)
-    keys.add_parser("generate", help="print a new SIGNAAL_DATA_KEY").set_defaults(func=cmd_keys_generate)
-
+    # keys generate|rotate: bot/commands/keys.py
     for name in _command_modules():
         module = __import__(name, fromlist=["register_cli"])
         register: Callable[..., None] = module.register_cli

@@ -36,6 +36,18 @@ def configure_encryption(settings: Settings) -> None:
     crypto.configure(crypto.load_or_create_key_file(settings.data_dir / "signaal.key"))
 
 
+# Libraries that log request and response bodies (Slack message blocks, SQL parameters) at DEBUG or
+# INFO. Case content must never reach a log, so they stay at WARNING even when the bot runs verbose.
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "sqlalchemy.engine", "urllib3")
+
+
+def quiet_payload_loggers() -> None:
+    for name in PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def load_questionnaire(settings: Settings) -> questionnaire_mod.Questionnaire:
     path: Path | None = None
     if settings.region_dir and (settings.region_dir / "questionnaire.yaml").exists():
@@ -131,6 +143,7 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
     from bot.slack.app import build_app
     from bot.slack.delivery import SlackDeliverer
 
+    quiet_payload_loggers()
     core = make_core(settings, engine, clock)
     client = make_client(settings)
     worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire),

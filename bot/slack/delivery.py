@@ -42,7 +42,8 @@ class SlackDeliverer:
             raise TransientError(type(exc).__name__) from exc
 
     def _deliver(self, session: Session, op: str, msg: MessageRef) -> Delivered:
-        if op == "redact":
+        if op == "redact" or (op == "update" and msg.redacted_at is not None):
+            # Once a tombstone, always a tombstone: a late update must not bring details back.
             lang = language_for_message(session, self.settings, msg)
             out = tombstone(translator(lang))
             self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)

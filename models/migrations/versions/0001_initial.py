@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:24:52.458793
+Create Date: 2026-11-28 13:38:30.156399
 """
 from collections.abc import Sequence
 
@@ -36,6 +36,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auditentry_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditentry_signal_id'), ['signal_id'], unique=False)
 
+    op.create_table('jobrun',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('ran_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('job', 'period')
+    )
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -277,6 +285,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_municipality_name'))
 
     op.drop_table('municipality')
+    op.drop_table('jobrun')
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditentry_signal_id'))
         batch_op.drop_index(batch_op.f('ix_auditentry_at'))

@@ -1,0 +1,231 @@
+"""Monitoring (beleid §3.4): how many signals, which led to a melding, in which groups.
+
+Aggregates only, never case content. Counts from 1 up to the threshold (SIGNAAL_STATS_THRESHOLD,
+default 5) are shown as "< N", so a small municipality's single case cannot be singled out;
+medians over fewer cases than the threshold are not shown at all.
+
+"Led to a melding" means at least one hand-over (Handover) to a partner. Overdue means: not claimed
+one working day after the report, or no feedback five working days after it (flows.calendar).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import importlib.util
+import io
+import logging
+import os
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from flows.calendar import WorkingCalendar
+from models import Handover, Municipality, Signal
+
+log = logging.getLogger(__name__)
+DEFAULT_THRESHOLD = 5
+CLAIM_WORKING_DAYS = 1
+FEEDBACK_WORKING_DAYS = 5
+OUTCOMES = ("geen", "verder_onderzoek", "wel", "none")
+NO_VALUE = "—"
+
+
+def threshold(settings: Settings) -> int:
+    raw = settings.extra.get("SIGNAAL_STATS_THRESHOLD") or os.environ.get("SIGNAAL_STATS_THRESHOLD")
+    try:
+        return max(1, int(raw)) if raw else DEFAULT_THRESHOLD
+    except ValueError:
+        log.warning("SIGNAAL_STATS_THRESHOLD is not a number; using %d", DEFAULT_THRESHOLD)
+        return DEFAULT_THRESHOLD
+
+
+def shown(count: int, limit: int) -> str:
+    """A count as it may be shown: small non-zero counts are hidden behind "< N"."""
+    return f"< {limit}" if 0 < count < limit else str(count)
+
+
+@dataclass
+class Report:
+    start: datetime
+    end: datetime
+    now: datetime
+    threshold: int
+    total: int = 0
+    groups: list[tuple[str, str, str, int]] = field(default_factory=list)  # municipality, form, sector, n
+    by_municipality: dict[str, int] = field(default_factory=dict)
+    outcomes: dict[str, int] = field(default_factory=dict)
+    routed: int = 0
+    claim_hours: list[float] = field(default_factory=list)
+    feedback_hours: list[float] = field(default_factory=list)
+    open: int = 0
+    overdue: int = 0
+    trained: dict[str, int] | None = None
+
+    def n(self, count: int) -> str:
+        return shown(count, self.threshold)
+
+    def median(self, values: list[float]) -> float | None:
+        return statistics.median(values) if len(values) >= self.threshold else None
+
+    @property
+    def median_claim_hours(self) -> float | None:
+        return self.median(self.claim_hours)
+
+    @property
+    def median_feedback_hours(self) -> float | None:
+        return self.median(self.feedback_hours)
+
+    @property
+    def routed_percent(self) -> int | None:
+        if self.total < self.threshold:
+            return None
+        return round(100 * self.routed / self.total) if self.total else 0
+
+    @property
+    def trained_total(self) -> int | None:
+        return sum(self.trained.values()) if self.trained is not None else None
+
+
+def month_bounds(day: date, tz: object) -> tuple[datetime, datetime]:
+    """Start of `day`'s month and of the next month, as UTC moments of local midnight."""
+    from datetime import UTC
+
+    first = day.replace(day=1)
+    nxt = (first + timedelta(days=32)).replace(day=1)
+    return (datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC),  # type: ignore[arg-type]
+            datetime.combine(nxt, time(0), tzinfo=tz).astimezone(UTC))  # type: ignore[arg-type]
+
+
+def is_overdue(signal: Signal, now: datetime, cal: WorkingCalendar) -> bool:
+    if signal.submitted_at is None or signal.status not in ("new", "in_progress"):
+        return False
+    if signal.claimed_at is None and now > cal.add_working_days(signal.submitted_at, CLAIM_WORKING_DAYS):
+        return True
+    return bool(signal.wants_feedback and signal.first_feedback_at is None
+                and now > cal.add_working_days(signal.submitted_at, FEEDBACK_WORKING_DAYS))
+
+
+def next_due(signal: Signal, cal: WorkingCalendar) -> datetime | None:
+    """The next deadline of an open case: claiming, then the first feedback."""
+    if signal.submitted_at is None:
+        return None
+    if signal.claimed_at is None:
+        return cal.add_working_days(signal.submitted_at, CLAIM_WORKING_DAYS)
+    if signal.wants_feedback and signal.first_feedback_at is None:
+        return cal.add_working_days(signal.submitted_at, FEEDBACK_WORKING_DAYS)
+    return None
+
+
+def trained_members(session: Session, now: datetime) -> dict[str, int] | None:
+    """Trained network members per municipality, when the training feature is installed."""
+    if importlib.util.find_spec("bot.core.training") is None:
+        return None
+    fn = getattr(importlib.import_module("bot.core.training"), "trained_members_by_municipality", None)
+    if fn is None:
+        return None
+    try:
+        result = fn(session, now)
+    except Exception:  # noqa: BLE001 - a figure missing is better than no digest at all
+        log.exception("stats: trained members could not be counted")
+        return None
+    if isinstance(result, dict):
+        return {str(k): int(v) for k, v in result.items()}
+    return None
+
+
+def compute(session: Session, start: datetime, end: datetime, now: datetime, *, limit: int,
+            cal: WorkingCalendar, municipalities: frozenset[str] | None = None) -> Report:
+    """Figures for signals reported in [start, end); open and overdue as of `now`."""
+    names = {m.id: m.name for m in session.exec(select(Municipality)).all()}
+    wanted = None if municipalities is None else {i for i, n in names.items() if n in municipalities}
+
+    def in_scope(s: Signal) -> bool:
+        return wanted is None or s.municipality_id in wanted
+
+    report = Report(start=start, end=end, now=now, threshold=limit)
+    rows = [s for s in session.exec(select(Signal).where(
+        col(Signal.submitted_at).is_not(None), col(Signal.submitted_at) >= start,
+        col(Signal.submitted_at) < end)).all() if in_scope(s)]
+    routed_ids = set(session.exec(select(Handover.signal_id).where(
+        col(Handover.signal_id).in_([s.id for s in rows]))).all()) if rows else set()
+    groups: Counter[tuple[str, str, str]] = Counter()
+    outcomes: Counter[str] = Counter()
+    per_muni: Counter[str] = Counter()
+    for s in rows:
+        muni = names.get(s.municipality_id or 0, NO_VALUE)
+        groups[(muni, s.form or "unknown", s.sector or NO_VALUE)] += 1
+        per_muni[muni] += 1
+        outcomes[s.conclusion or "none"] += 1
+        assert s.submitted_at is not None
+        if s.claimed_at:
+            report.claim_hours.append((s.claimed_at - s.submitted_at).total_seconds() / 3600)
+        if s.first_feedback_at:
+            report.feedback_hours.append((s.first_feedback_at - s.submitted_at).total_seconds() / 3600)
+    report.total = len(rows)
+    report.routed = len(routed_ids)
+    report.groups = [(m, f, sec, n) for (m, f, sec), n in sorted(groups.items())]
+    report.by_municipality = dict(sorted(per_muni.items()))
+    report.outcomes = {k: outcomes.get(k, 0) for k in OUTCOMES}
+    open_rows = [s for s in session.exec(select(Signal).where(
+        col(Signal.status).in_(["new", "in_progress"]), col(Signal.purged_at).is_(None))).all() if in_scope(s)]
+    report.open = len(open_rows)
+    report.overdue = sum(1 for s in open_rows if is_overdue(s, now, cal))
+    trained = trained_members(session, now)
+    if trained is not None and municipalities is not None:
+        trained = {k: v for k, v in trained.items() if k in municipalities}
+    report.trained = trained
+    return report
+
+
+def calendar_for(settings: Settings) -> WorkingCalendar:
+    return WorkingCalendar(settings.timezone)
+
+
+# ---- plain-text output for the CLI (operators; English like the other commands) ----------------
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return NO_VALUE
+    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} days"
+
+
+def rows(report: Report) -> list[tuple[str, str, str, str, str]]:
+    """(metric, municipality, form, sector, value) rows, every count already thresholded."""
+    out: list[tuple[str, str, str, str, str]] = [("signals", "", "", "", report.n(report.total))]
+    out += [("signals", m, f, s, report.n(n)) for m, f, s, n in report.groups]
+    out += [(f"outcome:{k}", "", "", "", report.n(v)) for k, v in report.outcomes.items()]
+    out.append(("led_to_melding", "", "", "", report.n(report.routed)))
+    pct = report.routed_percent
+    out.append(("led_to_melding_percent", "", "", "", NO_VALUE if pct is None else f"{pct}%"))
+    out.append(("median_time_to_claim", "", "", "", _hours(report.median_claim_hours)))
+    out.append(("median_time_to_first_feedback", "", "", "", _hours(report.median_feedback_hours)))
+    out.append(("open_now", "", "", "", report.n(report.open)))
+    out.append(("overdue_now", "", "", "", report.n(report.overdue)))
+    if report.trained is None:
+        out.append(("trained_network_members", "", "", "", "not available"))
+    else:
+        out.append(("trained_network_members", "", "", "", report.n(report.trained_total or 0)))
+        out += [("trained_network_members", m, "", "", report.n(n)) for m, n in sorted(report.trained.items())]
+    return out
+
+
+HEADER = ("metric", "municipality", "form", "sector", "value")
+
+
+def as_csv(report: Report) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(HEADER)
+    writer.writerows(rows(report))
+    return buf.getvalue()
+
+
+def as_table(report: Report) -> str:
+    data = [HEADER, *rows(report)]
+    widths = [max(len(r[i]) for r in data) for i in range(len(HEADER))]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in data)

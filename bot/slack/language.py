@@ -1,0 +1,28 @@
+"""Speak each person's language from their first contact: /signaal learns it itself; here button
+clicks, form submissions and shortcuts do too (users.info include_locale, at most once a day)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+
+from bot.slack import hooks
+from bot.slack.common import SlackContext
+
+log = logging.getLogger(__name__)
+INTERACTIVE = frozenset({"block_actions", "view_submission", "shortcut", "message_action"})
+
+
+@hooks.feature
+def register(ctx: SlackContext, app: App) -> None:
+    @app.middleware
+    def learn_language(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware
+        user = (body.get("user") or {}).get("id") if body.get("type") in INTERACTIVE else None
+        if user:
+            try:
+                ctx.refresh_locale(user)
+            except Exception:  # noqa: BLE001 - the default language is a fine fallback
+                log.warning("could not learn the language of a user; using the default")
+        return next()

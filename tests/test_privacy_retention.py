@@ -1,0 +1,221 @@
+"""Retention: a closed case's personal data goes after its period (6 months for geen mensenhandel,
+24 otherwise), abandoned drafts after 30 days; what stays is anonymous counts and tombstones in
+Slack. The audit log shows it, and an access request exports what is stored about a person."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, col, select
+
+from bot.core import retention, stats
+from flows.retention import RetentionRules, add_months, load, purge_due
+from models import AuditEntry, CaseEvent, Consultation, Handover, MessageRef, Signal
+from models.db import session_scope
+from tests.helpers import (
+    AF,
+    CASES_CHANNEL,
+    REPORTER,
+    answer,
+    case_card,
+    open_question,
+    report,
+    root_message,
+    thread_texts,
+)
+from tests.privacy_support import FREE_TEXT_BITS, everything_in_slack, run_cli, signal
+
+TOMBSTONE_NL = "Gegevens verwijderd volgens bewaartermijn."
+AVIM = "U0AVIM0001"
+
+
+def test_the_default_retention_rules() -> None:
+    rules = load()
+    assert rules.months_for("geen") == 6
+    assert rules.months_for("wel") == rules.months_for("verder_onderzoek") == rules.months_for(None) == 24
+    assert rules.drafts_days == 30
+    from datetime import UTC, datetime
+
+    closed = datetime(2027, 8, 31, 12, tzinfo=UTC)
+    assert purge_due(rules, status="closed", conclusion="geen", closed_at=closed,
+                     last_activity=closed).at == datetime(2028, 2, 29, 12, tzinfo=UTC)
+    assert purge_due(rules, status="in_progress", conclusion=None, closed_at=None, last_activity=closed) is None
+    assert purge_due(RetentionRules(), status="cancelled", conclusion=None, closed_at=None,
+                     last_activity=closed).reason == "abandoned_draft"
+
+
+def test_a_region_sets_its_own_retention_and_mistakes_name_the_field(tmp_path) -> None:
+    from flows.data import DataError
+    from flows.retention import for_region
+
+    (tmp_path / "retention.yaml").write_text("closed_cases_months: {geen: 3, default: 12}\n", encoding="utf-8")
+    rules = for_region(tmp_path)
+    assert (rules.months_for("geen"), rules.months_for("wel"), rules.drafts_days) == (3, 12, 30)
+    (tmp_path / "retention.yaml").write_text("closed_cases_months: {gen: 3}\n", encoding="utf-8")
+    with pytest.raises(DataError, match="closed_cases_months.gen"):
+        for_region(tmp_path)
+    (tmp_path / "retention.yaml").write_text("abandoned_drafts_days: 0\n", encoding="utf-8")
+    with pytest.raises(DataError, match="abandoned_drafts_days"):
+        for_region(tmp_path)
+
+
+def _closed_case(r) -> tuple[str, object]:  # noqa: ANN001
+    """A reported signal, handled and closed as 'geen mensenhandel' (written directly: the AF's
+    case actions are another feature)."""
+    reference = report(r)
+    case_card(r, reference)
+    root = root_message(r, REPORTER)
+    r.fake.wait_for(lambda: "is verstuurd" in thread_texts(r, root))
+    now = r.core.clock.now()
+    with session_scope(r.core.engine) as session:
+        s = session.exec(select(Signal).where(Signal.reference == reference)).one()
+        s.status, s.conclusion, s.closed_at = "closed", "geen", now
+        s.claimed_by, s.claimed_at, s.first_feedback_at = AF, now, now
+        s.referred_to_care = "Doorverwezen naar Stichting Hulp"
+        session.add(CaseEvent(signal_id=s.id, at=now, actor_id=AF, kind="note",
+                              text="Notitie: de zus van de eigenaar belde", data={"by": AF}))
+        session.add(Consultation(signal_id=s.id, partner_key="avim", question="Kennen jullie dit adres?",
+                                 asked_by=AF, answer="Ja, bekend adres", answered_by=AVIM, answered_at=now))
+        session.add(Handover(signal_id=s.id, partner_key="avim", routed_by=AF, outcome="Onderzoek gestart",
+                             outcome_by=AVIM, outcome_at=now))
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0)
+    return reference, now
+
+
+def test_a_closed_case_is_purged_after_its_period_leaving_counts_and_tombstones(running, settings, monkeypatch,
+                                                                                capsys) -> None:
+    r = running
+    reference, closed_at = _closed_case(r)
+    assert any(bit in everything_in_slack(r.fake, CASES_CHANNEL, REPORTER) for bit in FREE_TEXT_BITS)
+
+    early = add_months(closed_at, 6) - timedelta(days=1)
+    code, out = run_cli(monkeypatch, capsys, settings, "purge", "--dry-run", "--at", early.isoformat())
+    assert code == 0 and "Nothing is due" in out
+    due = add_months(closed_at, 6) + timedelta(days=1)
+    code, out = run_cli(monkeypatch, capsys, settings, "purge", "--dry-run", "--at", due.isoformat())
+    assert code == 0 and reference in out and "would be purged" in out
+    assert signal(r.core.engine, reference).description is not None  # a dry run changes nothing
+
+    r.core.clock.set(due)
+    lines = r.bot.run_due(due)
+    assert any(line.startswith(f"retention: purged {reference}") for line in lines), lines
+
+    s = signal(r.core.engine, reference)
+    assert s.purged_at is not None
+    assert (s.description, s.location, s.referred_to_care, s.reporter_id, s.claimed_by) == (None,) * 5
+    assert (s.form, s.sector, s.conclusion, s.status) == ("AU", "horeca", "geen", "closed")
+    assert s.municipality_id is not None and s.submitted_at is not None and s.claimed_at is not None
+    with Session(r.core.engine) as session:
+        events = session.exec(select(CaseEvent).where(CaseEvent.signal_id == s.id)).all()
+        assert events and all(e.text is None and e.actor_id is None and e.data == {} for e in events)
+        consult = session.exec(select(Consultation).where(Consultation.signal_id == s.id)).one()
+        assert (consult.question, consult.answer, consult.asked_by, consult.answered_by) == (None,) * 4
+        handover = session.exec(select(Handover).where(Handover.signal_id == s.id)).one()
+        assert (handover.outcome, handover.routed_by, handover.outcome_by) == (None,) * 3
+        assert handover.partner_key == "avim"  # "led to a melding" still counts
+        purged = session.exec(select(AuditEntry).where(AuditEntry.action == "signal.purged",
+                                                       AuditEntry.signal_id == s.id)).one()
+        assert purged.actor_id == "retention" and purged.data["redacted_messages"] >= 2
+        detailed = session.exec(select(MessageRef).where(MessageRef.signal_id == s.id,
+                                                         col(MessageRef.contains_details).is_(True))).all()
+        assert detailed and all(m.redacted_at is not None for m in detailed)
+
+    slack = everything_in_slack(r.fake, CASES_CHANNEL, REPORTER)
+    assert not any(bit in slack for bit in FREE_TEXT_BITS)
+    card = next(m for m in r.fake.messages_in(CASES_CHANNEL) if not m.get("thread_ts"))
+    assert card["text"] == TOMBSTONE_NL
+    updates = [c for c in r.fake.calls_to("chat.update") if c.args.get("text") == TOMBSTONE_NL]
+    assert len(updates) >= 2  # the case card and the reporter's answers
+
+    # The anonymous counts survive: the statistics still see one signal that led to a melding.
+    with Session(r.core.engine) as session:
+        report_ = stats.compute(session, s.submitted_at - timedelta(days=1), s.submitted_at + timedelta(days=1),
+                                due, limit=1, cal=stats.calendar_for(settings))
+    assert (report_.total, report_.routed, report_.outcomes["geen"]) == (1, 1, 1)
+
+    # Idempotent: later sweeps purge nothing more; the recipients of the tombstones are forgotten.
+    assert not [line for line in r.bot.run_due(due + timedelta(hours=1)) if line.startswith("retention")]
+    assert not [line for line in r.bot.run_due(due + timedelta(days=1)) if "purged" in line]
+    with Session(r.core.engine) as session:
+        assert session.exec(select(MessageRef).where(MessageRef.signal_id == s.id,
+                                                     col(MessageRef.recipient).is_not(None))).all() == []
+
+    code, out = run_cli(monkeypatch, capsys, settings, "audit", "--case", reference)
+    assert code == 0
+    for action in ("signal.started", "signal.submitted", "signal.purged"):
+        assert action in out
+    assert not any(bit in out for bit in FREE_TEXT_BITS)
+
+
+def test_a_wel_mensenhandel_case_is_kept_for_24_months(running) -> None:
+    r = running
+    reference, closed_at = _closed_case(r)
+    with session_scope(r.core.engine) as session:
+        s = session.exec(select(Signal).where(Signal.reference == reference)).one()
+        s.conclusion = "wel"
+    rules = retention.rules_for(r.core)
+    with Session(r.core.engine) as session:
+        assert retention.candidates(session, rules, add_months(closed_at, 23)) == []
+        assert [c.reference for c in retention.candidates(session, rules, add_months(closed_at, 24)
+                                                          + timedelta(minutes=1))] == [reference]
+
+
+def test_an_abandoned_draft_is_purged_after_30_days(running) -> None:
+    r = running
+    r.driver.slash(REPORTER, text="")
+    answer(r, REPORTER, "municipality", "Breda")
+    answer(r, REPORTER, "form", "AU")
+    r.fake.wait_for(lambda: (open_question(r, REPORTER) or ("",))[0] == "signals")
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0)
+    assert "Arbeidsuitbuiting" in thread_texts(r, root_message(r, REPORTER))
+    with Session(r.core.engine) as session:
+        draft = session.exec(select(Signal).where(Signal.status == "draft")).one()
+    rules = retention.rules_for(r.core)
+    with Session(r.core.engine) as session:
+        assert retention.candidates(session, rules, draft.updated_at + timedelta(days=29)) == []
+    later = draft.updated_at + timedelta(days=31)
+    r.core.clock.set(later)
+    lines = r.bot.run_due(later)
+    assert any(f"purged {draft.reference} (abandoned_draft)" in line for line in lines), lines
+    assert signal(r.core.engine, draft.reference).answers == {}
+    texts = thread_texts(r, root_message(r, REPORTER))
+    assert "Arbeidsuitbuiting" not in texts and TOMBSTONE_NL in texts
+
+
+def test_an_access_request_exports_a_persons_data_as_json_and_is_audited(running, settings, monkeypatch, capsys,
+                                                                         tmp_path) -> None:
+    r = running
+    reference = report(r)
+    case_card(r, reference)
+    out_file = tmp_path / "inzage.json"
+    code, out = run_cli(monkeypatch, capsys, settings, "export", "--person", REPORTER, "--out", str(out_file))
+    assert code == 0, out
+    assert stat.S_IMODE(out_file.stat().st_mode) == 0o600
+    data = json.loads(out_file.read_text(encoding="utf-8"))
+    assert data["person"] == REPORTER
+    signals = data["tables"]["signal"]
+    assert [s["reference"] for s in signals] == [reference]
+    assert signals[0]["description"].startswith("Twee mannen")  # decrypted for the person themselves
+    assert "person" in data["tables"] and "auditentry" in data["tables"]
+    assert all(e["actor_id"] == REPORTER for e in data["tables"]["auditentry"])
+    # Someone else's export does not contain this reporter's signal.
+    code, out = run_cli(monkeypatch, capsys, settings, "export", "--person", "U0COLL0001")
+    assert code == 0 and reference not in out
+    with Session(r.core.engine) as session:
+        exports = session.exec(select(AuditEntry).where(AuditEntry.action == "person.exported")).all()
+    assert [e.subject for e in exports] == [REPORTER, "U0COLL0001"]
+
+
+def test_the_audit_log_can_be_filtered_by_date(running, settings, monkeypatch, capsys) -> None:
+    r = running
+    reference = report(r)
+    case_card(r, reference)
+    code, out = run_cli(monkeypatch, capsys, settings, "audit", "--since", "2999-01-01")
+    assert code == 0 and "No audit entries match." in out
+    code, out = run_cli(monkeypatch, capsys, settings, "audit", "--since", "2000-01-01", "--actor", REPORTER)
+    assert "signal.submitted" in out and reference in out
+    code, out = run_cli(monkeypatch, capsys, settings, "audit", "--case", "S-1999-0001")
+    assert code == 2 and "No signal S-1999-0001" in out
