@@ -134,3 +134,21 @@ def test_closing_a_case_stops_every_reminder_and_reopening_starts_fresh_clocks(r
     assert sent(travel(r, local(2027, 5, 7, 10, 0))) == ["advice_unanswered"]
     assert sent(travel(r, local(2027, 5, 10, 10, 0))) == []
     assert sent(travel(r, local(2027, 5, 11, 10, 0))) == ["no_feedback"]
+
+
+def test_a_region_can_set_its_own_ladder(settings, fake, tmp_path) -> None:
+    from flows.reminder_rules import DEFAULT_PATH
+    from tests.conftest import start_bot
+
+    region = tmp_path / "region"
+    region.mkdir()
+    (region / "reminders.yaml").write_text(DEFAULT_PATH.read_text(encoding="utf-8").replace(
+        "  - key: unclaimed_af\n    trigger: unclaimed\n    offset: {working_days: 1}",
+        "  - key: unclaimed_af\n    trigger: unclaimed\n    offset: {minutes: 120}"), encoding="utf-8")
+    r = start_bot(settings.with_(region_dir=region), fake)
+    try:
+        report_at(r, MONDAY, feedback="no")
+        assert sent(travel(r, local(2027, 4, 5, 11, 59))) == []
+        assert sent(travel(r, local(2027, 4, 5, 12, 0))) == ["unclaimed_af"]
+    finally:
+        r.stop()
