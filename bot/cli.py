@@ -153,9 +153,10 @@ def cmd_jobs_run_due(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
+    from bot.runtime import make_core
     from bot.scheduler import describe_jobs
 
-    for name, desc in describe_jobs():
+    for name, desc in describe_jobs(make_core(_settings())):
         print(f"{name}: {desc}")
     return 0
 

@@ -84,6 +84,18 @@ def sweep(name: str) -> Callable[[Callable[[Core, datetime], list[str]]], Callab
     return register
 
 
+# What a sweep has waiting, for `jobs list`: (name, fn(core) -> one line, e.g. the next due moment).
+OUTLOOKS: list[tuple[str, Callable[[Core], str]]] = []
+
+
+def outlook(name: str) -> Callable[[Callable[[Core], str]], Callable[[Core], str]]:
+    def register(fn: Callable[[Core], str]) -> Callable[[Core], str]:
+        OUTLOOKS.append((name, fn))
+        return fn
+
+    return register
+
+
 def load_sweeps() -> None:
     """Import every module of bot.core: those that declare sweeps register them with @sweep."""
     import importlib

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 if TYPE_CHECKING:
+    from bot.core.context import Core
     from bot.runtime import Bot
 
 log = logging.getLogger(__name__)
@@ -29,11 +30,23 @@ def start_scheduler(bot: Bot) -> BackgroundScheduler:
     # coalesce: a bot that was down for a weekend sweeps once, not once per missed minute.
     scheduler.add_job(_tick, "interval", seconds=SWEEP_SECONDS, args=[bot], id="sweep", name="due sweeps")
     scheduler.start()
+    for name, desc in describe_jobs(bot.core, scheduler):
+        log.info("job %s: %s", name, desc)
     return scheduler
 
 
-def describe_jobs() -> list[tuple[str, str]]:
-    from bot.runtime import SWEEPS, load_sweeps
+def describe_jobs(core: Core | None = None, scheduler: BackgroundScheduler | None = None) -> list[tuple[str, str]]:
+    """Each job and when it runs next: the scheduler's own tick, then what each sweep has waiting
+    in the database (so `jobs list` also works while the bot runs elsewhere)."""
+    from bot.runtime import OUTLOOKS, SWEEPS, load_sweeps
 
     load_sweeps()
-    return [("sweep", f"every {SWEEP_SECONDS} s: outbox + " + (", ".join(n for n, _ in SWEEPS) or "no sweeps"))]
+    job = scheduler.get_job("sweep") if scheduler is not None else None
+    when = (f"next run {job.next_run_time:%Y-%m-%d %H:%M:%S %Z}" if job is not None and job.next_run_time
+            else "while `signaalbot run` runs")
+    sweeps = ", ".join(n for n, _ in SWEEPS) or "no sweeps"
+    lines = [("sweep", f"every {SWEEP_SECONDS} s, {when}: outbox + {sweeps}")]
+    if core is not None:
+        for name, fn in OUTLOOKS:
+            lines.append((name, fn(core)))
+    return lines
