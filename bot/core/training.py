@@ -171,7 +171,8 @@ def validate(session: Session, data: TrainingInput, now: datetime, *, actor: Act
         problems.append(Problem("location", N_("The location is too long: at most {limit} characters."),
                                 {"limit": LOCATION_LIMIT}))
     url = (data.url or "").strip() or None
-    if url and (not url.lower().startswith(("https://", "http://")) or len(url) > URL_LIMIT or " " in url):
+    if url and (not url.lower().startswith(("https://", "http://")) or len(url) > URL_LIMIT
+                or any(c in url for c in " |<>")):
         problems.append(Problem("url", N_("The link must be a web address starting with https://.")))
     audience = editing.audience if editing else normalise_audience(session, data.audience)
     if audience is None:
