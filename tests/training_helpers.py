@@ -47,7 +47,7 @@ def with_block(r: Running, user: str, prefix: str) -> list[dict[str, Any]]:
 
 def invitations(r: Running, user: str) -> list[dict[str, Any]]:
     """Announcements and reminders (they carry the Ik kom / Ik kan niet buttons)."""
-    return with_block(r, user, "tri:")
+    return with_block(r, user, "trinv:")
 
 
 def texts(r: Running, user: str) -> list[str]:

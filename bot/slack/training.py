@@ -107,7 +107,7 @@ def render_invite(rc: RenderContext) -> Rendered:
     reminder = rc.msg.ref.get("step") == "remind"
     head = _("Reminder: training") if reminder else _("New training for the network")
     text = (_("Reminder: {title}", title=t.title) if reminder else _("New training: {title}", title=t.title))
-    blocks: list[dict] = [m.header(head), m.section(details(_, t, tz)),
+    blocks: list[dict] = [{**m.header(head), "block_id": f"trinv:{t.id}"}, m.section(details(_, t, tz)),
                           m.context(_("For {audience}", audience=audience_label(_, t.audience)),
                                     places_line(_, rc.session, t))]
     if t.cancelled_at is not None:
