@@ -16,6 +16,7 @@ from tests.training_helpers import (
     NET1,
     NET2,
     NETWORK,
+    answer,
     at,
     click,
     count_texts,
@@ -61,8 +62,8 @@ def test_a_training_for_the_network_is_announced_reminded_twice_attended_and_cou
     assert invitations(r, KR) == [] and invitations(r, COLLEAGUE) == []
 
     # Answers: the invitation itself shows the answer (chat.update), and a confirmation.
-    click(r, NET1, invitations(r, NET1)[0], "training:yes")
-    click(r, NET2, invitations(r, NET2)[0], "training:no")
+    answer(r, NET1, "training:yes", invitations(r, NET1)[0])
+    answer(r, NET2, "training:no", invitations(r, NET2)[0])
     settle(r)
     assert "Je komt." in everything(r.fake.wait_for(
         lambda: next((m for m in invitations(r, NET1) if "Je komt." in everything(m)), None)))

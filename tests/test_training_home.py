@@ -14,7 +14,7 @@ from tests.training_helpers import (
     KR,
     NET1,
     NET2,
-    click,
+    answer,
     count_texts,
     everything,
     in_days,
@@ -63,8 +63,8 @@ def test_a_changed_training_is_told_once_to_those_who_said_yes(running) -> None:
     starts, ends = in_days(base, 20, 10), in_days(base, 20, 12)
     plan_in_modal(r, KR, starts=starts, ends=ends)
     settle(r)
-    click(r, NET1, wait_invitation(r, NET1), "training:yes")
-    click(r, NET2, wait_invitation(r, NET2), "training:no")
+    answer(r, NET1, "training:yes")
+    answer(r, NET2, "training:no")
     home = _publish_home(r, KR)
     resp = r.driver.click_in_view(KR, home["id"], "training:edit")
     assert resp.status == 200

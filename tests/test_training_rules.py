@@ -20,6 +20,7 @@ from tests.training_helpers import (
     NET1,
     NET2,
     NETWORK,
+    answer,
     at,
     click,
     count_texts,
@@ -54,20 +55,20 @@ def _plan(r, **kw):  # noqa: ANN001, ANN202
 def test_a_full_training_keeps_a_waiting_list_that_moves_up_when_someone_cancels(running) -> None:
     r = running
     _plan(r, capacity="1")
-    click(r, NET1, wait_invitation(r, NET1), "training:yes")
-    click(r, NET2, wait_invitation(r, NET2), "training:yes")
+    answer(r, NET1, "training:yes")
+    answer(r, NET2, "training:yes")
     r.fake.wait_for(lambda: any("wachtlijst (plek 1)" in (e.get("text") or "") for e in r.fake.ephemerals_for(NET2))
                     or None)
     r.fake.wait_for(lambda: "Je staat op de wachtlijst" in everything(invitations(r, NET2)[0]) or None)
 
-    click(r, NET1, invitations(r, NET1)[0], "training:no")
+    answer(r, NET1, "training:no", invitations(r, NET1)[0])
     settle(r)
     r.fake.wait_for(lambda: count_texts(r, NET2, "Er is een plek vrijgekomen") == 1 or None)
     r.fake.wait_for(lambda: "Je komt." in everything(invitations(r, NET2)[0]) or None)
     with Session(r.core.engine) as session:
         assert training.rsvp_counts(session, 1) == {"yes": 1, "no": 1, "waitlist": 0}
     # Saying yes again when full: NET1 now waits; nobody else is told anything twice.
-    click(r, NET1, invitations(r, NET1)[0], "training:yes")
+    answer(r, NET1, "training:yes", invitations(r, NET1)[0])
     r.fake.wait_for(lambda: "Je staat op de wachtlijst" in everything(invitations(r, NET1)[0]) or None)
     settle(r)
     assert count_texts(r, NET2, "Er is een plek vrijgekomen") == 1
@@ -76,8 +77,8 @@ def test_a_full_training_keeps_a_waiting_list_that_moves_up_when_someone_cancels
 def test_a_cancellation_goes_only_to_those_who_said_yes(running) -> None:
     r = running
     _plan(r)
-    click(r, NET1, wait_invitation(r, NET1), "training:yes")
-    click(r, NET2, wait_invitation(r, NET2), "training:no")
+    answer(r, NET1, "training:yes")
+    answer(r, NET2, "training:no")
     settle(r)
     resp = r.driver.slash(KR, text="training lijst")
     assert resp.status == 200
@@ -98,8 +99,8 @@ def test_a_cancellation_goes_only_to_those_who_said_yes(running) -> None:
 def test_a_member_who_left_gets_nothing_more_and_their_attendance_stays_anonymous(running) -> None:
     r = running
     base, starts, ends = _plan(r, capacity="1")
-    click(r, NET1, wait_invitation(r, NET1), "training:yes")
-    click(r, NET2, wait_invitation(r, NET2), "training:yes")  # waiting list
+    answer(r, NET1, "training:yes")
+    answer(r, NET2, "training:yes")  # waiting list
     settle(r)
     with Session(r.core.engine) as session:
         earlier = TrainingSession(title="E-learning mensenhandel", starts_at=base - timedelta(days=30),
@@ -260,7 +261,7 @@ def test_the_command_line_plans_lists_cancels_and_counts(cli_env, capsys: pytest
         wait_invitation(r, member)
     code, out, _err = run("training", "list")
     assert code == 0 and "#1" in out and "FairWork" in out and "yes 0/10" in out
-    click(r, NET1, invitations(r, NET1)[0], "training:yes")
+    answer(r, NET1, "training:yes", invitations(r, NET1)[0])
     code, out, _err = run("training", "cancel", "1")
     assert code == 0 and "1 member(s) who said yes" in out
     code, _out, err = run("training", "cancel", "1")

@@ -118,3 +118,10 @@ def open_modal(r: Running, user: str, text: str) -> dict[str, Any]:
     assert resp.status == 200, resp.body
     r.fake.wait_for(lambda: len(r.fake.calls_to("views.open")) > before or None)
     return r.fake.views_for(user)[-1]
+
+
+def answer(r: Running, user: str, action: str, msg: dict[str, Any] | None = None) -> None:
+    """Click Ik kom / Ik kan niet and wait for the confirmation (clicks are handled after the ack)."""
+    before = len(r.fake.ephemerals_for(user))
+    click(r, user, msg or wait_invitation(r, user), action)
+    r.fake.wait_for(lambda: len(r.fake.ephemerals_for(user)) > before or None)
