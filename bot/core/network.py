@@ -241,4 +241,9 @@ def describe(session: Session) -> list[str]:
         lines.append(f"partner {p.key} — {p.name}: {', '.join(members) or '(outside Slack)'}")
     net = session.exec(select(Person).where(col(Person.in_network).is_(True)).order_by(col(Person.user_id))).all()
     lines.append(f"network ({len(net)}): {', '.join(who(p.user_id) for p in net) or '-'}")
+    from bot.core.members import members
+
+    for member in members(session):
+        lines.append(f"  member {who(member.user_id)}: role {member.role or '-'}, municipality "
+                     f"{member.municipality or '-'}, partner {member.partner or '-'}")
     return lines

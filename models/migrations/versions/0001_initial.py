@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:42:08.483973
+Create Date: 2026-11-28 13:42:12.086777
 """
 from collections.abc import Sequence
 
@@ -67,6 +67,41 @@ def upgrade() -> None:
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('last', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('year')
+    )
+    op.create_table('refreshernudge',
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('last_nudged_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('user_id')
+    )
+    op.create_table('trainingsession',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sqlmodel.sql.sqltypes.AutoString(length=150), nullable=False),
+    sa.Column('starts_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('location', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('audience', sqlmodel.sql.sqltypes.AutoString(length=140), nullable=False),
+    sa.Column('capacity', sa.Integer(), nullable=True),
+    sa.Column('organiser_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('scheduled_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('cancelled_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attendance_recorded_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('trainingsession', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trainingsession_starts_at'), ['starts_at'], unique=False)
+
+    op.create_table('memberprofile',
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('partner_key', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('joined_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['partner_key'], ['partner.key'], ),
+    sa.PrimaryKeyConstraint('user_id')
     )
     op.create_table('person',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -140,6 +175,39 @@ def upgrade() -> None:
         batch_op.create_index('ix_signal_reporter_status', ['reporter_id', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_signal_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_signal_submitted_at'), ['submitted_at'], unique=False)
+
+    op.create_table('trainingattendance',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('anon_key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('municipality_id', sa.Integer(), nullable=True),
+    sa.Column('walk_in', sa.Boolean(), nullable=False),
+    sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('recorded_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['municipality_id'], ['municipality.id'], ),
+    sa.ForeignKeyConstraint(['session_id'], ['trainingsession.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('session_id', 'user_id')
+    )
+    with op.batch_alter_table('trainingattendance', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trainingattendance_session_id'), ['session_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_trainingattendance_user_id'), ['user_id'], unique=False)
+
+    op.create_table('trainingrsvp',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=True),
+    sa.Column('responded_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['session_id'], ['trainingsession.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('session_id', 'user_id')
+    )
+    with op.batch_alter_table('trainingrsvp', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trainingrsvp_session_id'), ['session_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_trainingrsvp_user_id'), ['user_id'], unique=False)
 
     op.create_table('caseevent',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -277,11 +345,30 @@ def upgrade() -> None:
     with op.batch_alter_table('sentreminder', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sentreminder_deadline_id'), ['deadline_id'], unique=False)
 
+    op.create_table('trainingsent',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('message_ref_id', sa.Integer(), nullable=True),
+    sa.Column('sent_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['message_ref_id'], ['messageref.id'], ),
+    sa.ForeignKeyConstraint(['session_id'], ['trainingsession.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('session_id', 'user_id', 'step')
+    )
+    with op.batch_alter_table('trainingsent', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trainingsent_session_id'), ['session_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('trainingsent', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_trainingsent_session_id'))
+
+    op.drop_table('trainingsent')
     with op.batch_alter_table('sentreminder', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sentreminder_deadline_id'))
 
@@ -313,6 +400,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_caseevent_signal_id'))
 
     op.drop_table('caseevent')
+    with op.batch_alter_table('trainingrsvp', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_trainingrsvp_user_id'))
+        batch_op.drop_index(batch_op.f('ix_trainingrsvp_session_id'))
+
+    op.drop_table('trainingrsvp')
+    with op.batch_alter_table('trainingattendance', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_trainingattendance_user_id'))
+        batch_op.drop_index(batch_op.f('ix_trainingattendance_session_id'))
+
+    op.drop_table('trainingattendance')
     with op.batch_alter_table('signal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_signal_submitted_at'))
         batch_op.drop_index(batch_op.f('ix_signal_status'))
@@ -329,6 +426,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_person_user_id'))
 
     op.drop_table('person')
+    op.drop_table('memberprofile')
+    with op.batch_alter_table('trainingsession', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_trainingsession_starts_at'))
+
+    op.drop_table('trainingsession')
+    op.drop_table('refreshernudge')
     op.drop_table('referencecounter')
     op.drop_table('processedevent')
     op.drop_table('partner')

@@ -1,0 +1,149 @@
+"""Network members (netwerkleden) managed in chat: add or change a member's role, municipality and
+partner organisation, or remove them from the network.
+
+Who may: `flows.permissions.can_manage_members` — the ketenregisseur for everyone, an AF / backup
+for their own municipality. The member role is the network label that training audiences use
+(`role:<role>`); case access (AF / backup grants) stays with `signaalbot network import`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.core import access, audit, people
+from bot.core.context import Core
+from bot.core.training import MEMBER_ROLES, Outcome, Problem, forget_member
+from bot.i18n import N_
+from flows.permissions import Actor, Role, can_manage_members
+from models import Municipality, Partner, Person, RoleAssignment
+from models.db import session_scope
+from models.training import MemberProfile
+
+USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    user_id: str | None
+    role: str | None
+    municipality: str | None = None  # a municipality's name; None for regional / partner members
+    partner: str | None = None  # a partner key
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: str
+    name: str | None
+    role: str | None
+    municipality: str | None
+    partner: str | None
+    joined_at: datetime | None
+
+
+def may_manage_someone(actor: Actor) -> bool:
+    return actor.has(Role.KETENREGISSEUR) or actor.has(Role.AF) or actor.has(Role.BACKUP)
+
+
+def _muni_name(session: Session, municipality_id: int | None) -> str:
+    muni = session.get(Municipality, municipality_id) if municipality_id else None
+    return muni.name if muni else ""
+
+
+def save(core: Core, actor_id: str, data: MemberInput) -> Outcome:
+    """Add a member to the network, or change their role, municipality or partner organisation."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        actor = access.actor(session, actor_id)
+        if not may_manage_someone(actor):
+            return Outcome(False, error="denied")
+        problems: list[Problem] = []
+        uid = (data.user_id or "").strip()
+        if not USER_ID.match(uid):
+            problems.append(Problem("member", N_("Choose the person to add.")))
+        if data.role not in MEMBER_ROLES:
+            problems.append(Problem("role", N_("Choose a role.")))
+        muni = None
+        if data.municipality:
+            muni = session.exec(select(Municipality).where(Municipality.name == data.municipality)).first()
+            if muni is None:
+                problems.append(Problem("municipality", N_("Unknown municipality {name}."),
+                                        {"name": data.municipality}))
+        partner = None
+        if data.partner:
+            partner = session.get(Partner, data.partner)
+            if partner is None:
+                problems.append(Problem("partner", N_("Unknown partner organisation {name}."),
+                                        {"name": data.partner}))
+        if problems:
+            return Outcome(False, problems=tuple(problems))
+        person = session.exec(select(Person).where(Person.user_id == uid)).first()
+        # Both the old and the new municipality must be the actor's to manage.
+        scopes = {data.municipality or ""}
+        if person is not None and person.municipality_id:
+            scopes.add(_muni_name(session, person.municipality_id))
+        for name in sorted(scopes):
+            if not can_manage_members(actor, name):
+                return Outcome(False, problems=(Problem("municipality", N_(
+                    "You can only manage members of your own municipality.")),), error="denied")
+        person = person or people.get_or_create(session, uid)
+        joining = not person.in_network
+        person.in_network, person.left_network_at = True, None
+        person.network_role = data.role
+        person.municipality_id = muni.id if muni else None
+        session.add(person)
+        profile = session.get(MemberProfile, uid) or MemberProfile(user_id=uid, joined_at=now)
+        if joining:
+            profile.joined_at = now
+        profile.partner_key = partner.key if partner else None
+        profile.updated_by, profile.updated_at = actor_id, now
+        session.add(profile)
+        audit.record(session, actor_id, "member.added" if joining else "member.changed", subject=uid, at=now,
+                     role=data.role, municipality=data.municipality, partner=data.partner)
+    return Outcome(True, params={"joined": joining, "user": uid})
+
+
+def remove(core: Core, actor_id: str | None, user_id: str) -> Outcome:
+    """Remove a member: they get nothing more; their attendance stays, anonymised, for the figures."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        person = session.exec(select(Person).where(Person.user_id == user_id)).first()
+        if person is None or not person.in_network:
+            return Outcome(False, problems=(Problem("member", N_("This person is not a member of the network.")),),
+                           error="unknown")
+        if actor_id is not None:
+            actor = access.actor(session, actor_id)
+            if not can_manage_members(actor, _muni_name(session, person.municipality_id)):
+                return Outcome(False, problems=(Problem("member", N_(
+                    "You can only manage members of your own municipality.")),), error="denied")
+        person.in_network, person.left_network_at = False, now
+        session.add(person)
+        profile = session.get(MemberProfile, user_id)
+        if profile is not None:
+            session.delete(profile)
+        forget_member(session, user_id, now)
+        audit.record(session, actor_id or "cli", "member.removed", subject=user_id, at=now)
+    core.kick()
+    return Outcome(True, params={"user": user_id})
+
+
+def members(session: Session, actor: Actor | None = None) -> list[Member]:
+    """Current network members (all of them, or those the actor manages), by municipality and id."""
+    rows = session.exec(select(Person).where(col(Person.in_network).is_(True)).order_by(col(Person.user_id))).all()
+    names = {m.id: m.name for m in people.municipalities(session)}
+    profiles = {p.user_id: p for p in session.exec(select(MemberProfile)).all()}
+    imported = {r.user_id: r.partner_key for r in session.exec(select(RoleAssignment).where(
+        RoleAssignment.role == "partner")).all()}
+    out = []
+    for p in rows:
+        muni = names.get(p.municipality_id) if p.municipality_id else None
+        if actor is not None and not can_manage_members(actor, muni or ""):
+            continue
+        profile = profiles.get(p.user_id)
+        out.append(Member(p.user_id, p.name, p.network_role, muni,
+                          (profile.partner_key if profile else None) or imported.get(p.user_id),
+                          profile.joined_at if profile else None))
+    return sorted(out, key=lambda m: (m.municipality or "~", m.user_id))

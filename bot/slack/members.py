@@ -1,0 +1,124 @@
+"""`/signaal netwerk`: the ketenregisseur (everyone) and AFs (their municipality) add, change or
+remove network members; `/signaal netwerk lijst` lists them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, col, select
+
+from bot.core import access, members, people
+from bot.core.training import MEMBER_ROLES
+from bot.i18n import Translate
+from bot.slack import hooks
+from bot.slack import mrkdwn as m
+from bot.slack.common import SlackContext
+from flows.permissions import Actor, can_manage_members
+from models import Partner
+
+log = logging.getLogger(__name__)
+MEMBER_CALLBACK = "members:save"
+BLOCKS = ("member", "role", "municipality", "partner", "action")
+
+
+def member_modal(_: Translate, session: Session, actor: Actor) -> dict:
+    def select_block(block_id: str, label: str, options: list[dict], optional: bool) -> dict:
+        element: dict[str, Any] = {"type": "static_select", "action_id": "value", "options": options[:100]}
+        return {"type": "input", "block_id": block_id, "label": m.plain(label), "element": element,
+                "optional": optional}
+
+    roles = [m.option(_(label), key) for key, label in MEMBER_ROLES.items()]
+    munis = [m.option(mu.name, mu.name) for mu in people.municipalities(session)
+             if can_manage_members(actor, mu.name)]
+    partners = [m.option(p.name, p.key) for p in session.exec(select(Partner).order_by(col(Partner.name))).all()]
+    blocks: list[dict] = [
+        {"type": "input", "block_id": "member", "label": m.plain(_("Person")),
+         "element": {"type": "users_select", "action_id": "value"}},
+        select_block("role", _("Role in the network"), roles, optional=False),
+    ]
+    if munis:
+        regional = bool(can_manage_members(actor, ""))  # the ketenregisseur may leave it empty
+        blocks.append(select_block("municipality", _("Municipality"), munis, optional=regional))
+    if partners:
+        blocks.append(select_block("partner", _("Partner organisation (optional)"), partners, optional=True))
+    save = m.option(_("Add or change"), "save")
+    blocks.append({"type": "input", "block_id": "action", "label": m.plain(_("What do you want to do?")),
+                   "element": {"type": "radio_buttons", "action_id": "value", "initial_option": save,
+                               "options": [save, m.option(_("Remove from the network"), "remove",
+                                                          _("Their training history is kept anonymously."))]}})
+    return {"type": "modal", "callback_id": MEMBER_CALLBACK, "private_metadata": json.dumps({}),
+            "title": m.plain(m.clip(_("Network member"), 24)), "submit": m.plain(m.clip(_("Save"), 24)),
+            "close": m.plain(m.clip(_("Cancel"), 24)), "blocks": blocks}
+
+
+def member_lines(_: Translate, session: Session, actor: Actor) -> list[str]:
+    lines = []
+    for mem in members.members(session, actor):
+        parts = [_(MEMBER_ROLES.get(mem.role or "", "")) if mem.role in MEMBER_ROLES else (mem.role or "-"),
+                 mem.municipality or _("regional"), mem.partner or ""]
+        lines.append(f"• {m.mention(mem.user_id)} — " + ", ".join(p for p in parts if p))
+    return lines
+
+
+@hooks.subcommand("netwerk", "network")
+def network_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, rest: str) -> None:
+    user = command["user_id"]
+    _ = ctx.tr(user)
+    with Session(ctx.core.engine) as session:
+        actor = access.actor(session, user)
+        if not members.may_manage_someone(actor):
+            ack(text=_("Only the ketenregisseur and attention officers manage the network."))
+            return
+        if rest.strip().lower() in {"lijst", "list"}:
+            lines = member_lines(_, session, actor)
+            text = "*" + _("Network members") + f" ({len(lines)})*\n" + ("\n".join(lines) or "—")
+            ack(text=_("Network members"), blocks=[m.section(text)])
+            return
+        view = member_modal(_, session, actor)
+    ack()
+    try:
+        ctx.client.views_open(trigger_id=command["trigger_id"], view=view)
+    except SlackApiError as exc:
+        log.warning("views.open failed: %s", exc.response.get("error"))
+        ctx.ephemeral(command.get("channel_id"), user,
+                      _("The form could not be opened (Slack was too slow). Please try again."))
+
+
+@hooks.feature
+def register(ctx: SlackContext, app: App) -> None:
+    @app.view(MEMBER_CALLBACK)
+    def on_save(ack: Ack, body: dict, view: dict) -> None:
+        user = body["user"]["id"]
+        _ = ctx.tr(user)
+        values = (view.get("state") or {}).get("values") or {}
+
+        def value(block: str) -> str | None:
+            state = (values.get(block) or {}).get("value") or {}
+            if "selected_user" in state:
+                return state.get("selected_user")
+            return (state.get("selected_option") or {}).get("value")
+
+        if value("action") == "remove":
+            outcome = members.remove(ctx.core, user, value("member") or "")
+        else:
+            outcome = members.save(ctx.core, user, members.MemberInput(
+                user_id=value("member"), role=value("role"), municipality=value("municipality"),
+                partner=value("partner")))
+        if not outcome.ok:
+            errors: dict[str, str] = {}
+            for p in outcome.problems:
+                block = p.field if p.field in values else "member"
+                errors.setdefault(block, m.clip(p.text(_), 2000))
+            if not errors:
+                errors["member"] = _("Only the ketenregisseur and attention officers manage the network.")
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        who = m.mention(outcome.params.get("user", ""))
+        text = (_("{member} was removed from the network.", member=who) if value("action") == "remove"
+                else _("{member} is in the network.", member=who))
+        ctx.ephemeral(None, user, text)
