@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.sandbox.fake_slack import element_state, initial_state_values
+from bot.sandbox.fake_slack import ApiError, element_state, initial_state_values
 from models import Signal
 from models.db import session_scope
 from tests.conftest import Running
@@ -47,9 +47,22 @@ def settle(r: Running) -> None:
     r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0, timeout=10)
 
 
+def events_count(r: Running, reference: str) -> int:
+    from sqlmodel import func, select
+
+    from models import CaseEvent
+
+    with session_scope(r.core.engine) as session:
+        sid = session.exec(select(Signal.id).where(Signal.reference == reference)).one()
+        return int(session.exec(select(func.count()).select_from(CaseEvent)
+                                .where(CaseEvent.signal_id == sid)).one())
+
+
 def click_case(r: Running, user: str, reference: str, action: str) -> Any:
-    """Click a case action on the card: a button, or the entry in the ⋯ menu."""
+    """Click a case action on the card: a button, or the entry in the ⋯ menu (waiting until the card
+    offers it: the previous step may still be on its way)."""
     settle(r)
+    r.fake.wait_for(lambda: action in card_actions(r, reference))
     card = case_card(r, reference)
     block = find_block(card, "case:")
     assert block is not None
@@ -107,11 +120,19 @@ def act(r: Running, user: str, reference: str, action: str, answers: dict[str, A
     resp = click_case(r, user, reference, action)
     assert resp.status == 200, resp.body
     view = modal_of(r, user, f"case_modal:{action}")
-    return submit(r, user, view, answers)
+    before = events_count(r, reference)
+    resp = submit(r, user, view, answers)
+    assert not modal_errors(r, view), modal_errors(r, view)
+    r.fake.wait_for(lambda: events_count(r, reference) > before)  # the step is stored
+    return resp
 
 
 def modal_errors(r: Running, view: dict[str, Any]) -> dict[str, str]:
-    return r.fake.view_errors(view["id"])
+    """Errors shown in a modal that stayed open (a closed modal had none)."""
+    try:
+        return r.fake.view_errors(view["id"])
+    except ApiError:
+        return {}
 
 
 def case_thread(r: Running, reference: str) -> str:
