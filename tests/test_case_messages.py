@@ -171,3 +171,17 @@ def test_the_expected_outcome_defaults_to_ten_working_days(running) -> None:
         assert h is not None and h.expected_outcome_at is not None
         cal = core_cases.calendar(r.core)
         assert cal.working_days_between(h.routed_at, h.expected_outcome_at) == 10
+
+
+def test_a_reply_typed_in_the_reporters_thread_answers_the_open_question(running) -> None:
+    r = running
+    reference = report(r)
+    act(r, AF, reference, "ask_info", {"text": "Was er een busje?"})
+    question = r.fake.wait_for(lambda: next((m for m in reporter_replies(r, reference)
+                                             if "Was er een busje?" in text_of(m)), None))
+    r.driver.message(REPORTER, r.fake.dm_channel_for(REPORTER), "Ja, een wit busje.",
+                     thread_ts=question["thread_ts"])
+    wait_in(r, lambda: case_thread(r, reference), "De melder antwoordde")
+    wait_in(r, lambda: reporter_thread(r, reference), "Je antwoord")
+    r.fake.wait_for(lambda: "case_reply:answer" not in text_of(
+        next(m for m in reporter_replies(r, reference) if "Was er een busje?" in text_of(m))))

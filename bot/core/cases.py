@@ -399,14 +399,16 @@ def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_e
         if signal.status not in (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.CLOSED):
             raise _Stop(Result(False, signal.id, signal.reference, error="refused", reason=str(Reason.NOT_SUBMITTED)))
         st = _Step(core, session, signal, who, ref, None, now)
-        if question_event_id:
-            asked = session.get(CaseEvent, question_event_id)
+        # A reply typed in the thread answers the open question, if there is one.
+        qid = question_event_id or _open_question(session, signal.id or 0)
+        if qid:
+            asked = session.get(CaseEvent, qid)
             if asked is None or asked.signal_id != signal.id or asked.kind != INFO_REQUESTED:
                 raise _Stop(Result(False, signal.id, signal.reference, error="invalid", reason="unknown_question"))
-            if answered(session, signal.id or 0, question_event_id):
+            if answered(session, signal.id or 0, qid):
                 raise _Stop(Result(False, signal.id, signal.reference, error="already_answered"))
-            ev = st.event(REPORTER_ANSWER, body, visible=True, question=question_event_id)
-            _update_messages(st, "reporter_event", "event", question_event_id)
+            ev = st.event(REPORTER_ANSWER, body, visible=True, question=qid)
+            _update_messages(st, "reporter_event", "event", qid)
             st.audit("case.reporter_answered")
         else:
             ev = st.event(REPORTER_MESSAGE, body, visible=True)
@@ -415,6 +417,13 @@ def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_e
         return st.result(event=ev.id)
 
     return _step_run(core, fn)
+
+
+def _open_question(session: Session, signal_id: int) -> int | None:
+    asked = session.exec(select(CaseEvent.id).where(CaseEvent.signal_id == signal_id,
+                                                    CaseEvent.kind == INFO_REQUESTED)
+                         .order_by(col(CaseEvent.id).desc())).first()
+    return asked if asked is not None and not answered(session, signal_id, asked) else None
 
 
 def answered(session: Session, signal_id: int, question_event_id: int) -> bool:
