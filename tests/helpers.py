@@ -160,7 +160,8 @@ def signal_status(r: Running, reference: str) -> str | None:
 def case_card(r: Running, reference: str, channel: str = CASES_CHANNEL) -> dict[str, Any]:
     def found() -> dict[str, Any] | None:
         for msg in r.fake.messages_in(channel):
-            if msg.get("blocks") and reference in msg["blocks"][0]["text"]["text"] and not msg.get("thread_ts"):
+            is_root = not msg.get("thread_ts") or msg.get("thread_ts") == msg.get("ts")  # a thread's parent
+            if is_root and msg.get("blocks") and reference in msg["blocks"][0].get("text", {}).get("text", ""):
                 return msg
         return None
 

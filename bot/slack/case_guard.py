@@ -67,8 +67,10 @@ def check(ctx: SlackContext, user: str, signal_id: int, action: str) -> tuple[bo
                          reason=str(permission.reason), at=ctx.core.clock.now())
             return False, denial_text(_, permission.reason)
         decision = decide(case_view(session, signal), action)
+        # Input-dependent refusals (a conclusion still to choose, a reason still to write) are for the
+        # action's modal to handle, not for the button.
         if not decision.allowed and decision.reason not in (Reason.NEEDS_CONCLUSION, Reason.FEEDBACK_MISSING,
-                                                             Reason.RATIONALE_REQUIRED):
+                                                             Reason.RATIONALE_REQUIRED, Reason.UNKNOWN_CONCLUSION):
             return False, refusal_text(_, decision.reason, decision.claimed_by)
     return True, None
 

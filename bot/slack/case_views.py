@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
+from bot.core.cases import case_view, due_dates
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
-from flows.cases import CaseAction, CaseStatus, CaseView, Conclusion, Form, available_actions
-from models import Consultation, Handover, Municipality, Signal
+from flows.calendar import WorkingCalendar
+from flows.cases import CaseAction, CaseStatus, CaseView, Conclusion, available_actions
+from models import Consultation, Handover, Municipality, Partner, Signal
+
+__all__ = ["case_view", "case_card"]
 
 ACTION_LABELS: dict[str, str] = {
     CaseAction.CLAIM: N_("Claim"),
@@ -42,25 +46,6 @@ PRIMARY = (CaseAction.CLAIM, CaseAction.ASK_INFO, CaseAction.CONSULT, CaseAction
            CaseAction.FEEDBACK, CaseAction.CLOSE, CaseAction.REOPEN)
 
 
-def case_view(session: Any, signal: Signal) -> CaseView:
-    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
-    open_consults = session.exec(select(Consultation.id).where(
-        Consultation.signal_id == signal.id, Consultation.answered_at.is_(None))).all()  # type: ignore[union-attr]
-    open_handovers = session.exec(select(Handover.id).where(
-        Handover.signal_id == signal.id, Handover.outcome_at.is_(None))).all()  # type: ignore[union-attr]
-    try:
-        form = Form(signal.form or "unknown")
-    except ValueError:
-        form = Form.UNKNOWN
-    return CaseView(
-        status=CaseStatus(signal.status), municipality=muni.name if muni else "",
-        conclusion=Conclusion(signal.conclusion) if signal.conclusion else None, claimed_by=signal.claimed_by,
-        wants_feedback=signal.wants_feedback, feedback_given=signal.first_feedback_at is not None,
-        acute=signal.acute, minor=signal.minor, form=form, open_consultations=len(open_consults),
-        open_handovers=len(open_handovers),
-    )
-
-
 def action_elements(_: Translate, signal: Signal, actions: list[CaseAction]) -> list[dict[str, Any]]:
     value = str(signal.id)
     buttons = []
@@ -69,7 +54,9 @@ def action_elements(_: Translate, signal: Signal, actions: list[CaseAction]) -> 
             style = "primary" if action in (CaseAction.CLAIM, CaseAction.REOPEN) else None
             buttons.append(m.button(_(ACTION_LABELS[action]), f"case:{action.value}", value, style=style))
     rest = [a for a in actions if a not in PRIMARY]
-    if rest:
+    if len(rest) == 1:  # an overflow menu needs at least two options
+        buttons.append(m.button(_(ACTION_LABELS[rest[0]]), f"case:{rest[0].value}", value))
+    elif rest:
         buttons.append({"type": "overflow", "action_id": "case:more",
                         "options": [m.option(_(ACTION_LABELS[a]), f"{a.value}:{signal.id}") for a in rest][:5]})
     return buttons
@@ -128,6 +115,75 @@ def status_line(ctx: RenderContext, signal: Signal, view: CaseView) -> str:
     return " · ".join(parts)
 
 
+DUE_LABELS = {
+    "claim": N_("claim the signal"),
+    "feedback": N_("feedback to the reporter"),
+    "advice": N_("advice from a partner"),
+    "outcome": N_("outcome from a partner"),
+    "further_investigation": N_("follow up the further investigation"),
+}
+
+
+def partner_lines(ctx: RenderContext, signal: Signal) -> list[str]:
+    """Consultations and hand-overs, with their dates: what the AF is waiting for."""
+    _ = ctx._
+    names = {p.key: p.name for p in ctx.session.exec(select(Partner)).all()}
+    lines = []
+    for c in ctx.session.exec(select(Consultation).where(Consultation.signal_id == signal.id)
+                              .order_by(col(Consultation.id))).all():
+        name = m.esc(names.get(c.partner_key, c.partner_key))
+        if c.answered_at:
+            lines.append("🤝 " + _("Advice {partner}: received {date}", partner=name,
+                                   date=m.date(c.answered_at, ctx.tz, "{date_short_pretty}")))
+        else:
+            lines.append("🤝 " + _("Advice {partner}: asked {date}, no answer yet", partner=name,
+                                   date=m.date(c.asked_at, ctx.tz, "{date_short_pretty}")))
+    for h in ctx.session.exec(select(Handover).where(Handover.signal_id == signal.id)
+                              .order_by(col(Handover.id))).all():
+        name = m.esc(names.get(h.partner_key, h.partner_key))
+        routed = m.date(h.routed_at, ctx.tz, "{date_short_pretty}")
+        if h.outcome_at:
+            lines.append("➡️ " + _("Routed to {partner} on {date}; outcome received {outcome}", partner=name,
+                                   date=routed, outcome=m.date(h.outcome_at, ctx.tz, "{date_short_pretty}")))
+        elif h.expected_outcome_at:
+            lines.append("➡️ " + _("Routed to {partner} on {date}; outcome expected by {expected}", partner=name,
+                                   date=routed, expected=m.date(h.expected_outcome_at, ctx.tz,
+                                                                "{date_short_pretty}")))
+        else:
+            lines.append("➡️ " + _("Routed to {partner} on {date}", partner=name, date=routed))
+    return lines
+
+
+def next_due_line(ctx: RenderContext, signal: Signal) -> str | None:
+    _ = ctx._
+    due = due_dates(ctx.session, signal, WorkingCalendar(ctx.settings.timezone))
+    if not due:
+        return None
+    first = due[0]
+    return "⏰ " + _("Next: {what} by {date}", what=_(DUE_LABELS.get(first.what, first.what)),
+                    date=m.date(first.at, ctx.tz))
+
+
+def closed_summary(ctx: RenderContext, signal: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    lines = [_("Closed on {when}", when=m.date(signal.closed_at or signal.updated_at, ctx.tz))]
+    if signal.referred_to_care:
+        lines.append(_("Referred to care: {organisation}", organisation=m.esc(signal.referred_to_care)))
+    routed = ctx.session.exec(select(Handover.partner_key).where(Handover.signal_id == signal.id)).all()
+    if routed:
+        names = {p.key: p.name for p in ctx.session.exec(select(Partner)).all()}
+        lines.append(_("Routed to: {partners}", partners=", ".join(
+            m.esc(names.get(k, k)) for k in dict.fromkeys(routed))))
+    if signal.first_feedback_at:
+        lines.append(_("Feedback given on {when}", when=m.date(signal.first_feedback_at, ctx.tz,
+                                                                "{date_short_pretty}")))
+    elif signal.no_feedback_reason:
+        lines.append(_("Closed without feedback to the reporter (reason in the thread)"))
+    elif not signal.wants_feedback:
+        lines.append(_("The reporter did not ask for feedback"))
+    return [m.context(*lines)]
+
+
 @template("case_card")
 def case_card(ctx: RenderContext) -> Rendered:
     _ = ctx._
@@ -137,8 +193,14 @@ def case_card(ctx: RenderContext) -> Rendered:
     blocks: list[dict[str, Any]] = [m.header(card_header(_, signal))]
     blocks.append(m.section("*" + _("Status") + ":* " + status_line(ctx, signal, view)))
     if signal.status == CaseStatus.CLOSED:
-        blocks.append(m.context(_("Closed on {when}", when=m.date(signal.closed_at or signal.updated_at, ctx.tz))))
+        blocks += closed_summary(ctx, signal)
     else:
+        partners = partner_lines(ctx, signal)
+        if partners:
+            blocks.append(m.section("*" + _("Partners") + "*\n" + "\n".join(partners)))
+        due = next_due_line(ctx, signal)
+        if due:
+            blocks.append(m.context(due))
         blocks += m.fields(signal_facts(ctx, signal))
         if signal.minor:
             blocks.append(m.context(_("A minor is involved: the meldcode applies; consider Veilig Thuis "

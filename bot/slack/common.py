@@ -65,7 +65,13 @@ class SlackContext:
             self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts,
                                            blocks=blocks)
         except SlackApiError as exc:
-            log.warning("chat.postEphemeral failed: %s", exc.response.get("error"))
+            error = exc.response.get("error")
+            if error in {"user_not_in_channel", "channel_not_found", "not_in_channel"} and channel != user:
+                # Someone outside the channel (a forged or shared click) still gets the explanation,
+                # in their DM with the bot.
+                self.ephemeral(user, user, text, None, blocks)
+                return
+            log.warning("chat.postEphemeral failed: %s", error)
 
 
 def container_channel(body: dict) -> str | None:

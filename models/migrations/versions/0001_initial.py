@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:42:12.086777
+Create Date: 2026-11-28 13:45:19.345979
 """
 from collections.abc import Sequence
 

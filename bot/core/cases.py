@@ -1,0 +1,765 @@
+"""The AF (aandachtsfunctionaris) works a signal along the region's meldroute: claim, ask the
+reporter for more, consult partners, conclude, route (doorzetten), give feedback, close, reopen.
+
+Platform-neutral. Every step is ONE transaction: it checks who may act (`flows.permissions`, via
+`bot.core.access`) and whether the case's state allows it (`flows.cases.decide`), then changes
+state, writes a `CaseEvent` (the timeline; free text encrypted in `CaseEvent.text`), an audit entry,
+the outbox messages (reporter thread, case thread(s), partner DMs, card updates) and emits
+`bot.core.events` for other modules (reminders). Messages carry opaque refs only; templates render
+them from the database at delivery time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import update as sa_update
+from sqlmodel import Session, col, select
+
+from bot.core import access, audit, events, outbox, people
+from bot.core.context import Core
+from bot.core.triage import root_of
+from flows import reminder_rules
+from flows.calendar import WorkingCalendar
+from flows.cases import CaseAction, CaseStatus, CaseView, Conclusion, Decision, Form, Reason, decide
+from flows.permissions import Actor, CaseRef, ReporterAction, can_act_on_case, can_record_for_partner
+from flows.routing import RouteSuggestion, consultation_candidates, suggest_route
+from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Partner, Signal
+from models.db import session_scope
+
+TEXT_MAX = 3000  # characters of free text in one step (a modal input's maximum)
+OUTCOME_WORKING_DAYS = 10  # default expected outcome of a hand-over (domain README: follow up after 10)
+
+# Timeline event kinds (CaseEvent.kind) written here.
+CLAIMED = "claimed"
+INFO_REQUESTED = "info_requested"
+REPORTER_ANSWER = "reporter_answer"
+REPORTER_MESSAGE = "reporter_message"
+NOTE = "note"
+MESSAGE_TO_REPORTER = "message_to_reporter"
+CONSULTED = "consulted"
+ADVICE = "advice"
+CONCLUDED = "concluded"
+ROUTED = "routed"
+OUTCOME = "outcome"
+FEEDBACK = "feedback"
+CLOSED = "closed"
+REOPENED = "reopened"
+
+# Kinds the reporter may see (and only in their own thread): what the AF sent them, their own words.
+REPORTER_KINDS = frozenset({CLAIMED, INFO_REQUESTED, REPORTER_ANSWER, REPORTER_MESSAGE, MESSAGE_TO_REPORTER,
+                            FEEDBACK})
+
+
+@dataclass(frozen=True)
+class Result:
+    ok: bool
+    signal_id: int | None = None
+    reference: str | None = None
+    # unknown_signal | denied | refused | already_claimed | invalid | already_answered | unknown_partner
+    error: str | None = None
+    reason: str | None = None  # a flows.permissions.Denial or flows.cases.Reason value
+    claimed_by: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def calendar(core: Core) -> WorkingCalendar:
+    return WorkingCalendar(core.settings.timezone)
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def case_view(session: Session, signal: Signal) -> CaseView:
+    """What the state machine needs to know about a signal (plain values)."""
+    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+    open_consults = session.exec(select(Consultation.id).where(
+        Consultation.signal_id == signal.id, col(Consultation.answered_at).is_(None))).all()
+    open_handovers = session.exec(select(Handover.id).where(
+        Handover.signal_id == signal.id, col(Handover.outcome_at).is_(None))).all()
+    try:
+        form = Form(signal.form or "unknown")
+    except ValueError:
+        form = Form.UNKNOWN
+    try:
+        status = CaseStatus(signal.status)
+    except ValueError:
+        status = CaseStatus.DRAFT
+    return CaseView(
+        status=status, municipality=muni.name if muni else "",
+        conclusion=Conclusion(signal.conclusion) if signal.conclusion else None, claimed_by=signal.claimed_by,
+        wants_feedback=signal.wants_feedback, feedback_given=signal.first_feedback_at is not None,
+        acute=signal.acute, minor=signal.minor, form=form, open_consultations=len(open_consults),
+        open_handovers=len(open_handovers),
+    )
+
+
+def route_suggestion(signal: Signal) -> list[RouteSuggestion]:
+    """The meldroute's partners for this signal: by form, plus acute (AVIM now) and minor (Veilig Thuis)."""
+    try:
+        form = Form(signal.form or "unknown")
+    except ValueError:
+        form = Form.UNKNOWN
+    return suggest_route(form, signal.acute, signal.minor)
+
+
+def consultation_partners(session: Session) -> list[Partner]:
+    """Partners offered for advice: the meldroute's consultation list first, then any other partner."""
+    rows = {p.key: p for p in session.exec(select(Partner).order_by(col(Partner.key))).all()}
+    keys = [p.key for p in consultation_candidates() if p.key in rows]
+    return [rows[k] for k in keys] + [p for k, p in rows.items() if k not in keys]
+
+
+def partner_in_slack(session: Session, partner_key: str) -> bool:
+    return bool(people.partner_members(session, partner_key))
+
+
+@dataclass(frozen=True)
+class Due:
+    what: str  # claim | feedback | advice | outcome | further_investigation
+    at: datetime
+
+
+def due_dates(session: Session, signal: Signal, cal: WorkingCalendar) -> list[Due]:
+    """What the AF still owes on this case and by when, from the reminder ladder's first rung."""
+    if signal.status in (CaseStatus.CLOSED, CaseStatus.DRAFT, CaseStatus.CANCELLED) or not signal.submitted_at:
+        return []
+
+    def first(trigger: reminder_rules.Trigger, anchor: datetime) -> datetime | None:
+        rules = [r for r in reminder_rules.rules_for(trigger) if not r.escalation]
+        return reminder_rules.due_at(rules[0], anchor, cal) if rules else None
+
+    out: list[Due] = []
+    if signal.claimed_by is None:
+        trigger = reminder_rules.Trigger.UNCLAIMED_ACUTE if signal.acute else reminder_rules.Trigger.UNCLAIMED
+        at = first(trigger, signal.submitted_at)
+        if at:
+            out.append(Due("claim", at))
+    if signal.wants_feedback and signal.first_feedback_at is None:
+        at = first(reminder_rules.Trigger.NO_FEEDBACK, signal.submitted_at)
+        if at:
+            out.append(Due("feedback", at))
+    for c in session.exec(select(Consultation).where(Consultation.signal_id == signal.id,
+                                                     col(Consultation.answered_at).is_(None))).all():
+        at = first(reminder_rules.Trigger.ADVICE_UNANSWERED, c.asked_at)
+        if at:
+            out.append(Due("advice", at))
+    for h in session.exec(select(Handover).where(Handover.signal_id == signal.id,
+                                                 col(Handover.outcome_at).is_(None))).all():
+        out.append(Due("outcome", h.expected_outcome_at or cal.add_working_days(h.routed_at, OUTCOME_WORKING_DAYS)))
+    if signal.conclusion == Conclusion.VERDER_ONDERZOEK and signal.conclusion_at:
+        at = first(reminder_rules.Trigger.FURTHER_INVESTIGATION, signal.conclusion_at)
+        if at:
+            out.append(Due("further_investigation", at))
+    return sorted(out, key=lambda d: d.at)
+
+
+def cards_of(session: Session, signal_id: int) -> list[MessageRef]:
+    return list(session.exec(select(MessageRef).where(MessageRef.signal_id == signal_id,
+                                                      MessageRef.kind == "case_card")
+                             .order_by(col(MessageRef.id))).all())
+
+
+def messages_of(session: Session, signal_id: int, kind: str) -> list[MessageRef]:
+    return list(session.exec(select(MessageRef).where(MessageRef.signal_id == signal_id, MessageRef.kind == kind)
+                             .order_by(col(MessageRef.id))).all())
+
+
+# ---------------------------------------------------------------------------------------- the step
+
+
+@dataclass
+class _Step:
+    core: Core
+    session: Session
+    signal: Signal
+    actor: Actor
+    ref: CaseRef
+    decision: Decision | None
+    now: datetime
+
+    @property
+    def user(self) -> str:
+        return self.actor.user_id
+
+    @property
+    def sid(self) -> int:
+        assert self.signal.id is not None
+        return self.signal.id
+
+    def result(self, **data: Any) -> Result:
+        return Result(True, self.signal.id, self.signal.reference, claimed_by=self.signal.claimed_by, data=data)
+
+    def event(self, kind: str, text: str | None = None, *, visible: bool = False, **data: Any) -> CaseEvent:
+        ev = CaseEvent(signal_id=self.sid, at=self.now, actor_id=self.user, kind=kind, text=text, data=data,
+                       visible_to_reporter=visible)
+        self.session.add(ev)
+        self.session.flush()
+        return ev
+
+    def audit(self, action: str, **data: Any) -> None:
+        audit.record(self.session, self.user, action, signal_id=self.sid, subject=self.signal.reference,
+                     at=self.now, **data)
+
+    def emit(self, name: str, **extra: Any) -> None:
+        events.emit(self.session, name, signal=self.signal, now=self.now, actor=self.user, **extra)
+
+    def to_case_threads(self, ev: CaseEvent, template: str = "case_event") -> None:
+        """A reply in the thread of every case card of this signal (the AF's private place)."""
+        for card in cards_of(self.session, self.sid):
+            outbox.post(self.session, template=template, kind=template, signal_id=self.sid, parent=card,
+                        channel=card.channel, recipient=card.recipient, ref={"event": ev.id}, now=self.now)
+
+    def to_reporter(self, ev: CaseEvent) -> MessageRef | None:
+        """A reply in the reporter's own signal thread (their DM with the bot)."""
+        root = root_of(self.session, self.sid)
+        if root is None or not self.signal.reporter_id:
+            return None
+        return outbox.post(self.session, template="reporter_event", kind="reporter_event", signal_id=self.sid,
+                           parent=root, recipient=self.signal.reporter_id, ref={"event": ev.id}, now=self.now)
+
+    def refresh_cards(self) -> None:
+        for card in cards_of(self.session, self.sid):
+            outbox.update(self.session, card, now=self.now)
+        self.signal.updated_at = self.now
+        self.session.add(self.signal)
+
+
+class _Stop(Exception):
+    """Ends a step without changes; `denied` carries who tried what, for the audit log."""
+
+    def __init__(self, result: Result, denied: tuple[str, str] | None = None) -> None:
+        super().__init__(result.error)
+        self.result = result
+        self.denied = denied
+
+
+def _load(session: Session, signal_id: int) -> Signal:
+    signal = session.get(Signal, signal_id, with_for_update=True)
+    if signal is None or signal.purged_at is not None:
+        raise _Stop(Result(False, signal_id, error="unknown_signal"))
+    return signal
+
+
+def _deny(signal: Signal, user: str, action: str, reason: Any) -> _Stop:
+    return _Stop(Result(False, signal.id, signal.reference, error="denied", reason=str(reason)),
+                 denied=(user, str(action)))
+
+
+def _gate(session: Session, signal: Signal, user: str, action: CaseAction, partner: str | None = None,
+          **inputs: Any) -> tuple[Actor, CaseRef, Decision]:
+    """Who may act (flows.permissions) and whether the state allows it (flows.cases); no writes."""
+    who = access.actor(session, user)
+    ref = access.case_ref(session, signal)
+    permission = (can_record_for_partner(who, ref, action, partner) if partner is not None
+                  else can_act_on_case(who, ref, action))
+    if not permission:
+        raise _deny(signal, user, action, permission.reason)
+    decision = decide(case_view(session, signal), action, **inputs)
+    if not decision.allowed:
+        error = "already_claimed" if decision.reason is Reason.ALREADY_CLAIMED else "refused"
+        raise _Stop(Result(False, signal.id, signal.reference, error=error, reason=str(decision.reason),
+                           claimed_by=decision.claimed_by))
+    return who, ref, decision
+
+
+def _begin(core: Core, session: Session, signal_id: int, user: str, action: CaseAction,
+           partner: str | None = None, **inputs: Any) -> _Step:
+    """Load, check, and apply a claim (explicit, or implicit on a new case) race-safely."""
+    now = core.clock.now()
+    signal = _load(session, signal_id)
+    who, ref, decision = _gate(session, signal, user, action, partner, **inputs)
+    st = _Step(core, session, signal, who, ref, decision, now)
+    handles = who.handles(ref.municipality)
+    if handles and (action is CaseAction.CLAIM or decision.implicit_claim):
+        if _claim_row(session, signal, user, now):
+            ev = st.event(CLAIMED, visible=True, implicit=action is not CaseAction.CLAIM)
+            st.to_reporter(ev)
+            st.to_case_threads(ev)
+            st.audit("case.claimed", implicit=action is not CaseAction.CLAIM)
+            st.emit(events.CLAIMED)
+        elif action is CaseAction.CLAIM:
+            raise _Stop(Result(False, signal.id, signal.reference, error="already_claimed",
+                               reason=str(Reason.ALREADY_CLAIMED), claimed_by=signal.claimed_by))
+    if handles and decision.new_status is not None and action is not CaseAction.CLAIM:
+        signal.status = decision.new_status.value
+        session.add(signal)
+    return st
+
+
+def _claim_row(session: Session, signal: Signal, user: str, now: datetime) -> bool:
+    """The claim race: a conditional UPDATE; exactly one AF changes the row (flows.cases docstring)."""
+    changed = session.execute(
+        sa_update(Signal)
+        .where(col(Signal.id) == signal.id, col(Signal.claimed_by).is_(None))
+        .values(claimed_by=user, claimed_at=now, status=CaseStatus.IN_PROGRESS.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    session.refresh(signal)
+    return changed == 1
+
+
+def _text(value: str | None, *, required: bool = True, limit: int = TEXT_MAX) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        if required:
+            raise _Stop(Result(False, error="invalid", reason="required"))
+        return None
+    if len(text) > limit:
+        raise _Stop(Result(False, error="invalid", reason="too_long", data={"length": len(text), "limit": limit}))
+    return text
+
+
+def _step_run(core: Core, fn: Any) -> Result:
+    """Run `fn(session) -> Result` as one transaction. A `_Stop` rolls the step back; an access
+    denial is still written to the audit log (in its own small transaction)."""
+    try:
+        with session_scope(core.engine) as session:
+            result = fn(session)
+    except _Stop as stop:
+        if stop.denied and stop.result.signal_id:
+            with session_scope(core.engine) as session:
+                audit.record(session, stop.denied[0], "case.denied", signal_id=stop.result.signal_id,
+                             subject=stop.denied[1], reason=stop.result.reason, at=core.clock.now())
+        return stop.result
+    core.kick()
+    return result
+
+
+def _partners(session: Session, keys: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(k for k in keys if k))
+    if not wanted:
+        raise _Stop(Result(False, error="invalid", reason="partner_required"))
+    known = {p.key for p in session.exec(select(Partner)).all()}
+    if any(k not in known for k in wanted):
+        raise _Stop(Result(False, error="unknown_partner"))
+    return wanted
+
+
+def _update_messages(st: _Step, kind: str, key: str, value: int) -> None:
+    for msg in messages_of(st.session, st.sid, kind):
+        if msg.ref.get(key) == value:
+            outbox.update(st.session, msg, now=st.now)
+
+
+def _update_partner_messages(st: _Step) -> None:
+    """Closing or reopening changes what partners can still do in their DMs."""
+    for kind in ("partner_consultation", "partner_handover"):
+        for msg in messages_of(st.session, st.sid, kind):
+            outbox.update(st.session, msg, now=st.now)
+
+
+# ---------------------------------------------------------------------------------------- the steps
+
+
+def claim(core: Core, signal_id: int, user: str) -> Result:
+    """Oppakken: the AF takes the case; the card shows who, the reporter hears it is picked up."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.CLAIM)
+        st.refresh_cards()
+        return st.result()
+
+    return _step_run(core, fn)
+
+
+def ask_info(core: Core, signal_id: int, user: str, question: str) -> Result:
+    """Meer info vragen: a question in the reporter's thread, with an Answer button."""
+
+    def fn(session: Session) -> Result:
+        text = _text(question)
+        st = _begin(core, session, signal_id, user, CaseAction.ASK_INFO)
+        ev = st.event(INFO_REQUESTED, text, visible=True)
+        st.to_reporter(ev)
+        st.to_case_threads(ev)
+        st.audit("case.info_requested")
+        st.refresh_cards()
+        return st.result(event=ev.id)
+
+    return _step_run(core, fn)
+
+
+def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_event_id: int | None = None) -> Result:
+    """The reporter answers the AF's question, or adds something later in their thread; it lands in
+    the case thread."""
+
+    def fn(session: Session) -> Result:
+        body = _text(text)
+        now = core.clock.now()
+        signal = _load(session, signal_id)
+        who = access.actor(session, user)
+        ref = access.case_ref(session, signal)
+        action = ReporterAction.ANSWER_INFO if question_event_id else ReporterAction.ADD_INFO
+        permission = can_act_on_case(who, ref, action)
+        if not permission:
+            raise _deny(signal, user, action, permission.reason)
+        if signal.status not in (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.CLOSED):
+            raise _Stop(Result(False, signal.id, signal.reference, error="refused", reason=str(Reason.NOT_SUBMITTED)))
+        st = _Step(core, session, signal, who, ref, None, now)
+        # A reply typed in the thread answers the open question, if there is one.
+        qid = question_event_id or _open_question(session, signal.id or 0)
+        if qid:
+            asked = session.get(CaseEvent, qid)
+            if asked is None or asked.signal_id != signal.id or asked.kind != INFO_REQUESTED:
+                raise _Stop(Result(False, signal.id, signal.reference, error="invalid", reason="unknown_question"))
+            if answered(session, signal.id or 0, qid):
+                raise _Stop(Result(False, signal.id, signal.reference, error="already_answered"))
+            ev = st.event(REPORTER_ANSWER, body, visible=True, question=qid)
+            _update_messages(st, "reporter_event", "event", qid)
+            st.audit("case.reporter_answered")
+        else:
+            ev = st.event(REPORTER_MESSAGE, body, visible=True)
+            st.audit("case.reporter_added_info")
+        st.to_case_threads(ev)
+        return st.result(event=ev.id)
+
+    return _step_run(core, fn)
+
+
+def _open_question(session: Session, signal_id: int) -> int | None:
+    asked = session.exec(select(CaseEvent.id).where(CaseEvent.signal_id == signal_id,
+                                                    CaseEvent.kind == INFO_REQUESTED)
+                         .order_by(col(CaseEvent.id).desc())).first()
+    return asked if asked is not None and not answered(session, signal_id, asked) else None
+
+
+def answered(session: Session, signal_id: int, question_event_id: int) -> bool:
+    rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == signal_id,
+                                                CaseEvent.kind == REPORTER_ANSWER)).all()
+    return any(r.data.get("question") == question_event_id for r in rows)
+
+
+def note(core: Core, signal_id: int, user: str, text: str, *, echo: bool = False) -> Result:
+    """Interne notitie: stored on the case, never sent to the reporter. `echo` shows it in the case
+    thread (a note written in a modal; one typed in the thread is already there)."""
+
+    def fn(session: Session) -> Result:
+        body = _text(text)
+        st = _begin(core, session, signal_id, user, CaseAction.NOTE)
+        ev = st.event(NOTE, body)
+        if echo:
+            st.to_case_threads(ev)
+        st.audit("case.note")
+        st.refresh_cards()
+        return st.result(event=ev.id)
+
+    return _step_run(core, fn)
+
+
+def message_reporter(core: Core, signal_id: int, user: str, text: str) -> Result:
+    """Bericht aan melder: a message in the reporter's signal thread."""
+
+    def fn(session: Session) -> Result:
+        body = _text(text)
+        st = _begin(core, session, signal_id, user, CaseAction.MESSAGE_REPORTER)
+        ev = st.event(MESSAGE_TO_REPORTER, body, visible=True)
+        st.to_reporter(ev)
+        st.to_case_threads(ev)
+        st.audit("case.message_to_reporter")
+        st.refresh_cards()
+        return st.result(event=ev.id)
+
+    return _step_run(core, fn)
+
+
+def consult(core: Core, signal_id: int, user: str, partners: Iterable[str], question: str,
+            include_description: bool = False) -> Result:
+    """Advies inwinnen: one Consultation per partner. Partner members in Slack get a pseudonymised DM
+    with a Give advice button; for partners outside Slack the AF records the answer by hand."""
+
+    def fn(session: Session) -> Result:
+        text = _text(question)
+        keys = _partners(session, partners)
+        st = _begin(core, session, signal_id, user, CaseAction.CONSULT)
+        ev = st.event(CONSULTED, text, partners=keys, description=include_description)
+        made: list[int] = []
+        for key in keys:
+            members = people.partner_members(session, key)
+            c = Consultation(signal_id=st.sid, partner_key=key, question=text, include_description=include_description,
+                             manual=not members, asked_by=user, asked_at=st.now)
+            session.add(c)
+            session.flush()
+            assert c.id is not None
+            made.append(c.id)
+            for member in members:
+                outbox.post(session, template="partner_consultation", kind="partner_consultation",
+                            recipient=member, signal_id=st.sid, ref={"consultation": c.id}, now=st.now,
+                            dedupe_key=f"consult:{c.id}:{member}")
+            st.emit(events.CONSULTED, consultation=c)
+        st.to_case_threads(ev)
+        st.audit("case.consulted", partners=keys, description=include_description)
+        st.refresh_cards()
+        return st.result(consultations=made)
+
+    return _step_run(core, fn)
+
+
+def _advice(st: _Step, c: Consultation, answer: str, manual: bool) -> Result:
+    if c.answered_at is not None:
+        raise _Stop(Result(False, st.signal.id, st.signal.reference, error="already_answered"))
+    c.answer, c.answered_by, c.answered_at = answer, st.user, st.now
+    st.session.add(c)
+    ev = st.event(ADVICE, answer, consultation=c.id, partner=c.partner_key, manual=manual)
+    _update_messages(st, "partner_consultation", "consultation", c.id or 0)
+    st.emit(events.ADVICE_RECEIVED, consultation=c)
+    st.to_case_threads(ev)
+    st.audit("case.advice_recorded", partner=c.partner_key, manual=manual)
+    st.refresh_cards()
+    return st.result(consultation=c.id)
+
+
+def give_advice(core: Core, consultation_id: int, user: str, answer: str) -> Result:
+    """A partner member answers a request for advice sent to their organisation."""
+
+    def fn(session: Session) -> Result:
+        text = _text(answer)
+        c = session.get(Consultation, consultation_id)
+        if c is None:
+            raise _Stop(Result(False, error="unknown_signal"))
+        st = _begin(core, session, c.signal_id, user, CaseAction.RECORD_ADVICE, partner=c.partner_key)
+        return _advice(st, c, text or "", manual=False)
+
+    return _step_run(core, fn)
+
+
+def record_advice(core: Core, signal_id: int, user: str, answer: str, *, consultation_id: int | None = None,
+                  partner_key: str | None = None, question: str | None = None) -> Result:
+    """The AF records advice by hand: for an open consultation, or for a partner consulted outside
+    the bot (which records the consultation too)."""
+
+    def fn(session: Session) -> Result:
+        text = _text(answer)
+        asked = _text(question, required=False)
+        c = session.get(Consultation, consultation_id) if consultation_id else None
+        if consultation_id and (c is None or c.signal_id != signal_id):
+            raise _Stop(Result(False, signal_id, error="invalid", reason="unknown_consultation"))
+        key = c.partner_key if c else _partners(session, [partner_key or ""])[0]
+        st = _begin(core, session, signal_id, user, CaseAction.RECORD_ADVICE, partner=key)
+        if c is None:
+            c = Consultation(signal_id=st.sid, partner_key=key, question=asked, manual=True, asked_by=user,
+                             asked_at=st.now)
+            session.add(c)
+            session.flush()
+            st.event(CONSULTED, asked, partners=[key], description=False, manual=True)
+            st.emit(events.CONSULTED, consultation=c)
+        return _advice(st, c, text or "", manual=True)
+
+    return _step_run(core, fn)
+
+
+def conclude(core: Core, signal_id: int, user: str, conclusion: str, rationale: str,
+             referred_to_care: bool = False, care_organisation: str | None = None) -> Result:
+    """Conclusie: geen / verder onderzoek / wel mensenhandel, with a required short rationale."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.CONCLUDE, conclusion=conclusion, rationale=rationale,
+                    referred_to_care=referred_to_care, care_organisation=care_organisation)
+        assert st.decision is not None and st.decision.conclusion is not None
+        rec = st.decision.conclusion
+        st.signal.conclusion, st.signal.conclusion_at = rec.conclusion.value, st.now
+        st.signal.referred_to_care = rec.care_organisation if rec.referred_to_care else None
+        session.add(st.signal)
+        ev = st.event(CONCLUDED, rec.rationale, conclusion=rec.conclusion.value, referred=rec.referred_to_care)
+        st.emit(events.CONCLUDED)
+        st.to_case_threads(ev)
+        st.audit("case.concluded", conclusion=rec.conclusion.value)
+        st.refresh_cards()
+        return st.result(conclusion=rec.conclusion.value)
+
+    return _step_run(core, fn)
+
+
+def default_outcome_date(core: Core, now: datetime | None = None) -> datetime:
+    return calendar(core).add_working_days(now or core.clock.now(), OUTCOME_WORKING_DAYS)
+
+
+def route(core: Core, signal_id: int, user: str, partners: Iterable[str], *, expected: date | None = None,
+          message: str | None = None, include_description: bool = False) -> Result:
+    """Doorzetten: one Handover per partner (partner, date, expected outcome date). Partner members
+    in Slack get the hand-over with a Report outcome button."""
+
+    def fn(session: Session) -> Result:
+        text = _text(message, required=False)
+        keys = _partners(session, partners)
+        st = _begin(core, session, signal_id, user, CaseAction.ROUTE)
+        cal = calendar(core)
+        if expected is not None:
+            if expected < cal.local(st.now).date():
+                raise _Stop(Result(False, st.signal.id, st.signal.reference, error="invalid", reason="date_past"))
+            expected_at = cal.at_local(expected, time(cal.office_start.hour, cal.office_start.minute))
+        else:
+            expected_at = cal.add_working_days(st.now, OUTCOME_WORKING_DAYS)
+        urgent = {s.partner_key for s in route_suggestion(st.signal) if s.urgent}
+        ev = st.event(ROUTED, text, partners=keys, description=include_description)
+        made: list[int] = []
+        for key in keys:
+            h = Handover(signal_id=st.sid, partner_key=key, urgent=key in urgent, routed_by=user, routed_at=st.now,
+                         expected_outcome_at=expected_at)
+            session.add(h)
+            session.flush()
+            assert h.id is not None
+            made.append(h.id)
+            for member in people.partner_members(session, key):
+                outbox.post(session, template="partner_handover", kind="partner_handover", recipient=member,
+                            signal_id=st.sid, now=st.now,
+                            ref={"handover": h.id, "event": ev.id, "description": include_description},
+                            dedupe_key=f"handover:{h.id}:{member}")
+            st.emit(events.ROUTED, handover=h)
+        st.to_case_threads(ev)
+        st.audit("case.routed", partners=keys, description=include_description)
+        st.refresh_cards()
+        return st.result(handovers=made)
+
+    return _step_run(core, fn)
+
+
+def record_outcome(core: Core, handover_id: int, user: str, outcome: str) -> Result:
+    """The partner (a member in Slack, or the AF by hand) reports the outcome of a hand-over."""
+
+    def fn(session: Session) -> Result:
+        text = _text(outcome)
+        h = session.get(Handover, handover_id)
+        if h is None:
+            raise _Stop(Result(False, error="unknown_signal"))
+        st = _begin(core, session, h.signal_id, user, CaseAction.RECORD_OUTCOME, partner=h.partner_key)
+        if h.outcome_at is not None:
+            raise _Stop(Result(False, st.signal.id, st.signal.reference, error="already_answered"))
+        h.outcome, h.outcome_by, h.outcome_at = text, user, st.now
+        session.add(h)
+        ev = st.event(OUTCOME, text, handover=h.id, partner=h.partner_key,
+                      manual=st.actor.handles(st.ref.municipality))
+        _update_messages(st, "partner_handover", "handover", h.id or 0)
+        st.emit(events.OUTCOME_RECORDED, handover=h)
+        st.to_case_threads(ev)
+        st.audit("case.outcome_recorded", partner=h.partner_key)
+        st.refresh_cards()
+        return st.result(handover=h.id)
+
+    return _step_run(core, fn)
+
+
+def feedback(core: Core, signal_id: int, user: str, text: str) -> Result:
+    """Terugkoppelen aan melder: delivered in the reporter's thread and recorded."""
+
+    def fn(session: Session) -> Result:
+        body = _text(text)
+        st = _begin(core, session, signal_id, user, CaseAction.FEEDBACK)
+        first = st.signal.first_feedback_at is None
+        if first:
+            st.signal.first_feedback_at = st.now
+            session.add(st.signal)
+        ev = st.event(FEEDBACK, body, visible=True, first=first)
+        st.to_reporter(ev)
+        st.emit(events.FEEDBACK_GIVEN)
+        st.to_case_threads(ev)
+        st.audit("case.feedback", first=first)
+        st.refresh_cards()
+        return st.result(event=ev.id)
+
+    return _step_run(core, fn)
+
+
+def close(core: Core, signal_id: int, user: str, no_feedback_reason: str | None = None) -> Result:
+    """Afsluiten: needs a conclusion, and feedback when the reporter wanted it (or a reason why not)."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.CLOSE, confirm_no_feedback_reason=no_feedback_reason)
+        assert st.decision is not None
+        reason = st.decision.no_feedback_reason
+        st.signal.closed_at = st.now
+        st.signal.no_feedback_reason = reason
+        session.add(st.signal)
+        ev = st.event(CLOSED, reason, without_feedback=reason is not None)
+        _update_partner_messages(st)
+        st.emit(events.CLOSED)
+        st.to_case_threads(ev)
+        st.audit("case.closed", without_feedback=reason is not None)
+        st.refresh_cards()
+        return st.result()
+
+    return _step_run(core, fn)
+
+
+def reopen(core: Core, signal_id: int, user: str) -> Result:
+    """Heropenen: back to in behandeling; the conclusion stays until a new one is recorded."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.REOPEN)
+        st.signal.closed_at = None
+        session.add(st.signal)
+        ev = st.event(REOPENED)
+        _update_partner_messages(st)
+        st.emit(events.REOPENED)
+        st.to_case_threads(ev)
+        st.audit("case.reopened")
+        st.refresh_cards()
+        return st.result()
+
+    return _step_run(core, fn)
+
+
+def timeline(core: Core, signal_id: int, user: str, *, post_to_card_ts: str | None = None,
+             post: bool = True) -> Result:
+    """Tijdlijn: every step with actor and time; posted in the case thread it was asked from."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.TIMELINE)
+        rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == st.sid)
+                            .order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
+        st.audit("case.timeline_viewed")
+        if post:
+            cards = cards_of(session, st.sid)
+            target = next((c for c in cards if post_to_card_ts and c.ts == post_to_card_ts),
+                          cards[0] if cards else None)
+            if target is not None:
+                outbox.post(session, template="case_timeline", kind="case_timeline", signal_id=st.sid,
+                            parent=target, channel=target.channel, recipient=target.recipient,
+                            ref={"upto": rows[-1].id if rows else 0}, now=st.now)
+        return st.result(events=[(r.at, r.actor_id, r.kind) for r in rows])
+
+    return _step_run(core, fn)
+
+
+def check_partner(core: Core, kind: str, item_id: int, user: str) -> Result:
+    """May `user` answer this consultation (kind "consultation") or hand-over ("handover") now?"""
+    with session_scope(core.engine) as session:
+        row: Consultation | Handover | None = (session.get(Consultation, item_id) if kind == "consultation"
+                                               else session.get(Handover, item_id))
+        if row is None:
+            return Result(False, error="unknown_signal")
+        signal = session.get(Signal, row.signal_id)
+        if signal is None or signal.purged_at is not None:
+            return Result(False, error="unknown_signal")
+        action = CaseAction.RECORD_ADVICE if kind == "consultation" else CaseAction.RECORD_OUTCOME
+        try:
+            _gate(session, signal, user, action, row.partner_key)
+        except _Stop as stop:
+            if stop.denied:
+                audit.record(session, user, "case.denied", signal_id=signal.id, subject=str(action),
+                             reason=stop.result.reason, at=core.clock.now())
+            return stop.result
+        done = row.answered_at if isinstance(row, Consultation) else row.outcome_at
+        if done is not None:
+            return Result(False, signal.id, signal.reference, error="already_answered")
+        return Result(True, signal.id, signal.reference)
+
+
+def check_reporter(core: Core, event_id: int, user: str) -> Result:
+    """May `user` answer this question (an info_requested event) now?"""
+    with session_scope(core.engine) as session:
+        asked = session.get(CaseEvent, event_id)
+        signal = session.get(Signal, asked.signal_id) if asked else None
+        if asked is None or signal is None or signal.purged_at is not None or asked.kind != INFO_REQUESTED:
+            return Result(False, error="unknown_signal")
+        permission = can_act_on_case(access.actor(session, user), access.case_ref(session, signal),
+                                     ReporterAction.ANSWER_INFO)
+        if not permission:
+            audit.record(session, user, "case.denied", signal_id=signal.id, subject="answer_info",
+                         reason=str(permission.reason), at=core.clock.now())
+            return Result(False, signal.id, signal.reference, error="denied", reason=str(permission.reason))
+        if answered(session, signal.id or 0, event_id):
+            return Result(False, signal.id, signal.reference, error="already_answered")
+        return Result(True, signal.id, signal.reference)

@@ -1,0 +1,386 @@
+"""Messages about a case, rendered from the database at delivery time:
+
+- in the reporter's signal thread (`reporter_event`): only what the AF sent them (a question, a
+  message, feedback) and a short status update; never notes, advice or partners;
+- in the case card's thread (`case_event`, `case_timeline`): every step, for the AF(s);
+- partner DMs (`partner_consultation`, `partner_handover`): pseudonymised — reference,
+  municipality, form, signals, sector, acute / minor and the AF's question; the description only
+  when the AF ticked it; never the reporter's identity.
+
+The top-level `text` (the push preview) never carries case content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.core import cases as core_cases
+from bot.i18n import N_, Translate
+from bot.slack import mrkdwn as m
+from bot.slack.render import RenderContext, Rendered, template
+from flows.cases import Conclusion
+from models import CaseEvent, Consultation, Handover, Municipality, Partner, Signal
+
+CONCLUSION_LABELS = {
+    Conclusion.GEEN: N_("No human trafficking"),
+    Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),
+    Conclusion.WEL: N_("Human trafficking"),
+}
+# The meldroute's reasons (flows/meldroute.yaml `reason` keys), as the AF reads them.
+ROUTE_REASONS = {
+    "route_su_police": N_("sexual exploitation: the police (AVIM) first"),
+    "route_care_for_victim": N_("care and shelter for the victim"),
+    "route_au_labour_inspectorate": N_("labour exploitation: the labour inspectorate"),
+    "route_cu_police": N_("criminal exploitation: the police (AVIM)"),
+    "route_ov_police": N_("forced organ removal: the police (AVIM) first"),
+    "route_unknown_form_ask_zoco_advice": N_("form unknown: the care coordinator helps to find the form"),
+    "route_unknown_form_police": N_("form unknown: the police once it is clearly trafficking"),
+    "route_acute_engage_avim_now": N_("acute: engage AVIM now"),
+    "route_minor_meldcode": N_("a minor is involved: reporting code (meldcode)"),
+}
+TIMELINE_LABELS = {
+    "submitted": N_("Signal sent by the reporter"),
+    core_cases.CLAIMED: N_("Claimed"),
+    core_cases.INFO_REQUESTED: N_("Asked the reporter for more information"),
+    core_cases.REPORTER_ANSWER: N_("The reporter answered"),
+    core_cases.REPORTER_MESSAGE: N_("The reporter added information"),
+    core_cases.NOTE: N_("Internal note"),
+    core_cases.MESSAGE_TO_REPORTER: N_("Message to the reporter"),
+    core_cases.CONSULTED: N_("Advice asked"),
+    core_cases.ADVICE: N_("Advice received"),
+    core_cases.CONCLUDED: N_("Conclusion recorded"),
+    core_cases.ROUTED: N_("Routed to partner"),
+    core_cases.OUTCOME: N_("Outcome received"),
+    core_cases.FEEDBACK: N_("Feedback to the reporter"),
+    core_cases.CLOSED: N_("Closed"),
+    core_cases.REOPENED: N_("Reopened"),
+}
+TIMELINE_BLOCKS = 45
+
+
+def partner_name(session: Session, key: str) -> str:
+    row = session.get(Partner, key)
+    return row.name if row else key
+
+
+def partner_names(session: Session, keys: list[str]) -> str:
+    return ", ".join(m.esc(partner_name(session, k)) for k in keys)
+
+
+def signal_of(ctx: RenderContext) -> Signal:
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    assert signal is not None
+    return signal
+
+
+def event_of(ctx: RenderContext) -> CaseEvent | None:
+    ev = ctx.session.get(CaseEvent, ctx.msg.ref.get("event"))
+    return ev if ev is not None and ev.signal_id == ctx.msg.signal_id else None
+
+
+def _who(user: str | None) -> str:
+    return m.mention(user) if user else "—"
+
+
+# ------------------------------------------------------------------------------ the reporter's thread
+
+
+@template("reporter_event")
+def reporter_event(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    ev = event_of(ctx)
+    preview = _("New message about signal {reference}", reference=s.reference)
+    if ev is None or not ev.visible_to_reporter:
+        return Rendered(preview, [m.context(_("This message is no longer available."))])
+    if ev.kind == core_cases.CLAIMED:
+        body = _("The attention officer has picked up your signal {reference} and is looking into it. You will "
+                 "hear more in this thread.", reference=s.reference)
+        return Rendered(_("Update about signal {reference}", reference=s.reference), [m.section(body)])
+    if ev.kind == core_cases.INFO_REQUESTED:
+        blocks = m.user_text_sections(_("The attention officer has a question about your signal"), ev.text)
+        answer = _answer_to(ctx.session, s, ev)
+        if answer is not None:
+            blocks += m.user_text_sections("✅ " + _("Your answer"), answer.text)
+        else:
+            blocks.append(m.actions(f"rq:{ev.id}", [m.button(_("Answer"), "case_reply:answer", str(ev.id),
+                                                             style="primary")]))
+            blocks.append(m.context(_("You can also reply in this thread; the attention officer sees it.")))
+        return Rendered(_("A question about signal {reference}", reference=s.reference), blocks)
+    if ev.kind == core_cases.MESSAGE_TO_REPORTER:
+        return Rendered(preview, m.user_text_sections(_("Message from the attention officer"), ev.text))
+    if ev.kind == core_cases.FEEDBACK:
+        blocks = m.user_text_sections(_("Feedback from the attention officer"), ev.text)
+        blocks.append(m.context(_("You can still add information by replying in this thread.")))
+        return Rendered(_("Feedback about signal {reference}", reference=s.reference), blocks)
+    return Rendered(preview, [m.context(_("This message is no longer available."))])
+
+
+def _answer_to(session: Session, s: Signal, question: CaseEvent) -> CaseEvent | None:
+    rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == s.id,
+                                                CaseEvent.kind == core_cases.REPORTER_ANSWER)
+                        .order_by(col(CaseEvent.id))).all()
+    return next((r for r in rows if r.data.get("question") == question.id), None)
+
+
+# ------------------------------------------------------------------------------ the case thread
+
+
+def conclusion_label(_: Translate, value: str | None) -> str:
+    try:
+        return _(CONCLUSION_LABELS[Conclusion(value or "")])
+    except ValueError:
+        return "—"
+
+
+def suggestion_lines(ctx: RenderContext, s: Signal) -> list[str]:
+    _ = ctx._
+    lines = []
+    for sug in core_cases.route_suggestion(s):
+        name = m.esc(partner_name(ctx.session, sug.partner_key))
+        lead = ("🚨 " + _("now")) if sug.urgent else _("step {n}", n=sug.priority)
+        reason = _(ROUTE_REASONS[sug.reason]) if sug.reason in ROUTE_REASONS else ""
+        lines.append(f"{sug.order}. *{name}* — {lead}" + (f" ({reason})" if reason else ""))
+    return lines
+
+
+def _members_context(ctx: RenderContext, keys: list[str]) -> str:
+    _ = ctx._
+    parts = []
+    for key in keys:
+        members = core_cases.people.partner_members(ctx.session, key)
+        name = m.esc(partner_name(ctx.session, key))
+        if members:
+            parts.append(_("{partner}: sent to {members} in Slack", partner=name,
+                           members=", ".join(m.mention(u) for u in members)))
+        else:
+            parts.append(_("{partner}: not in Slack; contact them yourself and record the answer here",
+                           partner=name))
+    return "\n".join(parts)
+
+
+def case_event_blocks(ctx: RenderContext, s: Signal, ev: CaseEvent) -> list[dict[str, Any]]:
+    _ = ctx._
+    who = _who(ev.actor_id)
+    k = ev.kind
+    if k == core_cases.CLAIMED:
+        return [m.section("🙋 " + _("{who} claimed the case; the reporter was told it is being handled.", who=who))]
+    if k == core_cases.INFO_REQUESTED:
+        return m.user_text_sections("❓ " + _("Question to the reporter (by {who})", who=who), ev.text)
+    if k == core_cases.REPORTER_ANSWER:
+        return m.user_text_sections("💬 " + _("The reporter answered"), ev.text)
+    if k == core_cases.REPORTER_MESSAGE:
+        return m.user_text_sections("💬 " + _("The reporter added in their thread"), ev.text)
+    if k == core_cases.NOTE:
+        return m.user_text_sections("📝 " + _("Internal note (by {who})", who=who), ev.text)
+    if k == core_cases.MESSAGE_TO_REPORTER:
+        return m.user_text_sections("✉️ " + _("Message to the reporter (by {who})", who=who), ev.text)
+    if k == core_cases.FEEDBACK:
+        return m.user_text_sections("📣 " + _("Feedback to the reporter (by {who})", who=who), ev.text)
+    if k == core_cases.CONSULTED:
+        keys = list(ev.data.get("partners") or [])
+        blocks = m.user_text_sections("🤝 " + _("{who} asked advice from {partners}", who=who,
+                                                partners=partner_names(ctx.session, keys)), ev.text)
+        shared = _("Description shared") if ev.data.get("description") else _("Description not shared")
+        blocks.append(m.context(_members_context(ctx, keys), shared))
+        return blocks
+    if k == core_cases.ADVICE:
+        partner = m.esc(partner_name(ctx.session, str(ev.data.get("partner", ""))))
+        label = (_("Advice from {partner} (recorded by {who})", partner=partner, who=who) if ev.data.get("manual")
+                 else _("Advice from {partner} ({who})", partner=partner, who=who))
+        return m.user_text_sections("✅ " + label, ev.text)
+    if k == core_cases.CONCLUDED:
+        label = conclusion_label(_, ev.data.get("conclusion"))
+        blocks = m.user_text_sections("⚖️ " + _("{who} concluded: {conclusion}", who=who, conclusion=label),
+                                      ev.text)
+        if ev.data.get("referred"):
+            org = s.referred_to_care if s.conclusion == ev.data.get("conclusion") else None
+            blocks.append(m.context(_("Referred to care: {organisation}", organisation=m.esc(org or "—"))))
+        if ev.data.get("conclusion") != Conclusion.GEEN:
+            lines = suggestion_lines(ctx, s)
+            blocks.append(m.section("*" + _("The meldroute suggests routing to") + "*\n" + "\n".join(lines)))
+            blocks.append(m.actions(f"case:{s.id}", [m.button(_("Route to partner"), "case:route", str(s.id),
+                                                              style="primary")]))
+        else:
+            blocks.append(m.actions(f"case:{s.id}", [m.button(_("Feedback to reporter"), "case:feedback",
+                                                              str(s.id))]))
+        return blocks
+    if k == core_cases.ROUTED:
+        keys = list(ev.data.get("partners") or [])
+        handovers = ctx.session.exec(select(Handover).where(Handover.signal_id == s.id)).all()
+        due = next((h.expected_outcome_at for h in handovers if h.routed_at == ev.at and h.expected_outcome_at),
+                   None)
+        title = _("{who} routed the case to {partners}", who=who, partners=partner_names(ctx.session, keys))
+        blocks = m.user_text_sections("➡️ " + title, ev.text, _("(no message)"))
+        notes = [_members_context(ctx, keys)]
+        if due:
+            notes.append(_("Outcome expected by {date}", date=m.date(due, ctx.tz, "{date_short_pretty}")))
+        notes.append(_("Description shared") if ev.data.get("description") else _("Description not shared"))
+        blocks.append(m.context(*notes))
+        return blocks
+    if k == core_cases.OUTCOME:
+        partner = m.esc(partner_name(ctx.session, str(ev.data.get("partner", ""))))
+        label = (_("Outcome from {partner} (recorded by {who})", partner=partner, who=who) if ev.data.get("manual")
+                 else _("Outcome from {partner} ({who})", partner=partner, who=who))
+        return m.user_text_sections("📬 " + label, ev.text)
+    if k == core_cases.CLOSED:
+        blocks = [m.section("🔒 " + _("{who} closed the case.", who=who))]
+        if ev.data.get("without_feedback"):
+            blocks += m.user_text_sections(_("Closed without feedback to the reporter, because"), ev.text)
+        return blocks
+    if k == core_cases.REOPENED:
+        return [m.section("🔓 " + _("{who} reopened the case.", who=who))]
+    return [m.section(_(TIMELINE_LABELS.get(k, k)))]
+
+
+@template("case_event")
+def case_event(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    ev = event_of(ctx)
+    preview = _("Update on signal {reference}", reference=s.reference)
+    if ev is None:
+        return Rendered(preview, [m.section(_("This message is no longer available."))])
+    return Rendered(preview, case_event_blocks(ctx, s, ev)[:50])
+
+
+def timeline_line(ctx: RenderContext, s: Signal, ev: CaseEvent) -> str:
+    _ = ctx._
+    who = _("the reporter") if ev.actor_id and ev.actor_id == s.reporter_id else _who(ev.actor_id)
+    label = _(TIMELINE_LABELS.get(ev.kind, ev.kind))
+    extra = ""
+    if ev.kind in (core_cases.CONSULTED, core_cases.ROUTED):
+        extra = ": " + partner_names(ctx.session, list(ev.data.get("partners") or []))
+    elif ev.kind in (core_cases.ADVICE, core_cases.OUTCOME):
+        extra = ": " + m.esc(partner_name(ctx.session, str(ev.data.get("partner", ""))))
+    elif ev.kind == core_cases.CONCLUDED:
+        extra = ": " + conclusion_label(_, ev.data.get("conclusion"))
+    if ev.text:
+        excerpt = ev.text if len(ev.text) <= 80 else ev.text[:79] + "…"
+        extra += " — _" + m.esc(" ".join(excerpt.split())) + "_"
+    return f"• {m.date(ev.at, ctx.tz)} · {who} · {label}{extra}"
+
+
+@template("case_timeline")
+def case_timeline(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    upto = int(ctx.msg.ref.get("upto") or 0)
+    rows = ctx.session.exec(select(CaseEvent).where(CaseEvent.signal_id == s.id, col(CaseEvent.id) <= upto)
+                            .order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
+    lines = [timeline_line(ctx, s, ev) for ev in rows]
+    blocks: list[dict[str, Any]] = [m.section("🕓 *" + _("Timeline of signal {reference}", reference=s.reference)
+                                              + "*")]
+    chunk = ""
+    for line in lines:
+        if len(chunk) + len(line) + 1 > 2900:
+            blocks.append(m.section(chunk))
+            chunk = ""
+        chunk += line + "\n"
+    if chunk:
+        blocks.append(m.section(chunk))
+    if len(blocks) > TIMELINE_BLOCKS:
+        blocks = [*blocks[:TIMELINE_BLOCKS], m.context(_("The timeline is longer than fits in one message."))]
+    return Rendered(_("Timeline of signal {reference}", reference=s.reference), blocks)
+
+
+# ------------------------------------------------------------------------------ partner DMs
+
+
+def partner_facts(ctx: RenderContext, s: Signal) -> list[tuple[str, str]]:
+    """What a partner may see: no reporter, no source, no location, no description."""
+    _ = ctx._
+    q = ctx.questionnaire
+    a = s.answers
+
+    def label(key: str, value: Any) -> str:
+        if not q.has(key):
+            return "—"
+        question = q.get(key)
+        if isinstance(value, list):
+            return ", ".join(_(o.label) for o in question.options if o.key in value) or _("none of these")
+        opt = question.option(str(value)) if value is not None else None
+        return _(opt.label) if opt else "—"
+
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    return [
+        (_("Reference"), s.reference),
+        (_("Municipality"), m.esc(muni.name) if muni else "—"),
+        (_("Form"), label("form", a.get("form"))),
+        (_("Signals"), label("signals", a.get("signals", []))),
+        (_("Sector"), label("sector", a.get("sector"))),
+        (_("Acute"), "🚨 " + _("Yes") if s.acute else _("No")),
+        (_("Minor involved"), label("minor", a.get("minor"))),
+    ]
+
+
+def _partner_intro(ctx: RenderContext, s: Signal, text: str) -> list[dict[str, Any]]:
+    _ = ctx._
+    return [m.section(text), *m.fields(partner_facts(ctx, s)),
+            m.context(_("The identity of the person who reported this is not shared. Treat this information as "
+                        "confidential."))]
+
+
+@template("partner_consultation")
+def partner_consultation(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    c = ctx.session.get(Consultation, ctx.msg.ref.get("consultation"))
+    preview = _("Request for advice about signal {reference}", reference=s.reference)
+    if c is None or c.signal_id != s.id:
+        return Rendered(preview, [m.context(_("This message is no longer available."))])
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    intro = _("{who}, attention officer for human trafficking of {municipality}, asks {partner} for advice about "
+              "a signal.", who=_who(c.asked_by), municipality=m.esc(muni.name if muni else ""),
+              partner=m.esc(partner_name(ctx.session, c.partner_key)))
+    blocks = [m.header(_("Request for advice — {reference}", reference=s.reference)), *_partner_intro(ctx, s, intro)]
+    blocks += m.user_text_sections(_("Question"), c.question)
+    if c.include_description:
+        blocks += m.user_text_sections(_("Description"), s.description)
+    if c.answered_at is not None:
+        blocks += m.user_text_sections("✅ " + _("Advice given by {who} on {when}", who=_who(c.answered_by),
+                                                 when=m.date(c.answered_at, ctx.tz)), c.answer)
+    elif s.status == "closed":
+        blocks.append(m.context(_("The case has been closed; no advice is needed any more.")))
+    else:
+        blocks.append(m.actions(f"pc:{c.id}", [m.button(_("Give advice"), "partner:advice", str(c.id),
+                                                        style="primary")]))
+    return Rendered(preview, blocks[:50])
+
+
+@template("partner_handover")
+def partner_handover(ctx: RenderContext) -> Rendered:
+    _ = ctx._
+    s = signal_of(ctx)
+    h = ctx.session.get(Handover, ctx.msg.ref.get("handover"))
+    preview = _("Hand-over of signal {reference}", reference=s.reference)
+    if h is None or h.signal_id != s.id:
+        return Rendered(preview, [m.context(_("This message is no longer available."))])
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    intro = _("{who}, attention officer for human trafficking of {municipality}, hands this signal over to "
+              "{partner} along the regional meldroute.", who=_who(h.routed_by),
+              municipality=m.esc(muni.name if muni else ""), partner=m.esc(partner_name(ctx.session, h.partner_key)))
+    blocks = [m.header(("🚨 " if h.urgent else "") + _("Hand-over — {reference}", reference=s.reference))]
+    if h.urgent:
+        blocks.append(m.section("🚨 *" + _("Acute: please act now.") + "*"))
+    blocks += _partner_intro(ctx, s, intro)
+    ev = ctx.session.get(CaseEvent, ctx.msg.ref.get("event"))
+    if ev is not None and ev.signal_id == s.id and ev.text:
+        blocks += m.user_text_sections(_("Message from the attention officer"), ev.text)
+    if ctx.msg.ref.get("description"):
+        blocks += m.user_text_sections(_("Description"), s.description)
+    if h.expected_outcome_at:
+        blocks.append(m.context(_("Please report the outcome and next steps by {date}.",
+                                  date=m.date(h.expected_outcome_at, ctx.tz, "{date_short_pretty}"))))
+    if h.outcome_at is not None:
+        blocks += m.user_text_sections("✅ " + _("Outcome reported by {who} on {when}", who=_who(h.outcome_by),
+                                                 when=m.date(h.outcome_at, ctx.tz)), h.outcome)
+    elif s.status == "closed":
+        blocks.append(m.context(_("The attention officer has closed the case. Contact them if there is still an "
+                                  "outcome to report.")))
+    else:
+        blocks.append(m.actions(f"ph:{h.id}", [m.button(_("Report outcome"), "partner:outcome", str(h.id),
+                                                        style="primary")]))
+    return Rendered(preview, blocks[:50])
