@@ -194,10 +194,18 @@ def apply(session: Session, cfg: NetworkConfig, now: Any) -> dict[str, int]:
             grant(uid, "partner", partner=p["key"])
             person(uid).network_role = person(uid).network_role or ("zoco" if p["key"] == "zoco" else "partner")
     wanted = set(cfg.network)
+    # Members added or changed in Slack (/signaal netwerk) stay: the file does not overrule them.
+    from bot.core.training import forget_member
+    from models.training import MemberProfile
+
+    managed_in_slack = set(session.exec(select(MemberProfile.user_id).where(
+        col(MemberProfile.updated_by).is_not(None))).all())
     for row in session.exec(select(Person).where(col(Person.in_network).is_(True))).all():
-        if row.user_id not in wanted:
+        if row.user_id not in wanted and row.user_id not in managed_in_slack:
             row.in_network, row.left_network_at = False, now
             session.add(row)
+            forget_member(session, row.user_id, now)
+            counts["left"] = counts.get("left", 0) + 1
     for uid in cfg.network:
         row = person(uid)
         if not row.in_network:

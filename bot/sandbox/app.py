@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
 import logging
 import secrets
@@ -24,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
 
@@ -97,28 +97,29 @@ def seed_network(bot: Bot) -> dict[str, int]:
         return network.apply(session, cfg, bot.core.clock.now())
 
 
+DEMO_KETENREGISSEUR = "U0DEMOKR01"
+
+
 def seed_training(core: Any) -> str | None:
     """One upcoming training session, so a training RSVP can be shown by clicking.
 
-    Training is issue #5's ``bot.core.training``; until that is merged there is nothing to seed, and
-    this says so instead of faking it. Returns a line for the UI (None when seeded).
-
-    LEAD, after merging #5: call the training service here to schedule ONE session, organised by
-    the ketenregisseur (U0DEMOKR01), for the demo network, starting 10 days from
-    ``core.clock.now()`` at 14:00 Europe/Amsterdam, 2.5 hours, "Stadskantoor Breda, zaal 2.14",
-    title "Signalen herkennen: mensenhandel in de praktijk" — through the same function the
-    ketenregisseur's "new session" modal uses, so invitations go out through the outbox.
-    ``tests/test_sandbox.py::test_the_sandbox_seeds_one_upcoming_training_session`` then checks it.
+    Planned by the demo ketenregisseur through the same service the "new session" modal uses, so the
+    invitations (Ik kom / Ik kan niet) go out through the outbox like in production. Returns a line
+    for the UI when it could not be planned (None when seeded).
     """
-    try:
-        training = importlib.import_module("bot.core.training")
-    except ModuleNotFoundError:
-        return "Demo-training niet klaargezet: de trainingsmodule (issue #5) zit nog niet in deze versie."
-    create = getattr(training, "seed_demo_session", None)
-    if create is None:
-        log.warning("bot.core.training exists but sandbox.seed_training is not completed (see its docstring)")
-        return "Demo-training niet klaargezet: bot.sandbox.app.seed_training moet nog worden afgemaakt."
-    create(core)
+    from bot.core import training
+
+    tz = ZoneInfo(core.settings.timezone)
+    day = (core.clock.now().astimezone(tz) + timedelta(days=10)).date()
+    starts = datetime.combine(day, time(14, 0), tzinfo=tz)
+    outcome = training.create(core, DEMO_KETENREGISSEUR, training.TrainingInput(
+        title="Signalen herkennen: mensenhandel in de praktijk", starts=starts,
+        ends=starts + timedelta(hours=2, minutes=30), location="Stadskantoor Breda, zaal 2.14",
+        audience="network", capacity=20))
+    if not outcome.ok:
+        problems = "; ".join(str(p) for p in outcome.problems) or outcome.error or "?"
+        log.error("sandbox: the demo training could not be planned: %s", problems)
+        return f"Demo-training niet klaargezet: {problems}"
     return None
 
 
