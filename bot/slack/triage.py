@@ -234,36 +234,29 @@ def register(ctx: SlackContext, app: App) -> None:
         if not result.ok:
             ctx.ephemeral(None, user, result_message(_, result))
 
-    @app.action("triage:submit")
-    def on_submit(ack: Ack, body: dict) -> None:
-        ack()
+    def _summary_step(body: dict, step: Any, *args: Any) -> None:
+        """Versturen / Annuleren / Wijzigen from the summary message."""
         user = body["user"]["id"]
         sid = _summary_signal(body)
-        result = triage.submit(core, sid, user) if sid else triage.Result(False)
+        result = step(core, sid, user, *args) if sid else triage.Result(False)
         if not result.ok:
             ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
                           container_thread(body))
+
+    @app.action("triage:submit")
+    def on_submit(ack: Ack, body: dict) -> None:
+        ack()
+        _summary_step(body, triage.submit)
 
     @app.action("triage:cancel")
     def on_cancel(ack: Ack, body: dict) -> None:
         ack()
-        user = body["user"]["id"]
-        sid = _summary_signal(body)
-        result = triage.cancel(core, sid, user) if sid else triage.Result(False)
-        if not result.ok:
-            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
-                          container_thread(body))
+        _summary_step(body, triage.cancel)
 
     @app.action("triage:edit")
     def on_edit(ack: Ack, body: dict) -> None:
         ack()
-        user = body["user"]["id"]
-        sid = _summary_signal(body)
-        key = (body["actions"][0].get("selected_option") or {}).get("value", "")
-        result = triage.edit(core, sid, user, key) if sid else triage.Result(False)
-        if not result.ok:
-            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
-                          container_thread(body))
+        _summary_step(body, triage.edit, (body["actions"][0].get("selected_option") or {}).get("value", ""))
 
     def on_reporter_thread(ctx_: SlackContext, event: dict, root: Any) -> None:
         """A reply typed in the reporter's DM thread while the triage runs."""
