@@ -5,7 +5,7 @@ The 10,000 signals are complete triages (start → every question → submit) ma
 process through the real service functions `bot.core.triage.start/answer/submit` (the bench-only
 route `/bench/populate` of bench/botproc.py), each step its own transaction with its outbox rows,
 audit records and case events. Over HTTP the same would take ~14 signed requests and ~25 Slack calls
-per signal (hours at the throughput of part 3), so the outbox worker is paused while they are made; it
+per signal (close to an hour at the throughput of part 3), so the outbox worker is paused while they are made; it
 then runs again, and the HTTP path itself is exercised first by a short round of slash commands."""
 
 from __future__ import annotations
