@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import or_
+from sqlalchemy import case, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -206,7 +206,9 @@ class OutboxWorker:
                         (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
                     )
                 )
-                .order_by(col(OutboxMessage.id))
+                # New messages first: a reporter waits for the next question, not for the old one to
+                # get its tick (bench/RESULTS.md, part 2). Updates of one message keep their order.
+                .order_by(case((OutboxMessage.op == "post", 0), else_=1), col(OutboxMessage.id))
                 .limit(len(skipped) + 1)
             )
             for item_id in session.exec(query).all():

@@ -1,0 +1,64 @@
+"""Part 1 — ack latency of `/signaal`: 12 concurrent clients, signed slash commands over HTTP, the
+project bot and a bare Bolt app measured in the same run under the same load."""
+
+from __future__ import annotations
+
+import time
+
+from bench.common import CLIENTS, Metric, Part, Scratch, percentile
+from bench.harness import make_fake, run_load, start_bare, start_project
+
+TARGET_RATIO = 1.2
+
+
+def run(scratch: Scratch, requests: int = 300, warmup: int = 20) -> Part:
+    part = Part(1, "Ack latency of /signaal (12 concurrent clients)")
+    part.method = (
+        f"{CLIENTS} client threads in a separate load-generator process, each with one keep-alive connection, send "
+        f"signed `/signaal` slash commands back to back (closed loop): {warmup} warm-up + {requests} measured "
+        "requests per client; latency = request written → response read. Bare Bolt app (AsyncApp + "
+        "AsyncSlackRequestHandler + uvicorn, ack only) first, then the project bot (own process, SQLite, outbox "
+        "worker delivering to the FakeSlack in the bench process); each app alone on the machine while measured."
+    )
+    fake = make_fake()
+    try:
+        results = {}
+        starters = (("bare", lambda: start_bare(scratch, fake)), ("project", lambda: start_project(scratch, fake)))
+        for label, start in starters:
+            server = start()
+            try:
+                out = run_load(server.events_url, fake, requests, warmup)
+                if label == "project":
+                    part.notes.append(_drain_note(server))
+            finally:
+                scratch.stop(server.proc)
+            lat = [x * 1000 for x in out["latencies"]]
+            results[label] = {"p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat),
+                              "n": len(lat), "errors": out["errors"], "rps": len(lat) / out["wall_seconds"]}
+        bare, proj = results["bare"], results["project"]
+        ratio = proj["p99"] / bare["p99"]
+        part.add(
+            Metric("bare Bolt app p50", bare["p50"], "ms"),
+            Metric("bare Bolt app p99", bare["p99"], "ms"),
+            Metric("project p50", proj["p50"], "ms"),
+            Metric("project p99", proj["p99"], "ms"),
+            Metric("p99 ratio project / bare", ratio, "×", f"≤ {TARGET_RATIO}×", ratio <= TARGET_RATIO),
+        )
+        for label, r in results.items():
+            part.notes.append(f"{label}: {r['n']} requests measured, {r['errors']} errors, max {r['max']:.1f} ms, "
+                              f"{r['rps']:.0f} requests/s")
+        part.raw = results  # type: ignore[attr-defined]
+    finally:
+        fake.stop()
+    return part
+
+
+def _drain_note(server) -> str:  # noqa: ANN001
+    started = time.monotonic()
+    pending = server.outbox_pending()
+    first = pending
+    while pending and time.monotonic() - started < 120:
+        time.sleep(0.5)
+        pending = server.outbox_pending()
+    return (f"project: outbox backlog right after the load: {first} messages; "
+            f"{'drained' if not pending else f'{pending} still pending'} after {time.monotonic() - started:.1f} s")

@@ -1,0 +1,108 @@
+"""The project bot as the bench runs it: its own process, wired exactly like `signaalbot run` in HTTP
+mode (`bot.serve._http`: build_bot → outbox worker → make_asgi → uvicorn), against the FakeSlack of
+the bench process. Two bench-only routes are added through make_asgi's `extra_routes`:
+
+* `POST /bench/populate {"n": N, "outbox": "pause"|"run"}` creates N complete signals in this process
+  through the real service functions `bot.core.triage.start/answer/submit` (part 5, memory);
+* `GET /bench/outbox` → how many outbox items are still pending (to wait for a drain).
+
+    python -m bench.botproc PORT DATABASE_URL SLACK_API_URL DATA_DIR
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from cryptography.fernet import Fernet
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bench.common import ANSWERS, NETWORK_YAML, SECRET, TOKEN, reporters
+from bot.config import Settings
+from bot.core import network, triage
+from bot.core.outbox import OutboxWorker
+from bot.runtime import Bot, build_bot, healthy
+from bot.slack.http import make_asgi
+from models.db import session_scope
+
+
+def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
+    """N complete triages (start → every question → submit), round-robin over `users`."""
+    core = bot.core
+    started = time.perf_counter()
+    done = 0
+    for i in range(n):
+        user = users[i % len(users)]
+        result = triage.start(core, user)
+        assert result.ok and result.signal_id, result
+        sid = result.signal_id
+        for _ in range(30):
+            with session_scope(core.engine) as session:
+                from models import Signal
+
+                key = session.get(Signal, sid).current_question  # type: ignore[union-attr]
+            if key == "_summary":
+                break
+            answered = triage.answer(core, sid, user, key, ANSWERS[key])
+            assert answered.ok, answered
+        submitted = triage.submit(core, sid, user)
+        assert submitted.ok, submitted
+        done += 1
+    return {"signals": done, "seconds": time.perf_counter() - started}
+
+
+def main(argv: list[str]) -> int:
+    port, database_url, api_url, data_dir = int(argv[0]), argv[1], argv[2], Path(argv[3])
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = Settings(
+        slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=api_url, database_url=database_url,
+        host="127.0.0.1", port=port, data_key=Fernet.generate_key().decode(), data_dir=data_dir,
+        scheduler_enabled=False,
+    )
+    bot = build_bot(settings)
+    with session_scope(bot.core.engine) as session:
+        network.apply(session, network.parse(NETWORK_YAML), bot.core.clock.now())
+    bot.start_background()
+
+    def pause_outbox() -> None:
+        bot.worker.stop()
+
+    def resume_outbox() -> None:
+        worker = OutboxWorker(bot.core.engine, bot.worker.deliver, bot.core.clock.now)
+        bot.worker, bot.core.kick = worker, worker.kick
+        worker.start(settings.outbox_poll_seconds)
+
+    async def bench_populate(request: Request) -> JSONResponse:
+        body = await request.json()
+        paused = body.get("outbox", "pause") == "pause"
+        if paused:
+            await run_in_threadpool(pause_outbox)
+        try:
+            out = await run_in_threadpool(populate, bot, int(body["n"]), body.get("users") or reporters())
+        finally:
+            if paused:
+                await run_in_threadpool(resume_outbox)
+        return JSONResponse(out)
+
+    async def bench_outbox(_: Request) -> JSONResponse:
+        return JSONResponse({"pending": await run_in_threadpool(bot.worker.pending_count)})
+
+    routes = [Route("/bench/populate", bench_populate, methods=["POST"]),
+              Route("/bench/outbox", bench_outbox, methods=["GET"])]
+    asgi = make_asgi(bot.app, lambda: healthy(bot), extra_routes=routes)
+    try:
+        uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        bot.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
