@@ -113,8 +113,12 @@ def test_the_reporter_can_change_an_answer_before_sending(running) -> None:
     summary = wait_summary(r, REPORTER)
     r.driver.click(REPORTER, summary, "triage:edit", selected="sector")
     answer(r, REPORTER, "sector", "bouw")
-    summary = wait_summary(r, REPORTER)
-    assert "Bouw" in str(summary["blocks"])
+    # A new summary follows; the old one is marked as being changed (its update may come later).
+    def new_summary() -> dict | None:
+        latest = wait_summary(r, REPORTER)
+        return latest if "Bouw" in str(latest["blocks"]) else None
+
+    summary = r.fake.wait_for(new_summary)
     r.driver.click(REPORTER, summary, "triage:submit")
     reference = root_message(r)["blocks"][0]["text"]["text"].split()[-1]
     r.fake.wait_for(lambda: signal_status(r, reference) == "new")
