@@ -417,7 +417,9 @@ def _to_case_thread(session: Session, signal: Signal, muni_id: int, ref: dict, k
         mention = ([card.recipient] if card.recipient in targets else []) if card.recipient else targets
         if not mention:
             continue
+        # In the card's thread, in the language of that conversation (a DM card: its AF's).
         outbox.post(session, template="reminder", kind="reminder", signal_id=signal.id, parent=card,
+                    channel=card.channel, recipient=card.recipient,
                     ref={**ref, "mention": mention}, contains_details=False, now=now,
                     dedupe_key=f"{key}:card{card.id}")
         sent.append(f"thread {' '.join(mention)}")
