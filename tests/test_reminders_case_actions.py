@@ -150,3 +150,13 @@ def test_closing_with_the_button_stops_everything_and_reopening_starts_fresh_clo
     settle(r)
     assert sent(travel(r, local(2027, 5, 7, 10, 0))) == ["advice_unanswered"]
     assert sent(travel(r, local(2027, 5, 11, 10, 0))) == ["no_feedback"]
+
+
+def test_claiming_an_acute_signal_with_the_button_stops_the_escalation(running) -> None:
+    r = running
+    reference = report_at(r, local(2027, 3, 27, 2, 0), acute="yes", feedback="no")  # Saturday night
+    assert sent(travel(r, local(2027, 3, 27, 2, 30))) == ["unclaimed_acute_af"]
+    claimed(r, reference)
+    assert sent(travel(r, local(2027, 3, 27, 3, 0))) == []
+    assert deadlines(r, reference)["unclaimed_acute_escalation"].state == "cancelled"
+    assert r.fake.messages_in(r.fake.dm_channel_for(BACKUP)) == []

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, events, outbox, people
+from bot.core import access, audit, events, outbox, people, reminders
 from bot.core.context import Core
 from bot.core.triage import root_of
 from flows import reminder_rules
@@ -139,8 +139,6 @@ def due_dates(session: Session, signal: Signal, cal: WorkingCalendar) -> list[Du
     moment it fell due. Cases without armed deadlines fall back to the default ladder."""
     if signal.status in (CaseStatus.CLOSED, CaseStatus.DRAFT, CaseStatus.CANCELLED) or not signal.submitted_at:
         return []
-    from bot.core import reminders  # reminders subscribes to this module's events; import late
-
     armed = session.exec(select(Deadline).where(Deadline.signal_id == signal.id)).all()
     if armed:
         out_armed: list[Due] = []
