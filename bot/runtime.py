@@ -158,8 +158,8 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
     quiet_payload_loggers()
     core = make_core(settings, engine, clock)
     client = make_client(settings)
-    worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire),
-                          core.clock.now)
+    worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire,
+                                                      core.clock.now), core.clock.now)
     core.kick = worker.kick
     bot = Bot(settings=settings, core=core, client=client, worker=worker)
     bot.app, bot.slack = build_app(core, client, token_verification=token_verification)

@@ -25,6 +25,8 @@ class RetentionRules:
     default_months: int = 24
     drafts_days: int = 30
     audit_months: int = 24
+    training_answers_days: int = 30
+    training_attendance_months: int = 24
 
     def months_for(self, conclusion: str | None) -> int:
         return self.closed_months.get(conclusion or "", self.default_months)
@@ -88,11 +90,17 @@ def load(path: Path | None = None) -> RetentionRules:
     default = closed.pop("default", 24)
     drafts = positive(data.get("abandoned_drafts_days", 30), "abandoned_drafts_days")
     audit = positive(data.get("audit_log_months", 24), "audit_log_months")
-    unknown = set(data) - {"version", "closed_cases_months", "abandoned_drafts_days", "audit_log_months"}
+    answers = positive(data.get("training_answers_days", 30), "training_answers_days")
+    attendance = positive(data.get("training_attendance_months", 24), "training_attendance_months")
+    allowed = {"version", "closed_cases_months", "abandoned_drafts_days", "audit_log_months", "training_answers_days",
+               "training_attendance_months"}
+    unknown = set(data) - allowed
     if unknown:
-        raise DataError(path, sorted(unknown)[0], "unknown key (allowed: closed_cases_months, "
-                                                  "abandoned_drafts_days, audit_log_months)")
-    return RetentionRules(closed_months=closed, default_months=default, drafts_days=drafts, audit_months=audit)
+        raise DataError(path, sorted(unknown)[0], "unknown key (allowed: closed_cases_months, abandoned_drafts_days, "
+                                                  "audit_log_months, training_answers_days, "
+                                                  "training_attendance_months)")
+    return RetentionRules(closed_months=closed, default_months=default, drafts_days=drafts, audit_months=audit,
+                          training_answers_days=answers, training_attendance_months=attendance)
 
 
 def for_region(region_dir: Path | None) -> RetentionRules:

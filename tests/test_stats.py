@@ -5,10 +5,7 @@ digest to the ketenregisseur on the first working day of the month, once."""
 from __future__ import annotations
 
 import csv
-import importlib.machinery
 import io
-import sys
-import types
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,7 +82,7 @@ def test_figures_for_a_month_with_small_counts_hidden(figures_db) -> None:
     assert table[("Etten-Leur", "signals")] == "< 5"
     assert table[("", "led_to_melding")] == "< 5"
     assert table[("", "outcome:geen")] == "< 5"
-    assert table[("", "trained_network_members")] == "not available"
+    assert table[("", "trained_network_members")] == "0"  # nobody trained (tests/test_figures_and_home_seams.py)
 
 
 def test_a_higher_threshold_hides_more_and_drops_medians_of_few_cases(figures_db) -> None:
@@ -101,18 +98,6 @@ def test_one_municipalitys_figures(figures_db) -> None:
     with Session(figures_db) as session:
         report_ = stats.compute(session, *MARCH, NOW, limit=5, cal=CAL, municipalities=frozenset({"Etten-Leur"}))
     assert (report_.total, report_.open, report_.routed) == (2, 2, 0)
-
-
-def test_trained_members_come_from_the_training_feature_when_installed(figures_db, monkeypatch) -> None:
-    module = types.ModuleType("bot.core.training")
-    module.__spec__ = importlib.machinery.ModuleSpec("bot.core.training", None)
-    module.trained_members_by_municipality = lambda session, now: {"Breda": 7, "Etten-Leur": 2}  # type: ignore
-    monkeypatch.setitem(sys.modules, "bot.core.training", module)
-    with Session(figures_db) as session:
-        report_ = stats.compute(session, *MARCH, NOW, limit=5, cal=CAL)
-    rows = [r for r in stats.rows(report_) if r[0] == "trained_network_members"]
-    assert rows == [("trained_network_members", "", "", "", "9"), ("trained_network_members", "Breda", "", "", "7"),
-                    ("trained_network_members", "Etten-Leur", "", "", "< 5")]
 
 
 def test_the_stats_command_gives_the_same_figures_as_csv(figures_db, settings, monkeypatch, capsys) -> None:

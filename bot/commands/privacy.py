@@ -40,6 +40,16 @@ def export_person(session: Session, user_id: str, now: datetime) -> dict[str, An
         rows = session.execute(select(table).where(or_(*[c == user_id for c in columns]))).mappings().all()
         if rows:
             found[table.name] = [_jsonable(dict(r)) for r in rows]
+    # What the AF sent a reporter about their own signals (questions, messages, feedback) is theirs too.
+    from models import CaseEvent, Signal
+
+    own = select(Signal.id).where(Signal.reporter_id == user_id)
+    seen = {row["id"] for row in found.get("caseevent", [])}
+    sent_to_them = session.execute(select(CaseEvent.__table__).where(  # type: ignore[attr-defined]
+        CaseEvent.signal_id.in_(own), CaseEvent.visible_to_reporter.is_(True))).mappings().all()  # type: ignore
+    extra = [_jsonable(dict(r)) for r in sent_to_them if r["id"] not in seen]
+    if extra:
+        found["caseevent"] = sorted(found.get("caseevent", []) + extra, key=lambda row: row["id"])
     return {"person": user_id, "generated_at": now.isoformat(),
             "note": "All data Signaalbot stores that names this person (AVG art. 15). Slack keeps its own copy "
                     "of the messages in Slack.",

@@ -7,14 +7,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from bot.cli import CliError, _settings
+    from bot.cli import CliError, _settings, parse_moment
     from bot.core import audit, stats
     from bot.core.clock import Clock
     from bot.runtime import open_database
     from models.db import session_scope
 
     settings = _settings()
-    now = Clock().now()
+    clock = Clock()
+    if args.at:
+        clock.set(parse_moment(args.at, settings))
+    now = clock.now()
     today = now.astimezone(settings.tz).date()
     try:
         start_day = date.fromisoformat(args.date_from) if args.date_from else today.replace(day=1)
@@ -45,4 +48,5 @@ def register_cli(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--to", dest="date_to", help="last day, inclusive (default: today)")
     s.add_argument("--format", choices=["table", "csv"], default="table")
     s.add_argument("--municipality", action="append", help="only this municipality (repeatable)")
+    s.add_argument("--at", help="as if the clock read this ISO-8601 moment (open, overdue and trained as of then)")
     s.set_defaults(func=cmd_stats)

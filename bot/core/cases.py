@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, events, outbox, people
+from bot.core import access, audit, events, outbox, people, reminders
 from bot.core.context import Core
 from bot.core.triage import root_of
 from flows import reminder_rules
@@ -29,6 +29,7 @@ from flows.permissions import Actor, CaseRef, ReporterAction, can_act_on_case, c
 from flows.routing import RouteSuggestion, consultation_candidates, suggest_route
 from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Partner, Signal
 from models.db import session_scope
+from models.reminders import Deadline
 
 TEXT_MAX = 3000  # characters of free text in one step (a modal input's maximum)
 OUTCOME_WORKING_DAYS = 10  # default expected outcome of a hand-over (domain README: follow up after 10)
@@ -123,10 +124,33 @@ class Due:
     at: datetime
 
 
+DUE_OF_TRIGGER = {
+    reminder_rules.Trigger.UNCLAIMED: "claim", reminder_rules.Trigger.UNCLAIMED_ACUTE: "claim",
+    reminder_rules.Trigger.NO_FEEDBACK: "feedback", reminder_rules.Trigger.ADVICE_UNANSWERED: "advice",
+    reminder_rules.Trigger.OUTCOME_MISSING: "outcome",
+    reminder_rules.Trigger.FURTHER_INVESTIGATION: "further_investigation",
+}
+
+
 def due_dates(session: Session, signal: Signal, cal: WorkingCalendar) -> list[Due]:
-    """What the AF still owes on this case and by when, from the reminder ladder's first rung."""
+    """What the AF still owes on this case and by when: the reminder deadlines armed for it
+    (`models.reminders.Deadline`, the first rung of each ladder that still has a reason — the very
+    moments the AF is reminded). A deadline whose reminder went out (or was snoozed) is due at the
+    moment it fell due. Cases without armed deadlines fall back to the default ladder."""
     if signal.status in (CaseStatus.CLOSED, CaseStatus.DRAFT, CaseStatus.CANCELLED) or not signal.submitted_at:
         return []
+    armed = session.exec(select(Deadline).where(Deadline.signal_id == signal.id)).all()
+    if armed:
+        out_armed: list[Due] = []
+        for row in armed:
+            if row.escalation or row.state not in (reminders.PENDING, reminders.SENT):
+                continue
+            if reminders.reason_gone(session, row, signal):
+                continue
+            passed = row.state == reminders.SENT or row.snoozed
+            at = (row.sent_at or row.due_at) if passed else row.due_at
+            out_armed.append(Due(DUE_OF_TRIGGER.get(reminder_rules.Trigger(row.trigger), row.trigger), at))
+        return sorted(out_armed, key=lambda d: d.at)
 
     def first(trigger: reminder_rules.Trigger, anchor: datetime) -> datetime | None:
         rules = [r for r in reminder_rules.rules_for(trigger) if not r.escalation]

@@ -102,11 +102,14 @@ def policy_for(session: Session) -> Policy:
 # --- arming and cancelling (inside the caller's transaction) ----------------------------------------
 
 def arm(session: Session, signal: Signal, trigger: Trigger, anchor: datetime, now: datetime,
-        subject_id: int = 0) -> list[Deadline]:
-    """(Re)start the ladder of `trigger` for a case, counted from `anchor`."""
+        subject_id: int = 0, first_due: datetime | None = None) -> list[Deadline]:
+    """(Re)start the ladder of `trigger` for a case, counted from `anchor`. `first_due` moves the
+    whole ladder so that its first rung falls then (a date agreed with a partner)."""
     policy = policy_for(session)
     rows: list[Deadline] = []
-    for rung, rule in enumerate(rules_for(trigger, policy.config)):
+    ladder = rules_for(trigger, policy.config)
+    shift = first_due - due_at(ladder[0], anchor, policy.calendar) if first_due and ladder else None
+    for rung, rule in enumerate(ladder):
         row = session.exec(select(Deadline).where(
             Deadline.signal_id == signal.id, Deadline.rule_key == rule.key, Deadline.subject_id == subject_id)).first()
         if row is None:
@@ -115,6 +118,9 @@ def arm(session: Session, signal: Signal, trigger: Trigger, anchor: datetime, no
         row.trigger, row.rung = trigger.value, rung
         row.office_hours, row.escalation = rule.office_hours, rule.escalation
         row.anchor_at, row.due_at = anchor, due_at(rule, anchor, policy.calendar)
+        if shift:
+            moved = row.due_at + shift
+            row.due_at = policy.calendar.next_office_moment(moved) if rule.office_hours else moved
         row.state, row.snoozed, row.snoozed_by, row.note, row.updated_at = PENDING, False, None, None, now
         session.add(row)
         rows.append(row)
@@ -178,8 +184,21 @@ def _on_advice(session: Session, *, signal: Signal, now: datetime, consultation:
            subject_id=consultation.id or 0)
 
 
+def outcome_due(session: Session, handover: Handover, now: datetime) -> datetime | None:
+    """The outcome reminder falls on the date the partner was asked to report by (at the time of
+    day of the hand-over), not on the ladder's default, when the AF agreed another date."""
+    if handover.expected_outcome_at is None:
+        return None
+    cal = policy_for(session).calendar
+    target = cal.at_local(cal.local(handover.expected_outcome_at).date(), cal.local(handover.routed_at).time())
+    return target if target > now else cal.add_working_days(now, 1)
+
+
 def _on_routed(session: Session, *, signal: Signal, now: datetime, handover: Handover, **_: object) -> None:
-    arm(session, signal, Trigger.OUTCOME_MISSING, now, now, subject_id=handover.id or 0)
+    arm(session, signal, Trigger.OUTCOME_MISSING, now, now, subject_id=handover.id or 0,
+        first_due=outcome_due(session, handover, now))
+    # "Verder onderzoek" that leads to a hand-over has moved on: the outcome reminder takes over.
+    cancel(session, signal.id or 0, (Trigger.FURTHER_INVESTIGATION,), now, "routed")
 
 
 def _on_outcome(session: Session, *, signal: Signal, now: datetime, handover: Handover, **_: object) -> None:
@@ -211,7 +230,8 @@ def _on_reopened(session: Session, *, signal: Signal, now: datetime, **_: object
         arm(session, signal, Trigger.ADVICE_UNANSWERED, now, now, subject_id=consultation.id or 0)
     for handover in session.exec(select(Handover).where(
             Handover.signal_id == sid, col(Handover.outcome_at).is_(None))).all():
-        arm(session, signal, Trigger.OUTCOME_MISSING, now, now, subject_id=handover.id or 0)
+        arm(session, signal, Trigger.OUTCOME_MISSING, now, now, subject_id=handover.id or 0,
+            first_due=outcome_due(session, handover, now))
 
 
 for _name, _handler in ((events.SUBMITTED, _on_submitted), (events.CLAIMED, _on_claimed),
@@ -241,7 +261,11 @@ def reason_gone(session: Session, row: Deadline, signal: Signal | None) -> str |
     if trigger is Trigger.OUTCOME_MISSING:
         handover = session.get(Handover, row.subject_id)
         return "outcome_recorded" if handover is None or handover.outcome_at else None
-    return "concluded" if signal.conclusion != "verder_onderzoek" else None
+    if signal.conclusion != "verder_onderzoek":
+        return "concluded"
+    routed = session.exec(select(Handover.id).where(Handover.signal_id == signal.id,
+                                                    Handover.routed_at >= row.anchor_at)).first()
+    return "routed" if routed is not None else None
 
 
 def subject_partner(session: Session, row: Deadline) -> str | None:
@@ -393,7 +417,9 @@ def _to_case_thread(session: Session, signal: Signal, muni_id: int, ref: dict, k
         mention = ([card.recipient] if card.recipient in targets else []) if card.recipient else targets
         if not mention:
             continue
+        # In the card's thread, in the language of that conversation (a DM card: its AF's).
         outbox.post(session, template="reminder", kind="reminder", signal_id=signal.id, parent=card,
+                    channel=card.channel, recipient=card.recipient,
                     ref={**ref, "mention": mention}, contains_details=False, now=now,
                     dedupe_key=f"{key}:card{card.id}")
         sent.append(f"thread {' '.join(mention)}")

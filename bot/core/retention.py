@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import JSON, delete, update
 from sqlmodel import Session, col, select
 
-from bot.core import audit, datamap, jobs, outbox
+from bot.core import audit, datamap, jobs, outbox, training
 from bot.core.context import Core
 from bot.runtime import sweep
 from flows import retention as rules_mod
@@ -146,6 +146,10 @@ def retention_sweep(core: Core, now: datetime) -> list[str]:
                 continue
             redacted = purge_signal(session, signal, now, actor="retention", reason=c.reason)
             lines.append(f"purged {c.reference} ({c.reason}); {redacted} message(s) to redact")
+        answers, anonymised = training.expire_history(session, rules.training_answers_days,
+                                                      rules.training_attendance_months, now)
+        if answers or anonymised:
+            lines.append(f"training: {answers} answer(s) deleted, {anonymised} attendance row(s) anonymised")
         expired = expire_audit(session, rules, now)
         if expired:
             lines.append(f"{expired} audit entries older than {rules.audit_months} months removed")

@@ -4,15 +4,14 @@ Aggregates only, never case content. Counts from 1 up to the threshold (SIGNAAL_
 default 5) are shown as "< N", so a small municipality's single case cannot be singled out;
 medians over fewer cases than the threshold are not shown at all.
 
-"Led to a melding" means at least one hand-over (Handover) to a partner. Overdue means: not claimed
-one working day after the report, or no feedback five working days after it (flows.calendar).
+"Led to a melding" means at least one hand-over (Handover) to a partner. Overdue means: a deadline
+of the reminder ladder has passed (not claimed, no feedback, advice or outcome missing, further
+investigation not revisited; `bot.core.cases.due_dates`).
 """
 
 from __future__ import annotations
 
 import csv
-import importlib
-import importlib.util
 import io
 import logging
 import os
@@ -29,8 +28,6 @@ from models import Handover, Municipality, Signal
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 5
-CLAIM_WORKING_DAYS = 1
-FEEDBACK_WORKING_DAYS = 5
 OUTCOMES = ("geen", "verder_onderzoek", "wel", "none")
 NO_VALUE = "—"
 
@@ -101,41 +98,38 @@ def month_bounds(day: date, tz: object) -> tuple[datetime, datetime]:
             datetime.combine(nxt, time(0), tzinfo=tz).astimezone(UTC))  # type: ignore[arg-type]
 
 
-def is_overdue(signal: Signal, now: datetime, cal: WorkingCalendar) -> bool:
+def is_overdue(session: Session, signal: Signal, now: datetime, cal: WorkingCalendar) -> bool:
+    """An open case with a deadline that has passed: the reminder deadlines of the case (claim,
+    feedback, advice, outcome, further investigation; `bot.core.cases.due_dates`)."""
+    from bot.core.cases import due_dates
+
     if signal.submitted_at is None or signal.status not in ("new", "in_progress"):
         return False
-    if signal.claimed_at is None and now > cal.add_working_days(signal.submitted_at, CLAIM_WORKING_DAYS):
-        return True
-    return bool(signal.wants_feedback and signal.first_feedback_at is None
-                and now > cal.add_working_days(signal.submitted_at, FEEDBACK_WORKING_DAYS))
+    return any(d.at <= now for d in due_dates(session, signal, cal))
 
 
-def next_due(signal: Signal, cal: WorkingCalendar) -> datetime | None:
-    """The next deadline of an open case: claiming, then the first feedback."""
-    if signal.submitted_at is None:
-        return None
-    if signal.claimed_at is None:
-        return cal.add_working_days(signal.submitted_at, CLAIM_WORKING_DAYS)
-    if signal.wants_feedback and signal.first_feedback_at is None:
-        return cal.add_working_days(signal.submitted_at, FEEDBACK_WORKING_DAYS)
-    return None
+def next_due(session: Session, signal: Signal, now: datetime, cal: WorkingCalendar) -> datetime | None:
+    """The next deadline of an open case that has not passed yet."""
+    from bot.core.cases import due_dates
+
+    return next((d.at for d in due_dates(session, signal, cal) if d.at > now), None)
 
 
 def trained_members(session: Session, now: datetime) -> dict[str, int] | None:
-    """Trained network members per municipality, when the training feature is installed."""
-    if importlib.util.find_spec("bot.core.training") is None:
-        return None
-    fn = getattr(importlib.import_module("bot.core.training"), "trained_members_by_municipality", None)
-    if fn is None:
-        return None
+    """Network members per municipality who attended a training in the last 12 months
+    (`bot.core.training.TrainedFigure.trained_members`; regional and partner members under "—")."""
+    from bot.core import training
+
     try:
-        result = fn(session, now)
+        figures = training.trained_members_by_municipality(session, now)
     except Exception:  # noqa: BLE001 - a figure missing is better than no digest at all
         log.exception("stats: trained members could not be counted")
         return None
-    if isinstance(result, dict):
-        return {str(k): int(v) for k, v in result.items()}
-    return None
+    out: dict[str, int] = {}
+    for figure in figures:
+        key = figure.municipality or NO_VALUE
+        out[key] = out.get(key, 0) + figure.trained_members
+    return out
 
 
 def compute(session: Session, start: datetime, end: datetime, now: datetime, *, limit: int,
@@ -174,8 +168,8 @@ def compute(session: Session, start: datetime, end: datetime, now: datetime, *, 
     open_rows = [s for s in session.exec(select(Signal).where(
         col(Signal.status).in_(["new", "in_progress"]), col(Signal.purged_at).is_(None))).all() if in_scope(s)]
     report.open = len(open_rows)
-    report.overdue = sum(1 for s in open_rows if is_overdue(s, now, cal))
-    trained = trained_members(session, now)
+    report.overdue = sum(1 for s in open_rows if is_overdue(session, s, now, cal))
+    trained = trained_members(session, min(now, end))  # as of the end of the period (a month's digest)
     if trained is not None and municipalities is not None:
         trained = {k: v for k, v in trained.items() if k in municipalities}
     report.trained = trained

@@ -679,6 +679,30 @@ def forget_member(session: Session, user_id: str, now: datetime) -> None:
         session.delete(nudge)
 
 
+def expire_history(session: Session, answers_days: int, attendance_months: int, now: datetime) -> tuple[int, int]:
+    """Retention of training data (run by the daily retention job): answers (RSVPs) and the send log
+    of sessions that ended `answers_days` ago are deleted; named attendance of sessions more than
+    `attendance_months` ago is anonymised (still countable, no longer whose). Returns (answers
+    deleted, attendance rows anonymised)."""
+    cutoff = now - timedelta(days=answers_days)
+    done = select(TrainingSession.id).where(
+        (col(TrainingSession.ends_at) < cutoff)
+        | (col(TrainingSession.cancelled_at).is_not(None) & (col(TrainingSession.cancelled_at) < cutoff)))
+    answers = session.execute(delete(TrainingRsvp).where(col(TrainingRsvp.session_id).in_(done)))
+    session.execute(delete(TrainingSent).where(col(TrainingSent.session_id).in_(done)))
+    old = select(TrainingSession.id).where(col(TrainingSession.starts_at) < months_before(now, attendance_months))
+    rows = session.exec(select(TrainingAttendance).where(col(TrainingAttendance.session_id).in_(old),
+                                                         col(TrainingAttendance.user_id).is_not(None))).all()
+    keys: dict[str, str] = {}
+    for row in rows:
+        row.anon_key = keys.setdefault(row.user_id or "", uuid.uuid4().hex[:16])
+        row.user_id, row.recorded_by = None, None
+        session.add(row)
+    session.execute(sa_update(TrainingAttendance).where(col(TrainingAttendance.session_id).in_(old))
+                    .values(recorded_by=None))
+    return int(answers.rowcount or 0), len(rows)  # type: ignore[attr-defined]
+
+
 # --- the sweep: reminders, attendance requests, refresher nudges -----------------------------------
 
 

@@ -3,28 +3,47 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
 from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.config import Settings
+from bot.core import people
 from bot.core.outbox import Delivered, NotReady, PermanentError, TransientError
 from bot.i18n import translator
 from bot.slack.render import language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
-from models import MessageRef
+from models import MessageRef, Person
 
 log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 
 
 class SlackDeliverer:
-    def __init__(self, client: WebClient, settings: Settings, questionnaire: Questionnaire) -> None:
+    def __init__(self, client: WebClient, settings: Settings, questionnaire: Questionnaire,
+                 now: Callable[[], datetime] | None = None) -> None:
         self.client = client
         self.settings = settings
         self.questionnaire = questionnaire
+        self.now = now or (lambda: datetime.now(UTC))
+
+    def learn_language(self, session: Session, user_id: str) -> None:
+        """A message to someone the bot has not heard from yet (a partner asked for advice, a member
+        invited to a training) speaks their Slack language too: ask Slack once (users.info)."""
+        person = session.exec(select(Person).where(Person.user_id == user_id)).first()
+        if person is not None and person.locale_checked_at is not None:
+            return
+        try:
+            user = self.client.users_info(user=user_id, include_locale=True).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("users.info failed (%s); writing in the default language", exc.response.get("error"))
+            return
+        people.remember_locale(session, user_id, user.get("locale"), self.now())
+        session.flush()
 
     def __call__(self, session: Session, op: str, msg: MessageRef) -> Delivered:
         try:
@@ -48,6 +67,8 @@ class SlackDeliverer:
             out = tombstone(translator(lang))
             self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)
             return Delivered(msg.channel, msg.ts)
+        if op == "post" and msg.recipient:
+            self.learn_language(session, msg.recipient)
         out = render(session, self.settings, self.questionnaire, msg)
         if op == "update":
             self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)

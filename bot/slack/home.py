@@ -45,20 +45,21 @@ def case_link(ctx: SlackContext, session: Session, signal: Signal, user: str, ch
         return f"https://slack.com/archives/{card.channel}/p{card.ts.replace('.', '')}"
 
 
-def case_line(ctx: SlackContext, _: Translate, signal: Signal, link: str | None, now: datetime) -> str:
+def case_line(ctx: SlackContext, session: Session, _: Translate, signal: Signal, link: str | None,
+              now: datetime) -> str:
     cal = stats.calendar_for(ctx.core.settings)
     ref = f"<{link}|{signal.reference}>" if link else signal.reference
     submitted = signal.submitted_at or signal.created_at
     days = max(0, (now - submitted).days)
     parts = [f"*{ref}*", _(CASE_STATUS_LABELS.get(signal.status, signal.status)),
              _("{days} days old", days=days) if days != 1 else _("1 day old")]
-    due = stats.next_due(signal, cal)
+    due = stats.next_due(session, signal, now, cal)
     if due is not None:
         parts.append(_("next deadline {when}", when=m.date(due, ctx.core.settings.tz)))
     if signal.acute:
         parts.insert(1, "🚨 " + _("acute"))
     line = " · ".join(parts)
-    if stats.is_overdue(signal, now, cal):
+    if stats.is_overdue(session, signal, now, cal):
         overdue = _("overdue")
         return f"⚠️ {line} · *{overdue}*"
     return line
@@ -78,8 +79,8 @@ def af_section(ctx: SlackContext, session: Session, _: Translate, user: str, act
             blocks.append(m.section(_("No open cases. New signals appear here and in the case channel.")))
             continue
         for signal in cases[:CASES_SHOWN]:
-            blocks.append(m.section(case_line(ctx, _, signal, case_link(ctx, session, signal, user, muni.channel),
-                                              now)))
+            link = case_link(ctx, session, signal, user, muni.channel)
+            blocks.append(m.section(case_line(ctx, session, _, signal, link, now)))
             shown.append(signal.reference)
         if len(cases) > CASES_SHOWN:
             blocks.append(m.context(_("And {count} more: the oldest are shown first.",

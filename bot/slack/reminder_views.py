@@ -40,6 +40,7 @@ SETTLED = {
     "advice_received": N_("Settled: the advice has been recorded."),
     "outcome_recorded": N_("Settled: the outcome has been recorded."),
     "concluded": N_("Settled: a new conclusion has been recorded."),
+    "routed": N_("Settled: the case has been routed to a partner."),
     "closed": N_("Settled: the case is closed."),
     "gone": N_("Settled: the signal no longer exists."),
 }
@@ -161,13 +162,21 @@ def reminder_partner(ctx: RenderContext) -> Rendered:
     partner, _key = _partner_name(ctx, deadline)
     params = {"reference": signal.reference, "municipality": m.esc(muni.name) if muni else "—",
               "partner": m.esc(partner), "when": m.date(deadline.anchor_at, ctx.tz, "{date_long}")}
-    if deadline.trigger == Trigger.ADVICE_UNANSWERED:
+    advice = deadline.trigger == Trigger.ADVICE_UNANSWERED
+    if advice:
         body = _("The attention officer of {municipality} asked {partner} for advice on signal {reference} on {when}, "
-                 "and is still waiting for an answer. Please send your advice to the attention officer.", **params)
+                 "and is still waiting for an answer. Give your advice with the button below; it goes to the "
+                 "attention officer only.", **params)
     else:
         body = _("Signal {reference} from {municipality} was handed over to {partner} on {when}. No outcome has been "
-                 "reported yet: please tell the attention officer the outcome and the next steps.", **params)
+                 "reported yet: report the outcome and the next steps with the button below; they go to the "
+                 "attention officer only.", **params)
     blocks = [m.section("⏰ " + body)] + _state_blocks(ctx, deadline, signal, slot, buttons=False)
+    if not reminders.reason_gone(ctx.session, deadline, signal):
+        # The same buttons as on the original request (issue 3), so the partner acts from here.
+        label, action = (_("Give advice"), "partner:advice") if advice else (_("Report outcome"), "partner:outcome")
+        blocks.append(m.actions(f"rp:{deadline.id}", [m.button(label, action, str(deadline.subject_id),
+                                                               style="primary")]))
     return Rendered(_("Reminder about signal {reference}", reference=signal.reference), blocks)
 
 
