@@ -1217,7 +1217,7 @@ class FakeSlack:
         with self._lock:
             self.calls.clear()
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.02) -> T:
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 15.0, interval: float = 0.02) -> T:
         """Poll until ``predicate()`` is truthy and return its value (for asynchronous bots)."""
         deadline = time.monotonic() + timeout
         while True:
