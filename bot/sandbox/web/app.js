@@ -372,6 +372,12 @@ function renderModal() {
   if (first) first.focus();
 }
 
+// The job report names people by Slack id (as the CLI does); the sandbox shows who that is.
+function withNames(line) {
+  const users = usersMap();
+  return line.replace(/\bU[0-9A-Z]{6,}\b/g, (id) => (users[id] ? `${id} (${users[id].real_name})` : id));
+}
+
 function renderClock() {
   const c = ui.data.clock;
   const now = new Date(c.now);
@@ -380,9 +386,10 @@ function renderClock() {
   $("clock-now").title = c.offset_seconds > 60 ? "De klok van de bot loopt voor op de echte tijd" : "";
   $("transport").textContent = ui.data.transport === "socket" ? "Socket Mode" : "HTTP (ondertekend)";
   const jobs = $("jobs");
-  if (ui.data.last_jobs.length) {
-    jobs.textContent = `Geplande taken (jobs run-due):\n${ui.data.last_jobs.join("\n")}`;
-  }
+  // What the last clock move ran (the same lines as `signaalbot jobs run-due`); never stale text.
+  jobs.textContent = ui.data.last_jobs.length
+    ? `Geplande taken na de klokwijziging (jobs run-due):\n${ui.data.last_jobs.map(withNames).join("\n")}`
+    : "Geplande taken na de klokwijziging: niets te doen.";
 }
 
 function render() {
