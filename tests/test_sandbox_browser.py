@@ -57,6 +57,8 @@ def page(sandbox: tuple[Sandbox, str]):  # noqa: ANN201
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(sandbox[1])
+        # Ready when the first state has arrived and the workspace is drawn (the composer works then).
+        page.wait_for_function("document.querySelector('#pane-title').textContent !== ''")
         yield page
         context.close()
         browser.close()
@@ -184,3 +186,68 @@ def test_the_af_claims_gives_feedback_and_the_reporter_sees_it(page, sandbox) ->
     page.locator("#messages .msg").filter(has_text=f"Signaal {reference}").locator(".thread-link").click()
     page.locator("#thread-messages").get_by_text("besproken met de partners").wait_for()
     shot(page, "07-reporter-sees-feedback")
+
+
+# --------------------------------------------------------------------------- the clock: a reminder
+
+
+def clock_click(page, label: str) -> None:  # noqa: ANN001
+    """Click a clock control and wait until the bot's clock shown in the top bar has moved."""
+    before = page.locator("#clock-now").inner_text()
+    page.locator(".topbar").get_by_role("button", name=label, exact=True).click()
+    page.wait_for_function("before => document.querySelector('#clock-now').textContent !== before", arg=before)
+
+
+def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_stops_them(page, sandbox) -> None:
+    """Nobody claims; the clock moves on to the next working days (the sandbox clock starts at the real
+    now: two "next working day" clicks always pass one whole working day, whatever the hour or the
+    weekday) → the AF sees the reminder with a mention in the case card's thread; claiming settles it."""
+    reference = report_through_the_ui(page)
+    clock_click(page, "Volgende werkdag")
+    clock_click(page, "Volgende werkdag")
+    jobs = page.locator("#jobs")
+    jobs.get_by_text(f"sent unclaimed_af for {reference}").wait_for()
+
+    be(page, AF_BREDA)
+    page.locator(f"#channels [data-channel='{CASES_CHANNEL}']").click()
+    card = page.locator("#messages .msg").filter(has_text=f"Signaal {reference}")
+    card.locator(".thread-link").click()
+    thread = page.locator("#thread-messages")
+    reminder = thread.locator(".msg").filter(has_text=f"Signaal {reference} is nog niet opgepakt")
+    reminder.wait_for()
+    assert reminder.locator(".bk-mention").filter(has_text="@Anna Jansen").count() == 1
+    reminder.get_by_role("button", name="Morgen").wait_for()  # the snooze buttons
+    shot(page, "08-af-reminder-in-thread")
+
+    card.get_by_role("button", name="Oppakken").click()
+    reminder.get_by_text("Afgehandeld: het signaal is opgepakt.").wait_for()
+    assert reminder.get_by_role("button").count() == 0
+
+    # Three more working days: past the backup's and the ketenregisseur's rungs; nothing is sent.
+    for _ in range(3):
+        clock_click(page, "Volgende werkdag")
+        assert "sent " not in jobs.inner_text()
+    assert thread.locator(".msg").filter(has_text="nog niet opgepakt").count() == 1
+    shot(page, "09-af-reminder-settled")
+
+
+# --------------------------------------------------------------------------- a training RSVP
+
+
+NETWORK_MEMBER = "U0DEMONET1"
+
+
+def test_a_network_member_answers_the_seeded_training_invitation_by_clicking(page, sandbox) -> None:
+    box, _url = sandbox
+    be(page, NETWORK_MEMBER)
+    invitation = page.locator("#messages .msg").filter(has_text="Signalen herkennen: mensenhandel in de praktijk")
+    invitation.get_by_text("Nieuwe training voor het netwerk").wait_for()
+    invitation.get_by_text("0 van 20 plekken bezet").wait_for()
+    shot(page, "10-network-invitation")
+
+    invitation.get_by_role("button", name="Ik kom", exact=True).click()
+    page.locator("#messages .msg.ephemeral").get_by_text("Dank je! Je bent aangemeld.").wait_for()
+    invitation.get_by_text("Je komt.").wait_for()
+    invitation.get_by_text("1 van 20 plekken bezet").wait_for()
+    shot(page, "11-network-rsvp")
+    assert not box.notices  # the demo training was planned
