@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -251,3 +253,26 @@ def test_a_network_member_answers_the_seeded_training_invitation_by_clicking(pag
     invitation.get_by_text("1 van 20 plekken bezet").wait_for()
     shot(page, "11-network-rsvp")
     assert not box.notices  # the demo training was planned
+
+
+def test_the_ketenregisseur_plans_a_training_in_the_form_and_the_network_member_is_invited(page, sandbox) -> None:
+    """The form's start and end are Slack date-time pickers: they must be usable in the sandbox."""
+    box, _url = sandbox
+    day = (box.bot.core.clock.now() + timedelta(days=21)).astimezone(ZoneInfo("Europe/Amsterdam")).date()
+    be(page, "U0DEMOKR01")
+    page.fill("#composer-input", "/signaal training")
+    page.press("#composer-input", "Enter")
+    modal = page.get_by_role("dialog")
+    modal.get_by_label("Titel").fill("Netwerkbijeenkomst arbeidsuitbuiting")
+    modal.get_by_label("Begint").fill(f"{day.isoformat()}T10:00")
+    modal.get_by_label("Eindigt").fill(f"{day.isoformat()}T12:00")
+    modal.get_by_label("Locatie").fill("Online")
+    shot(page, "12-ketenregisseur-plans-training")
+    modal.locator("button.submit").click()
+    modal.wait_for(state="detached")
+    page.locator("#messages .msg.ephemeral").get_by_text("De training is gepland.").wait_for()
+
+    be(page, NETWORK_MEMBER)
+    invitation = page.locator("#messages .msg").filter(has_text="Netwerkbijeenkomst arbeidsuitbuiting")
+    invitation.get_by_text("10:00 – 12:00").wait_for()
+    invitation.get_by_role("button", name="Ik kom", exact=True).wait_for()

@@ -97,6 +97,7 @@ function rawFromState(values) {
       else if ("selected_options" in s) raw = (s.selected_options || []).map((o) => o.value);
       else if ("selected_date" in s) raw = s.selected_date;
       else if ("selected_time" in s) raw = s.selected_time;
+      else if ("selected_date_time" in s) raw = s.selected_date_time;
       else if ("selected_user" in s) raw = s.selected_user;
       else if ("selected_users" in s) raw = s.selected_users;
       out[blockId][actionId] = raw;
