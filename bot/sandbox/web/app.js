@@ -173,9 +173,23 @@ function renderMessage(message, channelId, { inThread = false } = {}) {
   return row;
 }
 
+// Which overflow menus (⋯) are open in a container, so a re-render (any new message) keeps them open.
+function openMenus(container) {
+  return Array.from(container.querySelectorAll(".bk-overflow-menu:not([hidden])")).map((menu) => {
+    const overflow = menu.closest(".bk-overflow");
+    return `.msg[data-ts="${menu.closest(".msg")?.dataset.ts}"] [data-block-id="${
+      overflow.closest("[data-block-id]")?.dataset.blockId}"] .bk-overflow[data-action-id="${overflow.dataset.actionId}"]`;
+  });
+}
+
 function renderList(container, items, channelId, options) {
   const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 40;
+  const menus = openMenus(container);
   container.replaceChildren(...items.map((m) => renderMessage(m, channelId, options)));
+  for (const selector of menus) {
+    const menu = container.querySelector(`${selector} .bk-overflow-menu`);
+    if (menu) menu.hidden = false;
+  }
   if (atBottom || options?.scrollToEnd) container.scrollTop = container.scrollHeight;
 }
 
