@@ -16,6 +16,8 @@ const ui = {
   seen: {}, // `${me}:${channel}` → newest ts seen
   modalKey: null,
   busy: false,
+  asked: 0, // state requests sent
+  shown: 0, // the newest state request drawn
 };
 
 // ------------------------------------------------------------------------- API
@@ -413,6 +415,7 @@ function render() {
   renderPane();
   renderThread();
   renderModal();
+  document.body.dataset.me = ui.me; // drawn for this person (tests wait for it after switching)
 }
 
 // ------------------------------------------------------------------------- navigation
@@ -438,8 +441,13 @@ async function showHome() {
 
 async function refresh(force = false) {
   if (!ui.me) return;
+  const seq = ++ui.asked;
   try {
     const data = await api(`/api/state?user=${encodeURIComponent(ui.me)}`);
+    // A poll that was already on its way may answer after a newer one (or for the person before a
+    // switch): never draw an older state over a newer one.
+    if (seq < ui.shown || data.me !== ui.me) return;
+    ui.shown = seq;
     const changed = force || data.version !== ui.version;
     ui.data = data;
     ui.version = data.version;
