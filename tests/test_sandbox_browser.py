@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -57,6 +59,8 @@ def page(sandbox: tuple[Sandbox, str]):  # noqa: ANN201
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(sandbox[1])
+        # Ready when the first state has arrived and the workspace is drawn (the composer works then).
+        page.wait_for_function("document.body.dataset.me !== undefined")
         yield page
         context.close()
         browser.close()
@@ -74,7 +78,7 @@ def shot(page, name: str) -> None:  # noqa: ANN001
 
 def be(page, user_id: str) -> None:  # noqa: ANN001
     page.select_option("#person", user_id)
-    page.wait_for_function("id => document.querySelector('#person').value === id", arg=user_id)
+    page.wait_for_function("id => document.body.dataset.me === id", arg=user_id)  # drawn as them
 
 
 def last_question(page):  # noqa: ANN001, ANN201
@@ -156,8 +160,6 @@ def test_a_reporter_reports_through_the_ui_and_the_af_sees_the_case_card(page, s
     assert "Twee mannen slapen" in card.inner_text()  # the AF sees the content, in the private channel
     card.get_by_role("button", name="Oppakken").wait_for()
     shot(page, "05-af-case-card")
-    if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT"):
-        page.screenshot(path=str(DOCS_SCREENSHOT))
 
     # The reporter's DM is not in the AF's sidebar, and the card's push text holds no content.
     stored = [m for m in box.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
@@ -184,3 +186,99 @@ def test_the_af_claims_gives_feedback_and_the_reporter_sees_it(page, sandbox) ->
     page.locator("#messages .msg").filter(has_text=f"Signaal {reference}").locator(".thread-link").click()
     page.locator("#thread-messages").get_by_text("besproken met de partners").wait_for()
     shot(page, "07-reporter-sees-feedback")
+
+
+# --------------------------------------------------------------------------- the clock: a reminder
+
+
+def clock_click(page, label: str) -> None:  # noqa: ANN001
+    """Click a clock control; the report of the jobs it ran appears when the move is done (a click
+    folds an earlier report away first)."""
+    jobs = page.locator("#jobs")
+    if jobs.is_visible():
+        jobs.click()
+        jobs.wait_for(state="hidden")
+    page.locator(".topbar").get_by_role("button", name=label, exact=True).click()
+    jobs.wait_for()
+
+
+def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_stops_them(page, sandbox) -> None:
+    """Nobody claims; the clock moves on to the next working days (the sandbox clock starts at the real
+    now: two "next working day" clicks always pass one whole working day, whatever the hour or the
+    weekday) → the AF sees the reminder with a mention in the case card's thread; claiming settles it."""
+    reference = report_through_the_ui(page)
+    clock_click(page, "Volgende werkdag")
+    clock_click(page, "Volgende werkdag")
+    jobs = page.locator("#jobs")
+
+    be(page, AF_BREDA)
+    page.locator(f"#channels [data-channel='{CASES_CHANNEL}']").click()
+    card = page.locator("#messages .msg").filter(has_text=f"Signaal {reference}")
+    card.locator(".thread-link").click()
+    thread = page.locator("#thread-messages")
+    reminder = thread.locator(".msg").filter(has_text=f"Signaal {reference} is nog niet opgepakt")
+    reminder.wait_for()
+    assert reminder.locator(".bk-mention").filter(has_text="@Anna Jansen").count() == 1
+    reminder.get_by_role("button", name="Morgen").wait_for()  # the snooze buttons
+    shot(page, "08-af-reminder-in-thread")
+    if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT"):
+        if jobs.is_visible():
+            jobs.click()  # the job report folds away when clicked
+            jobs.wait_for(state="hidden")
+        page.screenshot(path=str(DOCS_SCREENSHOT))  # README: the case card with a reminder in its thread
+
+    card.get_by_role("button", name="Oppakken").click()
+    reminder.get_by_text("Afgehandeld: het signaal is opgepakt.").wait_for()
+    assert reminder.get_by_role("button").count() == 0
+
+    # Three more working days: past the backup's and the ketenregisseur's rungs; nothing is sent.
+    for _ in range(3):
+        clock_click(page, "Volgende werkdag")
+        assert "sent unclaimed" not in jobs.inner_text()
+    assert thread.locator(".msg").filter(has_text="nog niet opgepakt").count() == 1
+    shot(page, "09-af-reminder-settled")
+
+
+# --------------------------------------------------------------------------- a training RSVP
+
+
+NETWORK_MEMBER = "U0DEMONET1"
+
+
+def test_a_network_member_answers_the_seeded_training_invitation_by_clicking(page, sandbox) -> None:
+    box, _url = sandbox
+    be(page, NETWORK_MEMBER)
+    invitation = page.locator("#messages .msg").filter(has_text="Signalen herkennen: mensenhandel in de praktijk")
+    invitation.get_by_text("Nieuwe training voor het netwerk").wait_for()
+    invitation.get_by_text("0 van 20 plekken bezet").wait_for()
+    shot(page, "10-network-invitation")
+
+    invitation.get_by_role("button", name="Ik kom", exact=True).click()
+    page.locator("#messages .msg.ephemeral").get_by_text("Dank je! Je bent aangemeld.").wait_for()
+    invitation.get_by_text("Je komt.").wait_for()
+    invitation.get_by_text("1 van 20 plekken bezet").wait_for()
+    shot(page, "11-network-rsvp")
+    assert not box.notices  # the demo training was planned
+
+
+def test_the_ketenregisseur_plans_a_training_in_the_form_and_the_network_member_is_invited(page, sandbox) -> None:
+    """The form's start and end are Slack date-time pickers: they must be usable in the sandbox."""
+    box, _url = sandbox
+    day = (box.bot.core.clock.now() + timedelta(days=21)).astimezone(ZoneInfo("Europe/Amsterdam")).date()
+    be(page, "U0DEMOKR01")
+    page.fill("#composer-input", "/signaal training")
+    page.press("#composer-input", "Enter")
+    modal = page.get_by_role("dialog")
+    modal.get_by_label("Titel").fill("Netwerkbijeenkomst arbeidsuitbuiting")
+    modal.get_by_label("Begint").fill(f"{day.isoformat()}T10:00")
+    modal.get_by_label("Eindigt").fill(f"{day.isoformat()}T12:00")
+    modal.get_by_label("Locatie").fill("Online")
+    shot(page, "12-ketenregisseur-plans-training")
+    modal.locator("button.submit").click()
+    modal.wait_for(state="detached")
+    page.locator("#messages .msg.ephemeral").get_by_text("De training is gepland.").wait_for()
+
+    be(page, NETWORK_MEMBER)
+    invitation = page.locator("#messages .msg").filter(has_text="Netwerkbijeenkomst arbeidsuitbuiting")
+    invitation.get_by_text("10:00 – 12:00").wait_for()
+    invitation.get_by_role("button", name="Ik kom", exact=True).wait_for()

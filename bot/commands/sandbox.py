@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
 
 
@@ -12,9 +13,18 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     import uvicorn
 
     from bot.sandbox.app import OFFLINE_NOTICE, Sandbox, make_web_app
+    from bot.sandbox.fake_slack import SpecNotFoundError
 
     port = args.port if args.port is not None else int(os.environ.get("PORT") or 3000)
-    sandbox = Sandbox(Path(args.data_dir), transport=args.transport).start()
+    try:
+        sandbox = Sandbox(Path(args.data_dir), transport=args.transport).start()
+    except SpecNotFoundError as exc:
+        # The fake Slack checks every Web API call against Slack's published OpenAPI spec.
+        print(f"\n  The sandbox cannot start: {exc}.\n"
+              "  It lies in shared/slack/ beside this repository (../shared/slack/slack_web_openapi_v2.json);\n"
+              "  elsewhere, download it from https://github.com/slackapi/slack-api-specs (web-api/) and set\n"
+              "  SLACK_OPENAPI_SPEC=/path/to/slack_web_openapi_v2.json.\n", file=sys.stderr)
+        return 2
     url = f"http://{args.host}:{port}"
     bot_side = (f"signed HTTP requests to {sandbox.bot_server.url}/slack/events" if sandbox.bot_server
                 else f"Socket Mode over {sandbox.fake.socket_url.split('?')[0]}" if sandbox.fake.socket_url else "")

@@ -44,7 +44,7 @@ def member_modal(_: Translate, session: Session, actor: Actor) -> dict:
         regional = bool(can_manage_members(actor, ""))  # the ketenregisseur may leave it empty
         blocks.append(select_block("municipality", _("Municipality"), munis, optional=regional))
     if partners:
-        blocks.append(select_block("partner", _("Partner organisation (optional)"), partners, optional=True))
+        blocks.append(select_block("partner", _("Partner organisation"), partners, optional=True))
     save = m.option(_("Add or change"), "save")
     blocks.append({"type": "input", "block_id": "action", "label": m.plain(_("What do you want to do?")),
                    "element": {"type": "radio_buttons", "action_id": "value", "initial_option": save,

@@ -200,7 +200,7 @@ def training_modal(_: Translate, session: Session, actor: Actor, t: TrainingSess
         _input("ends", _("Ends"), moment_el(t.ends_at if t else None)),
         _input("location", _("Location"), text_el(t.location if t else None, training.LOCATION_LIMIT),
                hint=_("An address, a room, or 'online'.")),
-        _input("url", _("Link (optional)"), url_el, optional=True),
+        _input("url", _("Link"), url_el, optional=True),
     ]
     if t is None:
         choices = training.audience_choices(session, actor)
@@ -211,7 +211,7 @@ def training_modal(_: Translate, session: Session, actor: Actor, t: TrainingSess
             hint=_("Everyone in this audience gets the invitation in a private message.")))
     else:
         blocks.append(m.context(_("For {audience}", audience=audience_label(_, t.audience))))
-    blocks.append(_input("capacity", _("Number of places (optional)"), cap_el, optional=True,
+    blocks.append(_input("capacity", _("Number of places"), cap_el, optional=True,
                          hint=_("When it is full, people go on a waiting list and move up automatically.")))
     return {
         "type": "modal",

@@ -16,6 +16,8 @@ const ui = {
   seen: {}, // `${me}:${channel}` → newest ts seen
   modalKey: null,
   busy: false,
+  asked: 0, // state requests sent
+  shown: 0, // the newest state request drawn
 };
 
 // ------------------------------------------------------------------------- API
@@ -97,6 +99,7 @@ function rawFromState(values) {
       else if ("selected_options" in s) raw = (s.selected_options || []).map((o) => o.value);
       else if ("selected_date" in s) raw = s.selected_date;
       else if ("selected_time" in s) raw = s.selected_time;
+      else if ("selected_date_time" in s) raw = s.selected_date_time;
       else if ("selected_user" in s) raw = s.selected_user;
       else if ("selected_users" in s) raw = s.selected_users;
       out[blockId][actionId] = raw;
@@ -172,9 +175,23 @@ function renderMessage(message, channelId, { inThread = false } = {}) {
   return row;
 }
 
+// Which overflow menus (⋯) are open in a container, so a re-render (any new message) keeps them open.
+function openMenus(container) {
+  return Array.from(container.querySelectorAll(".bk-overflow-menu:not([hidden])")).map((menu) => {
+    const overflow = menu.closest(".bk-overflow");
+    return `.msg[data-ts="${menu.closest(".msg")?.dataset.ts}"] [data-block-id="${
+      overflow.closest("[data-block-id]")?.dataset.blockId}"] .bk-overflow[data-action-id="${overflow.dataset.actionId}"]`;
+  });
+}
+
 function renderList(container, items, channelId, options) {
   const atBottom = container.scrollHeight - container.scrollTop - container.clientHeight < 40;
+  const menus = openMenus(container);
   container.replaceChildren(...items.map((m) => renderMessage(m, channelId, options)));
+  for (const selector of menus) {
+    const menu = container.querySelector(`${selector} .bk-overflow-menu`);
+    if (menu) menu.hidden = false;
+  }
   if (atBottom || options?.scrollToEnd) container.scrollTop = container.scrollHeight;
 }
 
@@ -372,6 +389,12 @@ function renderModal() {
   if (first) first.focus();
 }
 
+// The job report names people by Slack id (as the CLI does); the sandbox shows who that is.
+function withNames(line) {
+  const users = usersMap();
+  return line.replace(/\bU[0-9A-Z]{6,}\b/g, (id) => (users[id] ? `${id} (${users[id].real_name})` : id));
+}
+
 function renderClock() {
   const c = ui.data.clock;
   const now = new Date(c.now);
@@ -380,9 +403,10 @@ function renderClock() {
   $("clock-now").title = c.offset_seconds > 60 ? "De klok van de bot loopt voor op de echte tijd" : "";
   $("transport").textContent = ui.data.transport === "socket" ? "Socket Mode" : "HTTP (ondertekend)";
   const jobs = $("jobs");
-  if (ui.data.last_jobs.length) {
-    jobs.textContent = `Geplande taken (jobs run-due):\n${ui.data.last_jobs.join("\n")}`;
-  }
+  // What the last clock move ran (the same lines as `signaalbot jobs run-due`); never stale text.
+  jobs.textContent = ui.data.last_jobs.length
+    ? `Geplande taken na de klokwijziging (jobs run-due):\n${ui.data.last_jobs.map(withNames).join("\n")}`
+    : "Geplande taken na de klokwijziging: niets te doen.";
 }
 
 function render() {
@@ -391,6 +415,7 @@ function render() {
   renderPane();
   renderThread();
   renderModal();
+  document.body.dataset.me = ui.me; // drawn for this person (tests wait for it after switching)
 }
 
 // ------------------------------------------------------------------------- navigation
@@ -416,8 +441,13 @@ async function showHome() {
 
 async function refresh(force = false) {
   if (!ui.me) return;
+  const seq = ++ui.asked;
   try {
     const data = await api(`/api/state?user=${encodeURIComponent(ui.me)}`);
+    // A poll that was already on its way may answer after a newer one (or for the person before a
+    // switch): never draw an older state over a newer one.
+    if (seq < ui.shown || data.me !== ui.me) return;
+    ui.shown = seq;
     const changed = force || data.version !== ui.version;
     ui.data = data;
     ui.version = data.version;

@@ -169,6 +169,27 @@ function relative(ms) {
   return ms < 0 ? `${amount} geleden` : `over ${amount}`;
 }
 
+// A Unix timestamp as the value of an <input type="datetime-local"> ("2027-03-25T14:00") in `tz`.
+export function epochToLocalInput(epoch, tz) {
+  const p = localParts(new Date(epoch * 1000), tz);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${p.y}-${pad(p.mo)}-${pad(p.d)}T${p.hh}:${p.mm}`;
+}
+
+// The Unix timestamp of a local date and time ("2027-03-25T14:00") in `tz` (daylight saving included).
+export function localInputToEpoch(value, tz) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(String(value));
+  if (!m) return null;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5]) / 1000;
+  let epoch = wall;
+  for (let i = 0; i < 2; i += 1) { // wall time minus the zone's offset at that moment
+    const p = localParts(new Date(epoch * 1000), tz);
+    const shown = Date.UTC(p.y, p.mo - 1, p.d, +p.hh, +p.mm) / 1000;
+    epoch += wall - shown;
+  }
+  return epoch;
+}
+
 // ------------------------------------------------------------------------- mrkdwn: render
 
 function renderInline(nodes, ctx) {
@@ -271,6 +292,8 @@ function initialValue(element) {
       return element.initial_date || null;
     case "timepicker":
       return element.initial_time || null;
+    case "datetimepicker":
+      return element.initial_date_time ?? null;
     case "users_select":
       return element.initial_user || null;
     case "conversations_select":
@@ -386,10 +409,20 @@ export function renderElement(element, block, ctx) {
         select.appendChild(h(ctx, "option", { value: option.value, selected: chosen.has(option.value) },
           plainText(option.text)));
       }
-      select.addEventListener("change", () => {
+      select.setAttribute("size", String(Math.min(Math.max(options.length, 2), 8))); // every option in view
+      const changed = () => {
         const values = Array.from(select.options).filter((o) => o.selected).map((o) => o.value);
         slot.set(values);
         if (dispatches(block)) fire(ctx, block, element, { selected: values });
+      };
+      select.addEventListener("change", changed);
+      // A click toggles one option (as ticking a chip in Slack), without Ctrl/⌘ and without losing the rest.
+      select.addEventListener("mousedown", (event) => {
+        if (event.target?.tagName !== "OPTION" || event.button) return;
+        event.preventDefault();
+        event.target.selected = !event.target.selected;
+        select.focus?.();
+        changed();
       });
       return select;
     }
@@ -431,6 +464,19 @@ export function renderElement(element, block, ctx) {
       input.addEventListener("change", () => {
         slot.set(input.value || null);
         if (dispatches(block)) fire(ctx, block, element, { selected: input.value });
+      });
+      return input;
+    }
+    case "datetimepicker": {
+      // Slack's value is a Unix timestamp (selected_date_time); the reader picks a local date and time.
+      const slot = stateSlot(ctx, block, element);
+      const tz = ctx.tz || "Europe/Amsterdam";
+      const input = h(ctx, "input", { ...common, class: "bk-input", id, type: "datetime-local",
+        value: slot.get() === null || slot.get() === undefined ? "" : epochToLocalInput(Number(slot.get()), tz) });
+      input.addEventListener("change", () => {
+        const epoch = input.value ? localInputToEpoch(input.value, tz) : null;
+        slot.set(epoch);
+        if (dispatches(block)) fire(ctx, block, element, { selected: epoch });
       });
       return input;
     }

@@ -193,6 +193,26 @@ test("date picker (and time picker) hold ISO values", () => {
   assert.equal(c.state.t.at, "14:00");
 });
 
+test("date-time picker shows local time in Amsterdam and holds Slack's Unix timestamp", () => {
+  const c = ctx();
+  const starts = Date.UTC(2027, 2, 25, 13, 0) / 1000; // 14:00 in Amsterdam (winter time)
+  const { root } = render([
+    { type: "input", block_id: "starts", label: plain("Begint"), element: { type: "datetimepicker",
+      action_id: "value", initial_date_time: starts } },
+    { type: "input", block_id: "ends", label: plain("Eindigt"), element: { type: "datetimepicker",
+      action_id: "value" } },
+  ], c);
+  const [start, end] = root.byTag("input");
+  assert.equal(start.getAttribute("type"), "datetime-local");
+  assert.equal(start.value, "2027-03-25T14:00");
+  assert.equal(c.state.starts.value, starts);
+  assert.equal(end.value, "");
+  end.value = "2027-04-01T16:30"; // summer time: 14:30 UTC
+  end.dispatch("change");
+  assert.equal(c.state.ends.value, Date.UTC(2027, 3, 1, 14, 30) / 1000);
+  assert.equal(c.actions.length, 0);
+});
+
 test("input block: label, optional marker, hint, multiline text and an inline validation error", () => {
   const c = ctx({ errors: { answer: "Dit is te lang." } });
   const { root } = render([{ type: "input", block_id: "answer", optional: true, label: plain("Beschrijving"),
