@@ -81,7 +81,8 @@ class ApiError(Exception):
 
 
 def find_spec_path() -> Path:
-    """The spec path: ``$SLACK_OPENAPI_SPEC``, else searched upwards from this file and the cwd."""
+    """The spec path: ``$SLACK_OPENAPI_SPEC``, else ``shared/slack/`` searched upwards from this file and
+    the cwd (the project's reference copy), else the copy bundled with this package."""
     env = os.environ.get(SPEC_ENV)
     if env:
         path = Path(env)
@@ -93,6 +94,10 @@ def find_spec_path() -> Path:
             for relative in SPEC_RELATIVE:
                 if (directory / relative).is_file():
                     return (directory / relative).resolve()
+    # A copy ships with the package (MIT, slackapi/slack-api-specs), so a clone anywhere works.
+    bundled = Path(__file__).resolve().parent / "slack_spec" / "slack_web_openapi_v2.json"
+    if bundled.is_file():
+        return bundled
     raise SpecNotFoundError(
         "Slack OpenAPI spec not found: looked for shared/slack/slack_web_openapi_v2.json above "
         f"{Path(__file__).parent} and {Path.cwd()}; set {SPEC_ENV} to its path"
