@@ -292,11 +292,13 @@ def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, of
 
 
 def _process(session: Session, policy: Policy, deadline_id: int, now: datetime, office: bool) -> str | None:
+    # Equality predicates only (the due moment is re-checked below): a range on due_at makes
+    # PostgreSQL's planner probe ix_deadline_due past the rows this sweep just settled, per row.
     row = session.exec(
-        select(Deadline).where(Deadline.id == deadline_id, Deadline.state == PENDING, Deadline.due_at <= now)
+        select(Deadline).where(Deadline.id == deadline_id, Deadline.state == PENDING)
         .with_for_update(skip_locked=True)
     ).first()
-    if row is None:
+    if row is None or row.due_at > now:
         return None  # another process has it, or it changed since the sweep looked
     signal = session.get(Signal, row.signal_id)
     reference = signal.reference if signal else f"#{row.signal_id}"
@@ -339,12 +341,11 @@ def _process(session: Session, policy: Policy, deadline_id: int, now: datetime, 
 def _superseded_by(session: Session, row: Deadline, now: datetime, office: bool) -> Deadline | None:
     """A later rung of the same ladder whose (later) slot has passed as well: after downtime only
     the highest due rung is sent."""
-    query = select(Deadline).where(
+    rows = session.exec(select(Deadline).where(
         Deadline.signal_id == row.signal_id, Deadline.trigger == row.trigger, Deadline.subject_id == row.subject_id,
-        Deadline.state == PENDING, Deadline.rung > row.rung, Deadline.due_at <= now, Deadline.due_at > row.due_at)
-    if not office:
-        query = query.where(col(Deadline.office_hours).is_(False))
-    return session.exec(query.order_by(col(Deadline.rung).desc())).first()
+        Deadline.state == PENDING)).all()  # a handful of rows; the due window is checked here
+    later = [r for r in rows if r.rung > row.rung and row.due_at < r.due_at <= now and (office or not r.office_hours)]
+    return max(later, key=lambda r: r.rung, default=None)
 
 
 # --- delivery: messages into the outbox ---------------------------------------------------------------
