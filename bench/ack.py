@@ -11,19 +11,21 @@ from bench.harness import make_fake, run_load, start_bare, start_project
 TARGET_RATIO = 1.2
 
 
-def run(scratch: Scratch, requests: int = 300, warmup: int = 20) -> Part:
-    part = Part(1, "Ack latency of /signaal (12 concurrent clients)")
+def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str = "SQLite") -> Part:
+    part = Part(1, f"Ack latency of /signaal (12 concurrent clients, {database})")
+    database_url = scratch.pg_database() if database == "PostgreSQL" else None
     part.method = (
         f"{CLIENTS} client threads in a separate load-generator process, each with one keep-alive connection, send "
         f"signed `/signaal` slash commands back to back (closed loop): {warmup} warm-up + {requests} measured "
         "requests per client; latency = request written → response read. Bare Bolt app (AsyncApp + "
-        "AsyncSlackRequestHandler + uvicorn, ack only) first, then the project bot (own process, SQLite, outbox "
+        f"AsyncSlackRequestHandler + uvicorn, ack only) first, then the project bot (own process, {database}, outbox "
         "worker delivering to the FakeSlack in the bench process); each app alone on the machine while measured."
     )
     fake = make_fake()
     try:
         results = {}
-        starters = (("bare", lambda: start_bare(scratch, fake)), ("project", lambda: start_project(scratch, fake)))
+        starters = (("bare", lambda: start_bare(scratch, fake)),
+                    ("project", lambda: start_project(scratch, fake, database_url=database_url)))
         for label, start in starters:
             server = start()
             try:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 from cryptography.fernet import Fernet
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -32,30 +35,68 @@ from bot.runtime import Bot, build_bot, healthy
 from bot.slack.http import make_asgi
 from models.db import session_scope
 
+BATCH = 50  # signals per transaction in populate
+
+
+class _Batched:
+    """Stands in for `models.db.session_scope` inside `bot.core.triage` while populate runs: every
+    service call gets the same session (flushed at the end of each call, as a commit would), and
+    the transaction is committed every BATCH signals. The service code is the real one."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.session: Session | None = None
+
+    @contextmanager
+    def __call__(self, engine: Any) -> Iterator[Session]:
+        if self.session is None:
+            self.session = Session(self.engine, expire_on_commit=False)
+        yield self.session
+        self.session.flush()
+
+    def commit(self) -> None:
+        if self.session is not None:
+            self.session.commit()
+            self.session.close()
+            self.session = None
+
 
 def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
-    """N complete triages (start → every question → submit), round-robin over `users`."""
+    """N complete triages (start → every question → submit), round-robin over `users`, through the
+    real service functions; BATCH signals per transaction (see _Batched)."""
+    from models import Signal
+
     core = bot.core
     started = time.perf_counter()
     done = 0
-    for i in range(n):
-        user = users[i % len(users)]
-        result = triage.start(core, user)
-        assert result.ok and result.signal_id, result
-        sid = result.signal_id
-        for _ in range(30):
-            with session_scope(core.engine) as session:
-                from models import Signal
-
-                key = session.get(Signal, sid).current_question  # type: ignore[union-attr]
-            if key == "_summary":
-                break
-            answered = triage.answer(core, sid, user, key, ANSWERS[key])
-            assert answered.ok, answered
-        submitted = triage.submit(core, sid, user)
-        assert submitted.ok, submitted
-        done += 1
-    return {"signals": done, "seconds": time.perf_counter() - started}
+    batch = _Batched(core.engine)
+    original = triage.session_scope
+    triage.session_scope = batch  # type: ignore[assignment]
+    try:
+        for i in range(n):
+            user = users[i % len(users)]
+            result = triage.start(core, user)
+            assert result.ok and result.signal_id, result
+            sid = result.signal_id
+            for _ in range(30):
+                with batch(core.engine) as session:
+                    key = session.get(Signal, sid).current_question  # type: ignore[union-attr]
+                if key == "_summary":
+                    break
+                answered = triage.answer(core, sid, user, key, ANSWERS[key])
+                assert answered.ok, answered
+            submitted = triage.submit(core, sid, user)
+            assert submitted.ok, submitted
+            done += 1
+            if done % BATCH == 0:
+                batch.commit()
+        batch.commit()
+    finally:
+        triage.session_scope = original  # type: ignore[assignment]
+        if batch.session is not None:
+            batch.session.rollback()
+            batch.session.close()
+    return {"signals": done, "seconds": time.perf_counter() - started, "batch": BATCH}
 
 
 def main(argv: list[str]) -> int:

@@ -3,10 +3,12 @@ and after 10,000 signals.
 
 The 10,000 signals are complete triages (start → every question → submit) made inside the bot
 process through the real service functions `bot.core.triage.start/answer/submit` (the bench-only
-route `/bench/populate` of bench/botproc.py), each step its own transaction with its outbox rows,
-audit records and case events. Over HTTP the same would take ~14 signed requests and ~25 Slack calls
-per signal (close to an hour at the throughput of part 3), so the outbox worker is paused while they are made; it
-then runs again, and the HTTP path itself is exercised first by a short round of slash commands."""
+route `/bench/populate` of bench/botproc.py), with their outbox rows, audit records, case events and
+reminder deadlines; to keep the bench short the steps of 50 signals share one transaction (the
+service code runs unchanged; only the commit is made every 50 signals). Over HTTP the same would
+take ~14 signed requests and ~25 Slack calls per signal (close to an hour at the throughput of
+part 3), so the outbox worker is paused while they are made; it then runs again, and the HTTP path
+itself is exercised first by a short round of slash commands."""
 
 from __future__ import annotations
 

@@ -167,10 +167,11 @@ def _ttfq(reps: list[Reporter], fake: FakeSlack) -> list[float]:
     return [(times[sid] - sent) * 1000 for r in reps for sid, sent in r.sent.items() if sid in times]
 
 
-def run(scratch: Scratch, window: float = 60.0, quiet: int = 20) -> Part:
-    part = Part(2, "Time to first question, and triage throughput (12 reporters)")
+def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str = "SQLite") -> Part:
+    part = Part(2, f"Time to first question, and triage throughput (12 reporters, {database})")
+    database_url = scratch.pg_database() if database == "PostgreSQL" else None
     part.method = (
-        f"Project bot in its own process (SQLite), FakeSlack + reporters in the bench process. First {quiet} "
+        f"Project bot in its own process ({database}), FakeSlack + reporters in the bench process. First {quiet} "
         f"`/signaal` by one reporter alone (quiet). Then {CLIENTS} reporters, concurrently for {window:.0f} s, each "
         "doing complete triages as a person would (slash command, every question answered by clicking what the bot "
         "posted, free text typed in the modal, Send), each next click as soon as the bot's message arrived. "
@@ -179,7 +180,7 @@ def run(scratch: Scratch, window: float = 60.0, quiet: int = 20) -> Part:
     )
     fake = make_fake()
     inbox = Inbox(fake)
-    server = start_project(scratch, fake)
+    server = start_project(scratch, fake, database_url=database_url)
     try:
         driver = SlackDriver(server.events_url, SECRET, fake)
         users = reporters(CLIENTS)

@@ -34,17 +34,18 @@ def parts(quick: bool) -> list[tuple[int, Callable[[Scratch], Part]]]:
             part = Part(4, "Sweep cost")
             part.error = "not measured: bench/sweep.py is missing"
             return part
-        return module.run(scratch)
+        return module.run(scratch, sizes=(1_000, 10_000)) if quick else module.run(scratch)
 
-    if quick:
-        return [(1, lambda s: ack.run(s, requests=30, warmup=5)),
-                (2, lambda s: reporting.run(s, window=10, quiet=5)),
-                (4, sweep),
-                (5, lambda s: memory.run(s, signals=200))]
-    return [(1, lambda s: ack.run(s, requests=200, warmup=20)),
-            (2, lambda s: reporting.run(s, window=45, quiet=20)),
-            (4, sweep),
-            (5, lambda s: memory.run(s, signals=10_000))]
+    from bench.common import pg_available
+
+    dbs = ["SQLite", "PostgreSQL"] if pg_available() else ["SQLite"]
+    requests, warmup, window, quiet, signals = (30, 5, 10, 5, 200) if quick else (200, 20, 45, 20, 10_000)
+    out: list[tuple[int, Callable[[Scratch], Part]]] = []
+    for db in dbs:  # parts 1-3 on both: SQLite is the default config, PostgreSQL the production one
+        out.append((1, lambda s, db=db: ack.run(s, requests=requests, warmup=warmup, database=db)))
+    for db in dbs:
+        out.append((2, lambda s, db=db: reporting.run(s, window=window, quiet=quiet, database=db)))
+    return [*out, (4, sweep), (5, lambda s: memory.run(s, signals=signals))]
 
 
 def render(info: dict[str, str], done: list[Part], total: float) -> str:

@@ -1,22 +1,189 @@
-"""Part 4 — sweep cost: SLOT, not measured yet.
+"""Part 4 — sweep cost: ONE run of the registered `reminders` sweep (`bot.core.reminders.sweep_reminders`,
+found in `bot.runtime.SWEEPS` like the scheduler finds it) with 10,000 and with 100,000 stored signals
+of which 1% have a reminder due, on SQLite (a temp file) and on PostgreSQL (an `sbbench_*` database
+that the bench creates and drops).
 
-The reminder sweep is being built in issue 4 (an indexed due table and `@sweep("reminders")`). After
-that is merged, this module measures one reminder sweep with 10,000 and with 100,000 stored signals
-(1% due), on SQLite and on PostgreSQL (`scratch.pg_database()` makes an `sbbench_*` database that
-`Scratch.close()` drops). Targets: ≤ 200 ms at 100k; 100k/10k ratio ≤ 1.5.
+Seeding (in the bench process, not timed): the signals are bulk-inserted as submitted cases of Breda
+with their case card (`MessageRef` kind case_card, delivered: channel + ts, so a reminder has a
+thread to go to). Their `Deadline` rows are made by the reminder module itself: for the first signal
+of each group the bench calls the module's own SUBMITTED handler (`arm()` of every ladder, in a real
+transaction; for closed cases also its CLOSED handler), and bulk-copies those rows to the other
+signals of the group. Groups: 1% submitted yesterday 09:00 (their `unclaimed_af` rung is due now),
+49% submitted 30 minutes ago (ladders pending, not due), 50% closed earlier (ladders cancelled).
+The clock is fixed at Tuesday 10 March 2026, 10:00 Europe/Amsterdam (office time). One warm-up sweep
+at seeding time (nothing due) opens the connection pool; then ONE sweep is timed.
 
-Contract with bench/run.py: `run(scratch) -> Part` (number 4). While `MEASURED` is False, run.py
-records the part as "not measured" and prints no numbers for it.
+What is timed: the sweep function itself — finding the due reminders, re-checking each reason,
+writing `SentReminder`, the reminder `MessageRef` + outbox row, the case event and audit entry, each
+committed. Outbox delivery (the Slack calls) is NOT included: it happens afterwards in the outbox
+worker, at the rate measured in parts 2–3.
 """
 
 from __future__ import annotations
 
-from bench.common import Part, Scratch
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-MEASURED = False
+from cryptography.fernet import Fernet
+from sqlalchemy import func, insert, select, text
+
+from bench.common import NETWORK_YAML, SECRET, TOKEN, Metric, Part, Scratch, pg_available
+
+MEASURED = True
+SIZES = (10_000, 100_000)
+TARGET_MS = 200.0
+TARGET_RATIO = 1.5
+CHANNEL = "C0AFCASES1"
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # Tuesday 10:00 in Amsterdam (CET)
+DUE_ANCHOR = datetime(2026, 3, 9, 8, 0, tzinfo=UTC)  # Monday 09:00 local: unclaimed_af due Tuesday 09:00
+FRESH_ANCHOR = NOW - timedelta(minutes=30)
+OLD_ANCHOR = datetime(2026, 1, 12, 9, 0, tzinfo=UTC)
+CHUNK = 5000
 
 
-def run(scratch: Scratch) -> Part:  # noqa: ARG001 - the slot's signature
+def _group(i: int) -> str:
+    r = i % 100
+    return "due" if r == 0 else "fresh" if r < 50 else "closed"
+
+
+def _anchor(group: str) -> datetime:
+    return {"due": DUE_ANCHOR, "fresh": FRESH_ANCHOR, "closed": OLD_ANCHOR}[group]
+
+
+def seed(core: Any, n: int) -> dict[str, float]:
+    """n submitted signals with case cards and their reminder ladders (see the module docstring)."""
+    from bot.core import events, reminders
+    from models import MessageRef, Municipality, Signal
+    from models.db import session_scope
+    from models.reminders import Deadline
+
+    engine = core.engine
+    t0 = time.perf_counter()
+    with session_scope(engine) as session:
+        breda = session.exec(select(Municipality).where(Municipality.name == "Breda")).scalars().one()
+        muni_id = breda.id
+        first = (session.execute(select(func.max(Signal.id))).scalar() or 0) + 1
+    afs = ["U0AF000001"]
+    signal_rows, card_rows = [], []
+    for k in range(n):
+        sid, group = first + k, _group(k)
+        anchor = _anchor(group)
+        closed = group == "closed"
+        signal_rows.append({
+            "id": sid, "reference": f"S-B-{sid:07d}", "reporter_id": f"U0BENCH{k % 12 + 1:03d}",
+            "municipality_id": muni_id, "status": "closed" if closed else "new", "questionnaire_version": "bench",
+            "answers": {"form": "AU", "acute": "no", "minor": "no", "feedback": "yes"}, "current_question": None,
+            "step": 12, "editing": False, "form": "AU", "sector": "horeca", "acute": False, "minor": False,
+            "wants_feedback": True, "created_at": anchor - timedelta(minutes=5), "updated_at": anchor,
+            "submitted_at": anchor, "closed_at": anchor + timedelta(days=3) if closed else None,
+        })
+        card_rows.append({
+            "signal_id": sid, "kind": "case_card", "template": "case_card", "ref": {"mention": afs},
+            "channel": CHANNEL, "ts": f"{1_700_000_000 + sid}.000100", "contains_details": True,
+            "created_at": anchor, "posted_at": anchor,
+        })
+    with engine.begin() as conn:
+        for i in range(0, n, CHUNK):
+            conn.execute(insert(Signal), signal_rows[i:i + CHUNK])
+        for i in range(0, n, CHUNK):
+            conn.execute(insert(MessageRef), card_rows[i:i + CHUNK])
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('signal', 'id'), (SELECT max(id) FROM signal))"))
+    # The reminder module arms the ladders of one signal per group, exactly as on a real submit …
+    reminders.configure(core)
+    templates: dict[str, list[dict[str, Any]]] = {}
+    for k, group in ((0, "due"), (1, "fresh"), (50, "closed")):
+        sid, anchor = first + k, _anchor(group)
+        with session_scope(engine) as session:
+            signal = session.get(Signal, sid)
+            signal.status = "new"
+            events.emit(session, events.SUBMITTED, signal=signal, now=anchor)
+            if group == "closed":
+                signal.status = "closed"
+                events.emit(session, events.CLOSED, signal=signal, now=anchor + timedelta(days=3))
+            session.add(signal)
+        with session_scope(engine) as session:
+            rows = session.execute(select(Deadline).where(Deadline.signal_id == sid)).scalars().all()
+            templates[group] = [{c: getattr(r, c) for c in Deadline.model_fields if c not in ("id", "signal_id")}
+                                for r in rows]
+        assert templates[group], f"the SUBMITTED handler armed nothing for group {group}"
+    # … and the bench copies those rows to every other signal of the group.
+    armed = {first, first + 1, first + 50}
+    deadline_rows = [{**tpl, "signal_id": first + k} for k in range(n) if first + k not in armed
+                     for tpl in templates[_group(k)]]
+    with engine.begin() as conn:
+        for i in range(0, len(deadline_rows), CHUNK):
+            conn.execute(insert(Deadline), deadline_rows[i:i + CHUNK])
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("ANALYZE"))
+    return {"seconds": time.perf_counter() - t0, "deadlines": len(deadline_rows) + sum(map(len, templates.values()))}
+
+
+def _count_due(core: Any) -> int:
+    from models.db import session_scope
+    from models.reminders import Deadline
+
+    with session_scope(core.engine) as session:
+        return int(session.execute(select(func.count()).select_from(Deadline).where(
+            Deadline.state == "pending", Deadline.due_at <= NOW)).scalar() or 0)
+
+
+def measure(scratch: Scratch, url: str, n: int) -> dict[str, Any]:
+    from bot.config import Settings
+    from bot.core.clock import Clock
+    from bot.core.network import apply, parse
+    from bot.runtime import SWEEPS, load_sweeps, make_core, open_database
+    from models.db import session_scope
+
+    data_dir = scratch.tempdir("sweep")
+    settings = Settings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, database_url=url,
+                        data_key=Fernet.generate_key().decode(), data_dir=data_dir, scheduler_enabled=False)
+    engine = open_database(settings)
+    try:
+        clock = Clock()
+        clock.set(NOW)
+        core = make_core(settings, engine, clock)
+        with session_scope(engine) as session:
+            apply(session, parse(NETWORK_YAML), OLD_ANCHOR - timedelta(days=30))
+        seeded = seed(core, n)
+        load_sweeps()
+        fn = dict(SWEEPS)["reminders"]
+        due = _count_due(core)
+        fn(core, FRESH_ANCHOR - timedelta(hours=2))  # warm-up: nothing is due at seeding time
+        t0 = time.perf_counter()
+        lines = fn(core, NOW)
+        ms = (time.perf_counter() - t0) * 1000
+        sent = sum(1 for line in lines if line.startswith("sent "))
+        return {"ms": ms, "due": due, "sent": sent, "lines": len(lines), "seed_s": seeded["seconds"],
+                "deadlines": seeded["deadlines"]}
+    finally:
+        engine.dispose()
+
+
+def run(scratch: Scratch, sizes: tuple[int, ...] = SIZES) -> Part:
     part = Part(4, "Sweep cost (reminder sweep, 10k and 100k signals, SQLite and PostgreSQL)")
-    part.error = "not measured yet: the reminder sweep (issue 4) is not merged; bench/sweep.py is its slot"
+    part.method = __doc__.split("\n\n", 1)[1].replace("\n", " ")
+    databases: list[tuple[str, Any]] = [("SQLite", lambda: f"sqlite:///{scratch.tempdir('sweepdb') / 'sweep.db'}")]
+    if pg_available():
+        databases.append(("PostgreSQL", scratch.pg_database))
+    else:
+        part.notes.append("PostgreSQL not reachable: measured on SQLite only")
+    small, large = sizes[0], sizes[-1]
+    for label, make_url in databases:
+        results = {}
+        for n in sizes:
+            r = results[n] = measure(scratch, make_url(), n)
+            part.notes.append(
+                f"{label}, {n:,} signals ({r['deadlines']:,} deadline rows, seeded in {r['seed_s']:.1f} s): "
+                f"{r['due']} due, {r['sent']} reminders sent by the sweep ({r['lines']} report lines) in "
+                f"{r['ms']:.0f} ms = {r['ms'] / max(1, r['due']):.2f} ms per due reminder")
+        for n in sizes:
+            met = None if n != large else results[n]["ms"] <= TARGET_MS
+            part.add(Metric(f"{label}: one sweep, {n // 1000}k signals ({results[n]['due']} due)", results[n]["ms"],
+                            "ms", f"≤ {TARGET_MS:.0f} ms" if n == large else None, met))
+        if small != large:
+            ratio = results[large]["ms"] / results[small]["ms"]
+            part.add(Metric(f"{label}: ratio {large // 1000}k / {small // 1000}k", ratio, "×",
+                            f"≤ {TARGET_RATIO}×", ratio <= TARGET_RATIO))
     return part

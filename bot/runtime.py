@@ -133,6 +133,9 @@ class Bot:
     def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        work = getattr(self.slack, "work", None)
+        if work is not None:
+            work.shutdown()  # the work of requests already acked
         self.worker.stop()
         self._stopped.set()
 

@@ -8,7 +8,8 @@ How it fits together:
   reads only pending rows that are due (index on state + due_at), re-checks each reason against
   the current state, and sends each due slot at most once: the row is locked with
   `FOR UPDATE SKIP LOCKED` on PostgreSQL, a unique `SentReminder` row is written, the messages go
-  into the outbox and the row is marked sent — one transaction per reminder.
+  into the outbox and the row is marked sent — in transactions of up to CHUNK reminders, redone
+  one reminder per transaction when one of them was contested.
 - A bot that was down catches up once: a missed rung is sent when the bot is back (non-acute
   ones only in office hours), and when a later rung of the same ladder is due too, only the later
   one is sent (one escalation, not three messages).
@@ -51,6 +52,7 @@ log = logging.getLogger(__name__)
 
 PENDING, SENT, CANCELLED, SKIPPED = "pending", "sent", "cancelled", "skipped"
 MAX_PER_SWEEP = 2000  # a sweep handles at most this many due reminders; the next tick does the rest
+CHUNK = 50  # due reminders per transaction (bench/NOTES.md, part 4)
 CASE_TRIGGERS = (Trigger.UNCLAIMED, Trigger.UNCLAIMED_ACUTE, Trigger.NO_FEEDBACK, Trigger.FURTHER_INVESTIGATION)
 ALL_TRIGGERS = tuple(Trigger)
 
@@ -290,76 +292,84 @@ def sweep_reminders(core: Core, now: datetime) -> list[str]:
             query = query.where(col(Deadline.office_hours).is_(False))
         ids = list(session.exec(query.order_by(col(Deadline.due_at), col(Deadline.id)).limit(MAX_PER_SWEEP)).all())
     lines: list[str] = []
-    for deadline_id in ids:
-        try:
-            line = _process(core, policy, deadline_id, now, office)
-        except (IntegrityError, OperationalError) as exc:
-            # Another process sent this slot at the same moment (unique key), or SQLite was busy:
-            # nothing was sent here; the row is settled by the other process or retried next tick.
-            log.info("reminders: deadline %s left to another sweep (%s)", deadline_id, type(exc).__name__)
-            continue
-        if line:
-            lines.append(line)
+    for start in range(0, len(ids), CHUNK):
+        lines += _process_chunk(core, policy, ids[start:start + CHUNK], now, office)
     if lines:
         core.kick()
     return lines
 
 
-def _process(core: Core, policy: Policy, deadline_id: int, now: datetime, office: bool) -> str | None:
-    with session_scope(core.engine) as session:
-        row = session.exec(
-            select(Deadline).where(Deadline.id == deadline_id, Deadline.state == PENDING, Deadline.due_at <= now)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if row is None:
-            return None  # another process has it, or it changed since the sweep looked
-        signal = session.get(Signal, row.signal_id)
-        reference = signal.reference if signal else f"#{row.signal_id}"
-        why = reason_gone(session, row, signal)
-        rule = policy.rule(row.rule_key)
-        if why is None and rule is None:
-            why = "rule_removed"
-        if why:
-            row.state, row.note, row.updated_at = CANCELLED, why, now
-            session.add(row)
-            return f"stopped {row.rule_key} for {reference}: {why}"
-        assert signal is not None and rule is not None
-        later = _superseded_by(session, row, now, office)
-        if later is not None:
-            row.state, row.note, row.updated_at = SKIPPED, f"superseded:{later.rule_key}"[:40], now
-            session.add(row)
-            return f"skipped {row.rule_key} for {reference}: {later.rule_key} is due as well"
-        slot = row.due_at
-        if session.exec(select(SentReminder.id).where(
-                SentReminder.signal_id == row.signal_id, SentReminder.rule_key == row.rule_key,
-                SentReminder.subject_id == row.subject_id, SentReminder.slot_at == slot)).first():
-            row.state, row.updated_at = SENT, now
-            session.add(row)
-            return None  # this slot went out before
-        # The at-most-once guard: a second writer of this slot fails here and sends nothing.
-        session.add(SentReminder(deadline_id=row.id or 0, signal_id=row.signal_id, rule_key=row.rule_key,
-                                 subject_id=row.subject_id, slot_at=slot, sent_at=now))
-        session.flush()
-        recipients = _deliver(session, row, rule, signal, now)
-        row.state, row.sent_at, row.snoozed, row.updated_at = SENT, now, False, now
+def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, office: bool) -> list[str]:
+    """Up to CHUNK due reminders in one transaction (each row locked as it is taken). When another
+    process got there first (unique key) or SQLite was busy, nothing of the chunk was sent: it is
+    done again one reminder per transaction, so only the contested ones are left out."""
+    try:
+        with session_scope(core.engine) as session:
+            return [line for deadline_id in ids if (line := _process(session, policy, deadline_id, now, office))]
+    except (IntegrityError, OperationalError) as exc:
+        if len(ids) == 1:
+            # Another process sent this slot at the same moment (unique key), or SQLite was busy:
+            # nothing was sent here; the row is settled by the other process or retried next tick.
+            log.info("reminders: deadline %s left to another sweep (%s)", ids[0], type(exc).__name__)
+            return []
+    return [line for deadline_id in ids for line in _process_chunk(core, policy, [deadline_id], now, office)]
+
+
+def _process(session: Session, policy: Policy, deadline_id: int, now: datetime, office: bool) -> str | None:
+    # Equality predicates only (the due moment is re-checked below): a range on due_at makes
+    # PostgreSQL's planner probe ix_deadline_due past the rows this sweep just settled, per row.
+    row = session.exec(
+        select(Deadline).where(Deadline.id == deadline_id, Deadline.state == PENDING)
+        .with_for_update(skip_locked=True)
+    ).first()
+    if row is None or row.due_at > now:
+        return None  # another process has it, or it changed since the sweep looked
+    signal = session.get(Signal, row.signal_id)
+    reference = signal.reference if signal else f"#{row.signal_id}"
+    why = reason_gone(session, row, signal)
+    rule = policy.rule(row.rule_key)
+    if why is None and rule is None:
+        why = "rule_removed"
+    if why:
+        row.state, row.note, row.updated_at = CANCELLED, why, now
         session.add(row)
-        session.add(CaseEvent(signal_id=row.signal_id, at=now, kind="reminder_sent",
-                              data={"rule": row.rule_key, "subject": row.subject_id, "to": recipients}))
-        audit.record(session, None, "reminder.sent", signal_id=row.signal_id, subject=row.rule_key, at=now,
-                     slot=slot.isoformat(), recipients=recipients)
-        local = policy.calendar.local(slot).strftime("%Y-%m-%d %H:%M")
-        return f"sent {row.rule_key} for {reference} (due {local}) to {', '.join(recipients) or 'nobody'}"
+        return f"stopped {row.rule_key} for {reference}: {why}"
+    assert signal is not None and rule is not None
+    later = _superseded_by(session, row, now, office)
+    if later is not None:
+        row.state, row.note, row.updated_at = SKIPPED, f"superseded:{later.rule_key}"[:40], now
+        session.add(row)
+        return f"skipped {row.rule_key} for {reference}: {later.rule_key} is due as well"
+    slot = row.due_at
+    if session.exec(select(SentReminder.id).where(
+            SentReminder.signal_id == row.signal_id, SentReminder.rule_key == row.rule_key,
+            SentReminder.subject_id == row.subject_id, SentReminder.slot_at == slot)).first():
+        row.state, row.updated_at = SENT, now
+        session.add(row)
+        return None  # this slot went out before
+    # The at-most-once guard: a second writer of this slot fails here and sends nothing.
+    session.add(SentReminder(deadline_id=row.id or 0, signal_id=row.signal_id, rule_key=row.rule_key,
+                             subject_id=row.subject_id, slot_at=slot, sent_at=now))
+    session.flush()
+    recipients = _deliver(session, row, rule, signal, now)
+    row.state, row.sent_at, row.snoozed, row.updated_at = SENT, now, False, now
+    session.add(row)
+    session.add(CaseEvent(signal_id=row.signal_id, at=now, kind="reminder_sent",
+                          data={"rule": row.rule_key, "subject": row.subject_id, "to": recipients}))
+    audit.record(session, None, "reminder.sent", signal_id=row.signal_id, subject=row.rule_key, at=now,
+                 slot=slot.isoformat(), recipients=recipients)
+    local = policy.calendar.local(slot).strftime("%Y-%m-%d %H:%M")
+    return f"sent {row.rule_key} for {reference} (due {local}) to {', '.join(recipients) or 'nobody'}"
 
 
 def _superseded_by(session: Session, row: Deadline, now: datetime, office: bool) -> Deadline | None:
     """A later rung of the same ladder whose (later) slot has passed as well: after downtime only
     the highest due rung is sent."""
-    query = select(Deadline).where(
+    rows = session.exec(select(Deadline).where(
         Deadline.signal_id == row.signal_id, Deadline.trigger == row.trigger, Deadline.subject_id == row.subject_id,
-        Deadline.state == PENDING, Deadline.rung > row.rung, Deadline.due_at <= now, Deadline.due_at > row.due_at)
-    if not office:
-        query = query.where(col(Deadline.office_hours).is_(False))
-    return session.exec(query.order_by(col(Deadline.rung).desc())).first()
+        Deadline.state == PENDING)).all()  # a handful of rows; the due window is checked here
+    later = [r for r in rows if r.rung > row.rung and row.due_at < r.due_at <= now and (office or not r.office_hours)]
+    return max(later, key=lambda r: r.rung, default=None)
 
 
 # --- delivery: messages into the outbox ---------------------------------------------------------------

@@ -133,6 +133,9 @@ def _load_draft(session: Session, signal_id: int, user_id: str) -> tuple[Signal 
 
 
 def _question_message(session: Session, signal_id: int, key: str) -> MessageRef | None:
+    latest = _latest(session, signal_id, "question")  # the open question is nearly always the last one asked
+    if latest is None or latest.ref.get("q") == key:
+        return latest
     rows = session.exec(
         select(MessageRef).where(MessageRef.signal_id == signal_id, MessageRef.kind == "question")
         .order_by(col(MessageRef.id).desc())
@@ -151,7 +154,8 @@ def answer(core: Core, signal_id: int, user_id: str, key: str, raw: Any) -> Resu
         if signal.current_question != key:
             return Result(False, signal.id, signal.reference, error="moved_on",
                           params={"current": signal.current_question})
-        names = [m.name for m in people.municipalities(session)]
+        q = core.questionnaire.get(key)
+        names = [m.name for m in people.municipalities(session)] if q.type == "municipality" else None
         verdict = core.questionnaire.check(key, raw, municipalities=names)
         if not verdict.ok:
             return Result(False, signal.id, signal.reference, error="invalid",

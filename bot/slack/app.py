@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.core.context import Core
 from bot.slack import hooks
-from bot.slack.common import SlackContext, container_channel, container_thread
+from bot.slack.common import SlackContext, WorkExecutor, container_channel, container_thread
 from models import ProcessedEvent
 from models.db import session_scope
 
@@ -43,7 +43,7 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True)
         ignoring_self_events_enabled=True,
         url_verification_enabled=True,
     )
-    ctx = SlackContext(core=core, client=client)
+    ctx = SlackContext(core=core, client=client, work=WorkExecutor.for_database(settings.database_url))
 
     @app.middleware
     def dedupe_events(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware

@@ -563,7 +563,10 @@ def register(ctx: SlackContext, app: App) -> None:
             ack(response_action="errors", errors={"text": problem})
             return
         ack()
-        result = core_cases.reporter_answer(core, int(meta.get("s") or 0), user, text or "",
+        ctx.after_ack(_reporter_answer, meta, user, text or "")
+
+    def _reporter_answer(meta: dict, user: str, text: str) -> None:
+        result = core_cases.reporter_answer(core, int(meta.get("s") or 0), user, text,
                                             question_event_id=int(meta.get("e") or 0))
         report(meta, user, result, meta=True)
 
@@ -607,11 +610,14 @@ def register(ctx: SlackContext, app: App) -> None:
             ack(response_action="errors", errors={"text": problem})
             return
         ack()
+        ctx.after_ack(_partner_answer, view["callback_id"], meta, user, text or "")
+
+    def _partner_answer(callback_id: str, meta: dict, user: str, text: str) -> None:
         item = int(meta.get("i") or 0)
-        if view["callback_id"] == ADVICE_MODAL:
-            result = core_cases.give_advice(core, item, user, text or "")
+        if callback_id == ADVICE_MODAL:
+            result = core_cases.give_advice(core, item, user, text)
         else:
-            result = core_cases.record_outcome(core, item, user, text or "")
+            result = core_cases.record_outcome(core, item, user, text)
         report(meta, user, result, meta=True)
 
     # -- replies typed in threads -----------------------------------------------------------------

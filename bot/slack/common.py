@@ -4,8 +4,12 @@ them something privately."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -21,10 +25,60 @@ log = logging.getLogger(__name__)
 LOCALE_TTL = timedelta(days=1)
 
 
+class WorkExecutor:
+    """Where a listener's work goes after its `ack()`: a few threads sized for the database, so
+    Bolt's listener threads return at once and the next request is acked without waiting for
+    database work (bench/NOTES.md, part 1). SQLite has one writer: one thread serialises the writes
+    instead of sleeping in SQLite's busy handler; PostgreSQL takes more. Bounded: when `max_queued`
+    items wait already, the work runs in the caller's thread (back-pressure, as before)."""
+
+    def __init__(self, workers: int, max_queued: int = 1000) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="work")
+        self._slots = threading.BoundedSemaphore(max_queued)
+        self._closed = False
+
+    @classmethod
+    def for_database(cls, url: str) -> WorkExecutor:
+        return cls(1 if url.startswith("sqlite") else 4)
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        if self._closed or not self._slots.acquire(blocking=False):
+            self._run(fn, args, release=False)
+            return
+        try:
+            self._pool.submit(self._run, fn, args, True)
+        except RuntimeError:  # shut down meanwhile
+            self._slots.release()
+            self._run(fn, args, release=False)
+
+    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...], release: bool) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - as Bolt's listener runner does: log, keep serving
+            log.exception("work after ack failed in %s", getattr(fn, "__qualname__", fn))
+        finally:
+            if release:
+                self._slots.release()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Finish what was queued (the acks were given), then stop."""
+        self._closed = True
+        self._pool.shutdown(wait=wait)
+
+
 @dataclass
 class SlackContext:
     core: Core
     client: WebClient
+    work: WorkExecutor | None = field(default=None, repr=False)
+
+    def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a listener's work after its `ack()` off Bolt's listener thread (see WorkExecutor).
+        Only for work that needs no trigger_id: `views.open` stays in the listener (3 s limit)."""
+        if self.work is None:
+            fn(*args)
+        else:
+            self.work.submit(fn, *args)
 
     def lang(self, user_id: str | None) -> str:
         with Session(self.core.engine) as session:

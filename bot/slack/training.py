@@ -433,12 +433,12 @@ def register(ctx: SlackContext, app: App) -> None:
     @app.action("training:yes")
     def on_yes(ack: Ack, body: dict) -> None:
         ack()
-        _answer(body, "yes")
+        ctx.after_ack(_answer, body, "yes")
 
     @app.action("training:no")
     def on_no(ack: Ack, body: dict) -> None:
         ack()
-        _answer(body, "no")
+        ctx.after_ack(_answer, body, "no")
 
     @app.action("training:new")
     def on_new(ack: Ack, body: dict) -> None:

@@ -119,6 +119,9 @@ def register(ctx: SlackContext, app: App) -> None:
             hooks.SUBCOMMANDS[word.lower()](ctx, ack, command, respond, rest.strip())
             return
         ack(text=_("I have sent you a private message: answer the questions there."))
+        ctx.after_ack(_start, user, text, respond, _)
+
+    def _start(user: str, text: str, respond: Respond, _: Translate) -> None:
         _ = ctx.tr(user) if ctx.refresh_locale(user) else _
         result = triage.start(core, user, text or None)
         if not result.ok:
@@ -143,14 +146,14 @@ def register(ctx: SlackContext, app: App) -> None:
     def on_button(ack: Ack, body: dict) -> None:
         ack()
         parsed = _parsed(body)
-        _answer(body, (parsed[0], parsed[1], body["actions"][0].get("value")) if parsed else None)
+        ctx.after_ack(_answer, body, (parsed[0], parsed[1], body["actions"][0].get("value")) if parsed else None)
 
     @app.action("triage:select")
     def on_select(ack: Ack, body: dict) -> None:
         ack()
         parsed = _parsed(body)
         selected = (body["actions"][0].get("selected_option") or {}).get("value")
-        _answer(body, (parsed[0], parsed[1], selected) if parsed else None)
+        ctx.after_ack(_answer, body, (parsed[0], parsed[1], selected) if parsed else None)
 
     @app.action("triage:tick")
     def on_tick(ack: Ack, body: dict) -> None:
@@ -158,12 +161,15 @@ def register(ctx: SlackContext, app: App) -> None:
         parsed = _parsed(body)
         if parsed:
             values = [o["value"] for o in body["actions"][0].get("selected_options") or []]
-            triage.tick(core, parsed[0], body["user"]["id"], parsed[1], values)
+            ctx.after_ack(triage.tick, core, parsed[0], body["user"]["id"], parsed[1], values)
 
     @app.action("triage:multi_done")
     def on_multi_done(ack: Ack, body: dict) -> None:
         ack()
         parsed = _parsed(body)
+        ctx.after_ack(_multi_done, body, parsed)
+
+    def _multi_done(body: dict, parsed: tuple[int, str, str] | None) -> None:
         if not parsed:
             _answer(body, None)
             return
@@ -178,7 +184,7 @@ def register(ctx: SlackContext, app: App) -> None:
     def on_skip(ack: Ack, body: dict) -> None:
         ack()
         parsed = _parsed(body)
-        _answer(body, (parsed[0], parsed[1], "") if parsed else None)
+        ctx.after_ack(_answer, body, (parsed[0], parsed[1], "") if parsed else None)
 
     @app.action("triage:text")
     def on_text(ack: Ack, body: dict, client: Any) -> None:
@@ -230,7 +236,10 @@ def register(ctx: SlackContext, app: App) -> None:
             ack(response_action="errors", errors={"answer": m.clip(result_message(_, result), 2000)})
             return
         ack()
-        result = triage.answer(core, int(meta.get("s", 0)), user, meta["q"], raw)
+        ctx.after_ack(_text_answer, int(meta.get("s", 0)), user, meta["q"], raw, _)
+
+    def _text_answer(sid: int, user: str, key: str, raw: Any, _: Translate) -> None:
+        result = triage.answer(core, sid, user, key, raw)
         if not result.ok:
             ctx.ephemeral(None, user, result_message(_, result))
 
@@ -246,17 +255,18 @@ def register(ctx: SlackContext, app: App) -> None:
     @app.action("triage:submit")
     def on_submit(ack: Ack, body: dict) -> None:
         ack()
-        _summary_step(body, triage.submit)
+        ctx.after_ack(_summary_step, body, triage.submit)
 
     @app.action("triage:cancel")
     def on_cancel(ack: Ack, body: dict) -> None:
         ack()
-        _summary_step(body, triage.cancel)
+        ctx.after_ack(_summary_step, body, triage.cancel)
 
     @app.action("triage:edit")
     def on_edit(ack: Ack, body: dict) -> None:
         ack()
-        _summary_step(body, triage.edit, (body["actions"][0].get("selected_option") or {}).get("value", ""))
+        ctx.after_ack(_summary_step, body, triage.edit,
+                      (body["actions"][0].get("selected_option") or {}).get("value", ""))
 
     def on_reporter_thread(ctx_: SlackContext, event: dict, root: Any) -> None:
         """A reply typed in the reporter's DM thread while the triage runs."""
