@@ -40,11 +40,11 @@ def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str =
         bare, proj = results["bare"], results["project"]
         ratio = proj["p99"] / bare["p99"]
         part.add(
-            Metric("bare Bolt app p50", bare["p50"], "ms"),
-            Metric("bare Bolt app p99", bare["p99"], "ms"),
-            Metric("project p50", proj["p50"], "ms"),
-            Metric("project p99", proj["p99"], "ms"),
-            Metric("p99 ratio project / bare", ratio, "×", f"≤ {TARGET_RATIO}×", ratio <= TARGET_RATIO),
+            Metric(f"{database}: bare Bolt app p50", bare["p50"], "ms"),
+            Metric(f"{database}: bare Bolt app p99", bare["p99"], "ms"),
+            Metric(f"{database}: project p50", proj["p50"], "ms"),
+            Metric(f"{database}: project p99", proj["p99"], "ms"),
+            Metric(f"{database}: p99 ratio project / bare", ratio, "×", f"≤ {TARGET_RATIO}×", ratio <= TARGET_RATIO),
         )
         for label, r in results.items():
             part.notes.append(f"{label}: {r['n']} requests measured, {r['errors']} errors, max {r['max']:.1f} ms, "

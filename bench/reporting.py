@@ -209,12 +209,12 @@ def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str =
         errors = [e for r in reps for e in r.errors]
         p95 = percentile(loaded_ms, 95) if loaded_ms else float("nan")
         part.add(
-            Metric("time to first question p50 (12 reporters)", percentile(loaded_ms, 50), "ms"),
-            Metric("time to first question p95 (12 reporters)", p95, "ms", f"≤ {TTFQ_TARGET_MS:.0f} ms",
+            Metric(f"{database}: time to first question p50 (12 reporters)", percentile(loaded_ms, 50), "ms"),
+            Metric(f"{database}: time to first question p95 (12 reporters)", p95, "ms", f"≤ {TTFQ_TARGET_MS:.0f} ms",
                    p95 <= TTFQ_TARGET_MS),
-            Metric("time to first question p50 (one reporter alone)", percentile(quiet_ms, 50), "ms"),
-            Metric("time to first question p95 (one reporter alone)", percentile(quiet_ms, 95), "ms"),
-            Metric("triage throughput (12 reporters)", per_min, "complete signals/min"),
+            Metric(f"{database}: time to first question p50 (one reporter alone)", percentile(quiet_ms, 50), "ms"),
+            Metric(f"{database}: time to first question p95 (one reporter alone)", percentile(quiet_ms, 95), "ms"),
+            Metric(f"{database}: triage throughput (12 reporters)", per_min, "complete signals/min"),
         )
         total_clicks = sum(len(r.completed) for r in reps)
         part.notes.append(f"{completed_in_window} signals completed within the {window:.0f} s window "
