@@ -73,6 +73,15 @@ def test_the_stats_threshold_hides_a_small_number_of_trained_members(running, se
     assert ["trained_network_members", "", "", "", "< 5"] in list(csv.reader(io.StringIO(out)))
 
 
+def test_the_training_figures_hide_small_numbers_too(running) -> None:
+    r = running
+    _trained_in_march(r)
+    r.core.clock.set(local(2027, 3, 20, 12, 0))
+    figures = r.driver.slash(KETENREGISSEUR, text="training cijfers").body
+    assert "Etten-Leur: &lt; 5 van" in figures
+    assert "Etten-Leur: 1 van" not in figures
+
+
 def test_the_home_tab_shows_the_trainings_section(running) -> None:
     r = running
     r.core.clock.set(local(2027, 3, 1, 9, 0))

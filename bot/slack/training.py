@@ -359,14 +359,18 @@ def figures_blocks(ctx: SlackContext, _: Translate, actor: Actor) -> list[dict] 
         return None
     with Session(ctx.core.engine) as session:
         figures = training.trained_members_by_municipality(session, ctx.core.clock.now())
+    from bot.core.stats import shown, threshold
+
+    limit = threshold(ctx.core.settings)  # small counts as "< N", like the stats and the digest
     lines = []
     for f in figures:
         if not scope.region and f.municipality not in scope.municipalities:
             continue
         name = f.municipality or _("Regional and partners")
+        counts = {key: m.esc(shown(value, limit)) for key, value in
+                  (("trained", f.trained_members), ("members", f.members), ("people", f.trained))}
         lines.append("• " + _("{municipality}: {trained} of {members} network members trained; {people} people "
-                              "trained in total", municipality=m.esc(name), trained=f.trained_members,
-                              members=f.members, people=f.trained))
+                              "trained in total", municipality=m.esc(name), **counts))
     head = "*" + _("Trained in the last 12 months") + "*"
     return [m.section(head + "\n" + ("\n".join(lines) or _("No figures yet.")))]
 
