@@ -139,6 +139,17 @@ def test_cancelling_sends_nothing_and_forgets_the_text(running) -> None:
     assert not [m for m in r.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
 
 
+def test_typing_in_the_thread_of_a_cancelled_signal_says_it_was_cancelled(running) -> None:
+    r = running
+    report(r, send=False)
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:cancel")
+    root = root_message(r)
+    reference = root["blocks"][0]["text"]["text"].split()[-1]
+    r.fake.wait_for(lambda: signal_status(r, reference) == "cancelled")
+    r.driver.message(REPORTER, r.fake.locate(root["ts"])[0], "Nog iets vergeten", thread_ts=root["ts"])
+    r.fake.wait_for(lambda: any("geannuleerd" in (e.get("text") or "") for e in r.fake.ephemerals_for(REPORTER)))
+
+
 def test_feedback_wish_is_stored(running) -> None:
     r = running
     reference = report(r, answers={"feedback": "no"})

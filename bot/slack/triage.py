@@ -275,6 +275,11 @@ def register(ctx: SlackContext, app: App) -> None:
         if signal is None or user != signal.reporter_id:
             return
         _ = ctx.tr(user)
+        if signal.status == "cancelled":
+            ctx.ephemeral(event["channel"], user, result_message(_, triage.Result(
+                False, signal.id, signal.reference, error="not_draft", params={"status": "cancelled"})),
+                event["thread_ts"])
+            return
         if signal.status != "draft":
             handler = hooks.THREAD_HANDLERS.get("reporter_root:submitted")
             if handler:
