@@ -6,7 +6,10 @@ transaction, and returns a plain result the edge turns into an ephemeral reply w
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update as sa_update
@@ -132,6 +135,33 @@ def _load_draft(session: Session, signal_id: int, user_id: str) -> tuple[Signal 
     return signal, None
 
 
+StepFn = Callable[..., Result]
+
+
+def _draft_step(fn: StepFn) -> Callable[..., Result]:
+    """One step on the reporter's own draft: load and lock it (refusing someone else's, or one already
+    sent or cancelled), run the step in the same transaction, then wake the outbox.
+
+    The wrapped step is called as `fn(core, session, signal, user_id, now, *args)`; callers call
+    `step(core, signal_id, user_id, *args)`.
+    """
+
+    @functools.wraps(fn)
+    def run(core: Core, signal_id: int, user_id: str, *args: Any) -> Result:
+        now = core.clock.now()
+        with session_scope(core.engine) as session:
+            signal, refused = _load_draft(session, signal_id, user_id)
+            if refused:
+                return refused
+            assert signal is not None
+            result = fn(core, session, signal, user_id, now, *args)
+        if result.ok:
+            core.kick()
+        return result
+
+    return run
+
+
 def _question_message(session: Session, signal_id: int, key: str) -> MessageRef | None:
     latest = _latest(session, signal_id, "question")  # the open question is nearly always the last one asked
     if latest is None or latest.ref.get("q") == key:
@@ -143,72 +173,59 @@ def _question_message(session: Session, signal_id: int, key: str) -> MessageRef 
     return next((m for m in rows if m.ref.get("q") == key), None)
 
 
-def answer(core: Core, signal_id: int, user_id: str, key: str, raw: Any) -> Result:
+@_draft_step
+def answer(core: Core, session: Session, signal: Signal, user_id: str, now: datetime, key: str,
+       raw: Any) -> Result:
     """Record the reporter's answer to the open question, then ask the next one."""
-    now = core.clock.now()
-    with session_scope(core.engine) as session:
-        signal, refused = _load_draft(session, signal_id, user_id)
-        if refused:
-            return refused
-        assert signal is not None
-        if signal.current_question != key:
-            return Result(False, signal.id, signal.reference, error="moved_on",
-                          params={"current": signal.current_question})
-        q = core.questionnaire.get(key)
-        names = [m.name for m in people.municipalities(session)] if q.type == "municipality" else None
-        verdict = core.questionnaire.check(key, raw, municipalities=names)
-        if not verdict.ok:
-            return Result(False, signal.id, signal.reference, error="invalid",
-                          params={"reason": verdict.error, **verdict.params})
-        context = _context(session, signal)
-        stored: Any = verdict.value
-        if key in TEXT_FIELDS:
-            setattr(signal, key, verdict.value or None)
-            stored = "provided" if verdict.value else "skipped"
-        if key == "municipality":
-            muni = session.exec(select(Municipality).where(Municipality.name == verdict.value)).one()
-            signal.municipality_id = muni.id
-            person = people.get_or_create(session, user_id)
-            person.municipality_id = muni.id
-            session.add(person)
-        private = {k: v for k, v in signal.answers.items() if k.startswith("_")}
-        signal.answers = {**core.questionnaire.answer(_public_answers(signal), key, stored, context), **private}
-        asked = _question_message(session, signal.id or 0, key)
-        if asked is not None:
-            outbox.update(session, asked, now=now)
-        root = root_of(session, signal.id or 0)
-        for notice in core.questionnaire.notices_for(key, signal.answers, context):
-            outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
-                        ref={"question": key, "kind": notice.kind}, contains_details=False, now=now)
-        audit.record(session, user_id, "signal.answered", signal_id=signal.id, subject=key, at=now)
-        _ask_next(core, session, signal, root)
-        result = Result(True, signal.id, signal.reference)
-    core.kick()
-    return result
+    if signal.current_question != key:
+        return Result(False, signal.id, signal.reference, error="moved_on",
+                      params={"current": signal.current_question})
+    q = core.questionnaire.get(key)
+    names = [m.name for m in people.municipalities(session)] if q.type == "municipality" else None
+    verdict = core.questionnaire.check(key, raw, municipalities=names)
+    if not verdict.ok:
+        return Result(False, signal.id, signal.reference, error="invalid",
+                      params={"reason": verdict.error, **verdict.params})
+    context = _context(session, signal)
+    stored: Any = verdict.value
+    if key in TEXT_FIELDS:
+        setattr(signal, key, verdict.value or None)
+        stored = "provided" if verdict.value else "skipped"
+    if key == "municipality":
+        muni = session.exec(select(Municipality).where(Municipality.name == verdict.value)).one()
+        signal.municipality_id = muni.id
+        person = people.get_or_create(session, user_id)
+        person.municipality_id = muni.id
+        session.add(person)
+    private = {k: v for k, v in signal.answers.items() if k.startswith("_")}
+    signal.answers = {**core.questionnaire.answer(_public_answers(signal), key, stored, context), **private}
+    asked = _question_message(session, signal.id or 0, key)
+    if asked is not None:
+        outbox.update(session, asked, now=now)
+    root = root_of(session, signal.id or 0)
+    for notice in core.questionnaire.notices_for(key, signal.answers, context):
+        outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
+                    ref={"question": key, "kind": notice.kind}, contains_details=False, now=now)
+    audit.record(session, user_id, "signal.answered", signal_id=signal.id, subject=key, at=now)
+    _ask_next(core, session, signal, root)
+    return Result(True, signal.id, signal.reference)
 
 
-def edit(core: Core, signal_id: int, user_id: str, key: str) -> Result:
+@_draft_step
+def edit(core: Core, session: Session, signal: Signal, user_id: str, now: datetime, key: str) -> Result:
     """Wijzigen: ask one question again, then show the summary again."""
-    now = core.clock.now()
-    with session_scope(core.engine) as session:
-        signal, refused = _load_draft(session, signal_id, user_id)
-        if refused:
-            return refused
-        assert signal is not None
-        if not core.questionnaire.has(key) or not core.questionnaire.get(key).applies(
-                _public_answers(signal), _context(session, signal)):
-            return Result(False, signal.id, signal.reference, error="invalid", params={"reason": "unknown_option"})
-        summary = _latest(session, signal.id or 0, "summary")
-        answers = dict(signal.answers)
-        answers.pop(key, None)
-        signal.answers = answers
-        if summary is not None:
-            outbox.update(session, summary, now=now)
-        audit.record(session, user_id, "signal.edit", signal_id=signal.id, subject=key, at=now)
-        _ask_next(core, session, signal)
-        result = Result(True, signal.id, signal.reference)
-    core.kick()
-    return result
+    if not core.questionnaire.has(key) or not core.questionnaire.get(key).applies(
+            _public_answers(signal), _context(session, signal)):
+        return Result(False, signal.id, signal.reference, error="invalid", params={"reason": "unknown_option"})
+    summary = _latest(session, signal.id or 0, "summary")
+    answers = dict(signal.answers)
+    answers.pop(key, None)
+    signal.answers = answers
+    if summary is not None:
+        outbox.update(session, summary, now=now)
+    audit.record(session, user_id, "signal.edit", signal_id=signal.id, subject=key, at=now)
+    _ask_next(core, session, signal)
+    return Result(True, signal.id, signal.reference)
 
 
 def _latest(session: Session, signal_id: int, kind: str) -> MessageRef | None:
@@ -218,66 +235,52 @@ def _latest(session: Session, signal_id: int, kind: str) -> MessageRef | None:
     ).first()
 
 
-def cancel(core: Core, signal_id: int, user_id: str) -> Result:
-    now = core.clock.now()
-    with session_scope(core.engine) as session:
-        signal, refused = _load_draft(session, signal_id, user_id)
-        if refused:
-            return refused
-        assert signal is not None
-        signal.status, signal.current_question, signal.updated_at = "cancelled", None, now
-        # Nothing was sent: drop what was typed right away rather than waiting for the purge.
-        signal.description = None
-        signal.location = None
-        session.add(signal)
-        for kind in ("summary", "question"):
-            msg = _latest(session, signal.id or 0, kind)
-            if msg is not None:
-                outbox.update(session, msg, now=now)
-        outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
-                    parent=root_of(session, signal.id or 0), contains_details=False, now=now)
-        audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now)
-        result = Result(True, signal.id, signal.reference)
-    core.kick()
-    return result
+@_draft_step
+def cancel(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
+    signal.status, signal.current_question, signal.updated_at = "cancelled", None, now
+    # Nothing was sent: drop what was typed right away rather than waiting for the purge.
+    signal.description = None
+    signal.location = None
+    session.add(signal)
+    for kind in ("summary", "question"):
+        msg = _latest(session, signal.id or 0, kind)
+        if msg is not None:
+            outbox.update(session, msg, now=now)
+    outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
+                parent=root_of(session, signal.id or 0), contains_details=False, now=now)
+    audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now)
+    return Result(True, signal.id, signal.reference)
 
 
-def submit(core: Core, signal_id: int, user_id: str) -> Result:
+@_draft_step
+def submit(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
     """Versturen: store the signal as a case, give the reporter a receipt, ping the AF(s)."""
-    now = core.clock.now()
-    with session_scope(core.engine) as session:
-        signal, refused = _load_draft(session, signal_id, user_id)
-        if refused:
-            return refused
-        assert signal is not None
-        if signal.current_question != "_summary":
-            return Result(False, signal.id, signal.reference, error="moved_on",
-                          params={"current": signal.current_question})
-        muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
-        if muni is None:
-            return Result(False, signal.id, signal.reference, error="not_configured")
-        a = signal.answers
-        signal.status, signal.submitted_at, signal.updated_at, signal.current_question = "new", now, now, None
-        signal.form, signal.sector = a.get("form"), a.get("sector")
-        signal.acute, signal.minor = a.get("acute") == "yes", a.get("minor") == "yes"
-        signal.wants_feedback = a.get("feedback", "yes") != "no"
-        session.add(signal)
-        root = root_of(session, signal.id or 0)
-        summary = _latest(session, signal.id or 0, "summary")
-        if summary is not None:
-            outbox.update(session, summary, now=now)
-        if root is not None:
-            outbox.update(session, root, now=now)
-        outbox.post(session, template="receipt", recipient=user_id, signal_id=signal.id, parent=root,
-                    contains_details=False, now=now, dedupe_key=f"receipt:{signal.id}")
-        notify_handlers(session, signal, muni, now)
-        session.add(CaseEvent(signal_id=signal.id or 0, at=now, actor_id=user_id, kind="submitted",
-                              data={"acute": signal.acute, "minor": signal.minor}))
-        audit.record(session, user_id, "signal.submitted", signal_id=signal.id, subject=signal.reference, at=now)
-        events.emit(session, events.SUBMITTED, signal=signal, now=now)
-        result = Result(True, signal.id, signal.reference)
-    core.kick()
-    return result
+    if signal.current_question != "_summary":
+        return Result(False, signal.id, signal.reference, error="moved_on",
+                      params={"current": signal.current_question})
+    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+    if muni is None:
+        return Result(False, signal.id, signal.reference, error="not_configured")
+    a = signal.answers
+    signal.status, signal.submitted_at, signal.updated_at, signal.current_question = "new", now, now, None
+    signal.form, signal.sector = a.get("form"), a.get("sector")
+    signal.acute, signal.minor = a.get("acute") == "yes", a.get("minor") == "yes"
+    signal.wants_feedback = a.get("feedback", "yes") != "no"
+    session.add(signal)
+    root = root_of(session, signal.id or 0)
+    summary = _latest(session, signal.id or 0, "summary")
+    if summary is not None:
+        outbox.update(session, summary, now=now)
+    if root is not None:
+        outbox.update(session, root, now=now)
+    outbox.post(session, template="receipt", recipient=user_id, signal_id=signal.id, parent=root,
+                contains_details=False, now=now, dedupe_key=f"receipt:{signal.id}")
+    notify_handlers(session, signal, muni, now)
+    session.add(CaseEvent(signal_id=signal.id or 0, at=now, actor_id=user_id, kind="submitted",
+                          data={"acute": signal.acute, "minor": signal.minor}))
+    audit.record(session, user_id, "signal.submitted", signal_id=signal.id, subject=signal.reference, at=now)
+    events.emit(session, events.SUBMITTED, signal=signal, now=now)
+    return Result(True, signal.id, signal.reference)
 
 
 def notify_handlers(session: Session, signal: Signal, muni: Municipality, now: Any) -> list[MessageRef]:
@@ -324,18 +327,15 @@ def current_draft_question(session: Session, signal_id: int) -> tuple[Signal | N
     return signal, signal.current_question if signal else None
 
 
-def tick(core: Core, signal_id: int, user_id: str, key: str, values: list[str]) -> Result:
+@_draft_step
+def tick(core: Core, session: Session, signal: Signal, user_id: str, now: datetime, key: str,
+     values: list[str]) -> Result:
     """Remember ticked checkboxes before 'Next', so a restart does not lose them."""
-    with session_scope(core.engine) as session:
-        signal, refused = _load_draft(session, signal_id, user_id)
-        if refused:
-            return refused
-        assert signal is not None
-        if signal.current_question != key:
-            return Result(False, signal.id, signal.reference, error="moved_on")
-        signal.answers = {**signal.answers, "_pending_multi": list(values)}
-        session.add(signal)
-        return Result(True, signal.id, signal.reference)
+    if signal.current_question != key:
+        return Result(False, signal.id, signal.reference, error="moved_on")
+    signal.answers = {**signal.answers, "_pending_multi": list(values)}
+    session.add(signal)
+    return Result(True, signal.id, signal.reference)
 
 
 def pending_multi(core: Core, signal_id: int) -> list[str]:
