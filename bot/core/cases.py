@@ -390,20 +390,27 @@ def claim(core: Core, signal_id: int, user: str) -> Result:
     return _step_run(core, fn)
 
 
-def ask_info(core: Core, signal_id: int, user: str, question: str) -> Result:
-    """Meer info vragen: a question in the reporter's thread, with an Answer button."""
+def _to_reporter_step(core: Core, signal_id: int, user: str, text: str, action: CaseAction, kind: str,
+                      audit_action: str) -> Result:
+    """The AF writes to the reporter: shown in the reporter's thread and in the case thread(s)."""
 
     def fn(session: Session) -> Result:
-        text = _text(question)
-        st = _begin(core, session, signal_id, user, CaseAction.ASK_INFO)
-        ev = st.event(INFO_REQUESTED, text, visible=True)
+        body = _text(text)
+        st = _begin(core, session, signal_id, user, action)
+        ev = st.event(kind, body, visible=True)
         st.to_reporter(ev)
         st.to_case_threads(ev)
-        st.audit("case.info_requested")
+        st.audit(audit_action)
         st.refresh_cards()
         return st.result(event=ev.id)
 
     return _step_run(core, fn)
+
+
+def ask_info(core: Core, signal_id: int, user: str, question: str) -> Result:
+    """Meer info vragen: a question in the reporter's thread, with an Answer button."""
+    return _to_reporter_step(core, signal_id, user, question, CaseAction.ASK_INFO, INFO_REQUESTED,
+                             "case.info_requested")
 
 
 def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_event_id: int | None = None) -> Result:
@@ -475,18 +482,8 @@ def note(core: Core, signal_id: int, user: str, text: str, *, echo: bool = False
 
 def message_reporter(core: Core, signal_id: int, user: str, text: str) -> Result:
     """Bericht aan melder: a message in the reporter's signal thread."""
-
-    def fn(session: Session) -> Result:
-        body = _text(text)
-        st = _begin(core, session, signal_id, user, CaseAction.MESSAGE_REPORTER)
-        ev = st.event(MESSAGE_TO_REPORTER, body, visible=True)
-        st.to_reporter(ev)
-        st.to_case_threads(ev)
-        st.audit("case.message_to_reporter")
-        st.refresh_cards()
-        return st.result(event=ev.id)
-
-    return _step_run(core, fn)
+    return _to_reporter_step(core, signal_id, user, text, CaseAction.MESSAGE_REPORTER, MESSAGE_TO_REPORTER,
+                             "case.message_to_reporter")
 
 
 def consult(core: Core, signal_id: int, user: str, partners: Iterable[str], question: str,
