@@ -1,17 +1,21 @@
 """The project bot as the bench runs it: its own process, wired exactly like `signaalbot run` in HTTP
-mode (`bot.serve._http`: build_bot → outbox worker → make_asgi → uvicorn), against the FakeSlack of
+mode (`bot.serve.http_bot` → make_asgi → uvicorn: the front plus its work process), against the FakeSlack of
 the bench process. Two bench-only routes are added through make_asgi's `extra_routes`:
 
 * `POST /bench/populate {"n": N, "outbox": "pause"|"run"}` creates N complete signals in this process
   through the real service functions `bot.core.triage.start/answer/submit` (part 5, memory);
 * `GET /bench/outbox` → how many outbox items are still pending (to wait for a drain).
 
-    python -m bench.botproc PORT DATABASE_URL SLACK_API_URL DATA_DIR
+    python -m bench.botproc PORT DATABASE_URL SLACK_API_URL DATA_DIR [one-process]
+
+`one-process` (part 5) runs it as SIGNAAL_WORK_PROCESS=false does: everything in this process, so
+populate's work and the outbox are where the memory is measured.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -30,8 +34,10 @@ from starlette.routing import Route
 from bench.common import ANSWERS, NETWORK_YAML, SECRET, TOKEN, reporters
 from bot.config import Settings
 from bot.core import network, triage
+from bot.core.clock import Clock
 from bot.core.outbox import OutboxWorker
-from bot.runtime import Bot, build_bot, healthy
+from bot.runtime import Bot, healthy, open_database
+from bot.serve import http_bot
 from bot.slack.http import make_asgi
 from models.db import session_scope
 
@@ -101,16 +107,18 @@ def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     port, database_url, api_url, data_dir = int(argv[0]), argv[1], argv[2], Path(argv[3])
+    one_process = argv[4:5] == ["one-process"]
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings(
         slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=api_url, database_url=database_url,
         host="127.0.0.1", port=port, data_key=Fernet.generate_key().decode(), data_dir=data_dir,
-        scheduler_enabled=False,
+        scheduler_enabled=False, work_process=not one_process,
     )
-    bot = build_bot(settings)
-    with session_scope(bot.core.engine) as session:
-        network.apply(session, network.parse(NETWORK_YAML), bot.core.clock.now())
-    bot.start_background()
+    engine = open_database(settings)
+    with session_scope(engine) as session:
+        network.apply(session, network.parse(NETWORK_YAML), Clock().now())
+    engine.dispose()
+    bot = http_bot(settings)
 
     def pause_outbox() -> None:
         bot.worker.stop()
@@ -133,7 +141,8 @@ def main(argv: list[str]) -> int:
         return JSONResponse(out)
 
     async def bench_outbox(_: Request) -> JSONResponse:
-        return JSONResponse({"pending": await run_in_threadpool(bot.worker.pending_count)})
+        return JSONResponse({"pending": await run_in_threadpool(bot.worker.pending_count),
+                             "pids": [os.getpid(), *([bot.work_process.pid] if bot.work_process else [])]})
 
     routes = [Route("/bench/populate", bench_populate, methods=["POST"]),
               Route("/bench/outbox", bench_outbox, methods=["GET"])]

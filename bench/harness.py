@@ -46,12 +46,13 @@ class Server:
         return int(get_json(f"{self.url}/bench/outbox")["pending"])
 
 
-def start_project(scratch: Scratch, fake: FakeSlack, database_url: str | None = None, name: str = "bot") -> Server:
+def start_project(scratch: Scratch, fake: FakeSlack, database_url: str | None = None, name: str = "bot",
+                  one_process: bool = False) -> Server:
     data_dir = scratch.tempdir(name)
     database_url = database_url or f"sqlite:///{data_dir / 'signaalbot.db'}"
     port = free_port()
-    proc = scratch.spawn(["-m", "bench.botproc", str(port), database_url, fake.base_url, str(data_dir)],
-                         log_name=name)
+    proc = scratch.spawn(["-m", "bench.botproc", str(port), database_url, fake.base_url, str(data_dir),
+                          *(["one-process"] if one_process else [])], log_name=name)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
     except Exception as exc:

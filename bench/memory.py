@@ -24,7 +24,7 @@ def run(scratch: Scratch, signals: int = 10_000, database_url: str | None = None
     part = Part(5, f"Memory (RSS of the bot process, {label})")
     part.method = __doc__.split("\n\n", 1)[1].replace("\n", " ")
     fake = make_fake()
-    server = start_project(scratch, fake, database_url=database_url, name="memory")
+    server = start_project(scratch, fake, database_url=database_url, name="memory", one_process=True)
     try:
         time.sleep(1.0)
         at_start = rss_mb(server.pid)

@@ -40,6 +40,7 @@ class Settings:
     region_dir: Path | None = None
     outbox_poll_seconds: float = 1.0
     scheduler_enabled: bool = True
+    work_process: bool = True  # HTTP mode: the work after ack in a process of its own (bot/workproc.py)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -141,4 +142,5 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         data_dir=data_dir,
         region_dir=Path(region) if region else None,
         scheduler_enabled=_bool(get("SCHEDULER_ENABLED") or "true"),
+        work_process=_bool(get("SIGNAAL_WORK_PROCESS") or "true"),
     )

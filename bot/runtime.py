@@ -117,6 +117,7 @@ class Bot:
     app: Any = None
     slack: Any = None
     scheduler: Any = None
+    work_process: Any = None  # HTTP mode's work process (bot/workproc.py), when there is one
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     def run_due(self, at: datetime | None = None) -> list[str]:
@@ -137,6 +138,8 @@ class Bot:
         if work is not None:
             work.shutdown()  # the work of requests already acked
         self.worker.stop()
+        if self.work_process is not None:
+            self.work_process.stop()
         self._stopped.set()
 
 
@@ -154,7 +157,7 @@ def run_due(core: Core, worker: OutboxWorker, at: datetime | None = None) -> lis
 
 
 def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
-              token_verification: bool = True) -> Bot:
+              token_verification: bool = True, process_before_response: bool = False) -> Bot:
     from bot.slack.app import build_app
     from bot.slack.delivery import SlackDeliverer
 
@@ -165,7 +168,8 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
                                                       core.clock.now), core.clock.now)
     core.kick = worker.kick
     bot = Bot(settings=settings, core=core, client=client, worker=worker)
-    bot.app, bot.slack = build_app(core, client, token_verification=token_verification)
+    bot.app, bot.slack = build_app(core, client, token_verification=token_verification,
+                                   process_before_response=process_before_response)
     return bot
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import signal
 import threading
@@ -10,26 +11,57 @@ import threading
 import uvicorn
 
 from bot.config import Settings
-from bot.runtime import Bot, build_bot, healthy
+from bot.runtime import Bot, build_bot, healthy, open_database
 from bot.slack.http import make_asgi
+from bot.workproc import WorkProcess
 
 log = logging.getLogger(__name__)
 
 
 def serve(settings: Settings) -> int:
-    bot = build_bot(settings)
-    bot.start_background()
-    try:
-        if settings.socket_mode:
+    if settings.socket_mode:
+        bot = build_bot(settings)
+        bot.start_background()
+        try:
             return _socket_mode(bot)
+        finally:
+            bot.stop()
+    bot = http_bot(settings)
+    try:
         return _http(bot)
     finally:
         bot.stop()
 
 
+def http_bot(settings: Settings) -> Bot:
+    """The bot for HTTP mode: with the work process (bot/workproc.py) unless SIGNAAL_WORK_PROCESS=false."""
+    if not settings.work_process:
+        bot = build_bot(settings, process_before_response=True)
+        bot.start_background()
+        return bot
+    open_database(settings).dispose()  # migrate once, before the fork, so the two do not race
+    work = WorkProcess(settings)
+    work.start()
+    bot = build_bot(settings, process_before_response=True)
+    bot.slack.forward, bot.core.kick, bot.work_process = work.forward, work.kick, work
+    work.watch(lambda: take_over(bot))
+    gc.freeze()  # what start-up built lives as long as the process: keep it out of the collector's scans
+    return bot
+
+
+def take_over(bot: Bot) -> None:
+    """The work process is gone: do its work here, as in one process."""
+    bot.slack.forward = None
+    bot.core.kick = bot.worker.kick
+    bot.start_background()
+
+
 def _http(bot: Bot) -> int:
     asgi = make_asgi(bot.app, lambda: healthy(bot))
     log.info("Signaalbot listens on http://%s:%s/slack/events (HTTP mode)", bot.settings.host, bot.settings.port)
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; catch that one, so
+    # the caller's bot.stop() still runs (finish acked work, stop the work process).
+    signal.signal(signal.SIGTERM, lambda *_: None)
     uvicorn.run(asgi, host=bot.settings.host, port=bot.settings.port, log_level="warning")
     return 0
 

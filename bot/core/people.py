@@ -54,8 +54,8 @@ def language_of(session: Session, user_id: str | None, default: str) -> str:
 
     if not user_id:
         return default
-    person = session.exec(select(Person).where(Person.user_id == user_id)).first()
-    return language_for(person.locale if person else None, default)
+    locale = session.exec(select(Person.locale).where(Person.user_id == user_id)).first()
+    return language_for(locale, default)
 
 
 def remember_locale(session: Session, user_id: str, locale: str | None, now: datetime) -> None:

@@ -32,7 +32,11 @@ def _load_features() -> None:
             importlib.import_module(f"bot.slack.{info.name}")
 
 
-def build_app(core: Core, client: WebClient, *, token_verification: bool = True) -> tuple[App, SlackContext]:
+def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
+              process_before_response: bool = False) -> tuple[App, SlackContext]:
+    """The Bolt app with every feature's listeners. `process_before_response` (HTTP mode): the
+    response goes back when the listener returns instead of when Bolt's 10 ms poll sees the ack;
+    listeners ack first and hand slow work to `ctx.after_ack`, so that is sooner (bench/NOTES.md)."""
     _load_features()
     settings = core.settings
     app = App(
@@ -42,6 +46,7 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True)
         request_verification_enabled=not settings.socket_mode or bool(settings.slack_signing_secret),
         ignoring_self_events_enabled=True,
         url_verification_enabled=True,
+        process_before_response=process_before_response,
     )
     ctx = SlackContext(core=core, client=client, work=WorkExecutor.for_database(settings.database_url))
 

@@ -565,6 +565,7 @@ def register(ctx: SlackContext, app: App) -> None:
         ack()
         ctx.after_ack(_reporter_answer, meta, user, text or "")
 
+    @ctx.work_fn
     def _reporter_answer(meta: dict, user: str, text: str) -> None:
         result = core_cases.reporter_answer(core, int(meta.get("s") or 0), user, text,
                                             question_event_id=int(meta.get("e") or 0))
@@ -612,6 +613,7 @@ def register(ctx: SlackContext, app: App) -> None:
         ack()
         ctx.after_ack(_partner_answer, view["callback_id"], meta, user, text or "")
 
+    @ctx.work_fn
     def _partner_answer(callback_id: str, meta: dict, user: str, text: str) -> None:
         item = int(meta.get("i") or 0)
         if callback_id == ADVICE_MODAL:

@@ -4,15 +4,19 @@ them something privately."""
 from __future__ import annotations
 
 import logging
+import pickle
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import bindparam
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from bot.core import people
@@ -22,7 +26,10 @@ from models import Person
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
+_LOCALE_OF = sa_select(Person.__table__.c.locale).where(Person.__table__.c.user_id == bindparam("user_id"))
 LOCALE_TTL = timedelta(days=1)
+LANG_CACHE_SECONDS = 60.0
+LANG_CACHE_SIZE = 10_000
 
 
 class WorkExecutor:
@@ -66,23 +73,70 @@ class WorkExecutor:
         self._pool.shutdown(wait=wait)
 
 
+def work_key(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
 @dataclass
 class SlackContext:
     core: Core
     client: WebClient
     work: WorkExecutor | None = field(default=None, repr=False)
+    # HTTP mode in two processes (bot/workproc.py): hands (key, args) to the work process; False when
+    # it cannot take them (stopped, queue full), and the work runs here as in one process.
+    forward: Callable[[str, tuple[Any, ...]], bool] | None = field(default=None, repr=False)
+    # Tests set this: every after_ack's arguments go through pickle, as they do to the work process.
+    check_portable: ClassVar[bool] = False
+    _work_fns: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
+    _langs: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)  # user → (lang, until)
+
+    def work_fn(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Register a listener's after-ack work by name, so the work process (which builds the same
+        app) can run it. Its arguments must be plain data (dicts, strings, numbers)."""
+        key = work_key(fn)
+        if key in self._work_fns and self._work_fns[key] is not fn:
+            raise ValueError(f"two after-ack functions named {key}")
+        self._work_fns[key] = fn
+        return fn
 
     def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run a listener's work after its `ack()` off Bolt's listener thread (see WorkExecutor).
-        Only for work that needs no trigger_id: `views.open` stays in the listener (3 s limit)."""
+        """Run a listener's work after its `ack()`, off the request path: in the work process when
+        there is one, else on this process's WorkExecutor. Only for work that needs no trigger_id:
+        `views.open` stays in the listener (3 s limit). `fn` must be registered with `work_fn`."""
+        key = work_key(fn)
+        if self._work_fns.get(key) is not fn:
+            raise LookupError(f"{key} is not registered with SlackContext.work_fn")
+        if self.check_portable:
+            args = pickle.loads(pickle.dumps(args))  # noqa: S301 - our own bytes, just made
+        if self.forward is not None and self.forward(key, args):
+            return
+        self.run_work(key, args)
+
+    def run_work(self, key: str, args: tuple[Any, ...]) -> None:
+        """Run registered work by name (here, or in the work process for what the front forwarded)."""
+        fn = self._work_fns[key]
         if self.work is None:
             fn(*args)
         else:
             self.work.submit(fn, *args)
 
     def lang(self, user_id: str | None) -> str:
-        with Session(self.core.engine) as session:
-            return people.language_of(session, user_id, self.core.settings.language)
+        """The user's language. Asked on every request that answers someone, so once known it is
+        remembered for a minute (it changes only when Slack tells a new locale: refresh_locale)."""
+        if not user_id:
+            return self.core.settings.language
+        now = time.monotonic()
+        known = self._langs.get(user_id)
+        if known is not None and known[1] > now:
+            return known[0]
+        with self.core.engine.connect() as conn:
+            locale = conn.execute(_LOCALE_OF, {"user_id": user_id}).scalar()
+        lang = language_for(locale, self.core.settings.language)
+        if locale is not None:  # not yet known: ask again (the work process may be learning it now)
+            if len(self._langs) >= LANG_CACHE_SIZE:
+                self._langs.clear()
+            self._langs[user_id] = (lang, now + LANG_CACHE_SECONDS)
+        return lang
 
     def tr(self, user_id: str | None) -> Translate:
         return translator(self.lang(user_id))
@@ -108,6 +162,7 @@ class SlackContext:
             person = people.get_or_create(session, user_id)
             if name and not person.name:
                 person.name = name
+        self._langs.pop(user_id, None)
         return language_for(locale, self.core.settings.language)
 
     def ephemeral(self, channel: str | None, user: str, text: str, thread_ts: str | None = None,

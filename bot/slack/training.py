@@ -428,6 +428,7 @@ def _session_id(body: dict) -> int | None:
 def register(ctx: SlackContext, app: App) -> None:
     core = ctx.core
 
+    @ctx.work_fn
     def _answer(body: dict, answer: str) -> None:
         user = body["user"]["id"]
         sid = _session_id(body)

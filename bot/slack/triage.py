@@ -119,14 +119,17 @@ def register(ctx: SlackContext, app: App) -> None:
             hooks.SUBCOMMANDS[word.lower()](ctx, ack, command, respond, rest.strip())
             return
         ack(text=_("I have sent you a private message: answer the questions there."))
-        ctx.after_ack(_start, user, text, respond, _)
+        ctx.after_ack(_start, user, text, command.get("response_url"))
 
-    def _start(user: str, text: str, respond: Respond, _: Translate) -> None:
-        _ = ctx.tr(user) if ctx.refresh_locale(user) else _
+    @ctx.work_fn
+    def _start(user: str, text: str, response_url: str | None) -> None:
+        ctx.refresh_locale(user)
         result = triage.start(core, user, text or None)
-        if not result.ok:
-            respond(text=result_message(_, result), response_type="ephemeral", replace_original=True)
+        if not result.ok and response_url:
+            Respond(response_url=response_url)(text=result_message(ctx.tr(user), result), response_type="ephemeral",
+                                               replace_original=True)
 
+    @ctx.work_fn
     def _answer(body: dict, key_and_value: tuple[int, str, Any] | None) -> None:
         user = body["user"]["id"]
         if key_and_value is None:
@@ -161,7 +164,11 @@ def register(ctx: SlackContext, app: App) -> None:
         parsed = _parsed(body)
         if parsed:
             values = [o["value"] for o in body["actions"][0].get("selected_options") or []]
-            ctx.after_ack(triage.tick, core, parsed[0], body["user"]["id"], parsed[1], values)
+            ctx.after_ack(_tick, parsed[0], body["user"]["id"], parsed[1], values)
+
+    @ctx.work_fn
+    def _tick(sid: int, user: str, key: str, values: list[str]) -> None:
+        triage.tick(core, sid, user, key, values)
 
     @app.action("triage:multi_done")
     def on_multi_done(ack: Ack, body: dict) -> None:
@@ -169,6 +176,7 @@ def register(ctx: SlackContext, app: App) -> None:
         parsed = _parsed(body)
         ctx.after_ack(_multi_done, body, parsed)
 
+    @ctx.work_fn
     def _multi_done(body: dict, parsed: tuple[int, str, str] | None) -> None:
         if not parsed:
             _answer(body, None)
@@ -236,18 +244,22 @@ def register(ctx: SlackContext, app: App) -> None:
             ack(response_action="errors", errors={"answer": m.clip(result_message(_, result), 2000)})
             return
         ack()
-        ctx.after_ack(_text_answer, int(meta.get("s", 0)), user, meta["q"], raw, _)
+        ctx.after_ack(_text_answer, int(meta.get("s", 0)), user, meta["q"], raw)
 
-    def _text_answer(sid: int, user: str, key: str, raw: Any, _: Translate) -> None:
+    @ctx.work_fn
+    def _text_answer(sid: int, user: str, key: str, raw: Any) -> None:
         result = triage.answer(core, sid, user, key, raw)
         if not result.ok:
-            ctx.ephemeral(None, user, result_message(_, result))
+            ctx.ephemeral(None, user, result_message(ctx.tr(user), result))
 
-    def _summary_step(body: dict, step: Any, *args: Any) -> None:
+    summary_steps = {"submit": triage.submit, "cancel": triage.cancel, "edit": triage.edit}
+
+    @ctx.work_fn
+    def _summary_step(body: dict, step: str, *args: Any) -> None:
         """Versturen / Annuleren / Wijzigen from the summary message."""
         user = body["user"]["id"]
         sid = _summary_signal(body)
-        result = step(core, sid, user, *args) if sid else triage.Result(False)
+        result = summary_steps[step](core, sid, user, *args) if sid else triage.Result(False)
         if not result.ok:
             ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
                           container_thread(body))
@@ -255,17 +267,17 @@ def register(ctx: SlackContext, app: App) -> None:
     @app.action("triage:submit")
     def on_submit(ack: Ack, body: dict) -> None:
         ack()
-        ctx.after_ack(_summary_step, body, triage.submit)
+        ctx.after_ack(_summary_step, body, "submit")
 
     @app.action("triage:cancel")
     def on_cancel(ack: Ack, body: dict) -> None:
         ack()
-        ctx.after_ack(_summary_step, body, triage.cancel)
+        ctx.after_ack(_summary_step, body, "cancel")
 
     @app.action("triage:edit")
     def on_edit(ack: Ack, body: dict) -> None:
         ack()
-        ctx.after_ack(_summary_step, body, triage.edit,
+        ctx.after_ack(_summary_step, body, "edit",
                       (body["actions"][0].get("selected_option") or {}).get("value", ""))
 
     def on_reporter_thread(ctx_: SlackContext, event: dict, root: Any) -> None:

@@ -1,0 +1,149 @@
+"""`signaalbot run` in HTTP mode: two processes. The front verifies and acks; the forked work process
+does the work those acks start, the outbox and the jobs (bot/workproc.py). Run as a user runs it: the
+real command in a subprocess, signed requests to its port, the fake Slack Web API."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.core import network
+from bot.core.clock import Clock
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
+from models.db import make_engine, session_scope, upgrade
+from tests.conftest import DATA, SECRET, TOKEN
+from tests.helpers import REPORTER, case_card, open_question, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Served:
+    """What tests/helpers.py needs of a running bot (`core.engine`, `fake`, `driver`), plus the process."""
+
+    proc: subprocess.Popen
+    fake: FakeSlack
+    driver: SlackDriver
+    core: object
+    log: Path
+
+    def children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in path.read_text().split()] if path.exists() else []
+
+
+class _Core:
+    def __init__(self, engine: object) -> None:
+        self.engine = engine
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float = 20.0, what: str = "condition"):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise TimeoutError(what)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def served(database_url: str, fake: FakeSlack, tmp_path: Path) -> Iterator[Served]:
+    key = Fernet.generate_key().decode()
+    from bot.config import Settings
+    from bot.runtime import configure_encryption
+
+    configure_encryption(Settings(database_url=database_url, data_key=key, data_dir=tmp_path))
+    engine = make_engine(database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        network.apply(session, network.parse((DATA / "network.yaml").read_text(encoding="utf-8")), Clock().now())
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SIGNAAL_", "DATABASE_URL"))}
+    env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url,
+               DATABASE_URL=database_url, SIGNAAL_DATA_KEY=key, SIGNAAL_DATA_DIR=str(tmp_path), HOST="127.0.0.1",
+               PORT=str(port), SCHEDULER_ENABLED="false")
+    log = tmp_path / "bot.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: _healthy(f"http://127.0.0.1:{port}/healthz") or proc.poll() is not None, 60, "start")
+        assert proc.poll() is None, log.read_text()
+        driver = SlackDriver(f"http://127.0.0.1:{port}/slack/events", SECRET, fake)
+        yield Served(proc, fake, driver, _Core(engine), log)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        engine.dispose()
+
+
+def test_the_front_acks_and_the_work_process_does_the_work(served: Served) -> None:
+    children = _wait(served.children, what="the work process")
+    assert len(children) == 1, children
+    work = children[0]
+
+    # The whole route works through the two processes: triage, submit, the case card to the AF.
+    reference = report(served)  # type: ignore[arg-type]
+    assert case_card(served, reference)  # type: ignore[arg-type]
+
+    # While the work process is paused, acks still come at once, and nothing of the work happens...
+    os.kill(work, signal.SIGSTOP)
+    try:
+        before = len(served.fake.calls_to("chat.postMessage"))
+        started = time.monotonic()
+        resp = served.driver.slash(REPORTER)
+        assert resp.status == 200
+        assert time.monotonic() - started < 2.0
+        time.sleep(1.0)
+        assert len(served.fake.calls_to("chat.postMessage")) == before
+    finally:
+        os.kill(work, signal.SIGCONT)
+    # ...and once it runs again, the reporter gets the first question.
+    served.fake.wait_for(lambda: open_question(served, REPORTER))  # type: ignore[arg-type]
+
+    # Stopping the front stops both.
+    served.proc.send_signal(signal.SIGTERM)
+    assert served.proc.wait(30) == 0, served.log.read_text()
+    _wait(lambda: not Path(f"/proc/{work}").exists() or "Z" in Path(f"/proc/{work}/stat").read_text().split()[2],
+          10, "the work process to stop")
+
+
+def test_when_the_work_process_dies_the_front_does_the_work(served: Served) -> None:
+    work = _wait(served.children, what="the work process")[0]
+    os.kill(work, signal.SIGKILL)
+    _wait(lambda: "this process does the work from now on" in served.log.read_text(), 10, "the take-over")
+
+    reference = report(served)  # type: ignore[arg-type]
+    assert case_card(served, reference)  # type: ignore[arg-type]
+    assert served.proc.poll() is None
