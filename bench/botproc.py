@@ -140,8 +140,17 @@ def main(argv: list[str]) -> int:
                 await run_in_threadpool(resume_outbox)
         return JSONResponse(out)
 
+    def signals() -> int:
+        from sqlalchemy import func, select
+
+        from models import Signal
+
+        with bot.core.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(Signal)).scalar() or 0)
+
     async def bench_outbox(_: Request) -> JSONResponse:
         return JSONResponse({"pending": await run_in_threadpool(bot.worker.pending_count),
+                             "signals": await run_in_threadpool(signals),
                              "pids": [os.getpid(), *([bot.work_process.pid] if bot.work_process else [])]})
 
     routes = [Route("/bench/populate", bench_populate, methods=["POST"]),

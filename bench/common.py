@@ -159,6 +159,15 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size (/proc/<pid>/smaps_rollup, Pss): pages shared with another process (a
+    forked child) count for each in proportion, so the PSS of two processes adds up honestly."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no Pss for pid {pid}")
+
+
 def wait_http(url: str, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout
     while True:

@@ -45,6 +45,14 @@ class Server:
     def outbox_pending(self) -> int:
         return int(get_json(f"{self.url}/bench/outbox")["pending"])
 
+    def signals(self) -> int:
+        """Signals in the bot's database (each /signaal starts one)."""
+        return int(get_json(f"{self.url}/bench/outbox")["signals"])
+
+    def pids(self) -> list[int]:
+        """The bot's processes: the front, and its work process when it has one."""
+        return [int(p) for p in get_json(f"{self.url}/bench/outbox")["pids"]]
+
 
 def start_project(scratch: Scratch, fake: FakeSlack, database_url: str | None = None, name: str = "bot",
                   one_process: bool = False) -> Server:

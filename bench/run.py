@@ -45,7 +45,7 @@ def parts(quick: bool) -> list[tuple[int, Callable[[Scratch], Part]]]:
         out.append((1, lambda s, db=db: ack.run(s, requests=requests, warmup=warmup, database=db)))
     for db in dbs:
         out.append((2, lambda s, db=db: reporting.run(s, window=window, quiet=quiet, database=db)))
-    return [*out, (4, sweep), (5, lambda s: memory.run(s, signals=signals))]
+    return [*out, (4, sweep), (5, lambda s: memory.run(s, signals=signals, requests=requests))]
 
 
 def render(info: dict[str, str], done: list[Part], total: float) -> str:

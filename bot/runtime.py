@@ -156,6 +156,12 @@ def run_due(core: Core, worker: OutboxWorker, at: datetime | None = None) -> lis
     return lines
 
 
+# Outbox delivery loops (bench/NOTES.md, part 2): conversations go out side by side; SQLite has one
+# writer, so there a second loop mostly overlaps the Slack calls.
+OUTBOX_THREADS = 4
+OUTBOX_THREADS_SQLITE = 2
+
+
 def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
               token_verification: bool = True, process_before_response: bool = False) -> Bot:
     from bot.slack.app import build_app
@@ -164,8 +170,9 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
     quiet_payload_loggers()
     core = make_core(settings, engine, clock)
     client = make_client(settings)
+    threads = OUTBOX_THREADS_SQLITE if settings.database_url.startswith("sqlite") else OUTBOX_THREADS
     worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire,
-                                                      core.clock.now), core.clock.now)
+                                                      core.clock.now), core.clock.now, threads=threads)
     core.kick = worker.kick
     bot = Bot(settings=settings, core=core, client=client, worker=worker)
     bot.app, bot.slack = build_app(core, client, token_verification=token_verification,

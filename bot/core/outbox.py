@@ -128,26 +128,34 @@ class OutboxWorker:
     conditional UPDATE before it is sent, and marked sent right after the platform said ok."""
 
     def __init__(self, engine: Engine, deliver: Deliverer, now: Callable[[], datetime],
-                 on_sent: Callable[[MessageRef], None] | None = None) -> None:
+                 on_sent: Callable[[MessageRef], None] | None = None, threads: int = 1) -> None:
         self.engine = engine
         self.deliver = deliver
         self.now = now
         self.on_sent = on_sent
+        self.threads = max(1, threads)
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._run_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self._run_lock = threading.RLock()  # a whole drain() at a time; the loops take it per pick
+        self._lane_freed = threading.Condition(self._run_lock)
+        self._busy_lanes: set[int] = set()  # conversations a thread of this worker is delivering to
 
     # -- background loop -------------------------------------------------------------------
     def start(self, poll_seconds: float = 1.0) -> None:
-        self._thread = threading.Thread(target=self._loop, args=(poll_seconds,), name="outbox", daemon=True)
-        self._thread.start()
+        """`threads` delivery loops. Each message belongs to a lane (its thread in Slack: the root
+        message and its replies), and a lane is delivered by one loop at a time, so the messages of
+        one conversation keep their order while different conversations go out side by side."""
+        for n in range(self.threads):
+            thread = threading.Thread(target=self._loop, args=(poll_seconds,), name=f"outbox-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
-        if self._thread:
-            self._thread.join(timeout=10)
+        for thread in self._threads:
+            thread.join(timeout=10)
 
     def kick(self) -> None:
         """Deliver soon: called after a transaction that queued messages."""
@@ -158,26 +166,46 @@ class OutboxWorker:
             self._wake.wait(timeout=poll_seconds)
             self._wake.clear()
             try:
-                self.run_once()
+                self._round(exclusive=False)
             except Exception:  # noqa: BLE001 - the loop must survive a database hiccup
                 log.exception("outbox: delivery round failed; trying again")
 
     # -- one round -------------------------------------------------------------------------
     def run_once(self, limit: int = 200) -> list[tuple[str, MessageRef, str]]:
         """Deliver what is due; returns (outcome, message, op) per attempted item."""
+        return self._round(exclusive=True, limit=limit)
+
+    def _round(self, exclusive: bool, limit: int = 200) -> list[tuple[str, MessageRef, str]]:
         results: list[tuple[str, MessageRef, str]] = []
-        with self._run_lock:
-            skipped: set[int] = set()
-            while len(results) < limit:
-                item_id = self._next_due(skipped)
-                if item_id is None:
+        skipped: set[int] = set()
+        if exclusive:
+            self._run_lock.acquire()
+        try:
+            while len(results) < limit and not (self._stop.is_set() and not exclusive):
+                picked = self._pick(skipped)
+                if picked is None:
+                    if exclusive and self._busy_lanes:
+                        # drain(): what the loops are delivering right now belongs to this round too.
+                        self._lane_freed.wait(timeout=1.0)
+                        continue
                     break
-                outcome = self._attempt(item_id)
+                item_id, lane = picked
+                try:
+                    outcome = self._attempt(item_id)
+                finally:
+                    with self._run_lock:
+                        self._busy_lanes.discard(lane)
+                        self._lane_freed.notify_all()
                 if outcome is None:
                     continue
                 if outcome[0] == "not_ready":
                     skipped.add(item_id)
+                elif outcome[0] == "sent" and not exclusive:
+                    self._wake.set()  # a post may have freed replies waiting for it: let idle loops look
                 results.append(outcome)
+        finally:
+            if exclusive:
+                self._run_lock.release()
         return results
 
     def drain(self, rounds: int = 20) -> list[tuple[str, MessageRef, str]]:
@@ -195,11 +223,22 @@ class OutboxWorker:
             return len(session.exec(select(OutboxMessage.id).where(
                 col(OutboxMessage.status).in_(["pending", "sending"]))).all())
 
-    def _next_due(self, skipped: set[int]) -> int | None:
+    def _pick(self, skipped: set[int]) -> tuple[int, int] | None:
+        """The next due item whose lane no other loop of this worker is delivering to (marked busy)."""
+        with self._run_lock:
+            for item_id, lane in self._next_due(len(skipped) + len(self._busy_lanes) + 1):
+                if item_id not in skipped and lane not in self._busy_lanes:
+                    self._busy_lanes.add(lane)
+                    return item_id, lane
+        return None
+
+    def _next_due(self, limit: int) -> list[tuple[int, int]]:
+        """Due items in delivery order, with their lane (the message's thread root)."""
         now = self.now()
         with Session(self.engine) as session:
             query = (
-                select(OutboxMessage.id)
+                select(OutboxMessage.id, MessageRef.id, MessageRef.parent_id)
+                .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
                 .where(
                     or_(
                         (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
@@ -209,12 +248,9 @@ class OutboxWorker:
                 # New messages first: a reporter waits for the next question, not for the old one to
                 # get its tick (bench/RESULTS.md, part 2). Updates of one message keep their order.
                 .order_by(case((OutboxMessage.op == "post", 0), else_=1), col(OutboxMessage.id))
-                .limit(len(skipped) + 1)
+                .limit(limit)
             )
-            for item_id in session.exec(query).all():
-                if item_id not in skipped:
-                    return item_id
-        return None
+            return [(item_id, parent_id or ref_id) for item_id, ref_id, parent_id in session.exec(query).all()]
 
     def _lease(self, item_id: int) -> bool:
         now = self.now()
