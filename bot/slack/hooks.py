@@ -15,9 +15,16 @@ SUBCOMMANDS: dict[str, Callable[..., None]] = {}
 FEATURES: list[Callable[..., None]] = []
 
 
-def feature(fn: Callable[..., None]) -> Callable[..., None]:
-    FEATURES.append(fn)
-    return fn
+def feature(fn: Callable[..., None] | None = None, *, order: int = 100) -> Any:
+    """Register a feature's listeners. Bolt tries listeners in the order they were added, so the
+    busiest feature (reporting: `/signaal` and every triage answer) passes `order=0` to be first."""
+    def add(f: Callable[..., None]) -> Callable[..., None]:
+        f.order = order  # type: ignore[attr-defined]
+        FEATURES.append(f)
+        FEATURES.sort(key=lambda g: g.order)  # stable: same order among equals
+        return f
+
+    return add(fn) if fn is not None else add
 
 
 def subcommand(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -99,7 +99,7 @@ def _chunks(lines: list[str], size: int = 2800) -> list[str]:
     return [*out, cur] if cur else out
 
 
-@hooks.feature
+@hooks.feature(order=0)
 def register(ctx: SlackContext, app: App) -> None:
     core = ctx.core
 
