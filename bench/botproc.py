@@ -148,13 +148,35 @@ def main(argv: list[str]) -> int:
         with bot.core.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(Signal)).scalar() or 0)
 
+    def stages() -> dict[int, list[float | None]]:
+        """signal id → [work started (Signal.created_at), root message sent, first question sent] (epoch s)."""
+        from sqlmodel import col, select
+
+        from models import MessageRef, Signal
+
+        out: dict[int, list[float | None]] = {}
+        with Session(bot.core.engine) as session:
+            for sid, created in session.exec(select(Signal.id, Signal.created_at)).all():
+                out[sid] = [created.timestamp(), None, None]
+            for ref in session.exec(select(MessageRef).where(col(MessageRef.kind).in_(["reporter_root", "question"]))
+                                    .order_by(col(MessageRef.id))).all():
+                row = out.get(ref.signal_id or 0)
+                slot = 1 if ref.kind == "reporter_root" else 2
+                if row is not None and row[slot] is None and ref.posted_at is not None:
+                    row[slot] = ref.posted_at.timestamp()
+        return out
+
+    async def bench_stages(_: Request) -> JSONResponse:
+        return JSONResponse(await run_in_threadpool(stages))
+
     async def bench_outbox(_: Request) -> JSONResponse:
         return JSONResponse({"pending": await run_in_threadpool(bot.worker.pending_count),
                              "signals": await run_in_threadpool(signals),
                              "pids": [os.getpid(), *([bot.work_process.pid] if bot.work_process else [])]})
 
     routes = [Route("/bench/populate", bench_populate, methods=["POST"]),
-              Route("/bench/outbox", bench_outbox, methods=["GET"])]
+              Route("/bench/outbox", bench_outbox, methods=["GET"]),
+              Route("/bench/stages", bench_stages, methods=["GET"])]
     asgi = make_asgi(bot.app, lambda: healthy(bot), extra_routes=routes)
     try:
         uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning")

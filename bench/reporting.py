@@ -13,7 +13,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from bench.common import ANSWERS, CLIENTS, SECRET, Metric, Part, Scratch, percentile, reporters
+from bench.common import ANSWERS, CLIENTS, SECRET, Metric, Part, Scratch, get_json, percentile, reporters
 from bench.harness import make_fake, start_project
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack, MessageEvent
@@ -167,6 +167,26 @@ def _ttfq(reps: list[Reporter], fake: FakeSlack) -> list[float]:
     return [(times[sid] - sent) * 1000 for r in reps for sid, sent in r.sent.items() if sid in times]
 
 
+def _breakdown(reps: list[Reporter], stages: dict[str, list[float | None]]) -> str:
+    """Where the time to first question goes (under load): from the slash command to the work process
+    starting the signal (ack, hand-over, waiting for the work thread), to its root message and then
+    its first question being sent (the outbox)."""
+    parts: list[list[float]] = [[], [], []]
+    for r in reps:
+        for sid, sent in r.sent.items():
+            row = stages.get(str(sid))
+            if not row or None in row:
+                continue
+            started, root, first = row  # type: ignore[misc]
+            for i, ms in enumerate(((started - sent) * 1000, (root - started) * 1000, (first - root) * 1000)):
+                parts[i].append(ms)
+    if not parts[0]:
+        return "breakdown: no complete timings"
+    names = ("slash command → work started", "→ root message sent", "→ first question sent")
+    return "where the time to first question goes under load (p50 / p95): " + "; ".join(
+        f"{name} {percentile(p, 50):.0f} / {percentile(p, 95):.0f} ms" for name, p in zip(names, parts, strict=True))
+
+
 def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str = "SQLite") -> Part:
     part = Part(2, f"Time to first question, and triage throughput (12 reporters, {database})")
     database_url = scratch.pg_database() if database == "PostgreSQL" else None
@@ -221,6 +241,7 @@ def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str =
                           f"({total_clicks} in all, {len(loaded_ms)} first questions timed under load, "
                           f"{len(quiet_ms)} alone); {len(errors)} errors" + (f": {errors[:3]}" if errors else ""))
         part.raw = {"quiet_ms": quiet_ms, "loaded_ms": loaded_ms, "per_min": per_min}  # type: ignore[attr-defined]
+        part.notes.append(_breakdown(reps, get_json(f"{server.url}/bench/stages")))
     finally:
         inbox.unsubscribe()
         scratch.stop(server.proc)

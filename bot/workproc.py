@@ -35,7 +35,7 @@ from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
-NICE = 19  # the work process's CPU priority below the front (0 is the default, 19 the lowest)
+NICE = 10  # the work process's CPU priority below the front (0 is the default, 19 the lowest)
 MAX_QUEUED = 10_000  # forwarded items waiting; beyond this the front does the work itself
 _KICK = "__kick__"  # deliver the outbox soon (a listener in the front queued messages)
 _STOP = "__stop__"

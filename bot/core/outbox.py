@@ -265,6 +265,7 @@ class OutboxWorker:
                     ),
                 )
                 .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)  # no ORM objects to keep in step here
             )
             return result.rowcount == 1  # type: ignore[attr-defined]
 
@@ -320,7 +321,8 @@ class OutboxWorker:
                                                           col(MessageRef.id) == msg.id))
                 session.execute(sa_update(OutboxMessage).where(
                     OutboxMessage.status == "pending", col(OutboxMessage.message_ref_id).in_(waiting),
-                    col(OutboxMessage.next_attempt_at) > now).values(next_attempt_at=now))
+                    col(OutboxMessage.next_attempt_at) > now).values(next_attempt_at=now)
+                    .execution_options(synchronize_session=False))
         if self.on_sent:
             self.on_sent(msg)
         return ("sent", msg, item.op)

@@ -34,8 +34,8 @@ class SlackDeliverer:
     def learn_language(self, session: Session, user_id: str) -> None:
         """A message to someone the bot has not heard from yet (a partner asked for advice, a member
         invited to a training) speaks their Slack language too: ask Slack once (users.info)."""
-        person = session.exec(select(Person).where(Person.user_id == user_id)).first()
-        if person is not None and person.locale_checked_at is not None:
+        checked = session.exec(select(Person.locale_checked_at).where(Person.user_id == user_id)).first()
+        if checked is not None:
             return
         try:
             user = self.client.users_info(user=user_id, include_locale=True).get("user") or {}
