@@ -2,7 +2,8 @@
 Etten-Leur (case cards by DM, no backup) and Zundert (cards by DM, with a backup), swept on six
 moments — reminders sent in case threads, by DM, to the backup, the ketenregisseur and partners;
 rungs skipped after downtime, reminders stopped because their reason went away unnoticed, a slot
-already in the sent log, a snoozed reminder, a retired rule, an acute case at night.
+already in the sent log, snoozed reminders, a retired rule, an acute case at night, and a region
+ladder that chases the backup too when the reporter waits for feedback.
 
 `tests/data/reminder_sweep_rows.json` was recorded from the per-reminder sweep (before the sweep
 became set-based, commit f5534e5): the sweep must keep writing exactly these rows, in this order
@@ -22,13 +23,14 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import update
+from sqlalchemy import event, insert, update
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.core import events, network, reminders, triage
 from bot.core.context import Core
 from bot.runtime import load_sweeps, make_core, open_database
+from flows.reminder_rules import DEFAULT_PATH
 from models import AuditEntry, CaseEvent, Consultation, Handover, MessageRef, Municipality, OutboxMessage, Signal
 from models.db import session_scope
 from models.reminders import Deadline, SentReminder
@@ -42,6 +44,11 @@ ZUNDERT = """  - name: Zundert
     backup: [U0ZU000002]
 regional:"""
 
+# The region's ladder: the backup is chased too when a reporter waits for feedback (so a backup in a
+# municipality without a case channel gets a case card, and the AF's reminder can go to its thread).
+NO_FEEDBACK = "trigger: no_feedback\n    offset: {working_days: 5}\n    audience: [af]"
+NO_FEEDBACK_TO_BACKUP_TOO = "trigger: no_feedback\n    offset: {working_days: 5}\n    audience: [backup, af]"
+
 # Monday 5 April 2027 (no holidays until Koningsdag, 27 April).
 MONDAY = local(2027, 4, 5, 10, 0)
 THURSDAY = local(2027, 4, 8, 10, 0)
@@ -54,8 +61,13 @@ class Week:
     """A core on a fresh database, and the case steps of the scenario (as the case actions do them)."""
 
     def __init__(self, database_url: str, tmp_path: Path) -> None:
+        region = tmp_path / "region"
+        region.mkdir()
+        ladder = DEFAULT_PATH.read_text(encoding="utf-8")
+        assert NO_FEEDBACK in ladder
+        (region / "reminders.yaml").write_text(ladder.replace(NO_FEEDBACK, NO_FEEDBACK_TO_BACKUP_TOO), encoding="utf-8")
         settings = Settings(slack_bot_token=TOKEN, slack_signing_secret=SECRET, database_url=database_url,
-                            data_key=Fernet.generate_key().decode(), data_dir=tmp_path / "data",
+                            data_key=Fernet.generate_key().decode(), data_dir=tmp_path / "data", region_dir=region,
                             scheduler_enabled=False)
         self.core: Core = make_core(settings, open_database(settings))
         self.kicks = 0
@@ -146,7 +158,11 @@ def play_the_week(week: Week) -> dict[str, str]:
     cases[week.report(MONDAY)] = "Breda, never claimed: the AF, then after two days down the ketenregisseur"
     claimed_by_backup = week.report(MONDAY, feedback=True)
     week.claim(claimed_by_backup, BACKUP)
-    cases[claimed_by_backup] = "claimed by the backup, wants feedback: no_feedback mentions the backup"
+    cases[claimed_by_backup] = "claimed by the backup, wants feedback: no_feedback to the backup, mentioning the backup"
+    zundert_backup = week.report(MONDAY, "Zundert", feedback=True)
+    week.claim(zundert_backup, "U0ZU000002")
+    cases[zundert_backup] = ("Zundert, claimed by its backup, wants feedback: no_feedback gives the backup a case card "
+                             "and mentions them in its thread")
     advice = week.report(MONDAY)
     week.claim(advice)
     week.consult(advice, "avim")
@@ -194,6 +210,10 @@ def play_the_week(week: Week) -> dict[str, str]:
     in_sent_log = week.report(FRIDAY)
     cases[in_sent_log] = "its slot is in the sent log already (another process): marked sent, nothing sent"
     cases[week.report(FRIDAY, card=False)] = "no case card: the AF by DM"
+    snoozed_early = week.report(FRIDAY)
+    cases[snoozed_early] = "snoozed before it was due, until Monday 09:00: sent then, no longer snoozed"
+    week.at(FRIDAY + timedelta(minutes=5))
+    assert reminders.snooze(week.core, week.deadline(snoozed_early, "unclaimed_af").id or 0, AF, "tomorrow").ok
     retired = week.report(local(2027, 4, 9, 12, 0))
     cases[retired] = "a rung of a rule the region removed: stopped"
     af_rung = week.deadline(in_sent_log, "unclaimed_af")
@@ -283,3 +303,48 @@ def test_a_week_of_sweeps_writes_the_recorded_rows(database_url, tmp_path, monke
             for n, (want, have) in enumerate(zip(recorded[key], got[key], strict=False)):
                 assert have == want, f"{key}[{n}]"
         assert got[key] == recorded[key], key
+
+
+def test_a_slot_another_process_logs_during_the_sweep_is_the_only_one_not_sent(database_url, tmp_path) -> None:
+    """Two sweeps at once (SQLite has no row locks): the other one logs one slot of this chunk as sent
+    while this one is deciding. Nothing of ours goes out for that slot (it is settled as sent), and
+    the rest of the chunk does."""
+    week = Week(database_url, tmp_path)
+    try:
+        references = [week.report(FRIDAY) for _ in range(5)]
+        contested = week.deadline(references[2], "unclaimed_af")
+        # The other process's sent-log row (its deadline id may be any row of the case: the unique key is the slot).
+        other_rung = week.deadline(references[2], "unclaimed_backup")
+        engine = week.core.engine
+        logged: list[str] = []
+
+        def other_process_logs_the_slot(conn, cursor, statement, *args) -> None:  # noqa: ANN001
+            if logged or not statement.lstrip().lower().startswith("insert into sentreminder"):
+                return
+            logged.append(statement)
+            with engine.connect() as other:
+                other.execute(insert(SentReminder.__table__).values(
+                    deadline_id=other_rung.id, signal_id=contested.signal_id, rule_key="unclaimed_af", subject_id=0,
+                    slot_at=contested.due_at, sent_at=NEXT_MONDAY))
+                other.commit()
+
+        event.listen(engine, "before_cursor_execute", other_process_logs_the_slot)
+        try:
+            lines = week.sweep(NEXT_MONDAY)
+        finally:
+            event.remove(engine, "before_cursor_execute", other_process_logs_the_slot)
+        assert logged
+        sent_for = [line.split()[3] for line in lines if line.startswith("sent ")]
+        assert sent_for == [r for r in references if r != references[2]]
+        with Session(engine) as session:
+            reminders_ = session.exec(select(MessageRef).where(MessageRef.kind == "reminder")).all()
+            reminded = [m.ref["deadline"] for m in reminders_]
+            slots = session.exec(select(SentReminder).where(SentReminder.signal_id == contested.signal_id)).all()
+        assert contested.id not in reminded and len(reminded) == 4
+        assert [s.deadline_id for s in slots] == [other_rung.id]
+        assert week.deadline(references[2], "unclaimed_af").state == "sent"  # as a slot in the sent log
+        assert week.sweep(NEXT_MONDAY + timedelta(minutes=1)) == []
+        with Session(engine) as session:
+            assert len(session.exec(select(MessageRef).where(MessageRef.kind == "reminder")).all()) == 4
+    finally:
+        week.core.engine.dispose()
