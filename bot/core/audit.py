@@ -9,7 +9,7 @@ from sqlalchemy import insert
 from sqlmodel import Session
 
 from models import AuditEntry
-from models.base import column_values
+from models.base import column_values, without_nulls
 
 
 def record(session: Session, actor_id: str | None, action: str, *, signal_id: int | None = None,
@@ -30,4 +30,4 @@ def entry(actor_id: str | None, action: str, *, signal_id: int | None = None, su
 def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
     """Append many entries (made with `entry`) with one INSERT."""
     if entries:
-        session.execute(insert(AuditEntry.__table__), entries)
+        session.execute(insert(AuditEntry.__table__), without_nulls(AuditEntry.__table__, entries))

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import MessageRef, OutboxMessage
-from models.base import column_values
+from models.base import column_values, without_nulls
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def post(
     return msg
 
 
-@dataclass
+@dataclass(slots=True)
 class NewPost:
     """One message for `post_many`: what `post` takes (the parent by id); `id` is its MessageRef's
     id once written."""
@@ -120,11 +120,12 @@ def post_many(session: Session, posts: list[NewPost], now: datetime) -> None:
     refs = [column_values(MessageRef, signal_id=p.signal_id, kind=p.kind or p.template, template=p.template,
                           ref=p.ref, recipient=p.recipient, channel=p.channel, parent_id=p.parent_id,
                           contains_details=p.contains_details, created_at=now) for p in posts]
-    for item, ref_id in zip(posts, _insert_message_refs(session, refs), strict=True):
+    for item, ref_id in zip(posts, _insert_message_refs(session, without_nulls(MessageRef.__table__, refs)),
+                            strict=True):
         item.id = ref_id
-    session.execute(insert(OutboxMessage.__table__), [
+    session.execute(insert(OutboxMessage.__table__), without_nulls(OutboxMessage.__table__, [
         column_values(OutboxMessage, op="post", message_ref_id=p.id, dedupe_key=p.dedupe_key, created_at=now,
-                      next_attempt_at=now) for p in posts])
+                      next_attempt_at=now) for p in posts]))
 
 
 def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -142,7 +143,7 @@ def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[i
     # them together and sort the ids — checked against the rows, in case that ever stops holding.
     keys = ("signal_id", "kind", "recipient", "channel", "parent_id")
     got = sorted(session.execute(insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows).all())
-    if [tuple(row[1:]) for row in got] != [tuple(row[k] for k in keys) for row in rows]:
+    if [tuple(row[1:]) for row in got] != [tuple(row.get(k) for k in keys) for row in rows]:
         raise RuntimeError("messageref: inserted rows came back in another order than they were given")
     return [row[0] for row in got]
 

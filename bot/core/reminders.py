@@ -6,10 +6,11 @@ How it fits together:
   reason is gone. They run inside the step's own transaction.
 - The `reminders` sweep (triggered every minute by the scheduler, or by `jobs run-due --at T`)
   reads only pending rows that are due (index on state + due_at), re-checks each reason against
-  the current state, and sends each due slot at most once: the row is locked with
-  `FOR UPDATE SKIP LOCKED` on PostgreSQL, a unique `SentReminder` row is written, the messages go
-  into the outbox and the row is marked sent — in transactions of up to CHUNK reminders, redone
-  one reminder per transaction when one of them was contested.
+  the current state, and sends each due slot at most once: the rows are locked with
+  `FOR UPDATE SKIP LOCKED` on PostgreSQL, a unique `SentReminder` row is written per slot, the
+  messages go into the outbox and the rows are marked sent. It is set-based: a transaction of up
+  to CHUNK reminders runs a handful of statements, not a handful per reminder (see "the sweep"
+  below), and is redone one reminder per transaction when one of them was contested.
 - A bot that was down catches up once: a missed rung is sent when the bot is back (non-acute
   ones only in office hours), and when a later rung of the same ladder is due too, only the later
   one is sent (one escalation, not three messages).
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -49,7 +50,7 @@ from flows.reminder_rules import (
     snooze_until,
 )
 from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Signal
-from models.base import column_values
+from models.base import column_values, without_nulls
 from models.db import session_scope
 from models.reminders import Deadline, SentReminder
 
@@ -328,7 +329,7 @@ def subject_partner(session: Session, row: Deadline) -> str | None:
 # log), or to send; (3) writes the sent-log rows of the slots to send with one INSERT — the unique
 # key fails the chunk when another process logged one of them first, and the chunk is redone one
 # reminder per transaction; (4) queues the messages with one INSERT per table (messages, their
-# outbox items, case events, audit entries) and settles the deadlines with one executemany UPDATE.
+# outbox items, case events, audit entries) and settles the deadlines with one UPDATE per outcome.
 
 # The chunk reads table columns (plain rows, without the ORM's loading per row), only those the
 # checks need (no encrypted text: nothing to decrypt).
@@ -372,7 +373,7 @@ def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, of
     return [line for deadline_id in ids for line in _process_chunk(core, policy, [deadline_id], now, office)]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Due:
     """A due reminder of the chunk and what becomes of it."""
 
@@ -393,6 +394,7 @@ class _Due:
 
 
 def _sweep_chunk(session: Session, policy: Policy, ids: list[int], now: datetime, office: bool) -> list[str]:
+    """The due reminders `ids` (in due order) in the caller's transaction; returns the report lines."""
     due = _lock(session, ids, now)
     if not due:
         return []
@@ -453,7 +455,8 @@ def _skip_superseded(session: Session, items: list[_Due], now: datetime, office:
     if not items:
         return
     ladders: dict[tuple[int, str, int], list[Any]] = defaultdict(list)
-    # The later rungs of the chunk's cases (a handful each), by signal_id (the state is checked here, as in `_lock`).
+    # The later rungs (rung > 0: only those can supersede) of the chunk's cases, a handful each; by
+    # signal_id, the state is checked here (as in `_lock`).
     rungs = session.execute(select(_deadline.id, _deadline.signal_id, _deadline.trigger, _deadline.subject_id,
                                    _deadline.rung, _deadline.rule_key, _deadline.due_at, _deadline.office_hours,
                                    _deadline.state)
@@ -503,24 +506,23 @@ def _log_slots(session: Session, items: list[_Due], now: datetime) -> None:
 
 
 def _settle(session: Session, changes: list[dict[str, Any]]) -> None:
-    """The deadlines' new states: an executemany UPDATE by primary key (one per set of columns)."""
-    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    """The deadlines' new states: one UPDATE … WHERE id IN (…) per distinct change (sent, sent before,
+    each reason to stop or skip)."""
+    ids_by_change: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
     for change in changes:
-        by_columns[tuple(change)].append(change)
-    for columns, group in by_columns.items():
-        statement = update(Deadline.__table__).where(_deadline.id == bindparam("deadline_id"))
-        session.execute(statement, [{"deadline_id": change["id"], **{c: change[c] for c in columns if c != "id"}}
-                                    for change in group])
+        ids_by_change[tuple((k, v) for k, v in change.items() if k != "id")].append(change["id"])
+    for values, ids in ids_by_change.items():
+        session.execute(update(Deadline.__table__).where(_deadline.id.in_(ids)).values(dict(values)))
 
 
 def _record_sent(session: Session, items: list[_Due], now: datetime) -> None:
     """The case timeline and the audit trail of the reminders sent."""
     if not items:
         return
-    session.execute(insert(CaseEvent.__table__), [
+    session.execute(insert(CaseEvent.__table__), without_nulls(CaseEvent.__table__, [
         column_values(CaseEvent, signal_id=item.row.signal_id, at=now, kind="reminder_sent",
                       data={"rule": item.row.rule_key, "subject": item.row.subject_id, "to": item.recipients})
-        for item in items])
+        for item in items]))
     audit.record_many(session, [
         audit.entry(None, "reminder.sent", signal_id=item.row.signal_id, subject=item.row.rule_key, at=now,
                     slot=item.row.due_at.isoformat(), recipients=item.recipients) for item in items])
