@@ -357,10 +357,12 @@ def sweep_reminders(core: Core, now: datetime) -> list[str]:
     return lines
 
 
-def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, office: bool) -> list[str]:
+def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, office: bool,
+                   again: bool = True) -> list[str]:
     """Up to CHUNK due reminders in one transaction. When it fails on a unique key (another process
-    queued the same message) or SQLite was busy, nothing of the chunk was sent: it is done again one
-    reminder per transaction, so only the contested ones are left out."""
+    logged a slot or queued a message first) nothing of the chunk was sent: it is done once more
+    (that slot is then in the sent log), and if that fails too, or SQLite was busy, one reminder
+    per transaction, so only the contested ones are left out."""
     try:
         with session_scope(core.engine) as session:
             return _sweep_chunk(session, policy, ids, now, office)
@@ -370,6 +372,8 @@ def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, of
             # nothing was sent here; the row is settled by the other process or retried next tick.
             log.info("reminders: deadline %s left to another sweep (%s)", ids[0], type(exc).__name__)
             return []
+        if again and isinstance(exc, IntegrityError):
+            return _process_chunk(core, policy, ids, now, office, again=False)
     return [line for deadline_id in ids for line in _process_chunk(core, policy, [deadline_id], now, office)]
 
 
