@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import case, or_
+from sqlalchemy import case, func, insert, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import MessageRef, OutboxMessage
+from models.base import column_values, without_nulls
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,59 @@ def post(
     session.flush()
     _enqueue(session, "post", msg, dedupe_key, now)
     return msg
+
+
+@dataclass(slots=True)
+class NewPost:
+    """One message for `post_many`: what `post` takes (the parent by id); `id` is its MessageRef's
+    id once written."""
+
+    template: str
+    kind: str | None = None
+    recipient: str | None = None
+    channel: str | None = None
+    signal_id: int | None = None
+    parent_id: int | None = None
+    ref: dict[str, Any] = field(default_factory=dict)
+    contains_details: bool = True
+    dedupe_key: str | None = None
+    id: int | None = None
+
+
+def post_many(session: Session, posts: list[NewPost], now: datetime) -> None:
+    """Queue many new messages at once: the same rows `post` writes one by one (each MessageRef and
+    its outbox item, in this order), with one INSERT per table. Sets each post's `id`."""
+    if not posts:
+        return
+    refs = [column_values(MessageRef, signal_id=p.signal_id, kind=p.kind or p.template, template=p.template,
+                          ref=p.ref, recipient=p.recipient, channel=p.channel, parent_id=p.parent_id,
+                          contains_details=p.contains_details, created_at=now) for p in posts]
+    for item, ref_id in zip(posts, _insert_message_refs(session, without_nulls(MessageRef.__table__, refs)),
+                            strict=True):
+        item.id = ref_id
+    session.execute(insert(OutboxMessage.__table__), without_nulls(OutboxMessage.__table__, [
+        column_values(OutboxMessage, op="post", message_ref_id=p.id, dedupe_key=p.dedupe_key, created_at=now,
+                      next_attempt_at=now) for p in posts]))
+
+
+def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert MessageRef rows; their new ids, in the order of `rows`."""
+    table = MessageRef.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        # The ids come from the table's sequence first: an INSERT … RETURNING of many rows would cost
+        # the driver a parse of every placeholder, and SQLAlchemy an extra sort to keep their order.
+        ids = sorted(session.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
+                                     .select_from(func.generate_series(1, len(rows)))).scalars())
+        session.execute(insert(table), [{**row, "id": ref_id} for row, ref_id in zip(rows, ids, strict=True)])
+        return ids
+    # SQLite returns inserted rows in no set order, so SQLAlchemy would insert them one per statement to
+    # keep it. But it numbers new rows in the order they are inserted (the largest rowid + 1): insert
+    # them together and sort the ids — checked against the rows, in case that ever stops holding.
+    keys = ("signal_id", "kind", "recipient", "channel", "parent_id")
+    got = sorted(session.execute(insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows).all())
+    if [tuple(row[1:]) for row in got] != [tuple(row.get(k) for k in keys) for row in rows]:
+        raise RuntimeError("messageref: inserted rows came back in another order than they were given")
+    return [row[0] for row in got]
 
 
 def update(session: Session, msg: MessageRef, now: datetime | None = None) -> None:

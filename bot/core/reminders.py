@@ -6,10 +6,11 @@ How it fits together:
   reason is gone. They run inside the step's own transaction.
 - The `reminders` sweep (triggered every minute by the scheduler, or by `jobs run-due --at T`)
   reads only pending rows that are due (index on state + due_at), re-checks each reason against
-  the current state, and sends each due slot at most once: the row is locked with
-  `FOR UPDATE SKIP LOCKED` on PostgreSQL, a unique `SentReminder` row is written, the messages go
-  into the outbox and the row is marked sent — in transactions of up to CHUNK reminders, redone
-  one reminder per transaction when one of them was contested.
+  the current state, and sends each due slot at most once: the rows are locked with
+  `FOR UPDATE SKIP LOCKED` on PostgreSQL, a unique `SentReminder` row is written per slot, the
+  messages go into the outbox and the rows are marked sent. It is set-based: a transaction of up
+  to CHUNK reminders runs a handful of statements, not a handful per reminder (see "the sweep"
+  below), and is redone one reminder per transaction when one of them was contested.
 - A bot that was down catches up once: a missed rung is sent when the bot is back (non-acute
   ones only in office hours), and when a later rung of the same ladder is due too, only the later
   one is sent (one escalation, not three messages).
@@ -21,9 +22,13 @@ from __future__ import annotations
 
 import logging
 import weakref
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -45,6 +50,7 @@ from flows.reminder_rules import (
     snooze_until,
 )
 from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Signal
+from models.base import column_values, without_nulls
 from models.db import session_scope
 from models.reminders import Deadline, SentReminder
 
@@ -52,7 +58,7 @@ log = logging.getLogger(__name__)
 
 PENDING, SENT, CANCELLED, SKIPPED = "pending", "sent", "cancelled", "skipped"
 MAX_PER_SWEEP = 2000  # a sweep handles at most this many due reminders; the next tick does the rest
-CHUNK = 50  # due reminders per transaction (bench/NOTES.md, part 4)
+CHUNK = 500  # due reminders per transaction, set-based (bench/NOTES.md, part 4)
 CASE_TRIGGERS = (Trigger.UNCLAIMED, Trigger.UNCLAIMED_ACUTE, Trigger.NO_FEEDBACK, Trigger.FURTHER_INVESTIGATION)
 ALL_TRIGGERS = tuple(Trigger)
 
@@ -246,41 +252,93 @@ for _name, _handler in ((events.SUBMITTED, _on_submitted), (events.CLAIMED, _on_
 
 # --- is the reason still there? ----------------------------------------------------------------------
 
+@dataclass
+class Subjects:
+    """What a reminder's reason depends on besides its signal: its consultation or hand-over, and for
+    "verder onderzoek" when the case was routed. Read with one query per table for a whole set of
+    deadlines (a sweep's chunk), or for one (`reason_gone`, `subject_partner`)."""
+
+    consultations: dict[int, Any] = field(default_factory=dict)  # id -> (id, answered_at, partner_key)
+    handovers: dict[int, Any] = field(default_factory=dict)  # id -> (id, outcome_at, partner_key)
+    routed: dict[int, list[datetime]] = field(default_factory=dict)  # signal id -> when it was routed
+
+    @classmethod
+    def load(cls, session: Session, rows: Iterable[Any]) -> Subjects:
+        wanted: dict[str, set[int]] = defaultdict(set)
+        for row in rows:
+            wanted[row.trigger].add(row.signal_id if row.trigger == Trigger.FURTHER_INVESTIGATION else row.subject_id)
+        found = cls()
+        if ids := wanted.get(Trigger.ADVICE_UNANSWERED):
+            c = Consultation.__table__.c
+            found.consultations = {row.id: row for row in session.execute(
+                select(c.id, c.answered_at, c.partner_key).where(c.id.in_(ids)))}
+        if ids := wanted.get(Trigger.OUTCOME_MISSING):
+            h = Handover.__table__.c
+            found.handovers = {row.id: row for row in session.execute(
+                select(h.id, h.outcome_at, h.partner_key).where(h.id.in_(ids)))}
+        if ids := wanted.get(Trigger.FURTHER_INVESTIGATION):
+            h = Handover.__table__.c
+            for signal_id, routed_at in session.execute(select(h.signal_id, h.routed_at).where(h.signal_id.in_(ids))):
+                found.routed.setdefault(signal_id, []).append(routed_at)
+        return found
+
+    def reason_gone(self, row: Any, signal: Any | None) -> str | None:
+        """None while the reminder still has a reason; else a key saying why not (no content)."""
+        if signal is None or signal.purged_at is not None or signal.status in ("draft", "cancelled"):
+            return "gone"
+        if signal.status == "closed":
+            return "closed"
+        trigger = Trigger(row.trigger)
+        if trigger in (Trigger.UNCLAIMED, Trigger.UNCLAIMED_ACUTE):
+            return "claimed" if signal.claimed_by or signal.status != "new" else None
+        if trigger is Trigger.NO_FEEDBACK:
+            return "feedback_given" if signal.first_feedback_at or not signal.wants_feedback else None
+        if trigger is Trigger.ADVICE_UNANSWERED:
+            consultation = self.consultations.get(row.subject_id)
+            return "advice_received" if consultation is None or consultation.answered_at else None
+        if trigger is Trigger.OUTCOME_MISSING:
+            handover = self.handovers.get(row.subject_id)
+            return "outcome_recorded" if handover is None or handover.outcome_at else None
+        if signal.conclusion != "verder_onderzoek":
+            return "concluded"
+        routed = any(at >= row.anchor_at for at in self.routed.get(row.signal_id, ()))
+        return "routed" if routed else None
+
+    def partner(self, row: Any) -> str | None:
+        """The partner a reminder is about (advice asked, case handed over), if any."""
+        subject = (self.consultations.get(row.subject_id) if row.trigger == Trigger.ADVICE_UNANSWERED
+                   else self.handovers.get(row.subject_id) if row.trigger == Trigger.OUTCOME_MISSING else None)
+        return subject.partner_key if subject else None
+
+
 def reason_gone(session: Session, row: Deadline, signal: Signal | None) -> str | None:
     """None while the reminder still has a reason; else a key saying why not (no content)."""
-    if signal is None or signal.purged_at is not None or signal.status in ("draft", "cancelled"):
-        return "gone"
-    if signal.status == "closed":
-        return "closed"
-    trigger = Trigger(row.trigger)
-    if trigger in (Trigger.UNCLAIMED, Trigger.UNCLAIMED_ACUTE):
-        return "claimed" if signal.claimed_by or signal.status != "new" else None
-    if trigger is Trigger.NO_FEEDBACK:
-        return "feedback_given" if signal.first_feedback_at or not signal.wants_feedback else None
-    if trigger is Trigger.ADVICE_UNANSWERED:
-        consultation = session.get(Consultation, row.subject_id)
-        return "advice_received" if consultation is None or consultation.answered_at else None
-    if trigger is Trigger.OUTCOME_MISSING:
-        handover = session.get(Handover, row.subject_id)
-        return "outcome_recorded" if handover is None or handover.outcome_at else None
-    if signal.conclusion != "verder_onderzoek":
-        return "concluded"
-    routed = session.exec(select(Handover.id).where(Handover.signal_id == signal.id,
-                                                    Handover.routed_at >= row.anchor_at)).first()
-    return "routed" if routed is not None else None
+    return Subjects.load(session, [row]).reason_gone(row, signal)
 
 
 def subject_partner(session: Session, row: Deadline) -> str | None:
-    if row.trigger == Trigger.ADVICE_UNANSWERED:
-        consultation = session.get(Consultation, row.subject_id)
-        return consultation.partner_key if consultation else None
-    if row.trigger == Trigger.OUTCOME_MISSING:
-        handover = session.get(Handover, row.subject_id)
-        return handover.partner_key if handover else None
-    return None
+    return Subjects.load(session, [row]).partner(row)
 
 
 # --- the sweep ---------------------------------------------------------------------------------------
+#
+# Set-based: the database work is per chunk of due reminders, not per reminder. One transaction per
+# chunk (1) locks the chunk's rows with one SELECT … FOR UPDATE SKIP LOCKED and reads their signals;
+# (2) decides per reminder, in due order, from what one query per table read for the whole chunk:
+# stopped (reason gone), skipped (a later rung is due too), sent before (its slot is in the sent
+# log), or to send; (3) writes the sent-log rows of the slots to send with one INSERT — the unique
+# key fails the chunk when another process logged one of them first, and the chunk is redone one
+# reminder per transaction; (4) queues the messages with one INSERT per table (messages, their
+# outbox items, case events, audit entries) and settles the deadlines with one UPDATE per outcome.
+
+# The chunk reads table columns (plain rows, without the ORM's loading per row), only those the
+# checks need (no encrypted text: nothing to decrypt).
+_deadline, _signal = Deadline.__table__.c, Signal.__table__.c
+_DEADLINE = (_deadline.id, _deadline.signal_id, _deadline.trigger, _deadline.rule_key, _deadline.rung,
+             _deadline.subject_id, _deadline.office_hours, _deadline.anchor_at, _deadline.due_at, _deadline.state)
+_SIGNAL = (_signal.id, _signal.reference, _signal.status, _signal.purged_at, _signal.claimed_by,
+           _signal.first_feedback_at, _signal.wants_feedback, _signal.conclusion, _signal.municipality_id)
+
 
 @sweep("reminders")
 def sweep_reminders(core: Core, now: datetime) -> list[str]:
@@ -299,155 +357,291 @@ def sweep_reminders(core: Core, now: datetime) -> list[str]:
     return lines
 
 
-def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, office: bool) -> list[str]:
-    """Up to CHUNK due reminders in one transaction (each row locked as it is taken). When another
-    process got there first (unique key) or SQLite was busy, nothing of the chunk was sent: it is
-    done again one reminder per transaction, so only the contested ones are left out."""
+def _process_chunk(core: Core, policy: Policy, ids: list[int], now: datetime, office: bool,
+                   again: bool = True) -> list[str]:
+    """Up to CHUNK due reminders in one transaction. When it fails on a unique key (another process
+    logged a slot or queued a message first) nothing of the chunk was sent: it is done once more
+    (that slot is then in the sent log), and if that fails too, or SQLite was busy, one reminder
+    per transaction, so only the contested ones are left out."""
     try:
         with session_scope(core.engine) as session:
-            return [line for deadline_id in ids if (line := _process(session, policy, deadline_id, now, office))]
+            return _sweep_chunk(session, policy, ids, now, office)
     except (IntegrityError, OperationalError) as exc:
         if len(ids) == 1:
             # Another process sent this slot at the same moment (unique key), or SQLite was busy:
             # nothing was sent here; the row is settled by the other process or retried next tick.
             log.info("reminders: deadline %s left to another sweep (%s)", ids[0], type(exc).__name__)
             return []
+        if again and isinstance(exc, IntegrityError):
+            return _process_chunk(core, policy, ids, now, office, again=False)
     return [line for deadline_id in ids for line in _process_chunk(core, policy, [deadline_id], now, office)]
 
 
-def _process(session: Session, policy: Policy, deadline_id: int, now: datetime, office: bool) -> str | None:
-    # Equality predicates only (the due moment is re-checked below): a range on due_at makes
-    # PostgreSQL's planner probe ix_deadline_due past the rows this sweep just settled, per row.
-    row = session.exec(
-        select(Deadline).where(Deadline.id == deadline_id, Deadline.state == PENDING)
-        .with_for_update(skip_locked=True)
-    ).first()
-    if row is None or row.due_at > now:
-        return None  # another process has it, or it changed since the sweep looked
-    signal = session.get(Signal, row.signal_id)
-    reference = signal.reference if signal else f"#{row.signal_id}"
-    why = reason_gone(session, row, signal)
+@dataclass(slots=True)
+class _Due:
+    """A due reminder of the chunk and what becomes of it."""
+
+    row: Any  # its Deadline's _DEADLINE columns
+    signal: Any | None  # its Signal's _SIGNAL columns; None when the signal is gone
+    rule: ReminderRule | None = None  # while it is to be sent
+    change: dict[str, Any] | None = None  # how its Deadline row is settled; None: left as it is
+    line: str | None = None
+    recipients: list[str] = field(default_factory=list)
+
+    @property
+    def reference(self) -> str:
+        return self.signal.reference if self.signal else f"#{self.row.signal_id}"
+
+    def settle(self, state: str, now: datetime, line: str | None = None, **changes: Any) -> None:
+        self.rule, self.line = None, line
+        self.change = {"id": self.row.id, "state": state, "updated_at": now, **changes}
+
+
+def _sweep_chunk(session: Session, policy: Policy, ids: list[int], now: datetime, office: bool) -> list[str]:
+    """The due reminders `ids` (in due order) in the caller's transaction; returns the report lines."""
+    due = _lock(session, ids, now)
+    if not due:
+        return []
+    subjects = Subjects.load(session, [item.row for item in due])
+    for item in due:
+        _check_reason(item, subjects, policy, now)
+    _skip_superseded(session, [item for item in due if item.rule], now, office)
+    _mark_sent_before(session, [item for item in due if item.rule], now)
+    sending = [item for item in due if item.rule]
+    _log_slots(session, sending, now)
+    delivery = _Delivery(session, subjects, [item.signal for item in sending], now)
+    for item in sending:
+        assert item.rule is not None
+        item.recipients = delivery.deliver(item.row, item.rule, item.signal)
+        local = policy.calendar.local(item.row.due_at).strftime("%Y-%m-%d %H:%M")
+        item.settle(SENT, now, f"sent {item.row.rule_key} for {item.reference} (due {local}) to "
+                    f"{', '.join(item.recipients) or 'nobody'}", sent_at=now, snoozed=False)
+    delivery.write()
+    _record_sent(session, sending, now)
+    _settle(session, [item.change for item in due if item.change])
+    return [item.line for item in due if item.line]
+
+
+def _lock(session: Session, ids: list[int], now: datetime) -> list[_Due]:
+    """The chunk's rows that are still pending and due, locked (FOR UPDATE SKIP LOCKED on PostgreSQL:
+    a row another process holds is left to it), with their signals; in the order of `ids`."""
+    # Primary keys only; the state and the due moment are checked here, on the row as locked. A
+    # range on due_at makes PostgreSQL's planner probe ix_deadline_due past the rows this sweep just
+    # settled, per query; and with `state = 'pending'` SQLite's planner (no statistics) walks every
+    # pending row of ix_deadline_due instead of looking up the ids.
+    rows = session.execute(select(*_DEADLINE).where(_deadline.id.in_(ids))
+                           .with_for_update(skip_locked=True)).all()
+    order = {deadline_id: n for n, deadline_id in enumerate(ids)}
+    rows = sorted((row for row in rows if row.state == PENDING and row.due_at <= now), key=lambda row: order[row.id])
+    if not rows:
+        return []
+    signal_ids = {row.signal_id for row in rows}
+    signals = {s.id: s for s in session.execute(select(*_SIGNAL).where(_signal.id.in_(signal_ids)))}
+    return [_Due(row, signals.get(row.signal_id)) for row in rows]
+
+
+def _check_reason(item: _Due, subjects: Subjects, policy: Policy, now: datetime) -> None:
+    """Stop a reminder whose reason went away (or whose rule the region removed)."""
+    row = item.row
+    why = subjects.reason_gone(row, item.signal)
     rule = policy.rule(row.rule_key)
     if why is None and rule is None:
         why = "rule_removed"
     if why:
-        row.state, row.note, row.updated_at = CANCELLED, why, now
-        session.add(row)
-        return f"stopped {row.rule_key} for {reference}: {why}"
-    assert signal is not None and rule is not None
-    later = _superseded_by(session, row, now, office)
-    if later is not None:
-        row.state, row.note, row.updated_at = SKIPPED, f"superseded:{later.rule_key}"[:40], now
-        session.add(row)
-        return f"skipped {row.rule_key} for {reference}: {later.rule_key} is due as well"
-    slot = row.due_at
-    if session.exec(select(SentReminder.id).where(
-            SentReminder.signal_id == row.signal_id, SentReminder.rule_key == row.rule_key,
-            SentReminder.subject_id == row.subject_id, SentReminder.slot_at == slot)).first():
-        row.state, row.updated_at = SENT, now
-        session.add(row)
-        return None  # this slot went out before
-    # The at-most-once guard: a second writer of this slot fails here and sends nothing.
-    session.add(SentReminder(deadline_id=row.id or 0, signal_id=row.signal_id, rule_key=row.rule_key,
-                             subject_id=row.subject_id, slot_at=slot, sent_at=now))
-    session.flush()
-    recipients = _deliver(session, row, rule, signal, now)
-    row.state, row.sent_at, row.snoozed, row.updated_at = SENT, now, False, now
-    session.add(row)
-    session.add(CaseEvent(signal_id=row.signal_id, at=now, kind="reminder_sent",
-                          data={"rule": row.rule_key, "subject": row.subject_id, "to": recipients}))
-    audit.record(session, None, "reminder.sent", signal_id=row.signal_id, subject=row.rule_key, at=now,
-                 slot=slot.isoformat(), recipients=recipients)
-    local = policy.calendar.local(slot).strftime("%Y-%m-%d %H:%M")
-    return f"sent {row.rule_key} for {reference} (due {local}) to {', '.join(recipients) or 'nobody'}"
+        item.settle(CANCELLED, now, f"stopped {row.rule_key} for {item.reference}: {why}", note=why)
+    else:
+        item.rule = rule
 
 
-def _superseded_by(session: Session, row: Deadline, now: datetime, office: bool) -> Deadline | None:
-    """A later rung of the same ladder whose (later) slot has passed as well: after downtime only
-    the highest due rung is sent."""
-    rows = session.exec(select(Deadline).where(
-        Deadline.signal_id == row.signal_id, Deadline.trigger == row.trigger, Deadline.subject_id == row.subject_id,
-        Deadline.state == PENDING)).all()  # a handful of rows; the due window is checked here
-    later = [r for r in rows if r.rung > row.rung and row.due_at < r.due_at <= now and (office or not r.office_hours)]
-    return max(later, key=lambda r: r.rung, default=None)
+def _skip_superseded(session: Session, items: list[_Due], now: datetime, office: bool) -> None:
+    """After downtime only the highest due rung of a ladder is sent: a rung is skipped when a later
+    rung of the same ladder is pending and its (later) slot has passed as well."""
+    if not items:
+        return
+    ladders: dict[tuple[int, str, int], list[Any]] = defaultdict(list)
+    # The later rungs (rung > 0: only those can supersede) of the chunk's cases, a handful each; by
+    # signal_id, the state is checked here (as in `_lock`).
+    rungs = session.execute(select(_deadline.id, _deadline.signal_id, _deadline.trigger, _deadline.subject_id,
+                                   _deadline.rung, _deadline.rule_key, _deadline.due_at, _deadline.office_hours,
+                                   _deadline.state)
+                            .where(_deadline.signal_id.in_({item.row.signal_id for item in items}),
+                                   _deadline.rung > 0)).all()
+    for rung in sorted(rungs, key=lambda r: r.id):
+        if rung.state == PENDING:
+            ladders[(rung.signal_id, rung.trigger, rung.subject_id)].append(rung)
+    # The ladders as they were before this chunk: a rung settled earlier in the chunk never counts
+    # here, as it was due no later than the rungs processed after it (the chunk is in due order).
+    for item in items:
+        row = item.row
+        later = [r for r in ladders[(row.signal_id, row.trigger, row.subject_id)]
+                 if r.rung > row.rung and row.due_at < r.due_at <= now and (office or not r.office_hours)]
+        top = max(later, key=lambda r: r.rung, default=None)
+        if top is not None:
+            item.settle(SKIPPED, now, f"skipped {row.rule_key} for {item.reference}: {top.rule_key} is due as well",
+                        note=f"superseded:{top.rule_key}"[:40])
+
+
+def _slot(row: Any) -> tuple[int, str, int, datetime]:
+    return (row.signal_id, row.rule_key, row.subject_id, row.due_at)
+
+
+def _mark_sent_before(session: Session, items: list[_Due], now: datetime) -> None:
+    """A slot that is in the sent log went out before: the row is settled, nothing is sent again."""
+    if not items:
+        return
+    sent = SentReminder.__table__.c
+    logged = {tuple(slot) for slot in session.execute(
+        select(sent.signal_id, sent.rule_key, sent.subject_id, sent.slot_at)
+        .where(sent.signal_id.in_({item.row.signal_id for item in items})))}
+    for item in items:
+        if _slot(item.row) in logged:
+            item.settle(SENT, now)
+
+
+def _log_slots(session: Session, items: list[_Due], now: datetime) -> None:
+    """The at-most-once guard: the unique sent-log row of each slot, written before any message. When
+    another process logged one of them first, this fails and nothing of the chunk is sent (it is
+    redone one reminder per transaction: then that slot is found in the sent log)."""
+    if items:
+        session.execute(insert(SentReminder.__table__), [
+            column_values(SentReminder, deadline_id=item.row.id, signal_id=item.row.signal_id,
+                          rule_key=item.row.rule_key, subject_id=item.row.subject_id, slot_at=item.row.due_at,
+                          sent_at=now) for item in items])
+
+
+def _settle(session: Session, changes: list[dict[str, Any]]) -> None:
+    """The deadlines' new states: one UPDATE … WHERE id IN (…) per distinct change (sent, sent before,
+    each reason to stop or skip)."""
+    ids_by_change: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
+    for change in changes:
+        ids_by_change[tuple((k, v) for k, v in change.items() if k != "id")].append(change["id"])
+    for values, ids in ids_by_change.items():
+        session.execute(update(Deadline.__table__).where(_deadline.id.in_(ids)).values(dict(values)))
+
+
+def _record_sent(session: Session, items: list[_Due], now: datetime) -> None:
+    """The case timeline and the audit trail of the reminders sent."""
+    if not items:
+        return
+    session.execute(insert(CaseEvent.__table__), without_nulls(CaseEvent.__table__, [
+        column_values(CaseEvent, signal_id=item.row.signal_id, at=now, kind="reminder_sent",
+                      data={"rule": item.row.rule_key, "subject": item.row.subject_id, "to": item.recipients})
+        for item in items]))
+    audit.record_many(session, [
+        audit.entry(None, "reminder.sent", signal_id=item.row.signal_id, subject=item.row.rule_key, at=now,
+                    slot=item.row.due_at.isoformat(), recipients=item.recipients) for item in items])
 
 
 # --- delivery: messages into the outbox ---------------------------------------------------------------
 
-def _deliver(session: Session, row: Deadline, rule: ReminderRule, signal: Signal, now: datetime) -> list[str]:
-    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
-    muni_id = muni.id if muni and muni.id else 0
-    base = {"deadline": row.id, "slot": row.due_at.isoformat()}
-    key = f"reminder:{row.id}:{int(row.due_at.timestamp())}"
-    sent: list[str] = []
-    for audience in rule.audience:
-        if audience is Audience.AF:
-            sent += _to_case_thread(session, signal, muni_id, base, key, now)
-        elif audience is Audience.BACKUP:
-            backups = people.handlers_of(session, muni_id, "backup")
-            if not backups:  # nobody to escalate to: chase the AFs in the case thread, saying so
-                sent += _to_case_thread(session, signal, muni_id, {**base, "no_backup": True}, key, now)
-            for user in backups:
-                if muni is not None and not muni.channel:
-                    _ensure_card(session, signal, user, now)  # DM mode: the backup needs the card to act
-                outbox.post(session, template="reminder_escalation", kind="reminder_escalation", recipient=user,
-                            signal_id=signal.id, ref={**base, "audience": "backup"}, contains_details=False,
-                            now=now, dedupe_key=f"{key}:{user}")
-                sent.append(f"backup {user}")
-        elif audience is Audience.KETENREGISSEUR:
-            for user in people.regional(session, "ketenregisseur"):
-                outbox.post(session, template="reminder_escalation", kind="reminder_escalation", recipient=user,
-                            signal_id=signal.id, ref={**base, "audience": "ketenregisseur"},
-                            contains_details=False, now=now, dedupe_key=f"{key}:{user}")
-                sent.append(f"ketenregisseur {user}")
-        elif audience is Audience.PARTNER:
-            partner = subject_partner(session, row)
-            for user in people.partner_members(session, partner) if partner else []:
-                outbox.post(session, template="reminder_partner", kind="reminder_partner", recipient=user,
-                            signal_id=signal.id, ref=base, contains_details=False, now=now,
-                            dedupe_key=f"{key}:{user}")
-                sent.append(f"partner {user}")
-    return sent
+class _Delivery:
+    """Who gets which message for the reminders of one chunk. Municipalities and case cards are read
+    once for the chunk, role holders once per municipality and role; the messages are queued in
+    order and written together (`write`)."""
 
+    def __init__(self, session: Session, subjects: Subjects, signals: list[Any], now: datetime) -> None:
+        self.session, self.subjects, self.now = session, subjects, now
+        self.posts: list[outbox.NewPost] = []
+        self._holders: dict[tuple[Any, ...], list[str]] = {}
+        self.cards: dict[int, list[Any]] = defaultdict(list)  # signal id -> its case cards, in id order
+        self.municipalities: dict[int, Any] = {}
+        if not signals:
+            return
+        muni_ids = {s.municipality_id for s in signals if s.municipality_id}
+        if muni_ids:
+            m = Municipality.__table__.c
+            self.municipalities = {row.id: row for row in session.execute(
+                select(m.id, m.channel).where(m.id.in_(muni_ids)))}
+        c = MessageRef.__table__.c
+        cards = select(c.id, c.signal_id, c.recipient, c.channel).where(
+            c.signal_id.in_({s.id for s in signals}), c.kind == "case_card").order_by(c.id)
+        for card in session.execute(cards):
+            self.cards[card.signal_id].append(card)
 
-def handlers_to_chase(session: Session, signal: Signal, muni_id: int) -> list[str]:
-    """Who should act: the one who claimed the case, else the AFs (else the backups)."""
-    if signal.claimed_by:
-        return [signal.claimed_by]
-    return people.handlers_of(session, muni_id, "af") or people.handlers_of(session, muni_id, "backup")
+    def deliver(self, row: Any, rule: ReminderRule, signal: Any) -> list[str]:
+        """Queue the reminder's messages to each audience of its rule; returns who was sent what."""
+        muni = self.municipalities.get(signal.municipality_id)
+        muni_id = muni.id if muni else 0
+        base = {"deadline": row.id, "slot": row.due_at.isoformat()}
+        key = f"reminder:{row.id}:{int(row.due_at.timestamp())}"
+        sent: list[str] = []
+        for audience in rule.audience:
+            if audience is Audience.AF:
+                sent += self._to_case_thread(signal, muni_id, base, key)
+            elif audience is Audience.BACKUP:
+                backups = self.holders(people.handlers_of, muni_id, "backup")
+                if not backups:  # nobody to escalate to: chase the AFs in the case thread, saying so
+                    sent += self._to_case_thread(signal, muni_id, {**base, "no_backup": True}, key)
+                for user in backups:
+                    if muni is not None and not muni.channel:
+                        self._ensure_card(signal, user)  # DM mode: the backup needs the card to act
+                    self._post(template="reminder_escalation", kind="reminder_escalation", recipient=user,
+                               signal_id=signal.id, ref={**base, "audience": "backup"}, contains_details=False,
+                               dedupe_key=f"{key}:{user}")
+                    sent.append(f"backup {user}")
+            elif audience is Audience.KETENREGISSEUR:
+                for user in self.holders(people.regional, "ketenregisseur"):
+                    self._post(template="reminder_escalation", kind="reminder_escalation", recipient=user,
+                               signal_id=signal.id, ref={**base, "audience": "ketenregisseur"},
+                               contains_details=False, dedupe_key=f"{key}:{user}")
+                    sent.append(f"ketenregisseur {user}")
+            elif audience is Audience.PARTNER:
+                partner = self.subjects.partner(row)
+                for user in self.holders(people.partner_members, partner) if partner else []:
+                    self._post(template="reminder_partner", kind="reminder_partner", recipient=user,
+                               signal_id=signal.id, ref=base, contains_details=False, dedupe_key=f"{key}:{user}")
+                    sent.append(f"partner {user}")
+        return sent
 
+    def holders(self, lookup: Callable[..., list[str]], *args: Any) -> list[str]:
+        """`people.<lookup>(session, *args)`, read once per chunk."""
+        if (lookup, *args) not in self._holders:
+            self._holders[(lookup, *args)] = lookup(self.session, *args)
+        return self._holders[(lookup, *args)]
 
-def _to_case_thread(session: Session, signal: Signal, muni_id: int, ref: dict, key: str, now: datetime) -> list[str]:
-    """A reply in the thread of each case card, mentioning who should act; a DM when there is no card."""
-    targets = handlers_to_chase(session, signal, muni_id)
-    cards = session.exec(select(MessageRef).where(MessageRef.signal_id == signal.id,
-                                                  MessageRef.kind == "case_card").order_by(col(MessageRef.id))).all()
-    sent: list[str] = []
-    for card in cards:
-        mention = ([card.recipient] if card.recipient in targets else []) if card.recipient else targets
-        if not mention:
-            continue
-        # In the card's thread, in the language of that conversation (a DM card: its AF's).
-        outbox.post(session, template="reminder", kind="reminder", signal_id=signal.id, parent=card,
-                    channel=card.channel, recipient=card.recipient,
-                    ref={**ref, "mention": mention}, contains_details=False, now=now,
-                    dedupe_key=f"{key}:card{card.id}")
-        sent.append(f"thread {' '.join(mention)}")
-    if not sent:
-        for user in targets:
-            outbox.post(session, template="reminder", kind="reminder", recipient=user, signal_id=signal.id,
-                        ref={**ref, "mention": [user]}, contains_details=False, now=now, dedupe_key=f"{key}:{user}")
-            sent.append(f"dm {user}")
-    return sent
+    def handlers_to_chase(self, signal: Any, muni_id: int) -> list[str]:
+        """Who should act: the one who claimed the case, else the AFs (else the backups)."""
+        if signal.claimed_by:
+            return [signal.claimed_by]
+        return self.holders(people.handlers_of, muni_id, "af") or self.holders(people.handlers_of, muni_id, "backup")
 
+    def _to_case_thread(self, signal: Any, muni_id: int, ref: dict, key: str) -> list[str]:
+        """A reply in the thread of each case card, mentioning who should act; a DM when there is no card."""
+        targets = self.handlers_to_chase(signal, muni_id)
+        sent: list[str] = []
+        for card in self.cards[signal.id]:
+            mention = ([card.recipient] if card.recipient in targets else []) if card.recipient else targets
+            if not mention:
+                continue
+            if card.id is None:  # a card queued in this chunk: written first, its reply needs its id
+                self.write()
+            # In the card's thread, in the language of that conversation (a DM card: its AF's).
+            self._post(template="reminder", kind="reminder", signal_id=signal.id, parent_id=card.id,
+                       channel=card.channel, recipient=card.recipient, ref={**ref, "mention": mention},
+                       contains_details=False, dedupe_key=f"{key}:card{card.id}")
+            sent.append(f"thread {' '.join(mention)}")
+        if not sent:
+            for user in targets:
+                self._post(template="reminder", kind="reminder", recipient=user, signal_id=signal.id,
+                           ref={**ref, "mention": [user]}, contains_details=False, dedupe_key=f"{key}:{user}")
+                sent.append(f"dm {user}")
+        return sent
 
-def _ensure_card(session: Session, signal: Signal, user: str, now: datetime) -> None:
-    exists = session.exec(select(MessageRef.id).where(MessageRef.signal_id == signal.id,
-                                                      MessageRef.kind == "case_card",
-                                                      MessageRef.recipient == user)).first()
-    if exists is None:
-        outbox.post(session, template="case_card", kind="case_card", recipient=user, signal_id=signal.id,
-                    ref={"mention": [user]}, now=now, dedupe_key=f"card:{signal.id}:{user}")
+    def _ensure_card(self, signal: Any, user: str) -> None:
+        cards = self.cards[signal.id]
+        if not any(card.recipient == user for card in cards):
+            cards.append(self._post(template="case_card", kind="case_card", recipient=user, signal_id=signal.id,
+                                    ref={"mention": [user]}, dedupe_key=f"card:{signal.id}:{user}"))
+
+    def _post(self, **message: Any) -> outbox.NewPost:
+        post = outbox.NewPost(**message)
+        self.posts.append(post)
+        return post
+
+    def write(self) -> None:
+        """Write the queued messages and their outbox items (in the order they were queued)."""
+        outbox.post_many(self.session, self.posts, self.now)
+        self.posts = []
 
 
 # --- snooze --------------------------------------------------------------------------------------------
