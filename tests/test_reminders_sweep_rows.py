@@ -306,8 +306,7 @@ def test_a_week_of_sweeps_writes_the_recorded_rows(database_url, tmp_path, monke
 
 
 def test_a_slot_another_process_logs_during_the_sweep_is_the_only_one_not_sent(database_url, tmp_path) -> None:
-    """Two sweeps at once (SQLite has no row locks): the other one logs one slot of this chunk as sent
-    while this one is deciding. Nothing of ours goes out for that slot (it is settled as sent), and
+    """Two sweeps at once: the other one logs one slot of this chunk as sent while this one is at work. Nothing of ours goes out for that slot (it is settled as sent), and
     the rest of the chunk does."""
     week = Week(database_url, tmp_path)
     try:
@@ -318,8 +317,13 @@ def test_a_slot_another_process_logs_during_the_sweep_is_the_only_one_not_sent(d
         engine = week.core.engine
         logged: list[str] = []
 
+        # PostgreSQL: the other sweep logs the slot while this one holds its rows (row locks do not
+        # cover the sent log). SQLite: this sweep holds the database's write lock from its first read,
+        # so the other one can only get in just before that.
+        moment = "update deadline set id" if engine.dialect.name == "sqlite" else "insert into sentreminder"
+
         def other_process_logs_the_slot(conn, cursor, statement, *args) -> None:  # noqa: ANN001
-            if logged or not statement.lstrip().lower().startswith("insert into sentreminder"):
+            if logged or not statement.lstrip().lower().startswith(moment):
                 return
             logged.append(statement)
             with engine.connect() as other:
@@ -348,3 +352,26 @@ def test_a_slot_another_process_logs_during_the_sweep_is_the_only_one_not_sent(d
             assert len(session.exec(select(MessageRef).where(MessageRef.kind == "reminder")).all()) == 4
     finally:
         week.core.engine.dispose()
+
+
+def test_on_sqlite_a_chunk_holds_the_write_lock_from_its_first_read(tmp_path: Path) -> None:
+    """SQLite has no row locks: the sweep takes the database's write lock before it reads a chunk, so
+    no claim or feedback can commit between the reads that decide a reminder and its writes."""
+    import sqlite3
+
+    from models.db import make_engine, upgrade
+
+    path = tmp_path / "sweep.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    other = sqlite3.connect(path, timeout=0.2)
+    try:
+        with session_scope(engine) as session:
+            reminders._lock(session, [1], datetime.now(UTC))
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("UPDATE signal SET status = status")
+        other.execute("UPDATE signal SET status = status")  # free again after the chunk's commit
+        other.commit()
+    finally:
+        other.close()
+        engine.dispose()

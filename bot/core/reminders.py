@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import false, insert, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
@@ -429,6 +429,11 @@ def _lock(session: Session, ids: list[int], now: datetime) -> list[_Due]:
     # range on due_at makes PostgreSQL's planner probe ix_deadline_due past the rows this sweep just
     # settled, per query; and with `state = 'pending'` SQLite's planner (no statistics) walks every
     # pending row of ix_deadline_due instead of looking up the ids.
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: take its write lock before reading, so that no case step (a claim,
+        # feedback) commits between these reads and this chunk's writes — what FOR UPDATE does on
+        # PostgreSQL. A write that changes nothing starts the write transaction.
+        session.execute(update(Deadline.__table__).where(false()).values(id=Deadline.__table__.c.id))
     rows = session.execute(select(*_DEADLINE).where(_deadline.id.in_(ids))
                            .with_for_update(skip_locked=True)).all()
     order = {deadline_id: n for n, deadline_id in enumerate(ids)}
