@@ -278,54 +278,58 @@ class OutboxWorker:
                 col(OutboxMessage.status).in_(["pending", "sending"]))).all())
 
     def _pick(self, skipped: set[int]) -> tuple[int, int] | None:
-        """The next due item whose lane no other loop of this worker is delivering to (marked busy)."""
+        """The next due item whose lane no other loop of this worker is delivering to: leased in the
+        same transaction that found it (another process may lease it first: then the next one), and
+        its lane marked busy."""
         with self._run_lock:
-            for item_id, lane in self._next_due(len(skipped) + len(self._busy_lanes) + 1):
-                if item_id not in skipped and lane not in self._busy_lanes:
-                    self._busy_lanes.add(lane)
-                    return item_id, lane
+            now = self.now()
+            with session_scope(self.engine) as session:
+                for item_id, lane in self._next_due(session, now, len(skipped) + len(self._busy_lanes) + 8):
+                    if item_id in skipped or lane in self._busy_lanes:
+                        continue
+                    if self._lease(session, item_id, now):
+                        self._busy_lanes.add(lane)
+                        return item_id, lane
         return None
 
-    def _next_due(self, limit: int) -> list[tuple[int, int]]:
+    @staticmethod
+    def _next_due(session: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
         """Due items in delivery order, with their lane (the message's thread root)."""
-        now = self.now()
-        with Session(self.engine) as session:
-            query = (
-                select(OutboxMessage.id, MessageRef.id, MessageRef.parent_id)
-                .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
-                .where(
-                    or_(
-                        (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                        (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
-                    )
+        query = (
+            select(OutboxMessage.id, MessageRef.id, MessageRef.parent_id)
+            .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
+            .where(
+                or_(
+                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
                 )
-                # New messages first: a reporter waits for the next question, not for the old one to
-                # get its tick (bench/RESULTS.md, part 2). Updates of one message keep their order.
-                .order_by(case((OutboxMessage.op == "post", 0), else_=1), col(OutboxMessage.id))
-                .limit(limit)
             )
-            return [(item_id, parent_id or ref_id) for item_id, ref_id, parent_id in session.exec(query).all()]
+            # New messages first: a reporter waits for the next question, not for the old one to
+            # get its tick (bench/RESULTS.md, part 2). Updates of one message keep their order.
+            .order_by(case((OutboxMessage.op == "post", 0), else_=1), col(OutboxMessage.id))
+            .limit(limit)
+        )
+        return [(item_id, parent_id or ref_id) for item_id, ref_id, parent_id in session.exec(query).all()]
 
-    def _lease(self, item_id: int) -> bool:
-        now = self.now()
-        with session_scope(self.engine) as session:
-            result = session.execute(
-                sa_update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == item_id,
-                    or_(
-                        (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                        (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
-                    ),
-                )
-                .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
-                .execution_options(synchronize_session=False)  # no ORM objects to keep in step here
+    @staticmethod
+    def _lease(session: Session, item_id: int, now: datetime) -> bool:
+        """Take the item if it is still due (a conditional UPDATE: safe with several processes)."""
+        result = session.execute(
+            sa_update(OutboxMessage)
+            .where(
+                col(OutboxMessage.id) == item_id,
+                or_(
+                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                    (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
+                ),
             )
-            return result.rowcount == 1  # type: ignore[attr-defined]
+            .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False)  # no ORM objects to keep in step here
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined]
 
     def _attempt(self, item_id: int) -> tuple[str, MessageRef, str] | None:
-        if not self._lease(item_id):
-            return None  # another worker has it
+        """Deliver a leased item and record the outcome."""
         with session_scope(self.engine) as session:
             item = session.get(OutboxMessage, item_id)
             assert item is not None
