@@ -306,8 +306,8 @@ def test_a_week_of_sweeps_writes_the_recorded_rows(database_url, tmp_path, monke
 
 
 def test_a_slot_another_process_logs_during_the_sweep_is_the_only_one_not_sent(database_url, tmp_path) -> None:
-    """Two sweeps at once: the other one logs one slot of this chunk as sent while this one is at work. Nothing of ours goes out for that slot (it is settled as sent), and
-    the rest of the chunk does."""
+    """Two sweeps at once: the other one logs one slot of this chunk as sent while this one is at work.
+    Nothing of ours goes out for that slot (it is settled as sent), and the rest of the chunk does."""
     week = Week(database_url, tmp_path)
     try:
         references = [week.report(FRIDAY) for _ in range(5)]
