@@ -105,8 +105,13 @@ def claim(r: Running, reference: str, user: str = AF) -> None:
 
 def change(r: Running, reference: str, event: str | None = None, **fields: Any) -> None:
     """Set fields of the signal and emit `event` (as a case step of issue 3 does)."""
-    now = r.core.clock.now()
-    with session_scope(r.core.engine) as session:
+    change_in(r.core, reference, event, **fields)
+
+
+def change_in(core: Any, reference: str, event: str | None = None, **fields: Any) -> Signal:
+    """`change` for a bare core ("now" as a value: the core's clock); returns the signal."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
         signal = session.exec(select(Signal).where(Signal.reference == reference)).one()
         for key, value in fields.items():
             setattr(signal, key, now if value == "now" else value)
@@ -114,6 +119,7 @@ def change(r: Running, reference: str, event: str | None = None, **fields: Any) 
         session.flush()
         if event:
             events.emit(session, event, signal=signal, now=now, actor=AF)
+        return signal
 
 
 def consult(r: Running, reference: str, partner: str) -> int:

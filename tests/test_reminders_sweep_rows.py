@@ -36,7 +36,7 @@ from models.db import session_scope
 from models.reminders import Deadline, SentReminder
 from tests.conftest import DATA, SECRET, TOKEN
 from tests.helpers import AF, BACKUP
-from tests.reminders_support import local
+from tests.reminders_support import change_in, consult, local
 
 GOLDEN = DATA / "reminder_sweep_rows.json"
 ZUNDERT = """  - name: Zundert
@@ -103,30 +103,13 @@ class Week:
 
     def step(self, reference: str, event: str | None = None, **fields: Any) -> Signal:
         """Set fields of the signal, then emit `event` (None: a change the reminders were not told of)."""
-        now = self.core.clock.now()
-        with session_scope(self.core.engine) as session:
-            signal = session.exec(select(Signal).where(Signal.reference == reference)).one()
-            for key, value in fields.items():
-                setattr(signal, key, now if value == "now" else value)
-            session.add(signal)
-            session.flush()
-            if event:
-                events.emit(session, event, signal=signal, now=now, actor=AF)
-            return signal
+        return change_in(self.core, reference, event, **fields)
 
     def claim(self, reference: str, user: str = AF) -> None:
         self.step(reference, events.CLAIMED, claimed_by=user, claimed_at="now", status="in_progress")
 
     def consult(self, reference: str, partner: str) -> int:
-        now = self.core.clock.now()
-        with session_scope(self.core.engine) as session:
-            signal = session.exec(select(Signal).where(Signal.reference == reference)).one()
-            consultation = Consultation(signal_id=signal.id or 0, partner_key=partner, question="Is dit iets?",
-                                        asked_by=AF, asked_at=now)
-            session.add(consultation)
-            session.flush()
-            events.emit(session, events.CONSULTED, signal=signal, now=now, actor=AF, consultation=consultation)
-            return consultation.id or 0
+        return consult(self, reference, partner)  # type: ignore[arg-type] - it needs only `.core`
 
     def route(self, reference: str, partner: str, expected: datetime | None = None, *, tell: bool = True) -> int:
         now = self.core.clock.now()
