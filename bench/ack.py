@@ -3,8 +3,6 @@ project bot and a bare Bolt app measured in the same run under the same load."""
 
 from __future__ import annotations
 
-import time
-
 from bench.common import CLIENTS, Metric, Part, Scratch, percentile
 from bench.harness import make_fake, run_load, start_bare, start_project
 
@@ -57,13 +55,9 @@ def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str =
 
 def _drain_note(server, sent: int) -> str:  # noqa: ANN001
     """The work the acks started, done afterwards: every /signaal's signal made and its messages sent."""
-    started = time.monotonic()
     first_signals, first_pending = server.signals(), server.outbox_pending()
-    signals, pending = first_signals, first_pending
-    while (signals < sent or pending) and time.monotonic() - started < 300:
-        time.sleep(0.5)
-        signals, pending = server.signals(), server.outbox_pending()
-    done = "done" if signals >= sent and not pending else f"{sent - signals} signals and {pending} messages left"
+    done, waited = server.wait_for_work(sent)
+    left = "done" if done else f"{sent - server.signals()} signals and {server.outbox_pending()} messages left"
     return (f"project: right after the load {first_signals} of the {sent} signals were started and "
             f"{first_pending} messages waited in the outbox; the rest of the work (the work process, below "
-            f"the front in CPU priority) was {done} after {time.monotonic() - started:.1f} s")
+            f"the front in CPU priority) was {left} after {waited:.1f} s")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,16 @@ class Server:
     def signals(self) -> int:
         """Signals in the bot's database (each /signaal starts one)."""
         return int(get_json(f"{self.url}/bench/outbox")["signals"])
+
+    def wait_for_work(self, sent: int, timeout: float = 300.0) -> tuple[bool, float]:
+        """Wait until the work the acks started is done: a signal for each of `sent` slash commands
+        and nothing left in the outbox. Returns (done, seconds waited)."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            if self.signals() >= sent and not self.outbox_pending():
+                return True, time.monotonic() - started
+            time.sleep(0.5)
+        return False, time.monotonic() - started
 
     def pids(self) -> list[int]:
         """The bot's processes: the front, and its work process when it has one."""

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from models import Municipality, Person, RoleAssignment
+from models.base import column_values
 
 
 def get_or_create(session: Session, user_id: str) -> Person:
+    """The person with this Slack id, made when new. Two first actions of a new user at once (the
+    front and the work process, or two work threads) both find no row: the insert skips a row that
+    the other one wrote meanwhile (ON CONFLICT DO NOTHING), so neither step fails on the unique key."""
     person = session.exec(select(Person).where(Person.user_id == user_id)).first()
     if person is None:
-        person = Person(user_id=user_id)
-        session.add(person)
-        session.flush()
+        dialect = session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
+        session.execute(insert(Person).values(column_values(Person, user_id=user_id))
+                        .on_conflict_do_nothing(index_elements=["user_id"]))
+        person = session.exec(select(Person).where(Person.user_id == user_id)).one()
     return person
 
 
