@@ -53,6 +53,8 @@ class OutboxMessage(SQLModel, table=True):
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)
     dedupe_key: str | None = Field(default=None, unique=True, max_length=200)
+    # Delivery order among due items, lowest first: see bot.core.outbox.URGENT / INTERACTIVE / BACKGROUND.
+    priority: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

@@ -39,7 +39,8 @@ def digest_sweep(core: Core, now: datetime) -> list[str]:
                 continue
             covered = previous_month(today)
             outbox.post(session, template="digest", kind="digest", recipient=uid, ref={"month": covered},
-                        contains_details=False, dedupe_key=f"digest:{uid}:{month}", now=now)
+                        contains_details=False, dedupe_key=f"digest:{uid}:{month}", now=now,
+                        priority=outbox.BACKGROUND)
             audit.record(session, "digest", "stats.digest_sent", subject=uid, at=now, month=covered)
             lines.append(f"digest for {covered} to {uid}")
     core.kick()

@@ -30,6 +30,12 @@ LEASE = timedelta(seconds=90)
 # Permanent errors are retried a few times (a channel may be fixed by an admin), then parked.
 MAX_PERMANENT_ATTEMPTS = 5
 
+# Delivery order among due items (OutboxMessage.priority, lowest first; then posts before updates, then
+# oldest first). With many people at work the outbox has a queue; these decide who waits in it.
+URGENT = 0  # the user was just told it is on its way: the DM that `/signaal`'s answer announces
+INTERACTIVE = 1  # the answer to what someone just did (the next question, a case action's result)
+BACKGROUND = 2  # what no one is waiting for at this moment: reminders, invitations, digests
+
 
 @dataclass(frozen=True)
 class Delivered:
@@ -80,6 +86,7 @@ def post(
     contains_details: bool = True,
     dedupe_key: str | None = None,
     now: datetime | None = None,
+    priority: int = INTERACTIVE,
 ) -> MessageRef:
     """Queue a new message to `recipient` (a user: their DM with the bot) or `channel`,
     as a reply in `parent`'s thread when given."""
@@ -91,7 +98,7 @@ def post(
         msg.created_at = now
     session.add(msg)
     session.flush()
-    _enqueue(session, "post", msg, dedupe_key, now)
+    _enqueue(session, "post", msg, dedupe_key, now, priority)
     return msg
 
 
@@ -109,6 +116,7 @@ class NewPost:
     ref: dict[str, Any] = field(default_factory=dict)
     contains_details: bool = True
     dedupe_key: str | None = None
+    priority: int = INTERACTIVE
     id: int | None = None
 
 
@@ -125,7 +133,7 @@ def post_many(session: Session, posts: list[NewPost], now: datetime) -> None:
         item.id = ref_id
     session.execute(insert(OutboxMessage.__table__), without_nulls(OutboxMessage.__table__, [
         column_values(OutboxMessage, op="post", message_ref_id=p.id, dedupe_key=p.dedupe_key, created_at=now,
-                      next_attempt_at=now) for p in posts]))
+                      next_attempt_at=now, priority=p.priority) for p in posts]))
 
 
 def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[int]:
@@ -163,9 +171,10 @@ def redact(session: Session, msg: MessageRef, now: datetime | None = None) -> No
     _enqueue(session, "redact", msg, None, now)
 
 
-def _enqueue(session: Session, op: str, msg: MessageRef, dedupe_key: str | None, now: datetime | None) -> None:
+def _enqueue(session: Session, op: str, msg: MessageRef, dedupe_key: str | None, now: datetime | None,
+             priority: int = INTERACTIVE) -> None:
     assert msg.id is not None
-    item = OutboxMessage(op=op, message_ref_id=msg.id, dedupe_key=dedupe_key)
+    item = OutboxMessage(op=op, message_ref_id=msg.id, dedupe_key=dedupe_key, priority=priority)
     if now:
         item.created_at = now
         item.next_attempt_at = now
@@ -304,9 +313,11 @@ class OutboxWorker:
                     (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
                 )
             )
-            # New messages first: a reporter waits for the next question, not for the old one to
-            # get its tick (bench/RESULTS.md, part 2). Updates of one message keep their order.
-            .order_by(case((OutboxMessage.op == "post", 0), else_=1), col(OutboxMessage.id))
+            # By priority (URGENT …); then new messages first: a reporter waits for the next question,
+            # not for the old one to get its tick (bench/RESULTS.md, part 2). Updates of one message keep
+            # their order.
+            .order_by(col(OutboxMessage.priority), case((OutboxMessage.op == "post", 0), else_=1),
+                      col(OutboxMessage.id))
             .limit(limit)
         )
         return [(item_id, parent_id or ref_id) for item_id, ref_id, parent_id in session.exec(query).all()]

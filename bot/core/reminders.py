@@ -639,7 +639,7 @@ class _Delivery:
                                     ref={"mention": [user]}, dedupe_key=f"card:{signal.id}:{user}"))
 
     def _post(self, **message: Any) -> outbox.NewPost:
-        post = outbox.NewPost(**message)
+        post = outbox.NewPost(**message, priority=outbox.BACKGROUND)
         self.posts.append(post)
         return post
 

@@ -268,7 +268,7 @@ def _send(session: Session, training: TrainingSession, uid: str, step: str, temp
         return False
     msg = outbox.post(session, template=template, kind=template, recipient=uid,
                       ref={"session": training.id, **ref}, contains_details=False,
-                      dedupe_key=f"training:{training.id}:{uid}:{step}", now=now)
+                      dedupe_key=f"training:{training.id}:{uid}:{step}", now=now, priority=outbox.BACKGROUND)
     row.message_ref_id = msg.id
     session.add(row)
     return True
@@ -788,7 +788,8 @@ def send_refresher_nudges(core: Core, now: datetime) -> list[str]:
                 continue
             outbox.post(session, template=REFRESHER_TEMPLATE, kind=REFRESHER_TEMPLATE, recipient=uid,
                         ref={"at": now.isoformat()}, contains_details=False,
-                        dedupe_key=f"training:refresher:{uid}:{now:%Y%m%d}", now=now)
+                        dedupe_key=f"training:refresher:{uid}:{now:%Y%m%d}", now=now,
+                        priority=outbox.BACKGROUND)
             audit.record(session, None, "training.refresher", subject=uid, at=now)
             sent += 1
     return [f"sent the refresher nudge to {sent} member(s)"] if sent else []

@@ -89,20 +89,22 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         session.add(signal)
         session.flush()
         assert signal.id is not None
+        # The answer to `/signaal` says these are on their way: they go before the queue (outbox.URGENT).
         root = outbox.post(session, template="reporter_root", kind="reporter_root", recipient=user_id,
-                           signal_id=signal.id, contains_details=False, now=now)
+                           signal_id=signal.id, contains_details=False, now=now, priority=outbox.URGENT)
         if answers.get("_prefill_rejected"):
             outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
                         ref={"notice": "prefill_too_long", "length": answers["_prefill_rejected"]},
-                        contains_details=False, now=now)
+                        contains_details=False, now=now, priority=outbox.URGENT)
         audit.record(session, user_id, "signal.started", signal_id=signal.id, subject=signal.reference, at=now)
-        _ask_next(core, session, signal, root)
+        _ask_next(core, session, signal, root, priority=outbox.URGENT)
         result = Result(True, signal.id, signal.reference)
     core.kick()
     return result
 
 
-def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None) -> None:
+def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None,
+              priority: int = outbox.INTERACTIVE) -> None:
     root = root or root_of(session, signal.id or 0)
     assert root is not None
     now = core.clock.now()
@@ -112,11 +114,12 @@ def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | N
     if question is None:
         signal.current_question = "_summary"
         outbox.post(session, template="summary", kind="summary", recipient=signal.reporter_id,
-                    signal_id=signal.id, parent=root, ref={"step": signal.step}, now=now)
+                    signal_id=signal.id, parent=root, ref={"step": signal.step}, now=now, priority=priority)
     else:
         signal.current_question = question.key
         outbox.post(session, template="question", kind="question", recipient=signal.reporter_id,
-                    signal_id=signal.id, parent=root, ref={"q": question.key, "step": signal.step}, now=now)
+                    signal_id=signal.id, parent=root, ref={"q": question.key, "step": signal.step}, now=now,
+                    priority=priority)
     session.add(signal)
 
 

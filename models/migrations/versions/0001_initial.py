@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 13:45:19.345979
+Create Date: 2026-11-28 18:33:10.955914
 """
 from collections.abc import Sequence
 
@@ -319,6 +319,7 @@ def upgrade() -> None:
     sa.Column('locked_until', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
     sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('priority', sa.Integer(), server_default='1', nullable=False),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('done_at', models.base.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['message_ref_id'], ['messageref.id'], ),
