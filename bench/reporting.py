@@ -31,6 +31,7 @@ class Inbox:
         self.cond = threading.Condition()
         self.posted: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.cards: set[str] = set()
+        self.arrived: dict[str, float] = {}  # message ts → time.time() it was posted
         self.unsubscribe = fake.on_message(self._on)
 
     def _on(self, event: MessageEvent) -> None:
@@ -42,6 +43,7 @@ class Inbox:
                 self.cards.update(w for w in header.split() if w.startswith("S-"))
             else:
                 self.posted[event.channel].append(event.message)
+                self.arrived[event.message.get("ts", "")] = time.time()
             self.cond.notify_all()
 
     def next_posted(self, channel: str, index: int, match) -> tuple[int, dict[str, Any]]:  # noqa: ANN001
@@ -81,7 +83,9 @@ class Reporter:
         self.cursor = 0
         self.sent: dict[int, float] = {}  # signal id → time.time() the slash command was sent
         self.completed: list[float] = []
+        self.next_ms: list[float] = []  # an answer's last request sent → the next question posted
         self.errors: list[str] = []
+        self.t_answer = 0.0
 
     def _ok(self, resp) -> None:  # noqa: ANN001
         if resp.status != 200:
@@ -102,6 +106,8 @@ class Reporter:
             self.answer(msg, block)
             self.cursor, msg = self.inbox.next_posted(
                 self.dm, self.cursor, lambda m: _actions(m, f"q:{sid}:") or _actions(m, f"sum:{sid}:"))
+            with self.inbox.cond:
+                self.next_ms.append((self.inbox.arrived[msg["ts"]] - self.t_answer) * 1000)
         root = self.fake.locate(msg["thread_ts"])[1]
         reference = root["blocks"][0]["text"]["text"].split()[-1]
         self.inbox.wait_card(reference)
@@ -112,18 +118,23 @@ class Reporter:
         value = ANSWERS[key]
         elements = block["elements"]
         kinds = {e.get("action_id"): e for e in elements}
+        # t_answer: when the request that completes the answer is sent (the next question answers it)
         if "triage:tick" in kinds:
             self._ok(self.driver.click(self.user, msg, "triage:tick", selected=value))
+            self.t_answer = time.time()
             self._ok(self.driver.click(self.user, msg, "triage:multi_done"))
         elif "triage:text" in kinds:
             before = {v["id"] for v in self.fake.views_for(self.user)}
             self._ok(self.driver.click(self.user, msg, "triage:text"))
             view = self._wait_view(before)
+            self.t_answer = time.time()
             self._ok(self.driver.submit_view(self.user, view["id"], self.driver.fill(view, {"value": value})))
         elif "triage:select" in kinds:
+            self.t_answer = time.time()
             self._ok(self.driver.click(self.user, msg, "triage:select", selected=value))
         else:
             button = next(e for e in elements if e.get("value") == value)
+            self.t_answer = time.time()
             self._ok(self.driver.click(self.user, msg, button["action_id"]))
 
     def _wait_view(self, before: set[str]) -> dict[str, Any]:
@@ -196,7 +207,10 @@ def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str =
         "doing complete triages as a person would (slash command, every question answered by clicking what the bot "
         "posted, free text typed in the modal, Send), each next click as soon as the bot's message arrived. "
         "Time to first question = `/signaal` sent → FakeSlack's `Call.time` of the chat.postMessage carrying the "
-        "signal's first question. A signal is complete when its case card reached the AF's channel."
+        "signal's first question. Time to next question = the request that completes an answer sent → the next "
+        "question (or the summary) posted; it is shown because the outbox lets a new signal's first messages go "
+        "before the queue (outbox.URGENT), and the next questions wait behind them. A signal is complete when its "
+        "case card reached the AF's channel."
     )
     fake = make_fake()
     inbox = Inbox(fake)
@@ -224,6 +238,7 @@ def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str =
         for t in threads:
             t.join(timeout=window + 4 * WAIT)
         loaded_ms = _ttfq(reps, fake)
+        next_ms = [ms for r in reps for ms in r.next_ms]
         completed_in_window = sum(1 for r in reps for c in r.completed if c <= deadline)
         per_min = completed_in_window / (window / 60)
         errors = [e for r in reps for e in r.errors]
@@ -234,6 +249,8 @@ def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str =
                    p95 <= TTFQ_TARGET_MS),
             Metric(f"{database}: time to first question p50 (one reporter alone)", percentile(quiet_ms, 50), "ms"),
             Metric(f"{database}: time to first question p95 (one reporter alone)", percentile(quiet_ms, 95), "ms"),
+            Metric(f"{database}: time to next question p50 (12 reporters)", percentile(next_ms, 50), "ms"),
+            Metric(f"{database}: time to next question p95 (12 reporters)", percentile(next_ms, 95), "ms"),
             Metric(f"{database}: triage throughput (12 reporters)", per_min, "complete signals/min"),
         )
         total_clicks = sum(len(r.completed) for r in reps)

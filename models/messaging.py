@@ -21,6 +21,8 @@ class MessageRef(SQLModel, table=True):
     __table_args__ = (
         Index("ix_messageref_signal_kind", "signal_id", "kind"),
         Index("ix_messageref_channel_ts", "channel", "ts"),
+        # Replies of a thread: what waits for its root (the outbox, after each post), and deletes.
+        Index("ix_messageref_parent_id", "parent_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -342,10 +342,9 @@ class OutboxWorker:
     def _attempt(self, item_id: int) -> tuple[str, MessageRef, str] | None:
         """Deliver a leased item and record the outcome."""
         with session_scope(self.engine) as session:
-            item = session.get(OutboxMessage, item_id)
-            assert item is not None
-            msg = session.get(MessageRef, item.message_ref_id)
-            assert msg is not None
+            item, msg = session.exec(select(OutboxMessage, MessageRef)
+                                     .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
+                                     .where(OutboxMessage.id == item_id)).one()
             try:
                 self._check_ready(session, item, msg)
                 result = self.deliver(session, item.op, msg)

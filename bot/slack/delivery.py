@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.config import Settings
 from bot.core import people
 from bot.core.outbox import Delivered, NotReady, PermanentError, TransientError
-from bot.i18n import translator
+from bot.i18n import language_for, translator
 from bot.slack.render import language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
 from models import MessageRef, Person
@@ -31,19 +31,27 @@ class SlackDeliverer:
         self.questionnaire = questionnaire
         self.now = now or (lambda: datetime.now(UTC))
 
-    def learn_language(self, session: Session, user_id: str) -> None:
-        """A message to someone the bot has not heard from yet (a partner asked for advice, a member
-        invited to a training) speaks their Slack language too: ask Slack once (users.info)."""
-        checked = session.exec(select(Person.locale_checked_at).where(Person.user_id == user_id)).first()
-        if checked is not None:
-            return
-        try:
-            user = self.client.users_info(user=user_id, include_locale=True).get("user") or {}
-        except SlackApiError as exc:
-            log.warning("users.info failed (%s); writing in the default language", exc.response.get("error"))
-            return
-        people.remember_locale(session, user_id, user.get("locale"), self.now())
-        session.flush()
+    def language(self, session: Session, msg: MessageRef, learn: bool) -> str:
+        """The language `msg` is written in: a DM speaks the recipient's, a channel the default
+        (render.language_for_message), read with what `learn` needs in one query. `learn` (a new
+        post): someone the bot has not heard from yet (a partner asked for advice, a member invited
+        to a training) is written to in their Slack language too: ask Slack once (users.info)."""
+        default = self.settings.language
+        if not msg.recipient:
+            return default
+        row = session.exec(select(Person.locale, Person.locale_checked_at)
+                           .where(Person.user_id == msg.recipient)).first()
+        locale = row[0] if row is not None else None
+        if learn and (row is None or row[1] is None):
+            try:
+                user = self.client.users_info(user=msg.recipient, include_locale=True).get("user") or {}
+            except SlackApiError as exc:
+                log.warning("users.info failed (%s); writing in the default language", exc.response.get("error"))
+            else:
+                locale = user.get("locale")
+                people.remember_locale(session, msg.recipient, locale, self.now())
+                session.flush()
+        return language_for(locale, default)
 
     def __call__(self, session: Session, op: str, msg: MessageRef) -> Delivered:
         try:
@@ -67,9 +75,7 @@ class SlackDeliverer:
             out = tombstone(translator(lang))
             self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)
             return Delivered(msg.channel, msg.ts)
-        if op == "post" and msg.recipient:
-            self.learn_language(session, msg.recipient)
-        out = render(session, self.settings, self.questionnaire, msg)
+        out = render(session, self.settings, self.questionnaire, msg, self.language(session, msg, op == "post"))
         if op == "update":
             self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)
             return Delivered(msg.channel, msg.ts)

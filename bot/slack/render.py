@@ -55,8 +55,10 @@ def language_for_message(session: Session, settings: Settings, msg: MessageRef) 
     return people.language_of(session, msg.recipient, settings.language)
 
 
-def render(session: Session, settings: Settings, questionnaire: Questionnaire, msg: MessageRef) -> Rendered:
-    lang = language_for_message(session, settings, msg)
+def render(session: Session, settings: Settings, questionnaire: Questionnaire, msg: MessageRef,
+           lang: str | None = None) -> Rendered:
+    """`msg` as it reads now, in `lang` (by default: language_for_message)."""
+    lang = lang or language_for_message(session, settings, msg)
     ctx = RenderContext(session, settings, questionnaire, msg, translator(lang))
     try:
         fn = TEMPLATES[msg.template]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 18:33:10.955914
+Create Date: 2026-11-28 18:37:09.571092
 """
 from collections.abc import Sequence
 
@@ -307,6 +307,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('messageref', schema=None) as batch_op:
         batch_op.create_index('ix_messageref_channel_ts', ['channel', 'ts'], unique=False)
+        batch_op.create_index('ix_messageref_parent_id', ['parent_id'], unique=False)
         batch_op.create_index('ix_messageref_signal_kind', ['signal_id', 'kind'], unique=False)
 
     op.create_table('outboxmessage',
@@ -381,6 +382,7 @@ def downgrade() -> None:
     op.drop_table('outboxmessage')
     with op.batch_alter_table('messageref', schema=None) as batch_op:
         batch_op.drop_index('ix_messageref_signal_kind')
+        batch_op.drop_index('ix_messageref_parent_id')
         batch_op.drop_index('ix_messageref_channel_ts')
 
     op.drop_table('messageref')
