@@ -8,7 +8,11 @@ from functools import cache
 from typing import Any
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import DateTime, Text
+from sqlalchemy import DateTime, Integer, Table, Text, any_, bindparam, insert
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from models import crypto
@@ -41,6 +45,53 @@ def without_nulls(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]
         for name in null:
             del row[name]
     return rows
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT `rows` (each with the same columns) into `table`, in the session's transaction.
+
+    On PostgreSQL with COPY (psycopg's `Cursor.copy`): one stream instead of one statement per row,
+    which is most of a reminder sweep's time otherwise (bench/NOTES.md, part 4). The values pass
+    through the columns' own SQLAlchemy bind processing first (UTC datetimes, encrypted text, JSON),
+    as they would in an INSERT; a unique or foreign key violation raises SQLAlchemy's IntegrityError,
+    as an INSERT does. Elsewhere SQLAlchemy's executemany."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError(f"{table.name}: rows with different columns")
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
+    quote = dialect.identifier_preparer.quote
+    statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    session.flush()  # what the session still has to write goes first, as with session.execute
+    cursor = session.connection().connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[name] if proc is None else proc(row[name])
+                                for name, proc in zip(names, processors, strict=True)])
+    except Exception as exc:
+        import psycopg
+
+        if isinstance(exc, psycopg.IntegrityError):
+            raise IntegrityError(statement, None, exc) from exc
+        raise
+    finally:
+        cursor.close()
+
+
+def one_of(dialect: str, column: Any, ids: Any) -> ColumnElement[bool]:
+    """`column IN ids` for many integer ids. On PostgreSQL as `column = ANY(:ids)`, one array
+    parameter: an IN list is a placeholder per id, which the driver parses on every execution
+    (bench/NOTES.md, part 4)."""
+    ids = list(ids)
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 @cache

@@ -9,14 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.core import audit, outbox
 from bot.runtime import open_database
 from models import AuditEntry, CaseEvent, MessageRef, OutboxMessage, Signal
-from models.base import column_values
+from models.base import column_values, insert_rows
 from models.db import session_scope
 from models.reminders import Deadline, SentReminder
 from tests.conftest import SECRET, TOKEN
@@ -118,6 +117,7 @@ def test_record_many_writes_the_rows_record_writes(database_url, tmp_path) -> No
 
 
 def test_column_values_are_the_rows_session_add_writes(database_url, tmp_path) -> None:
+    """…also through `insert_rows`, which the sweep writes with (COPY on PostgreSQL)."""
     engine = _engine(database_url, tmp_path)
     try:
         signal_id = _a_signal(engine)
@@ -128,8 +128,9 @@ def test_column_values_are_the_rows_session_add_writes(database_url, tmp_path) -
             session.flush()
             deadline_id = deadline.id or 0
         given: dict[type, dict[str, Any]] = {
-            CaseEvent: {"signal_id": signal_id, "at": NOW, "kind": "reminder_sent",
-                        "data": {"rule": "unclaimed_af", "subject": 0, "to": []}},
+            # Encrypted text, and JSON with what COPY's text format escapes (tab, newline, backslash).
+            CaseEvent: {"signal_id": signal_id, "at": NOW, "kind": "reminder_sent", "text": "Geheim: <b>&</b>\n",
+                        "data": {"rule": "unclaimed_af", "subject": 0, "to": [], "note": "a\tb\nc \\ \"d\" ë"}},
             SentReminder: {"deadline_id": deadline_id, "signal_id": signal_id, "rule_key": "unclaimed_af",
                            "slot_at": NOW, "sent_at": NOW},
         }
@@ -139,7 +140,7 @@ def test_column_values_are_the_rows_session_add_writes(database_url, tmp_path) -
             with session_scope(engine) as session:
                 if model is SentReminder:  # its unique key: the same slot once
                     values = {**values, "slot_at": NOW.replace(minute=1)}
-                session.execute(insert(model.__table__), [column_values(model, **values)])  # type: ignore[attr-defined]
+                insert_rows(session, model.__table__, [column_values(model, **values)])  # type: ignore[attr-defined]
             added, inserted = ({k: v for k, v in row.items() if k != "id"} for row in _rows(engine, model))
             if model is SentReminder:
                 inserted["slot_at"] = NOW

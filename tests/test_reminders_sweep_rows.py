@@ -301,9 +301,12 @@ def test_a_slot_another_process_logs_during_the_sweep_is_the_only_one_not_sent(d
         logged: list[str] = []
 
         # PostgreSQL: the other sweep logs the slot while this one holds its rows (row locks do not
-        # cover the sent log). SQLite: this sweep holds the database's write lock from its first read,
-        # so the other one can only get in just before that.
-        moment = "update deadline set id" if engine.dialect.name == "sqlite" else "insert into sentreminder"
+        # cover the sent log): right after this one read the sent log, before it writes its own rows
+        # there (with COPY, which passes no statement event). SQLite: this sweep holds the database's
+        # write lock from its first read, so the other one can only get in just before that.
+        sqlite = engine.dialect.name == "sqlite"
+        when, moment = ("before_cursor_execute", "update deadline set id") if sqlite else (
+            "after_cursor_execute", "select sentreminder.signal_id")
 
         def other_process_logs_the_slot(conn, cursor, statement, *args) -> None:  # noqa: ANN001
             if logged or not statement.lstrip().lower().startswith(moment):
@@ -315,11 +318,11 @@ def test_a_slot_another_process_logs_during_the_sweep_is_the_only_one_not_sent(d
                     slot_at=contested.due_at, sent_at=NEXT_MONDAY))
                 other.commit()
 
-        event.listen(engine, "before_cursor_execute", other_process_logs_the_slot)
+        event.listen(engine, when, other_process_logs_the_slot)
         try:
             lines = week.sweep(NEXT_MONDAY)
         finally:
-            event.remove(engine, "before_cursor_execute", other_process_logs_the_slot)
+            event.remove(engine, when, other_process_logs_the_slot)
         assert logged
         sent_for = [line.split()[3] for line in lines if line.startswith("sent ")]
         assert sent_for == [r for r in references if r != references[2]]

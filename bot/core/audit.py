@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
 from sqlmodel import Session
 
 from models import AuditEntry
-from models.base import column_values, without_nulls
+from models.base import column_values, insert_rows, without_nulls
 
 
 def record(session: Session, actor_id: str | None, action: str, *, signal_id: int | None = None,
@@ -28,6 +27,6 @@ def entry(actor_id: str | None, action: str, *, signal_id: int | None = None, su
 
 
 def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
-    """Append many entries (made with `entry`) with one INSERT."""
+    """Append many entries (made with `entry`) at once."""
     if entries:
-        session.execute(insert(AuditEntry.__table__), without_nulls(AuditEntry.__table__, entries))
+        insert_rows(session, AuditEntry.__table__, without_nulls(AuditEntry.__table__, entries))

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import MessageRef, OutboxMessage
-from models.base import column_values, without_nulls
+from models.base import column_values, insert_rows, without_nulls
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ def post_many(session: Session, posts: list[NewPost], now: datetime) -> None:
     for item, ref_id in zip(posts, _insert_message_refs(session, without_nulls(MessageRef.__table__, refs)),
                             strict=True):
         item.id = ref_id
-    session.execute(insert(OutboxMessage.__table__), without_nulls(OutboxMessage.__table__, [
+    insert_rows(session, OutboxMessage.__table__, without_nulls(OutboxMessage.__table__, [
         column_values(OutboxMessage, op="post", message_ref_id=p.id, dedupe_key=p.dedupe_key, created_at=now,
                       next_attempt_at=now, priority=p.priority) for p in posts]))
 
@@ -144,7 +144,7 @@ def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[i
         # the driver a parse of every placeholder, and SQLAlchemy an extra sort to keep their order.
         ids = sorted(session.execute(select(func.nextval(func.pg_get_serial_sequence(table.name, "id")))
                                      .select_from(func.generate_series(1, len(rows)))).scalars())
-        session.execute(insert(table), [{**row, "id": ref_id} for row, ref_id in zip(rows, ids, strict=True)])
+        insert_rows(session, table, [{"id": ref_id, **row} for row, ref_id in zip(rows, ids, strict=True)])
         return ids
     # SQLite returns inserted rows in no set order, so SQLAlchemy would insert them one per statement to
     # keep it. But it numbers new rows in the order they are inserted (the largest rowid + 1): insert
