@@ -62,6 +62,11 @@ def click_case(r: Running, user: str, reference: str, action: str) -> Any:
     """Click a case action on the card: a button, or the entry in the ⋯ menu (waiting until the card
     offers it: the previous step may still be on its way)."""
     settle(r)
+    return click_on_card(r, user, reference, action)
+
+
+def click_on_card(r: Any, user: str, reference: str, action: str) -> Any:
+    """`click_case` for a bot in another process (no outbox here to settle): wait for the card to offer it."""
     r.fake.wait_for(lambda: action in card_actions(r, reference))
     card = case_card(r, reference)
     block = find_block(card, "case:")

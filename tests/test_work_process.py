@@ -4,6 +4,7 @@ real command in a subprocess, signed requests to its port, the fake Slack Web AP
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -17,14 +18,17 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from sqlmodel import Session, col, select
 
-from bot.core import network
+from bot.core import network, people
 from bot.core.clock import Clock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
+from models import OutboxMessage
 from models.db import make_engine, session_scope, upgrade
+from tests.case_helpers import card_actions, click_on_card, events_count, modal_errors, modal_of, signal_row, submit
 from tests.conftest import DATA, SECRET, TOKEN
-from tests.helpers import REPORTER, case_card, open_question, report
+from tests.helpers import AF, REPORTER, case_card, open_question, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,6 +67,22 @@ def _wait(predicate, timeout: float = 20.0, what: str = "condition"):  # noqa: A
             return result
         time.sleep(0.05)
     raise TimeoutError(what)
+
+
+@contextlib.contextmanager
+def _held(pid: int) -> Iterator[None]:
+    """The work process paused: what the front forwards waits in the pipe."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
+def _outbox_settled(served: Served) -> bool:
+    with Session(served.core.engine) as session:  # type: ignore[attr-defined]
+        return session.exec(select(OutboxMessage.id).where(
+            col(OutboxMessage.status).in_(["pending", "sending"]))).first() is None
 
 
 def _healthy(url: str) -> bool:
@@ -118,8 +138,7 @@ def test_the_front_acks_and_the_work_process_does_the_work(served: Served) -> No
     assert case_card(served, reference)  # type: ignore[arg-type]
 
     # While the work process is paused, acks still come at once, and nothing of the work happens...
-    os.kill(work, signal.SIGSTOP)
-    try:
+    with _held(work):
         before = len(served.fake.calls_to("chat.postMessage"))
         started = time.monotonic()
         resp = served.driver.slash(REPORTER)
@@ -127,8 +146,6 @@ def test_the_front_acks_and_the_work_process_does_the_work(served: Served) -> No
         assert time.monotonic() - started < 2.0
         time.sleep(1.0)
         assert len(served.fake.calls_to("chat.postMessage")) == before
-    finally:
-        os.kill(work, signal.SIGCONT)
     # ...and once it runs again, the reporter gets the first question.
     served.fake.wait_for(lambda: open_question(served, REPORTER))  # type: ignore[arg-type]
 
@@ -137,6 +154,41 @@ def test_the_front_acks_and_the_work_process_does_the_work(served: Served) -> No
     assert served.proc.wait(30) == 0, served.log.read_text()
     _wait(lambda: not Path(f"/proc/{work}").exists() or "Z" in Path(f"/proc/{work}/stat").read_text().split()[2],
           10, "the work process to stop")
+
+
+def test_a_case_step_is_answered_before_it_is_done_and_done_by_the_work_process(served: Served) -> None:
+    """In HTTP mode Slack gets its answer when the front's listener returns. Claim and a modal's
+    submission are done after that answer, by the work process. The modal itself still opens from the
+    front (its trigger_id expires 3 s after the click), but nothing of the step is done there."""
+    work = _wait(served.children, what="the work process")[0]
+    reference = report(served)  # type: ignore[arg-type]
+    card = case_card(served, reference)  # type: ignore[arg-type]
+    with session_scope(served.core.engine) as session:  # type: ignore[attr-defined]
+        people.remember_locale(session, AF, "nl-NL", Clock().now())  # known: the front need not learn it
+
+    with _held(work):
+        assert served.driver.click(AF, card, "case:claim").status == 200
+        assert signal_row(served, reference).status == "new"  # type: ignore[arg-type]
+    served.fake.wait_for(lambda: signal_row(served, reference).status == "in_progress")  # type: ignore[arg-type]
+    served.fake.wait_for(lambda: "ask_info" in card_actions(served, reference))  # type: ignore[arg-type]
+
+    with _held(work):
+        assert click_on_card(served, AF, reference, "ask_info").status == 200
+        view = modal_of(served, AF, "case_modal:ask_info")  # type: ignore[arg-type]
+        before = events_count(served, reference)  # type: ignore[arg-type]
+        submit(served, AF, view, {"text": "Om welk restaurant aan de Haven gaat het?"})  # type: ignore[arg-type]
+        assert not modal_errors(served, view)  # type: ignore[arg-type]
+        assert events_count(served, reference) == before  # type: ignore[arg-type]
+    served.fake.wait_for(lambda: events_count(served, reference) > before)  # type: ignore[arg-type]
+
+    # The Home tab too: views.publish needs no trigger_id, so the work process builds and publishes it.
+    # The front writes the event's dedupe row: pause the work process only when it holds no write lock.
+    served.fake.wait_for(lambda: _outbox_settled(served))
+    published = len(served.fake.calls_to("views.publish"))
+    with _held(work):
+        assert served.driver.app_home_opened(AF).status == 200
+        assert len(served.fake.calls_to("views.publish")) == published
+    served.fake.wait_for(lambda: len(served.fake.calls_to("views.publish")) > published)
 
 
 def test_when_the_work_process_dies_the_front_does_the_work(served: Served) -> None:

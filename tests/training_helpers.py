@@ -105,11 +105,16 @@ def in_days(base: datetime, days: int, hour: int = 14) -> datetime:
 
 
 def submit(r: Running, user: str, view: dict[str, Any], values: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Submit a modal; returns the errors the bot answered (empty: accepted and closed)."""
+    """Submit a modal; returns the errors the bot answered (empty: accepted and closed, and then saved:
+    forms are saved after the ack, so this waits for the confirmation)."""
+    before = len(r.fake.ephemerals_for(user))
     resp = r.driver.submit_view(user, view["id"], values)
     assert resp.status == 200, resp.body
     body = resp.json() or {}
-    return body.get("errors") or {} if body.get("response_action") == "errors" else {}
+    errors = body.get("errors") or {} if body.get("response_action") == "errors" else {}
+    if not errors:
+        r.fake.wait_for(lambda: len(r.fake.ephemerals_for(user)) > before or None)
+    return errors
 
 
 def open_modal(r: Running, user: str, text: str) -> dict[str, Any]:

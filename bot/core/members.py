@@ -53,43 +53,88 @@ def _muni_name(session: Session, municipality_id: int | None) -> str:
     return muni.name if muni else ""
 
 
+@dataclass(frozen=True)
+class _Change:
+    """What a valid save changes: the person (None: not known yet), their municipality and partner."""
+    user_id: str
+    person: Person | None
+    municipality: Municipality | None
+    partner: Partner | None
+
+
+def _checked_save(session: Session, actor: Actor, data: MemberInput) -> _Change | Outcome:
+    """The change a save makes, or the Outcome that refuses it."""
+    if not may_manage_someone(actor):
+        return Outcome(False, error="denied")
+    problems: list[Problem] = []
+    uid = (data.user_id or "").strip()
+    if not USER_ID.match(uid):
+        problems.append(Problem("member", N_("Choose the person to add.")))
+    if data.role not in MEMBER_ROLES:
+        problems.append(Problem("role", N_("Choose a role.")))
+    muni = None
+    if data.municipality:
+        muni = session.exec(select(Municipality).where(Municipality.name == data.municipality)).first()
+        if muni is None:
+            problems.append(Problem("municipality", N_("Unknown municipality {name}."),
+                                    {"name": data.municipality}))
+    partner = None
+    if data.partner:
+        partner = session.get(Partner, data.partner)
+        if partner is None:
+            problems.append(Problem("partner", N_("Unknown partner organisation {name}."),
+                                    {"name": data.partner}))
+    if problems:
+        return Outcome(False, problems=tuple(problems))
+    person = session.exec(select(Person).where(Person.user_id == uid)).first()
+    # Both the old and the new municipality must be the actor's to manage.
+    scopes = {data.municipality or ""}
+    if person is not None and person.municipality_id:
+        scopes.add(_muni_name(session, person.municipality_id))
+    for name in sorted(scopes):
+        if not can_manage_members(actor, name):
+            return Outcome(False, problems=(Problem("municipality", N_(
+                "You can only manage members of your own municipality.")),), error="denied")
+    return _Change(uid, person, muni, partner)
+
+
+def _checked_remove(session: Session, actor_id: str | None, user_id: str) -> Person | Outcome:
+    """The member a removal removes, or the Outcome that refuses it."""
+    person = session.exec(select(Person).where(Person.user_id == user_id)).first()
+    if person is None or not person.in_network:
+        return Outcome(False, problems=(Problem("member", N_("This person is not a member of the network.")),),
+                       error="unknown")
+    if actor_id is not None:
+        actor = access.actor(session, actor_id)
+        if not can_manage_members(actor, _muni_name(session, person.municipality_id)):
+            return Outcome(False, problems=(Problem("member", N_(
+                "You can only manage members of your own municipality.")),), error="denied")
+    return person
+
+
+def check_save(core: Core, actor_id: str, data: MemberInput) -> Outcome:
+    """What `save` would refuse, without changing anything: a form shows it before it closes."""
+    with Session(core.engine) as session:
+        checked = _checked_save(session, access.actor(session, actor_id), data)
+    return checked if isinstance(checked, Outcome) else Outcome(True, params={"user": checked.user_id})
+
+
+def check_remove(core: Core, actor_id: str | None, user_id: str) -> Outcome:
+    """What `remove` would refuse, without changing anything."""
+    with Session(core.engine) as session:
+        checked = _checked_remove(session, actor_id, user_id)
+    return checked if isinstance(checked, Outcome) else Outcome(True, params={"user": user_id})
+
+
 def save(core: Core, actor_id: str, data: MemberInput) -> Outcome:
     """Add a member to the network, or change their role, municipality or partner organisation."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
-        actor = access.actor(session, actor_id)
-        if not may_manage_someone(actor):
-            return Outcome(False, error="denied")
-        problems: list[Problem] = []
-        uid = (data.user_id or "").strip()
-        if not USER_ID.match(uid):
-            problems.append(Problem("member", N_("Choose the person to add.")))
-        if data.role not in MEMBER_ROLES:
-            problems.append(Problem("role", N_("Choose a role.")))
-        muni = None
-        if data.municipality:
-            muni = session.exec(select(Municipality).where(Municipality.name == data.municipality)).first()
-            if muni is None:
-                problems.append(Problem("municipality", N_("Unknown municipality {name}."),
-                                        {"name": data.municipality}))
-        partner = None
-        if data.partner:
-            partner = session.get(Partner, data.partner)
-            if partner is None:
-                problems.append(Problem("partner", N_("Unknown partner organisation {name}."),
-                                        {"name": data.partner}))
-        if problems:
-            return Outcome(False, problems=tuple(problems))
-        person = session.exec(select(Person).where(Person.user_id == uid)).first()
-        # Both the old and the new municipality must be the actor's to manage.
-        scopes = {data.municipality or ""}
-        if person is not None and person.municipality_id:
-            scopes.add(_muni_name(session, person.municipality_id))
-        for name in sorted(scopes):
-            if not can_manage_members(actor, name):
-                return Outcome(False, problems=(Problem("municipality", N_(
-                    "You can only manage members of your own municipality.")),), error="denied")
-        person = person or people.get_or_create(session, uid)
+        change = _checked_save(session, access.actor(session, actor_id), data)
+        if isinstance(change, Outcome):
+            return change
+        uid, muni, partner = change.user_id, change.municipality, change.partner
+        person = change.person or people.get_or_create(session, uid)
         joining = not person.in_network
         person.in_network, person.left_network_at = True, None
         person.network_role = data.role
@@ -110,15 +155,9 @@ def remove(core: Core, actor_id: str | None, user_id: str) -> Outcome:
     """Remove a member: they get nothing more; their attendance stays, anonymised, for the figures."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
-        person = session.exec(select(Person).where(Person.user_id == user_id)).first()
-        if person is None or not person.in_network:
-            return Outcome(False, problems=(Problem("member", N_("This person is not a member of the network.")),),
-                           error="unknown")
-        if actor_id is not None:
-            actor = access.actor(session, actor_id)
-            if not can_manage_members(actor, _muni_name(session, person.municipality_id)):
-                return Outcome(False, problems=(Problem("member", N_(
-                    "You can only manage members of your own municipality.")),), error="denied")
+        person = _checked_remove(session, actor_id, user_id)
+        if isinstance(person, Outcome):
+            return person
         person.in_network, person.left_network_at = False, now
         session.add(person)
         profile = session.get(MemberProfile, user_id)

@@ -278,16 +278,50 @@ def _load_actor(session: Session, actor_id: str | None) -> Actor | None:
     return access.actor(session, actor_id) if actor_id else None
 
 
+def _checked_new(session: Session, actor_id: str | None, data: TrainingInput,
+                 now: datetime) -> tuple[CleanTraining | None, Outcome | None]:
+    """(the clean input, None) for a session `actor_id` may plan, else (None, why not)."""
+    actor = _load_actor(session, actor_id)
+    if actor is not None and not is_organiser(actor):
+        return None, Outcome(False, error="denied")
+    clean, problems = validate(session, data, now, actor=actor)
+    return clean, (None if clean is not None else Outcome(False, problems=tuple(problems)))
+
+
+def _checked_change(session: Session, training: TrainingSession | None, actor_id: str | None, data: TrainingInput,
+                    now: datetime) -> tuple[CleanTraining | None, Outcome | None]:
+    """(the clean input, None) for a change `actor_id` may make, else (None, why not)."""
+    refused = _refuse(session, training, actor_id, now)
+    if refused:
+        return None, refused
+    assert training is not None
+    clean, problems = validate(session, data, now, editing=training)
+    return clean, (None if clean is not None else Outcome(False, training.id, problems=tuple(problems)))
+
+
+def check_create(core: Core, actor_id: str | None, data: TrainingInput) -> Outcome:
+    """What `create` would refuse, without planning anything: a form shows it before it closes."""
+    with Session(core.engine) as session:
+        refused = _checked_new(session, actor_id, data, core.clock.now())[1]
+    return refused or Outcome(True)
+
+
+def check_update(core: Core, session_id: int, actor_id: str | None, data: TrainingInput) -> Outcome:
+    """What `update` would refuse, without changing anything."""
+    with Session(core.engine) as session:
+        training = session.get(TrainingSession, session_id)
+        refused = _checked_change(session, training, actor_id, data, core.clock.now())[1]
+    return refused or Outcome(True, session_id)
+
+
 def create(core: Core, actor_id: str | None, data: TrainingInput) -> Outcome:
     """Plan a session and announce it to its audience. `actor_id` None: the command line."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
-        actor = _load_actor(session, actor_id)
-        if actor is not None and not is_organiser(actor):
-            return Outcome(False, error="denied")
-        clean, problems = validate(session, data, now, actor=actor)
+        clean, refused = _checked_new(session, actor_id, data, now)
         if clean is None:
-            return Outcome(False, problems=tuple(problems))
+            assert refused is not None
+            return refused
         training = TrainingSession(
             title=clean.title, starts_at=clean.starts, ends_at=clean.ends, location=clean.location, url=clean.url,
             audience=clean.audience, capacity=clean.capacity, organiser_id=actor_id, created_at=now,
@@ -311,13 +345,11 @@ def update(core: Core, session_id: int, actor_id: str | None, data: TrainingInpu
     now = core.clock.now()
     with session_scope(core.engine) as session:
         training = session.get(TrainingSession, session_id, with_for_update=True)
-        refused = _refuse(session, training, actor_id, now)
-        if refused:
+        clean, refused = _checked_change(session, training, actor_id, data, now)
+        if clean is None:
+            assert refused is not None
             return refused
         assert training is not None
-        clean, problems = validate(session, data, now, editing=training)
-        if clean is None:
-            return Outcome(False, session_id, problems=tuple(problems))
         moved = clean.starts != training.starts_at or clean.ends != training.ends_at
         changed = moved or clean.location != training.location or clean.url != training.url \
             or clean.title != training.title

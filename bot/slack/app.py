@@ -72,6 +72,10 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
             return
         if event.get("thread_ts") == event.get("ts"):
             return
+        ctx.after_ack(_thread_reply, event)
+
+    @ctx.work_fn
+    def _thread_reply(event: dict) -> None:
         from bot.core import triage
 
         signal, root = triage.signal_for_thread(core, event["channel"], event["thread_ts"])
@@ -83,6 +87,10 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
 
     @app.event("app_home_opened")
     def on_home(event: dict) -> None:
+        ctx.after_ack(_home, event)  # views.publish needs no trigger_id: the whole tab is built after the ack
+
+    @ctx.work_fn
+    def _home(event: dict) -> None:
         handler = hooks.THREAD_HANDLERS.get("app_home")
         if handler:
             handler(ctx, event, None)
@@ -93,9 +101,9 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
         ack()
         user = body["user"]["id"]
         _ = ctx.tr(user)
-        ctx.ephemeral(container_channel(body), user,
-                      _("This button no longer works (the message is out of date). Type /signaal help to see "
-                        "what you can do."), container_thread(body))
+        ctx.ephemeral_after_ack(container_channel(body), user,
+                                _("This button no longer works (the message is out of date). Type /signaal help "
+                                  "to see what you can do."), container_thread(body))
 
     @app.view(re.compile(".*"))
     def unknown_view(ack: Ack) -> None:

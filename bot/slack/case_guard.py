@@ -1,10 +1,15 @@
 """One gate for every case action: who may act (flows.permissions) and whether the case's state
-allows it (flows.cases). A forged or stale click gets an ephemeral explanation and changes nothing."""
+allows it (flows.cases). A forged or stale click gets an ephemeral explanation and changes nothing.
+
+The check and the action run after the ack (`ctx.after_ack`), except for an action that opens a modal
+(`hooks.case_modal`): views.open needs the click's trigger_id within 3 s, so that one is checked and
+opened in the listener."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from slack_bolt import Ack, App
 from sqlmodel import Session
@@ -20,6 +25,8 @@ from models import Signal
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
+# How a refused click is answered: ctx.ephemeral in after-ack work, ctx.ephemeral_after_ack in the listener.
+Tell = Callable[[str | None, str, str, str | None], None]
 
 DENIALS = {
     Denial.NOT_AF_OF_MUNICIPALITY: N_("Only the attention officers (AF and backup) of this signal's municipality can "
@@ -75,37 +82,58 @@ def check(ctx: SlackContext, user: str, signal_id: int, action: str) -> tuple[bo
     return True, None
 
 
+def parse_click(body: dict) -> tuple[CaseAction, int] | None:
+    """(action, signal id) of a click on a case card: a button, or an entry of its ⋯ menu."""
+    act = body["actions"][0]
+    name = act["action_id"].split(":", 1)[1]
+    value = act.get("value") or ""
+    if name == "more":  # overflow: "<action>:<signal id>"
+        name, _sep, value = (act.get("selected_option") or {}).get("value", "").partition(":")
+    try:
+        return CaseAction(name), int(value)
+    except ValueError:
+        return None
+
+
 @hooks.feature
 def register(ctx: SlackContext, app: App) -> None:
-    @app.action(re.compile(r"^case:[a-z_]+$"))
-    def on_case_action(ack: Ack, body: dict) -> None:
-        ack()
+    def guarded(body: dict, action: CaseAction, signal_id: int, handler: Callable[..., None] | None,
+                tell: Tell) -> None:
+        """Check the click, then run the action's handler; `tell` answers a refused click."""
         user = body["user"]["id"]
-        act = body["actions"][0]
-        name = act["action_id"].split(":", 1)[1]
-        value = act.get("value") or ""
-        if name == "more":  # overflow: "<action>:<signal id>"
-            name, _sep, value = (act.get("selected_option") or {}).get("value", "").partition(":")
-        try:
-            action = CaseAction(name)
-            signal_id = int(value)
-        except ValueError:
-            _ = ctx.tr(user)
-            ctx.ephemeral(container_channel(body), user, _("This button no longer works (the message is out of "
-                                                           "date)."), container_thread(body))
-            return
+        channel, thread = container_channel(body), container_thread(body)
         allowed, message = check(ctx, user, signal_id, action)
         if not allowed:
-            ctx.ephemeral(container_channel(body), user, message or "", container_thread(body))
+            tell(channel, user, message or "", thread)
             return
-        handler = hooks.CASE_ACTIONS.get(action.value)
         if handler is None:
             log.error("no handler for case action %s", action.value)
             _ = ctx.tr(user)
-            ctx.ephemeral(container_channel(body), user, _("Something went wrong. Please try again; if it keeps "
-                                                           "happening, contact your attention officer."),
-                          container_thread(body))
+            tell(channel, user, _("Something went wrong. Please try again; if it keeps happening, contact your "
+                                  "attention officer."), thread)
             return
         with Session(ctx.core.engine) as session:
             who = access.actor(session, user)
         handler(ctx, body, signal_id, who)
+
+    @app.action(re.compile(r"^case:[a-z_]+$"))
+    def on_case_action(ack: Ack, body: dict) -> None:
+        ack()
+        user = body["user"]["id"]
+        parsed = parse_click(body)
+        if parsed is None:
+            _ = ctx.tr(user)
+            ctx.ephemeral_after_ack(container_channel(body), user, _("This button no longer works (the message is "
+                                                                     "out of date)."), container_thread(body))
+            return
+        action, signal_id = parsed
+        needed, opener = hooks.CASE_MODALS.get(action.value, (None, None))
+        if opener is not None and needed is not None and needed(ctx, signal_id):
+            # views.open needs the click's trigger_id (3 s): check and open here (a refusal is told after the ack).
+            guarded(body, action, signal_id, opener, ctx.ephemeral_after_ack)
+            return
+        ctx.after_ack(_act, body, action.value, signal_id)
+
+    @ctx.work_fn
+    def _act(body: dict, action: str, signal_id: int) -> None:
+        guarded(body, CaseAction(action), signal_id, hooks.CASE_ACTIONS.get(action), ctx.ephemeral)

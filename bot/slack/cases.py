@@ -2,7 +2,8 @@
 checked permission and state), their modals, the reporter's Answer button, the partners' Give
 advice / Report outcome buttons, and replies typed in the reporter's and the case's threads.
 
-Every listener acks first; modals open right after with the click's trigger_id. The core
+Every listener acks first; modals open right after with the click's trigger_id (in the listener:
+it expires 3 s after the click), and each step itself runs after the ack (`ctx.after_ack`). The core
 (`bot.core.cases`) checks permission and state again on every submission, so a forged view or a
 stale button changes nothing.
 """
@@ -327,6 +328,16 @@ def feedback_modal(_: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, A
     ])
 
 
+def close_needs_reason(ctx: SlackContext, signal_id: int) -> bool:
+    """Closing a concluded case whose reporter asked for feedback and has had none needs a reason,
+    which the close modal asks. Read in the listener (it decides whether a modal opens), so only
+    the columns it needs."""
+    with Session(ctx.core.engine) as session:
+        row = session.exec(select(Signal.wants_feedback, Signal.first_feedback_at, Signal.conclusion)
+                           .where(Signal.id == signal_id)).first()
+    return row is not None and bool(row[0]) and row[1] is None and bool(row[2])
+
+
 def close_modal(_: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
     return modal(_, f"{MODAL}:{CaseAction.CLOSE.value}", _(TITLES[CaseAction.CLOSE]), meta, [
         m.section(_("The reporter asked for feedback about signal {reference} and has not had any yet. Cancel and "
@@ -354,14 +365,18 @@ def register(ctx: SlackContext, app: App) -> None:
     def tell_meta(meta: dict[str, Any], user: str, text: str) -> None:
         ctx.ephemeral(meta.get("c"), user, text, meta.get("t"))
 
+    def tell_after_ack(body: dict, user: str, text: str) -> None:
+        ctx.ephemeral_after_ack(container_channel(body), user, text, container_thread(body))
+
     def open_view(body: dict, user: str, view: dict[str, Any]) -> None:
+        """In the listener only: the click's trigger_id expires 3 s after the click."""
         try:
             ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error"))
             _ = ctx.tr(user)
-            tell(body, user, _("The input window could not be opened (Slack was too slow). Please click the "
-                               "button again."))
+            tell_after_ack(body, user, _("The input window could not be opened (Slack was too slow). Please click "
+                                         "the button again."))
 
     def report(body_or_meta: dict, user: str, result: core_cases.Result, *, meta: bool = False) -> None:
         if result.ok:
@@ -373,6 +388,7 @@ def register(ctx: SlackContext, app: App) -> None:
             tell(body_or_meta, user, text)
 
     # -- card actions (case_guard already checked permission and state) --------------------------
+    # After the ack, except the modals (hooks.case_modal): those open in the listener.
 
     @hooks.case_action(CaseAction.CLAIM.value)
     def on_claim(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
@@ -389,14 +405,17 @@ def register(ctx: SlackContext, app: App) -> None:
 
     @hooks.case_action(CaseAction.CLOSE.value)
     def on_close(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
-        user = actor.user_id
-        s = _signal(ctx, signal_id)
-        if s is not None and s.wants_feedback and s.first_feedback_at is None and s.conclusion:
-            open_view(body, user, close_modal(ctx.tr(user), s, meta_of(body, signal_id)))
-            return
-        report(body, user, core_cases.close(core, signal_id, user))
+        # Concluded meanwhile, so a reason is needed after all: the core refuses and says so, and the
+        # next click opens the close modal.
+        report(body, actor.user_id, core_cases.close(core, signal_id, actor.user_id))
 
-    @hooks.case_action(CaseAction.ASK_INFO.value, CaseAction.CONSULT.value, CaseAction.RECORD_ADVICE.value,
+    @hooks.case_modal(CaseAction.CLOSE.value, needed=close_needs_reason)
+    def on_close_modal(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
+        s = _signal(ctx, signal_id)
+        if s is not None:
+            open_view(body, actor.user_id, close_modal(ctx.tr(actor.user_id), s, meta_of(body, signal_id)))
+
+    @hooks.case_modal(CaseAction.ASK_INFO.value, CaseAction.CONSULT.value, CaseAction.RECORD_ADVICE.value,
                        CaseAction.CONCLUDE.value, CaseAction.ROUTE.value, CaseAction.RECORD_OUTCOME.value,
                        CaseAction.FEEDBACK.value, CaseAction.MESSAGE_REPORTER.value, CaseAction.NOTE.value)
     def on_modal_action(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
@@ -498,7 +517,17 @@ def register(ctx: SlackContext, app: App) -> None:
             ack(response_action="errors", errors={k: m.clip(v, 2000) for k, v in errors.items()})
             return
         ack()
-        share = bool(selected(vals, "share"))
+        picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share")}
+        texts = {block: text_of(vals, block) for block in ("text", "question", "reason")}
+        ctx.after_ack(_case_step, action.value, sid, user, texts, picks,
+                      expected.isoformat() if expected else None, conclusion_inputs, meta)
+
+    @ctx.work_fn
+    def _case_step(action_value: str, sid: int, user: str, texts: dict[str, str | None], picks: dict[str, list[str]],
+                   expected: str | None, conclusion_inputs: dict[str, Any], meta: dict[str, Any]) -> None:
+        """The step a valid case modal asked for (`texts` and `picks`: its inputs by block id)."""
+        action = CaseAction(action_value)
+        text, share = texts["text"], bool(picks["share"])
         if action is CaseAction.ASK_INFO:
             result = core_cases.ask_info(core, sid, user, text or "")
         elif action is CaseAction.FEEDBACK:
@@ -508,24 +537,25 @@ def register(ctx: SlackContext, app: App) -> None:
         elif action is CaseAction.NOTE:
             result = core_cases.note(core, sid, user, text or "", echo=True)
         elif action is CaseAction.CONSULT:
-            result = core_cases.consult(core, sid, user, selected(vals, "partners"), text or "", share)
+            result = core_cases.consult(core, sid, user, picks["partners"], text or "", share)
         elif action is CaseAction.RECORD_ADVICE:
-            kind, _sep, key = selected(vals, "consultation")[0].partition(":")
+            kind, _sep, key = picks["consultation"][0].partition(":")
             if kind == "c" and key.isdigit():
                 result = core_cases.record_advice(core, sid, user, text or "", consultation_id=int(key))
             else:
                 result = core_cases.record_advice(core, sid, user, text or "", partner_key=key,
-                                                  question=text_of(vals, "question"))
+                                                  question=texts["question"])
         elif action is CaseAction.RECORD_OUTCOME:
-            key = selected(vals, "handover")[0].partition(":")[2]
+            key = picks["handover"][0].partition(":")[2]
             result = core_cases.record_outcome(core, int(key) if key.isdigit() else 0, user, text or "")
         elif action is CaseAction.CONCLUDE:
             result = core_cases.conclude(core, sid, user, **conclusion_inputs)
         elif action is CaseAction.ROUTE:
-            result = core_cases.route(core, sid, user, selected(vals, "partners"), expected=expected,
+            result = core_cases.route(core, sid, user, picks["partners"],
+                                      expected=date.fromisoformat(expected) if expected else None,
                                       message=text, include_description=share)
         elif action is CaseAction.CLOSE:
-            result = core_cases.close(core, sid, user, no_feedback_reason=text_of(vals, "reason"))
+            result = core_cases.close(core, sid, user, no_feedback_reason=texts["reason"])
         else:
             return
         report(meta, user, result, meta=True)
@@ -543,7 +573,7 @@ def register(ctx: SlackContext, app: App) -> None:
             return
         check = core_cases.check_reporter(core, event_id, user)
         if not check.ok:
-            tell(body, user, result_text(_, check))
+            tell_after_ack(body, user, result_text(_, check))
             return
         view = modal(_, REPORTER_MODAL, _("Answer"), {"e": event_id, "s": check.signal_id,
                                                       "c": container_channel(body), "t": container_thread(body)}, [
@@ -584,7 +614,7 @@ def register(ctx: SlackContext, app: App) -> None:
                 return
             check = core_cases.check_partner(core, kind, item, user)
             if not check.ok:
-                tell(body, user, result_text(_, check))
+                tell_after_ack(body, user, result_text(_, check))
                 return
             view = modal(_, callback, _(title), {"i": item, "c": container_channel(body),
                                                  "t": container_thread(body)}, [

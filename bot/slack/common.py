@@ -90,11 +90,15 @@ class SlackContext:
     _work_fns: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
     _langs: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)  # user → (lang, until)
 
+    def __post_init__(self) -> None:
+        self.work_fn(self.ephemeral)
+
     def work_fn(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Register a listener's after-ack work by name, so the work process (which builds the same
         app) can run it. Its arguments must be plain data (dicts, strings, numbers)."""
         key = work_key(fn)
-        if key in self._work_fns and self._work_fns[key] is not fn:
+        # `!=`, not `is not`: a bound method (self.ephemeral) is a new object at every access.
+        if key in self._work_fns and self._work_fns[key] != fn:
             raise ValueError(f"two after-ack functions named {key}")
         self._work_fns[key] = fn
         return fn
@@ -104,7 +108,7 @@ class SlackContext:
         there is one, else on this process's WorkExecutor. Only for work that needs no trigger_id:
         `views.open` stays in the listener (3 s limit). `fn` must be registered with `work_fn`."""
         key = work_key(fn)
-        if self._work_fns.get(key) is not fn:
+        if self._work_fns.get(key) != fn:
             raise LookupError(f"{key} is not registered with SlackContext.work_fn")
         if self.check_portable:
             args = pickle.loads(pickle.dumps(args))  # noqa: S301 - our own bytes, just made
@@ -164,6 +168,10 @@ class SlackContext:
                 person.name = name
         self._langs.pop(user_id, None)
         return language_for(locale, self.core.settings.language)
+
+    def ephemeral_after_ack(self, channel: str | None, user: str, text: str, thread_ts: str | None = None) -> None:
+        """`ephemeral` as after-ack work: a listener's answer need not wait for this Web API call."""
+        self.after_ack(self.ephemeral, channel, user, text, thread_ts)
 
     def ephemeral(self, channel: str | None, user: str, text: str, thread_ts: str | None = None,
                   blocks: list | None = None) -> None:

@@ -35,14 +35,33 @@ def subcommand(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 
     return register
 
-# case action (flows.cases.CaseAction value) → handler(ctx, body, signal_id, actor) after the guard allowed it
+# case action (flows.cases.CaseAction value) → handler(ctx, body, signal_id, actor) after the guard allowed
+# it. The guard and the handler run after the ack (ctx.after_ack, maybe in the work process).
 CASE_ACTIONS: dict[str, Callable[..., None]] = {}
+# case action → (needed(ctx, signal_id) -> bool, opener(ctx, body, signal_id, actor)) for an action that
+# opens a modal. views.open needs the click's trigger_id, which expires 3 s after the click, so the guard
+# and the opener run in the listener itself; when `needed` says no, the click goes to CASE_ACTIONS.
+CASE_MODALS: dict[str, tuple[Callable[..., bool], Callable[..., None]]] = {}
 
 
 def case_action(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def register(fn: Callable[..., Any]) -> Callable[..., Any]:
         for name in names:
             CASE_ACTIONS[name] = fn
+        return fn
+
+    return register
+
+
+def always(*_args: Any) -> bool:
+    return True
+
+
+def case_modal(*names: str, needed: Callable[..., bool] = always) -> Callable[[Callable[..., Any]],
+                                                                              Callable[..., Any]]:
+    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for name in names:
+            CASE_MODALS[name] = (needed, fn)
         return fn
 
     return register

@@ -84,14 +84,15 @@ def network_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, re
         ctx.client.views_open(trigger_id=command["trigger_id"], view=view)
     except SlackApiError as exc:
         log.warning("views.open failed: %s", exc.response.get("error"))
-        ctx.ephemeral(command.get("channel_id"), user,
-                      _("The form could not be opened (Slack was too slow). Please try again."))
+        ctx.ephemeral_after_ack(command.get("channel_id"), user,
+                                _("The form could not be opened (Slack was too slow). Please try again."))
 
 
 @hooks.feature
 def register(ctx: SlackContext, app: App) -> None:
     @app.view(MEMBER_CALLBACK)
     def on_save(ack: Ack, body: dict, view: dict) -> None:
+        """Checked here, so the form shows what is wrong; saved after the ack."""
         user = body["user"]["id"]
         _ = ctx.tr(user)
         values = (view.get("state") or {}).get("values") or {}
@@ -102,15 +103,14 @@ def register(ctx: SlackContext, app: App) -> None:
                 return state.get("selected_user")
             return (state.get("selected_option") or {}).get("value")
 
-        if value("action") == "remove":
-            outcome = members.remove(ctx.core, user, value("member") or "")
+        chosen = {block: value(block) for block in BLOCKS}
+        if chosen["action"] == "remove":
+            checked = members.check_remove(ctx.core, user, chosen["member"] or "")
         else:
-            outcome = members.save(ctx.core, user, members.MemberInput(
-                user_id=value("member"), role=value("role"), municipality=value("municipality"),
-                partner=value("partner")))
-        if not outcome.ok:
+            checked = members.check_save(ctx.core, user, member_input(chosen))
+        if not checked.ok:
             errors: dict[str, str] = {}
-            for p in outcome.problems:
+            for p in checked.problems:
                 block = p.field if p.field in values else "member"
                 errors.setdefault(block, m.clip(p.text(_), 2000))
             if not errors:
@@ -118,7 +118,27 @@ def register(ctx: SlackContext, app: App) -> None:
             ack(response_action="errors", errors=errors)
             return
         ack()
+        ctx.after_ack(_save, user, chosen)
+
+    @ctx.work_fn
+    def _save(user: str, chosen: dict[str, str | None]) -> None:
+        _ = ctx.tr(user)
+        removing = chosen["action"] == "remove"
+        if removing:
+            outcome = members.remove(ctx.core, user, chosen["member"] or "")
+        else:
+            outcome = members.save(ctx.core, user, member_input(chosen))
         who = m.mention(outcome.params.get("user", ""))
-        text = (_("{member} was removed from the network.", member=who) if value("action") == "remove"
-                else _("{member} is in the network.", member=who))
+        if not outcome.ok:  # changed since the check
+            text = " ".join(p.text(_) for p in outcome.problems) or _(
+                "Only the ketenregisseur and attention officers manage the network.")
+        elif removing:
+            text = _("{member} was removed from the network.", member=who)
+        else:
+            text = _("{member} is in the network.", member=who)
         ctx.ephemeral(None, user, text)
+
+
+def member_input(chosen: dict[str, str | None]) -> members.MemberInput:
+    return members.MemberInput(user_id=chosen["member"], role=chosen["role"], municipality=chosen["municipality"],
+                               partner=chosen["partner"])

@@ -26,6 +26,10 @@ def register(ctx: SlackContext, app: App) -> None:
     @app.action(re.compile(r"^reminder:snooze:(tomorrow|3_working_days)$"))
     def on_snooze(ack: Ack, body: dict) -> None:
         ack()
+        ctx.after_ack(_snooze, body)
+
+    @ctx.work_fn
+    def _snooze(body: dict) -> None:
         user = body["user"]["id"]
         act = body["actions"][0]
         _ = ctx.tr(user)

@@ -228,8 +228,8 @@ def _values(view: dict) -> dict[str, dict]:
     return ((view.get("state") or {}).get("values")) or {}
 
 
-def training_input(view: dict) -> TrainingInput:
-    values = _values(view)
+def training_input(values: dict[str, dict]) -> TrainingInput:
+    """The training form's input from its state values (`_values(view)`)."""
 
     def value(block: str) -> Any:
         state = (values.get(block) or {}).get("value") or {}
@@ -298,6 +298,11 @@ def outcome_message(_: Translate, outcome: Outcome) -> str:
     if outcome.status == "no":
         return _("Thanks for letting us know. You are not signed up.")
     return _("Done.")
+
+
+def refusal_text(_: Translate, outcome: Outcome) -> str:
+    """Why a step was refused after its form closed: its problems, or the reason."""
+    return " ".join(p.text(_) for p in outcome.problems) or outcome_message(_, outcome)
 
 
 def _date_text(t: TrainingSession, tz: Any) -> str:
@@ -403,20 +408,22 @@ def training_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, r
 
 
 def _open(ctx: SlackContext, trigger_id: str, user: str, session_id: int | None, channel: str | None) -> None:
+    """In the listener: the trigger_id expires 3 s after the click. Only a refusal waits for the ack."""
     _ = ctx.tr(user)
     with Session(ctx.core.engine) as session:
         actor = access.actor(session, user)
         t = session.get(TrainingSession, session_id) if session_id else None
         if session_id and (t is None or not training.may_manage(actor, t)):
-            ctx.ephemeral(channel, user, outcome_message(_, Outcome(False, error="unknown" if t is None
-                                                                     else "denied")))
+            ctx.ephemeral_after_ack(channel, user, outcome_message(_, Outcome(False, error="unknown" if t is None
+                                                                               else "denied")))
             return
         view = training_modal(_, session, actor, t)
     try:
         ctx.client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
         log.warning("views.open failed: %s", exc.response.get("error"))
-        ctx.ephemeral(channel, user, _("The form could not be opened (Slack was too slow). Please try again."))
+        ctx.ephemeral_after_ack(channel, user, _("The form could not be opened (Slack was too slow). Please try "
+                                                 "again."))
 
 
 def _session_id(body: dict) -> int | None:
@@ -452,7 +459,8 @@ def register(ctx: SlackContext, app: App) -> None:
         with Session(core.engine) as session:
             actor = access.actor(session, user)
         if not training.is_organiser(actor):
-            ctx.ephemeral(container_channel(body), user, outcome_message(ctx.tr(user), Outcome(False, error="denied")))
+            ctx.ephemeral_after_ack(container_channel(body), user,
+                                    outcome_message(ctx.tr(user), Outcome(False, error="denied")))
             return
         _open(ctx, body["trigger_id"], user, None, container_channel(body))
 
@@ -464,6 +472,10 @@ def register(ctx: SlackContext, app: App) -> None:
     @app.action("training:cancel")
     def on_cancel(ack: Ack, body: dict) -> None:
         ack()
+        ctx.after_ack(_cancel, body)
+
+    @ctx.work_fn
+    def _cancel(body: dict) -> None:
         user = body["user"]["id"]
         _ = ctx.tr(user)
         sid = _session_id(body)
@@ -480,7 +492,8 @@ def register(ctx: SlackContext, app: App) -> None:
         sid = _session_id(body) or -1
         checked = training.check_attendance(core, sid, user)
         if not checked.ok:
-            ctx.ephemeral(container_channel(body), user, outcome_message(_, checked), container_thread(body))
+            ctx.ephemeral_after_ack(container_channel(body), user, outcome_message(_, checked),
+                                    container_thread(body))
             return
         with Session(core.engine) as session:
             t = session.get(TrainingSession, sid)
@@ -491,35 +504,47 @@ def register(ctx: SlackContext, app: App) -> None:
             ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error"))
-            ctx.ephemeral(container_channel(body), user,
-                          _("The form could not be opened (Slack was too slow). Please try again."))
+            ctx.ephemeral_after_ack(container_channel(body), user,
+                                    _("The form could not be opened (Slack was too slow). Please try again."))
 
     def _submit(ack: Ack, body: dict, view: dict, editing: bool) -> None:
+        """Checked here, so the form shows what is wrong; planned or changed after the ack (announcing
+        a training to its whole audience is the slow part)."""
         user = body["user"]["id"]
         _ = ctx.tr(user)
-        data = training_input(view)
-        if editing:
-            sid = int(json.loads(view.get("private_metadata") or "{}").get("s") or 0)
-            outcome = training.update(core, sid, user, data)
+        values = _values(view)
+        data = training_input(values)
+        sid = int(json.loads(view.get("private_metadata") or "{}").get("s") or 0) if editing else None
+        if sid is None:
+            checked = training.check_create(core, user, data)
         else:
-            outcome = training.create(core, user, data)
-        if outcome.problems:
+            checked = training.check_update(core, sid, user, data)
+        if checked.problems:
             errors: dict[str, str] = {}
-            for p in outcome.problems:
+            for p in checked.problems:
                 block = p.field if p.field in FIELDS else "title"
                 errors.setdefault(block, m.clip(p.text(_), 2000))
             ack(response_action="errors", errors=errors)
             return
-        if not outcome.ok:
-            ack(response_action="errors", errors={"title": m.clip(outcome_message(_, outcome), 2000)})
+        if not checked.ok:
+            ack(response_action="errors", errors={"title": m.clip(outcome_message(_, checked), 2000)})
             return
         ack()
-        if editing:
-            text = _("The training is changed; {told} people who said they would come get a message.",
-                     told=outcome.params.get("told", 0))
-        else:
+        ctx.after_ack(_save, user, values, sid)
+
+    @ctx.work_fn
+    def _save(user: str, values: dict[str, dict], sid: int | None) -> None:
+        _ = ctx.tr(user)
+        data = training_input(values)
+        outcome = training.create(core, user, data) if sid is None else training.update(core, sid, user, data)
+        if not outcome.ok:  # changed since the check (it started, was cancelled, or is no longer yours)
+            text = refusal_text(_, outcome)
+        elif sid is None:
             text = _("The training is planned. {count} people get the invitation.",
                      count=outcome.params.get("announced", 0))
+        else:
+            text = _("The training is changed; {told} people who said they would come get a message.",
+                     told=outcome.params.get("told", 0))
         ctx.ephemeral(None, user, text)
 
     @app.view(CREATE_CALLBACK)
@@ -543,11 +568,20 @@ def register(ctx: SlackContext, app: App) -> None:
                 attended += [o["value"] for o in state.get("selected_options") or []]
             elif block_id == "walkins":
                 walk_ins += list(state.get("selected_users") or [])
-        outcome = training.record_attendance(core, sid, user, attended, walk_ins)
-        if not outcome.ok:
-            ack(response_action="errors", errors={"walkins": m.clip(outcome_message(_, outcome), 2000)})
+        checked = training.check_attendance(core, sid, user)
+        if not checked.ok:
+            ack(response_action="errors", errors={"walkins": m.clip(outcome_message(_, checked), 2000)})
             return
         ack()
-        ctx.ephemeral(None, user, _("Attendance saved: {count} people attended.",
-                                    count=outcome.params.get("attended", 0)))
+        ctx.after_ack(_save_attendance, user, sid, attended, walk_ins)
+
+    @ctx.work_fn
+    def _save_attendance(user: str, sid: int, attended: list[str], walk_ins: list[str]) -> None:
+        _ = ctx.tr(user)
+        outcome = training.record_attendance(core, sid, user, attended, walk_ins)
+        if outcome.ok:
+            text = _("Attendance saved: {count} people attended.", count=outcome.params.get("attended", 0))
+        else:  # changed since the check (cancelled, or no longer yours)
+            text = refusal_text(_, outcome)
+        ctx.ephemeral(None, user, text)
 

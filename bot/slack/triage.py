@@ -201,7 +201,7 @@ def register(ctx: SlackContext, app: App) -> None:
         parsed = _parsed(body)
         _ = ctx.tr(user)
         if not parsed:
-            _answer(body, None)
+            ctx.after_ack(_answer, body, None)
             return
         sid, key, _step = parsed
         with triage.session_scope(core.engine) as session:
@@ -216,7 +216,8 @@ def register(ctx: SlackContext, app: App) -> None:
             elif signal.current_question != key:
                 problem = triage.Result(False, error="moved_on")
             if problem:
-                ctx.ephemeral(container_channel(body), user, result_message(_, problem), container_thread(body))
+                ctx.ephemeral_after_ack(container_channel(body), user, result_message(_, problem),
+                                        container_thread(body))
                 return
             assert signal is not None
             view = text_modal(_, core.questionnaire.get(key), signal, getattr(signal, key, None))
@@ -224,9 +225,10 @@ def register(ctx: SlackContext, app: App) -> None:
             client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:
             log.warning("views.open failed: %s", exc.response.get("error"))
-            ctx.ephemeral(container_channel(body), user,
-                          _("The input window could not be opened (Slack was too slow). Please click the button "
-                            "again, or reply in this thread with your answer."), container_thread(body))
+            ctx.ephemeral_after_ack(container_channel(body), user,
+                                    _("The input window could not be opened (Slack was too slow). Please click the "
+                                      "button again, or reply in this thread with your answer."),
+                                    container_thread(body))
 
     @app.view(TEXT_CALLBACK)
     def on_text_submit(ack: Ack, body: dict, view: dict) -> None:
