@@ -125,11 +125,12 @@ class Running:
 
 
 def start_bot(settings: Settings, fake: FakeSlack, *, clock=None, network_file: Path | None = DATA / "network.yaml",
-              transport: str = "http") -> Running:  # noqa: ANN001
-    """The bot on its real HTTP endpoint (signed requests), or connected over Socket Mode."""
+              transport: str = "http", process_before_response: bool = False) -> Running:  # noqa: ANN001
+    """The bot on its real HTTP endpoint (signed requests), or connected over Socket Mode.
+    `process_before_response`: answer when the listener returns, as HTTP mode's front does."""
     if transport == "socket":
         settings = settings.with_(slack_app_token=APP_TOKEN, slack_signing_secret=None)
-    bot = build_bot(settings, clock=clock)
+    bot = build_bot(settings, clock=clock, process_before_response=process_before_response)
     if network_file is not None:
         cfg = network.parse(network_file.read_text(encoding="utf-8"))
         with session_scope(bot.core.engine) as session:

@@ -27,6 +27,8 @@ from models.db import session_scope
 
 log = logging.getLogger(__name__)
 _LOCALE_OF = sa_select(Person.__table__.c.locale).where(Person.__table__.c.user_id == bindparam("user_id"))
+_LOCALE_CHECKED_AT = sa_select(Person.__table__.c.locale_checked_at).where(
+    Person.__table__.c.user_id == bindparam("user_id"))
 LOCALE_TTL = timedelta(days=1)
 LANG_CACHE_SECONDS = 60.0
 LANG_CACHE_SIZE = 10_000
@@ -92,6 +94,7 @@ class SlackContext:
 
     def __post_init__(self) -> None:
         self.work_fn(self.ephemeral)
+        self.work_fn(self.refresh_locale)
 
     def work_fn(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Register a listener's after-ack work by name, so the work process (which builds the same
@@ -144,6 +147,17 @@ class SlackContext:
 
     def tr(self, user_id: str | None) -> Translate:
         return translator(self.lang(user_id))
+
+    def learn_locale(self, user_id: str) -> None:
+        """Before a listener answers someone: their language known. At first contact it is asked of
+        Slack at once (the listener's answer may be in it); a day after it was last asked, again, but
+        after the ack (the known one serves meanwhile): so the ack path makes no Web API call."""
+        with self.core.engine.connect() as conn:
+            checked = conn.execute(_LOCALE_CHECKED_AT, {"user_id": user_id}).scalar()
+        if checked is None:
+            self.refresh_locale(user_id)
+        elif self.core.clock.now() - checked >= LOCALE_TTL:
+            self.after_ack(self.refresh_locale, user_id)
 
     def refresh_locale(self, user_id: str) -> str:
         """Learn the user's Slack language (users.info include_locale), at most once a day."""

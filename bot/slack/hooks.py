@@ -13,6 +13,16 @@ THREAD_HANDLERS: dict[str, Callable[..., None]] = {}
 SUBCOMMANDS: dict[str, Callable[..., None]] = {}
 # functions (ctx, app) that register listeners; run in order by build_app
 FEATURES: list[Callable[..., None]] = []
+# predicate(request) → True for a request whose listener only acks and hands its work on (ctx.after_ack):
+# no Slack Web API call, at most a read of the local database. `request`: a slash command's form fields,
+# or an interactive payload. In HTTP mode bot.slack.http dispatches such a request on its event loop
+# instead of handing it to a thread and back (bench/NOTES.md, part 1). Module level: pure functions.
+INLINE: list[Callable[[dict[str, Any]], bool]] = []
+
+
+def inline(fn: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
+    INLINE.append(fn)
+    return fn
 
 
 def feature(fn: Callable[..., None] | None = None, *, order: int = 100) -> Any:

@@ -1,12 +1,19 @@
 """HTTP mode: POST /slack/events and GET /healthz as an ASGI app, served by uvicorn.
 
-Bolt verifies the signature (401 when missing, wrong or older than five minutes); the listener
-runs in a worker thread so the event loop keeps answering while the database works.
+Bolt verifies the signature (401 when missing, wrong or older than five minutes). A listener runs in
+a worker thread, so the event loop keeps answering while it waits for the database or Slack; except,
+when the app answers after its listener returns (`process_before_response`, HTTP mode's front), a
+request whose listener only acks and hands its work on (`hooks.INLINE`): that one is dispatched on
+the event loop. Its listener takes a tenth of a millisecond, and the hand-over to a thread and back
+cost several, up to 20 ms when the threads wait for the interpreter lock (bench/NOTES.md, part 1).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt import App
 from slack_bolt.request import BoltRequest
@@ -16,12 +23,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.slack import hooks
+
 
 def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    on_loop = app.process_before_response  # else Bolt's dispatch waits for the ack in another thread
+
     async def events(request: Request) -> Response:
         body = (await request.body()).decode("utf-8")
         bolt_req = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
-        resp = await run_in_threadpool(app.dispatch, bolt_req)
+        if on_loop and inline(body, request.headers.get("content-type", "")):
+            resp = app.dispatch(bolt_req)
+        else:
+            resp = await run_in_threadpool(app.dispatch, bolt_req)
         headers = {k: v[0] for k, v in resp.headers.items() if v and k.lower() != "content-length"}
         return Response(content=resp.body, status_code=resp.status, headers=headers)
 
@@ -35,3 +49,16 @@ def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRout
         *(extra_routes or []),
     ]
     return Starlette(routes=routes)
+
+
+def inline(body: str, content_type: str) -> bool:
+    """Whether `hooks.INLINE` says this request's listener only acks and hands its work on. Slash
+    commands and interactive payloads come form-encoded; events (JSON) never qualify."""
+    if not content_type.startswith("application/x-www-form-urlencoded") or not hooks.INLINE:
+        return False
+    try:
+        form = dict(parse_qsl(body))
+        request: Any = json.loads(form["payload"]) if "payload" in form else form
+        return isinstance(request, dict) and any(check(request) for check in hooks.INLINE)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return False  # Bolt answers what it makes of it, in a thread as any other request

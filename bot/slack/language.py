@@ -1,5 +1,6 @@
 """Speak each person's language from their first contact: /signaal learns it itself; here button
-clicks, form submissions and shortcuts do too (users.info include_locale, at most once a day)."""
+clicks, form submissions and shortcuts do too (users.info include_locale: at first contact before
+the listener answers, then at most once a day after the ack)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def register(ctx: SlackContext, app: App) -> None:
         user = (body.get("user") or {}).get("id") if body.get("type") in INTERACTIVE else None
         if user:
             try:
-                ctx.refresh_locale(user)
+                ctx.learn_locale(user)
             except Exception:  # noqa: BLE001 - the default language is a fine fallback
                 log.warning("could not learn the language of a user; using the default")
         return next()

@@ -317,3 +317,22 @@ def _summary_signal(body: dict) -> int | None:
     block = body["actions"][0].get("block_id", "")
     parts = block.split(":")
     return int(parts[1]) if len(parts) == 3 and parts[0] == "sum" and parts[1].isdigit() else None
+
+
+# The answering clicks: each listener above acks and hands its work on (not triage:text, which opens a modal).
+ANSWERING = re.compile(r"^triage:(answer:\d+|select|tick|multi_done|skip|submit|cancel|edit)$")
+
+
+@hooks.inline
+def acks_and_hands_on(request: dict[str, Any]) -> bool:
+    """`/signaal` (a new signal, or help: answered in the ack) and the triage's answering clicks and
+    text answers (hooks.INLINE). Not the subcommands and `status`: they read more or open forms."""
+    if request.get("command") == "/signaal":
+        word = (request.get("text") or "").strip().partition(" ")[0].lower()
+        return word != "status" and word not in hooks.SUBCOMMANDS
+    if request.get("type") == "block_actions":
+        actions = request.get("actions") or []
+        return len(actions) == 1 and bool(ANSWERING.match(str(actions[0].get("action_id", ""))))
+    if request.get("type") == "view_submission":
+        return (request.get("view") or {}).get("callback_id") == TEXT_CALLBACK
+    return False

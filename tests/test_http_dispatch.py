@@ -1,0 +1,87 @@
+"""HTTP mode's front answers when the listener returns (process_before_response). A request whose
+listener only acks and hands its work on is dispatched on the event loop (no thread hand-over);
+every other request in a worker thread, so a listener that waits (the database, Slack) never holds
+up the others."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from urllib.parse import urlencode
+
+from bot.core import triage
+from bot.slack.http import inline
+from tests.conftest import start_bot
+from tests.helpers import COLLEAGUE, REPORTER, open_question
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def _command(text: str) -> str:
+    return urlencode({"command": "/signaal", "text": text, "user_id": REPORTER})
+
+
+def _click(action_id: str, callback: str | None = None) -> str:
+    if callback is not None:
+        payload = {"type": "view_submission", "view": {"callback_id": callback}}
+    else:
+        payload = {"type": "block_actions", "actions": [{"action_id": action_id}]}
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def test_only_requests_that_ack_and_hand_on_are_dispatched_on_the_event_loop(running) -> None:
+    # `running` builds the app: its features register their subcommands.
+    on_loop = [_command(""), _command("Twee mannen slapen in de keuken"), _command("help"),
+               _click("triage:answer:2"), _click("triage:select"), _click("triage:multi_done"),
+               _click("triage:submit"), _click("", callback="triage_text")]
+    in_thread = [_command("status"), _command("netwerk"), _command("training"),
+                 _click("triage:text"),  # opens a modal: views.open
+                 _click("case:claim"), _click("case:ask_info"), _click("", callback="case_modal:note")]
+    assert [inline(body, FORM) for body in on_loop] == [True] * len(on_loop)
+    assert [inline(body, FORM) for body in in_thread] == [False] * len(in_thread)
+    assert not inline(json.dumps({"type": "event_callback", "event": {"type": "app_home_opened"}}),
+                      "application/json")
+    assert not inline("payload=%7Bnot+json", FORM)
+    assert not inline(_click("triage:answer:2"), "text/plain")
+
+
+def test_a_listener_that_waits_does_not_hold_up_a_new_signal(settings, fake, monkeypatch) -> None:
+    r = start_bot(settings, fake, process_before_response=True)
+    try:
+        threads: dict[str, str] = {}
+        dispatch = r.bot.app.dispatch
+
+        def recording(req):  # noqa: ANN001, ANN202
+            text = req.body.get("text") or ""
+            threads[(text[0] if isinstance(text, list) else text) or "start"] = threading.current_thread().name
+            return dispatch(req)
+
+        monkeypatch.setattr(r.bot.app, "dispatch", recording)
+        released = threading.Event()
+        own_signals = triage.own_signals
+
+        def slow_own_signals(core, user):  # noqa: ANN001, ANN202 - the database is slow right now
+            released.wait(10)
+            return own_signals(core, user)
+
+        monkeypatch.setattr(triage, "own_signals", slow_own_signals)
+        status: list[int] = []
+        waiting = threading.Thread(target=lambda: status.append(r.driver.slash(COLLEAGUE, text="status").status))
+        waiting.start()
+        deadline = time.monotonic() + 5
+        while "status" not in threads and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        answered = r.driver.slash(REPORTER)
+        assert answered.status == 200 and time.monotonic() - started < 2.0
+        assert waiting.is_alive() and not status  # still waiting for its database
+        released.set()
+        waiting.join(10)
+        assert status == [200]
+        fake.wait_for(lambda: open_question(r, REPORTER))
+        # /signaal ran on the server's event loop; status in a worker thread.
+        assert threads["start"] == r.server.thread.name  # type: ignore[union-attr]
+        assert threads["status"] != r.server.thread.name  # type: ignore[union-attr]
+    finally:
+        r.stop()
