@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from bot.core import triage
 from bot.slack.http import inline
 from tests.conftest import start_bot
-from tests.helpers import COLLEAGUE, REPORTER, open_question
+from tests.helpers import COLLEAGUE, REPORTER, answer, open_question, wait_question
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -83,5 +84,38 @@ def test_a_listener_that_waits_does_not_hold_up_a_new_signal(settings, fake, mon
         # /signaal ran on the server's event loop; status in a worker thread.
         assert threads["start"] == r.server.thread.name  # type: ignore[union-attr]
         assert threads["status"] != r.server.thread.name  # type: ignore[union-attr]
+    finally:
+        r.stop()
+
+
+def test_a_day_old_language_is_learned_after_the_ack_and_before_the_next_question(settings, fake) -> None:
+    """The front's ack path makes no Web API call for a known user: Slack is asked again for a
+    day-old language after the ack, as the first step of the click's own work, so the next question
+    is already in the new language."""
+    r = start_bot(settings, fake, process_before_response=True)
+    try:
+        r.driver.slash(REPORTER)  # the bot learns she reads Dutch
+        wait_question(r, REPORTER, "municipality")
+        r.fake.add_user("rita", user_id=REPORTER, real_name="Rita Reporter", locale="en-US")  # she switches
+        r.core.clock.set(r.core.clock.now() + timedelta(days=2))
+        asked = threading.Event()
+        released = threading.Event()
+        users_info = r.bot.slack.client.users_info
+
+        def slow_users_info(**kwargs):  # noqa: ANN003, ANN202 - Slack is slow right now
+            asked.set()
+            released.wait(10)
+            return users_info(**kwargs)
+
+        r.bot.slack.client.users_info = slow_users_info  # type: ignore[method-assign]
+        started = time.monotonic()
+        answer(r, REPORTER, "municipality", "Breda")  # her next click: answered while Slack is asked
+        assert time.monotonic() - started < 2.0
+        assert asked.wait(5)
+        time.sleep(0.3)
+        assert open_question(r, REPORTER)[0] == "municipality"  # type: ignore[index] # her answer waits for it
+        released.set()
+        question = wait_question(r, REPORTER, "form")
+        assert "What kind of exploitation do you think it is?" in str(question["blocks"])
     finally:
         r.stop()

@@ -48,7 +48,8 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
         url_verification_enabled=True,
         process_before_response=process_before_response,
     )
-    ctx = SlackContext(core=core, client=client, work=WorkExecutor.for_database(settings.database_url))
+    ctx = SlackContext(core=core, client=client, work=WorkExecutor.for_database(settings.database_url),
+                       answers_after_listener=process_before_response)
 
     @app.middleware
     def dedupe_events(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware

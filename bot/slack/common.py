@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -27,6 +28,8 @@ from models.db import session_scope
 
 log = logging.getLogger(__name__)
 _LOCALE_OF = sa_select(Person.__table__.c.locale).where(Person.__table__.c.user_id == bindparam("user_id"))
+# learning_locale → after_ack: the user whose language the listener's after-ack work refreshes first.
+_REFRESH_FIRST: ContextVar[str | None] = ContextVar("refresh_first", default=None)
 _LOCALE_CHECKED_AT = sa_select(Person.__table__.c.locale_checked_at).where(
     Person.__table__.c.user_id == bindparam("user_id"))
 LOCALE_TTL = timedelta(days=1)
@@ -87,6 +90,9 @@ class SlackContext:
     # HTTP mode in two processes (bot/workproc.py): hands (key, args) to the work process; False when
     # it cannot take them (stopped, queue full), and the work runs here as in one process.
     forward: Callable[[str, tuple[Any, ...]], bool] | None = field(default=None, repr=False)
+    # process_before_response: the listener's return is the ack, and Bolt runs the middleware and then
+    # the listener in the request's thread (learn_locale relies on both).
+    answers_after_listener: bool = False
     # Tests set this: every after_ack's arguments go through pickle, as they do to the work process.
     check_portable: ClassVar[bool] = False
     _work_fns: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
@@ -95,6 +101,7 @@ class SlackContext:
     def __post_init__(self) -> None:
         self.work_fn(self.ephemeral)
         self.work_fn(self.refresh_locale)
+        self.work_fn(self._refreshed_then)
 
     def work_fn(self, fn: Callable[..., Any]) -> Callable[..., Any]:
         """Register a listener's after-ack work by name, so the work process (which builds the same
@@ -113,6 +120,10 @@ class SlackContext:
         key = work_key(fn)
         if self._work_fns.get(key) != fn:
             raise LookupError(f"{key} is not registered with SlackContext.work_fn")
+        user = _REFRESH_FIRST.get()
+        if user is not None:  # learn_locale: the user's language first, in the same piece of work
+            _REFRESH_FIRST.set(None)
+            fn, key, args = self._refreshed_then, work_key(self._refreshed_then), (user, key, args)
         if self.check_portable:
             args = pickle.loads(pickle.dumps(args))  # noqa: S301 - our own bytes, just made
         if self.forward is not None and self.forward(key, args):
@@ -149,15 +160,29 @@ class SlackContext:
         return translator(self.lang(user_id))
 
     def learn_locale(self, user_id: str) -> None:
-        """Before a listener answers someone: their language known. At first contact it is asked of
-        Slack at once (the listener's answer may be in it); a day after it was last asked, again, but
-        after the ack (the known one serves meanwhile): so the ack path makes no Web API call."""
-        with self.core.engine.connect() as conn:
-            checked = conn.execute(_LOCALE_CHECKED_AT, {"user_id": user_id}).scalar()
-        if checked is None:
-            self.refresh_locale(user_id)
-        elif self.core.clock.now() - checked >= LOCALE_TTL:
-            self.after_ack(self.refresh_locale, user_id)
+        """Before a listener answers someone (middleware): their language known. At first contact
+        it is asked of Slack at once (the listener's answer may be in it). A day after it was last
+        asked, again: when the listener's return is the ack, after the ack (the known one serves
+        meanwhile, so the ack path makes no Web API call), as the first step of the listener's own
+        after-ack work, so that what the work writes is in the new language. (A listener that hands
+        nothing on leaves it to the user's next one that does.)"""
+        _REFRESH_FIRST.set(None)  # set per request: Bolt runs its middleware, then the listener
+        try:
+            with self.core.engine.connect() as conn:
+                checked = conn.execute(_LOCALE_CHECKED_AT, {"user_id": user_id}).scalar()
+            if checked is not None and self.core.clock.now() - checked < LOCALE_TTL:
+                return
+            if checked is None or not self.answers_after_listener:
+                self.refresh_locale(user_id)
+            else:
+                _REFRESH_FIRST.set(user_id)
+        except Exception:  # noqa: BLE001 - the language known (or the default) is a fine fallback
+            log.warning("could not learn the language of a user; using the default")
+
+    def _refreshed_then(self, user_id: str, key: str, args: tuple[Any, ...]) -> None:
+        """After-ack work that learn_locale put the user's language first in."""
+        self.refresh_locale(user_id)
+        self._work_fns[key](*args)
 
     def refresh_locale(self, user_id: str) -> str:
         """Learn the user's Slack language (users.info include_locale), at most once a day."""

@@ -15,7 +15,6 @@ from bot.config import Settings
 from bot.core import people
 from bot.core.outbox import Delivered, NotReady, PermanentError, TransientError
 from bot.i18n import language_for, translator
-from bot.slack.common import LOCALE_TTL
 from bot.slack.render import language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
 from models import MessageRef, Person
@@ -36,16 +35,14 @@ class SlackDeliverer:
         """The language `msg` is written in: a DM speaks the recipient's, a channel the default
         (render.language_for_message), read with what `learn` needs in one query. `learn` (a new
         post): someone the bot has not heard from yet (a partner asked for advice, a member invited
-        to a training) is written to in their Slack language too: ask Slack (users.info), and again
-        when that was a day ago (LOCALE_TTL), as the listeners do: so a new post always speaks the
-        language Slack has now, even when the listener left its own check for after the ack."""
+        to a training) is written to in their Slack language too: ask Slack once (users.info)."""
         default = self.settings.language
         if not msg.recipient:
             return default
         row = session.exec(select(Person.locale, Person.locale_checked_at)
                            .where(Person.user_id == msg.recipient)).first()
         locale = row[0] if row is not None else None
-        if learn and (row is None or row[1] is None or self.now() - row[1] >= LOCALE_TTL):
+        if learn and (row is None or row[1] is None):
             try:
                 user = self.client.users_info(user=msg.recipient, include_locale=True).get("user") or {}
             except SlackApiError as exc:

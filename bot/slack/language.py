@@ -1,10 +1,9 @@
 """Speak each person's language from their first contact: /signaal learns it itself; here button
 clicks, form submissions and shortcuts do too (users.info include_locale: at first contact before
-the listener answers, then at most once a day after the ack)."""
+the listener answers, then at most once a day; in HTTP mode's front after the ack)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from slack_bolt import App
@@ -12,7 +11,6 @@ from slack_bolt import App
 from bot.slack import hooks
 from bot.slack.common import SlackContext
 
-log = logging.getLogger(__name__)
 INTERACTIVE = frozenset({"block_actions", "view_submission", "shortcut", "message_action"})
 
 
@@ -22,8 +20,5 @@ def register(ctx: SlackContext, app: App) -> None:
     def learn_language(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware
         user = (body.get("user") or {}).get("id") if body.get("type") in INTERACTIVE else None
         if user:
-            try:
-                ctx.learn_locale(user)
-            except Exception:  # noqa: BLE001 - the default language is a fine fallback
-                log.warning("could not learn the language of a user; using the default")
+            ctx.learn_locale(user)
         return next()
