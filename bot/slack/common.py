@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from slack_sdk import WebClient
@@ -97,6 +97,7 @@ class SlackContext:
     check_portable: ClassVar[bool] = False
     _work_fns: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
     _langs: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)  # user → (lang, until)
+    _checked: dict[str, datetime] = field(default_factory=dict, repr=False)  # user → locale asked of Slack
 
     def __post_init__(self) -> None:
         self.work_fn(self.ephemeral)
@@ -167,10 +168,17 @@ class SlackContext:
         after-ack work, so that what the work writes is in the new language. (A listener that hands
         nothing on leaves it to the user's next one that does.)"""
         _REFRESH_FIRST.set(None)  # set per request: Bolt runs its middleware, then the listener
+        now = self.core.clock.now()
+        checked = self._checked.get(user_id)  # known fresh here: no read on every click
+        if checked is not None and now - checked < LOCALE_TTL:
+            return
         try:
             with self.core.engine.connect() as conn:
                 checked = conn.execute(_LOCALE_CHECKED_AT, {"user_id": user_id}).scalar()
-            if checked is not None and self.core.clock.now() - checked < LOCALE_TTL:
+            if checked is not None and now - checked < LOCALE_TTL:
+                if len(self._checked) >= LANG_CACHE_SIZE:
+                    self._checked.clear()
+                self._checked[user_id] = checked
                 return
             if checked is None or not self.answers_after_listener:
                 self.refresh_locale(user_id)
