@@ -84,12 +84,12 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         cursor.close()
 
 
-def one_of(dialect: str, column: Any, ids: Any) -> ColumnElement[bool]:
+def one_of(session: Session, column: Any, ids: Any) -> ColumnElement[bool]:
     """`column IN ids` for many integer ids. On PostgreSQL as `column = ANY(:ids)`, one array
     parameter: an IN list is a placeholder per id, which the driver parses on every execution
     (bench/NOTES.md, part 4)."""
     ids = list(ids)
-    if dialect == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
     return column.in_(ids)
 

@@ -268,19 +268,18 @@ class Subjects:
         for row in rows:
             wanted[row.trigger].add(row.signal_id if row.trigger == Trigger.FURTHER_INVESTIGATION else row.subject_id)
         found = cls()
-        dialect = session.get_bind().dialect.name
         if ids := wanted.get(Trigger.ADVICE_UNANSWERED):
             c = Consultation.__table__.c
             found.consultations = {row.id: row for row in session.execute(
-                select(c.id, c.answered_at, c.partner_key).where(one_of(dialect, c.id, ids)))}
+                select(c.id, c.answered_at, c.partner_key).where(one_of(session, c.id, ids)))}
         if ids := wanted.get(Trigger.OUTCOME_MISSING):
             h = Handover.__table__.c
             found.handovers = {row.id: row for row in session.execute(
-                select(h.id, h.outcome_at, h.partner_key).where(one_of(dialect, h.id, ids)))}
+                select(h.id, h.outcome_at, h.partner_key).where(one_of(session, h.id, ids)))}
         if ids := wanted.get(Trigger.FURTHER_INVESTIGATION):
             h = Handover.__table__.c
             for signal_id, routed_at in session.execute(select(h.signal_id, h.routed_at)
-                                                        .where(one_of(dialect, h.signal_id, ids))):
+                                                        .where(one_of(session, h.signal_id, ids))):
                 found.routed.setdefault(signal_id, []).append(routed_at)
         return found
 
@@ -431,20 +430,19 @@ def _lock(session: Session, ids: list[int], now: datetime) -> list[_Due]:
     # range on due_at makes PostgreSQL's planner probe ix_deadline_due past the rows this sweep just
     # settled, per query; and with `state = 'pending'` SQLite's planner (no statistics) walks every
     # pending row of ix_deadline_due instead of looking up the ids.
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
+    if session.get_bind().dialect.name == "sqlite":
         # SQLite has no row locks: take its write lock before reading, so that no case step (a claim,
         # feedback) commits between these reads and this chunk's writes — what FOR UPDATE does on
         # PostgreSQL. A write that changes nothing starts the write transaction.
         session.execute(update(Deadline.__table__).where(false()).values(id=Deadline.__table__.c.id))
-    rows = session.execute(select(*_DEADLINE).where(one_of(dialect, _deadline.id, ids))
+    rows = session.execute(select(*_DEADLINE).where(one_of(session, _deadline.id, ids))
                            .with_for_update(skip_locked=True)).all()
     order = {deadline_id: n for n, deadline_id in enumerate(ids)}
     rows = sorted((row for row in rows if row.state == PENDING and row.due_at <= now), key=lambda row: order[row.id])
     if not rows:
         return []
     signal_ids = {row.signal_id for row in rows}
-    signals = {s.id: s for s in session.execute(select(*_SIGNAL).where(one_of(dialect, _signal.id, signal_ids)))}
+    signals = {s.id: s for s in session.execute(select(*_SIGNAL).where(one_of(session, _signal.id, signal_ids)))}
     return [_Due(row, signals.get(row.signal_id)) for row in rows]
 
 
@@ -472,7 +470,7 @@ def _skip_superseded(session: Session, items: list[_Due], now: datetime, office:
     rungs = session.execute(select(_deadline.id, _deadline.signal_id, _deadline.trigger, _deadline.subject_id,
                                    _deadline.rung, _deadline.rule_key, _deadline.due_at, _deadline.office_hours,
                                    _deadline.state)
-                            .where(one_of(session.get_bind().dialect.name, _deadline.signal_id,
+                            .where(one_of(session, _deadline.signal_id,
                                           {item.row.signal_id for item in items}),
                                    _deadline.rung > 0)).all()
     for rung in sorted(rungs, key=lambda r: r.id):
@@ -501,7 +499,7 @@ def _mark_sent_before(session: Session, items: list[_Due], now: datetime) -> Non
     sent = SentReminder.__table__.c
     logged = {tuple(slot) for slot in session.execute(
         select(sent.signal_id, sent.rule_key, sent.subject_id, sent.slot_at)
-        .where(one_of(session.get_bind().dialect.name, sent.signal_id, {item.row.signal_id for item in items})))}
+        .where(one_of(session, sent.signal_id, {item.row.signal_id for item in items})))}
     for item in items:
         if _slot(item.row) in logged:
             item.settle(SENT, now)
@@ -524,9 +522,8 @@ def _settle(session: Session, changes: list[dict[str, Any]]) -> None:
     ids_by_change: dict[tuple[tuple[str, Any], ...], list[int]] = defaultdict(list)
     for change in changes:
         ids_by_change[tuple((k, v) for k, v in change.items() if k != "id")].append(change["id"])
-    dialect = session.get_bind().dialect.name
     for values, ids in ids_by_change.items():
-        session.execute(update(Deadline.__table__).where(one_of(dialect, _deadline.id, ids)).values(dict(values)))
+        session.execute(update(Deadline.__table__).where(one_of(session, _deadline.id, ids)).values(dict(values)))
 
 
 def _record_sent(session: Session, items: list[_Due], now: datetime) -> None:
@@ -564,7 +561,7 @@ class _Delivery:
                 select(m.id, m.channel).where(m.id.in_(muni_ids)))}
         c = MessageRef.__table__.c
         cards = select(c.id, c.signal_id, c.recipient, c.channel).where(
-            one_of(session.get_bind().dialect.name, c.signal_id, {s.id for s in signals}),
+            one_of(session, c.signal_id, {s.id for s in signals}),
             c.kind == "case_card").order_by(c.id)
         for card in session.execute(cards):
             self.cards[card.signal_id].append(card)
