@@ -3,6 +3,7 @@ validation of the network, and the run-due job runner."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,9 @@ def test_jobs_run_due_delivers_the_outbox_and_says_so(env: Path, capsys, fake, m
     bot = build_bot(load_settings(), token_verification=False)
     triage.start(bot.core, "U0REP00001")
     capsys.readouterr()
-    assert main(["jobs", "run-due", "--at", "2026-12-01T10:00"]) == 0
+    # A moment just after now (not a fixed date: what triage.start queued is due from now on).
+    soon = (datetime.now(UTC) + timedelta(minutes=1)).isoformat(timespec="seconds")
+    assert main(["jobs", "run-due", "--at", soon]) == 0
     out = capsys.readouterr().out
     assert "outbox: sent post reporter_root" in out and "outbox: sent post question" in out
     assert main(["jobs", "run-due"]) == 0
