@@ -41,7 +41,10 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
     settings = core.settings
     app = App(
         client=client,
-        signing_secret=settings.slack_signing_secret or "socket-mode-no-signing-secret",
+        # No made-up secret: in Socket Mode Slack's own connection is authenticated and there is
+        # nothing to verify; an app without a secret is never served over HTTP (bot.slack.http).
+        # ("" keeps Bolt from reading SLACK_SIGNING_SECRET from the environment behind our back.)
+        signing_secret=settings.slack_signing_secret or "",
         token_verification_enabled=token_verification,
         request_verification_enabled=not settings.socket_mode or bool(settings.slack_signing_secret),
         ignoring_self_events_enabled=True,

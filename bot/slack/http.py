@@ -23,15 +23,54 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.config import ConfigError
 from bot.slack import hooks
+
+MAX_BODY = 1_000_000  # bytes; Slack's largest payloads (a full modal's state) are far below this
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, refused (BodyTooLarge) past `limit` bytes: by its Content-Length before a
+    byte is read, else counted while it streams in, so a huge body is never held in memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise BodyTooLarge
+        except ValueError as exc:
+            raise BodyTooLarge from exc  # a Content-Length that is no number: refuse it unread as well
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def refused(status: int, error: str) -> Response:
+    # Connection: close, so a client still sending a body that was refused unread is cut off.
+    return JSONResponse({"ok": False, "error": error}, status_code=status, headers={"connection": "close"})
 
 
 def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    if not getattr(app, "_signing_secret", ""):
+        raise ConfigError(["SLACK_SIGNING_SECRET is required in HTTP mode (find it under Basic Information in "
+                           "your Slack app), or set SLACK_APP_TOKEN to use Socket Mode."])
     on_loop = app.process_before_response  # else Bolt's dispatch waits for the ack in another thread
 
     async def events(request: Request) -> Response:
-        body = (await request.body()).decode("utf-8")
-        bolt_req = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
+        try:
+            body = (await read_body(request)).decode("utf-8")
+            bolt_req = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
+        except BodyTooLarge:
+            return refused(413, "request_too_large")
+        except ValueError:  # not UTF-8, or a body Bolt cannot parse (JSON, form, payload): never a traceback
+            return refused(400, "invalid_body")
         if on_loop and inline(body, request.headers.get("content-type", "")):
             resp = app.dispatch(bolt_req)
         else:
