@@ -21,6 +21,7 @@ from bot.core.outbox import OutboxWorker
 from flows import questionnaire as questionnaire_mod
 from models import crypto
 from models.db import make_engine, ping, upgrade
+from models.keycheck import check_key
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ def open_database(settings: Settings) -> Engine:
     configure_encryption(settings)
     engine = make_engine(settings.database_url)
     upgrade(engine)
+    check_key(engine)  # a wrong SIGNAAL_DATA_KEY stops here, before anything is written with it
     return engine
 
 

@@ -7,6 +7,7 @@ with mode 0600, and a warning is logged: fine for a pilot, not for production.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -17,6 +18,7 @@ log = logging.getLogger(__name__)
 
 _keyring: MultiFernet | None = None
 _primary: Fernet | None = None
+_primary_key: str | None = None
 
 
 class KeyError_(RuntimeError):
@@ -53,10 +55,30 @@ def load_or_create_key_file(path: Path) -> str:
 
 
 def configure(keys: str) -> None:
-    global _keyring, _primary
+    global _keyring, _primary, _primary_key
     fernets = parse_keys(keys)
     _primary = fernets[0]
+    _primary_key = next(part.strip() for part in keys.split(",") if part.strip())
     _keyring = MultiFernet(fernets)
+
+
+def fingerprint(key: str | None = None) -> str:
+    """A short, non-reversible name of a key (the first key of `key`, or of the configured keys):
+    the first 8 hex digits of its SHA-256. Safe to print and log."""
+    if key is None:
+        if _primary_key is None:
+            raise KeyError_("Encryption is not configured (call models.crypto.configure first).")
+        key = _primary_key
+    first = next(part.strip() for part in key.split(",") if part.strip())
+    return hashlib.sha256(first.encode("ascii")).hexdigest()[:8]
+
+
+def primary_decrypts(token: str) -> bool:
+    try:
+        _primary.decrypt(token.encode("ascii"))  # type: ignore[union-attr]
+        return True
+    except (InvalidToken, AttributeError):
+        return False
 
 
 def is_configured() -> bool:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 18:37:09.571092
+Create Date: 2026-12-04 12:21:02.653812
 """
 from collections.abc import Sequence
 
@@ -43,6 +43,12 @@ def upgrade() -> None:
     sa.Column('ran_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('job', 'period')
+    )
+    op.create_table('keycanary',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('canary', models.base.EncryptedText(), nullable=False),
+    sa.Column('fingerprint', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.PrimaryKeyConstraint('id')
     )
     op.create_table('municipality',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -442,6 +448,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_municipality_name'))
 
     op.drop_table('municipality')
+    op.drop_table('keycanary')
     op.drop_table('jobrun')
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditentry_signal_id'))
