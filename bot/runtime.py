@@ -120,6 +120,7 @@ class Bot:
     slack: Any = None
     scheduler: Any = None
     work_process: Any = None  # HTTP mode's work process (bot/workproc.py), when there is one
+    recovery: Any = None  # bot.core.inbox.Recovery, in the process that does the work
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     def run_due(self, at: datetime | None = None) -> list[str]:
@@ -127,7 +128,10 @@ class Bot:
         return run_due(self.core, self.worker, at)
 
     def start_background(self) -> None:
+        """What the process that does the work runs: the outbox, the inbox's recovery, the scheduler."""
         self.worker.start(self.settings.outbox_poll_seconds)
+        if self.slack is not None and self.recovery is None:
+            self.recovery = self.slack.recovery().start()
         if self.settings.scheduler_enabled:
             from bot.scheduler import start_scheduler
 
@@ -136,6 +140,8 @@ class Bot:
     def stop(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
+        if self.recovery is not None:
+            self.recovery.stop()
         work = getattr(self.slack, "work", None)
         if work is not None:
             work.shutdown()  # the work of requests already acked

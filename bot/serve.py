@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 def serve(settings: Settings) -> int:
     if settings.socket_mode:
-        bot = build_bot(settings)
+        # The ack goes back when the listener returns, so after what it handed on is in the inbox.
+        bot = build_bot(settings, process_before_response=True)
         bot.start_background()
         try:
             return _socket_mode(bot)

@@ -5,7 +5,7 @@ import importlib as _importlib
 import pkgutil as _pkgutil
 
 from models.audit import AuditEntry
-from models.messaging import MessageRef, OutboxMessage, ProcessedEvent
+from models.messaging import InboxItem, MessageRef, OutboxMessage
 from models.network import Municipality, Partner, Person, RoleAssignment
 from models.signals import CaseEvent, Consultation, Handover, ReferenceCounter, Signal
 
@@ -14,12 +14,12 @@ __all__ = [
     "CaseEvent",
     "Consultation",
     "Handover",
+    "InboxItem",
     "MessageRef",
     "Municipality",
     "OutboxMessage",
     "Partner",
     "Person",
-    "ProcessedEvent",
     "ReferenceCounter",
     "RoleAssignment",
     "Signal",

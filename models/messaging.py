@@ -1,4 +1,4 @@
-"""What the bot sends: message references, the outbox, and processed Slack deliveries."""
+"""What the bot sends (message references, the outbox) and what it received (the inbox)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Index
 from sqlmodel import Field, SQLModel
 
-from models.base import UTCDateTime, utcnow
+from models.base import EncryptedText, UTCDateTime, utcnow
 
 
 class MessageRef(SQLModel, table=True):
@@ -61,8 +61,23 @@ class OutboxMessage(SQLModel, table=True):
     done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
-class ProcessedEvent(SQLModel, table=True):
-    """Events API deliveries already handled, so Slack's retries are ignored across restarts."""
+class InboxItem(SQLModel, table=True):
+    """Work the bot acknowledged and has not finished: stored before the acknowledgement goes back,
+    so a crash, a kill or a restart after the 200 loses nothing (bot.core.inbox). The unique
+    `dedupe_key` (the platform's delivery id: event id, view id + hash, action_ts + action…) makes a
+    retried or doubled delivery take effect once."""
 
-    event_id: str = Field(primary_key=True, max_length=64)
+    __table_args__ = (Index("ix_inboxitem_open", "done_at", "failed_at", "claimed_until"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(unique=True, max_length=200)
+    work: str = Field(max_length=200)  # the registered after-ack function
+    # Its arguments as JSON: a payload may carry case text, so encrypted, and cleared once done.
+    args: str | None = Field(default=None, sa_type=EncryptedText)
     received_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    claim: str | None = Field(default=None, max_length=32)  # who runs it now (a random token)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    attempts: int = Field(default=0)
+    last_error: str | None = Field(default=None, max_length=200)  # the exception's type, never its text
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -22,12 +22,8 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.server import ThreadedServer
 from bot.sandbox.socket_mode import SocketModeServer
 from bot.serve import socket_mode_handler
-from bot.slack.common import SlackContext
 from bot.slack.http import make_asgi
 from models.db import make_engine, session_scope
-
-# In HTTP mode the work after ack() goes to the work process by pickle: every test checks that.
-SlackContext.check_portable = True
 
 DATA = Path(__file__).parent / "data"
 SECRET = "test-signing-secret"

@@ -198,20 +198,22 @@ def test_the_signing_secret_is_the_one_configured() -> None:
     assert SECRET and TOKEN.startswith("xoxb-")
 
 
-def test_housekeeping_forgets_old_event_ids_but_not_recent_ones(running) -> None:
+def test_housekeeping_forgets_old_handled_deliveries_but_not_recent_ones(running) -> None:
     from bot.runtime import run_due
-    from models import ProcessedEvent
+    from models import InboxItem
 
     r = running
     now = datetime.now(UTC)
     with Session(r.core.engine) as session:
-        session.add(ProcessedEvent(event_id="Ev_old", received_at=now - timedelta(days=3)))
-        session.add(ProcessedEvent(event_id="Ev_new", received_at=now - timedelta(hours=1)))
+        for key, done in (("event:Ev_old#1", now - timedelta(days=3)), ("event:Ev_new#1", now - timedelta(hours=1)),
+                          ("event:Ev_open#1", None)):
+            session.add(InboxItem(dedupe_key=key, work="w", received_at=now - timedelta(days=3), done_at=done))
         session.commit()
     lines = run_due(r.core, r.bot.worker, now)
-    assert "housekeeping: forgot 1 processed event id(s)" in lines
+    assert "housekeeping: forgot 1 handled inbox item(s)" in lines
     with Session(r.core.engine) as session:
-        assert [e.event_id for e in session.exec(select(ProcessedEvent)).all()] == ["Ev_new"]
+        assert sorted(e.dedupe_key for e in session.exec(select(InboxItem)).all()) == ["event:Ev_new#1",
+                                                                                       "event:Ev_open#1"]
 
 
 def test_when_the_municipality_channel_cannot_be_reached_the_af_gets_the_card_by_dm(settings, fake,

@@ -17,7 +17,7 @@ from bot.core import datamap
 from bot.core.clock import Clock
 
 # Delivery bookkeeping holds no personal data of its own worth exporting.
-NOT_EXPORTED = frozenset({"outboxmessage", "processedevent", "jobrun"})
+NOT_EXPORTED = frozenset({"outboxmessage", "inboxitem", "jobrun"})
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The Bolt app: middleware (event dedupe), every feature's listeners, and friendly fallbacks."""
+"""The Bolt app: middleware (delivery keys), every feature's listeners, and friendly fallbacks."""
 
 from __future__ import annotations
 
@@ -6,15 +6,19 @@ import logging
 import re
 from typing import Any
 
-from slack_bolt import Ack, App, BoltResponse
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
-from sqlalchemy.exc import IntegrityError
 
 from bot.core.context import Core
 from bot.slack import hooks
-from bot.slack.common import SlackContext, WorkExecutor, container_channel, container_thread
-from models import ProcessedEvent
-from models.db import session_scope
+from bot.slack.common import (
+    ContextExecutor,
+    SlackContext,
+    WorkExecutor,
+    container_channel,
+    container_thread,
+    start_delivery,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,21 +54,17 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
         ignoring_self_events_enabled=True,
         url_verification_enabled=True,
         process_before_response=process_before_response,
+        listener_executor=ContextExecutor(max_workers=5, thread_name_prefix="listener"),
     )
     ctx = SlackContext(core=core, client=client, work=WorkExecutor.for_database(settings.database_url),
                        answers_after_listener=process_before_response)
 
     @app.middleware
-    def dedupe_events(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware
-        """Slack retries an event up to three times; handle each event_id once, across restarts."""
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            try:
-                with session_scope(core.engine) as session:
-                    session.add(ProcessedEvent(event_id=event_id, received_at=core.clock.now()))
-            except IntegrityError:
-                log.info("duplicate delivery of event %s ignored", event_id)
-                return BoltResponse(status=200, body="")
+    def delivery(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware
+        """Each request's delivery key (event id, view id + hash, action…): the work its listener hands
+        on is stored in the inbox once under it, so Slack's retries and doubled deliveries take effect
+        once, across restarts (SlackContext.after_ack)."""
+        start_delivery(body)
         return next()
 
     for register in hooks.FEATURES:

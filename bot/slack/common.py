@@ -3,16 +3,17 @@ them something privately."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
-import pickle
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -20,7 +21,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from bot.core import people
+from bot.core import inbox, people
 from bot.core.context import Core
 from bot.i18n import Translate, language_for, translator
 from models import Person
@@ -32,6 +33,10 @@ _LOCALE_OF = sa_select(Person.__table__.c.locale).where(Person.__table__.c.user_
 _REFRESH_FIRST: ContextVar[str | None] = ContextVar("refresh_first", default=None)
 _LOCALE_CHECKED_AT = sa_select(Person.__table__.c.locale_checked_at).where(
     Person.__table__.c.user_id == bindparam("user_id"))
+# delivery_key → after_ack: the platform's id of the request being handled, so each piece of work it
+# starts is stored once however often the request is delivered (set per request by a middleware).
+_DELIVERY: ContextVar[list[Any] | None] = ContextVar("delivery", default=None)
+INBOX = "__inbox__"  # run_work(INBOX, (item_id,)): run a stored inbox item (the work process's hand-over)
 LOCALE_TTL = timedelta(days=1)
 LANG_CACHE_SECONDS = 60.0
 LANG_CACHE_SIZE = 10_000
@@ -82,6 +87,40 @@ def work_key(fn: Callable[..., Any]) -> str:
     return f"{fn.__module__}:{fn.__qualname__}"
 
 
+def delivery_key(body: dict[str, Any]) -> str | None:
+    """Slack's identity of one delivery, the same when Slack retries or the same request comes twice:
+    the event id, the view id + hash of a submission, action_ts + action of a click, the trigger id of a
+    command or shortcut. None for what carries no such id."""
+    kind = body.get("type")
+    if kind == "event_callback" and body.get("event_id"):
+        return f"event:{body['event_id']}"
+    if kind in ("view_submission", "view_closed"):
+        view = body.get("view") or {}
+        if view.get("id"):
+            return f"view:{view['id']}:{view.get('hash') or ''}:{kind}"
+    if kind == "block_actions":
+        action = (body.get("actions") or [{}])[0]
+        if action.get("action_ts"):
+            return f"action:{action['action_ts']}:{action.get('block_id') or ''}:{action.get('action_id') or ''}"
+    if body.get("trigger_id"):
+        return f"trigger:{body['trigger_id']}"
+    return None
+
+
+def start_delivery(body: dict[str, Any]) -> None:
+    """A middleware calls this for every request, before its listener."""
+    key = delivery_key(body)
+    _DELIVERY.set([key, 0] if key else None)
+
+
+class ContextExecutor(ThreadPoolExecutor):
+    """Bolt's listener executor (when the ack does not wait for the listener): the listener runs with
+    the request's context variables (its delivery key), as it does in the request's own thread."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
 @dataclass
 class SlackContext:
     core: Core
@@ -93,8 +132,6 @@ class SlackContext:
     # process_before_response: the listener's return is the ack, and Bolt runs the middleware and then
     # the listener in the request's thread (learn_locale relies on both).
     answers_after_listener: bool = False
-    # Tests set this: every after_ack's arguments go through pickle, as they do to the work process.
-    check_portable: ClassVar[bool] = False
     _work_fns: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
     _langs: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)  # user → (lang, until)
     _checked: dict[str, datetime] = field(default_factory=dict, repr=False)  # user → locale asked of Slack
@@ -115,29 +152,51 @@ class SlackContext:
         return fn
 
     def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run a listener's work after its `ack()`, off the request path: in the work process when
-        there is one, else on this process's WorkExecutor. Only for work that needs no trigger_id:
-        `views.open` stays in the listener (3 s limit). `fn` must be registered with `work_fn`."""
+        """Run a listener's work after its `ack()`, off the request path, durably: the work is stored
+        in the inbox (bot.core.inbox) before this returns, so before the listener's answer goes back,
+        and it is deduplicated by the request's delivery key. Then it runs in the work process when
+        there is one, else on this process's WorkExecutor; a crash meanwhile leaves it to the inbox's
+        recovery. Only for work that needs no trigger_id: `views.open` stays in the listener (3 s
+        limit). `fn` must be registered with `work_fn`; its arguments must be JSON (dicts, lists,
+        strings, numbers)."""
         key = work_key(fn)
         if self._work_fns.get(key) != fn:
             raise LookupError(f"{key} is not registered with SlackContext.work_fn")
         user = _REFRESH_FIRST.get()
         if user is not None:  # learn_locale: the user's language first, in the same piece of work
             _REFRESH_FIRST.set(None)
-            fn, key, args = self._refreshed_then, work_key(self._refreshed_then), (user, key, args)
-        if self.check_portable:
-            args = pickle.loads(pickle.dumps(args))  # noqa: S301 - our own bytes, just made
-        if self.forward is not None and self.forward(key, args):
+            key, args = work_key(self._refreshed_then), (user, key, args)
+        delivery = _DELIVERY.get()
+        if delivery is not None:
+            delivery[1] += 1  # a listener that hands on several pieces: each its own key, in order
+            dedupe = f"{delivery[0]}#{delivery[1]}"
+        else:
+            dedupe = f"local:{uuid.uuid4().hex}"
+        item_id = inbox.record(self.core.engine, dedupe, key, list(args))
+        if item_id is None:
+            log.info("a repeated delivery (%s) was handled before; not again", dedupe.split(":", 1)[0])
             return
-        self.run_work(key, args)
+        if self.forward is not None and self.forward(INBOX, (item_id,)):
+            return
+        self.run_item(item_id)
+
+    def run_item(self, item_id: int) -> None:
+        """Run a stored inbox item here (claimed first: done once, whoever gets to it)."""
+        if self.work is None:
+            inbox.run_id(self.core.engine, item_id, self._work_fns.__getitem__)
+        else:
+            self.work.submit(inbox.run_id, self.core.engine, item_id, self._work_fns.__getitem__)
+
+    def recovery(self) -> inbox.Recovery:
+        """The inbox's recovery for the process that runs the work (started with the outbox)."""
+        return inbox.Recovery(self.core.engine, self._work_fns.__getitem__)
 
     def run_work(self, key: str, args: tuple[Any, ...]) -> None:
-        """Run registered work by name (here, or in the work process for what the front forwarded)."""
-        fn = self._work_fns[key]
-        if self.work is None:
-            fn(*args)
-        else:
-            self.work.submit(fn, *args)
+        """Run work handed over by the front (the work process): a stored inbox item."""
+        if key == INBOX:
+            self.run_item(args[0])
+            return
+        raise LookupError(f"unknown hand-over {key}")
 
     def lang(self, user_id: str | None) -> str:
         """The user's language. Asked on every request that answers someone, so once known it is
@@ -187,9 +246,10 @@ class SlackContext:
         except Exception:  # noqa: BLE001 - the language known (or the default) is a fine fallback
             log.warning("could not learn the language of a user; using the default")
 
-    def _refreshed_then(self, user_id: str, key: str, args: tuple[Any, ...]) -> None:
+    def _refreshed_then(self, user_id: str, key: str, args: list[Any]) -> None:
         """After-ack work that learn_locale put the user's language first in."""
-        self.refresh_locale(user_id)
+        with inbox.aside():  # learning the language is not the work's effect: that is still to come
+            self.refresh_locale(user_id)
         self._work_fns[key](*args)
 
     def refresh_locale(self, user_id: str) -> str:

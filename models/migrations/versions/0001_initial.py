@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-04 12:21:02.653812
+Create Date: 2026-12-04 12:25:34.172413
 """
 from collections.abc import Sequence
 
@@ -36,6 +36,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_auditentry_at'), ['at'], unique=False)
         batch_op.create_index(batch_op.f('ix_auditentry_signal_id'), ['signal_id'], unique=False)
 
+    op.create_table('inboxitem',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedupe_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('work', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('args', models.base.EncryptedText(), nullable=True),
+    sa.Column('received_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claim', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('claimed_until', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('done_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('failed_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedupe_key')
+    )
+    with op.batch_alter_table('inboxitem', schema=None) as batch_op:
+        batch_op.create_index('ix_inboxitem_open', ['done_at', 'failed_at', 'claimed_until'], unique=False)
+
     op.create_table('jobrun',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('job', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
@@ -63,11 +81,6 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.PrimaryKeyConstraint('key')
-    )
-    op.create_table('processedevent',
-    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('received_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('event_id')
     )
     op.create_table('referencecounter',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
@@ -442,7 +455,6 @@ def downgrade() -> None:
     op.drop_table('trainingsession')
     op.drop_table('refreshernudge')
     op.drop_table('referencecounter')
-    op.drop_table('processedevent')
     op.drop_table('partner')
     with op.batch_alter_table('municipality', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_municipality_name'))
@@ -450,6 +462,10 @@ def downgrade() -> None:
     op.drop_table('municipality')
     op.drop_table('keycanary')
     op.drop_table('jobrun')
+    with op.batch_alter_table('inboxitem', schema=None) as batch_op:
+        batch_op.drop_index('ix_inboxitem_open')
+
+    op.drop_table('inboxitem')
     with op.batch_alter_table('auditentry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditentry_signal_id'))
         batch_op.drop_index(batch_op.f('ix_auditentry_at'))

@@ -1,0 +1,271 @@
+"""The inbox: work the bot acknowledged, stored before the acknowledgement goes back.
+
+A platform edge answers a delivery (Slack's 3 seconds) only after `record` stored what the answer
+promises: the registered work's name, its plain-data arguments (JSON, encrypted: a payload may carry
+case text) and a dedupe key from the delivery itself, so a retried or doubled delivery is stored once
+and takes effect once. Then it hands the item's id to whoever runs work (the work process, or this
+process's executor) as a wake-up only: `run` claims the item (a lease with a random token; on
+PostgreSQL `FOR UPDATE SKIP LOCKED`), runs the work, and marks the item done **in the same
+transaction as the work's effect** (a `before_commit` hook on the first session of the work that
+writes), so a crash before that commit leaves the item to be run again, and one after it never runs it
+twice. `Recovery` (a thread in the process that runs work) picks up what was never claimed, what a
+dead process had claimed, and what failed and waits for its retry; at start, at once.
+
+After-ack work is one transaction (docs/DEVELOPING.md): a work function that commits several writes
+is marked done with the first; a crash between them loses the rest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from models import InboxItem
+
+log = logging.getLogger(__name__)
+
+T = InboxItem.__table__  # type: ignore[attr-defined]
+LEASE = timedelta(seconds=60)  # a claimed item whose runner died is taken again after this
+GRACE = timedelta(seconds=10)  # an item handed over but not claimed (lost on the way) waits this long
+MAX_ATTEMPTS = 5  # then it is parked as failed (logged at ERROR)
+BACKOFF = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2), timedelta(minutes=10))
+RECOVER_EVERY = 2.0  # seconds between looks for items to recover
+MEMORY = timedelta(days=2)  # done items (their keys) are kept this long against late retries
+FAILED_MEMORY = timedelta(days=7)  # failed items (with their encrypted payload) for an operator to see
+
+
+def now() -> datetime:
+    # The wall clock, not core.clock: leases are about processes, and tests travel the bot's clock.
+    return datetime.now(UTC)
+
+
+class AlreadyDone(Exception):
+    """The item was done (or claimed anew) by another runner meanwhile: this run's effect is undone."""
+
+
+@dataclass
+class _Running:
+    id: int
+    claim: str
+    marked: bool = False
+    aside: int = 0
+
+
+_CURRENT: ContextVar[_Running | None] = ContextVar("inbox_item", default=None)
+
+
+def record(engine: Engine, dedupe_key: str, work: str, args: Any) -> int | None:
+    """Store a piece of acknowledged work (one statement). None: this delivery was stored before."""
+    payload = json.dumps(args, separators=(",", ":"), ensure_ascii=False)
+    values = {"dedupe_key": dedupe_key[:200], "work": work, "args": payload, "received_at": now(), "attempts": 0}
+    with engine.begin() as conn:
+        if conn.dialect.name in ("postgresql", "sqlite"):
+            if conn.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            stmt = dialect_insert(T).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            return conn.execute(stmt.returning(T.c.id)).scalar()
+        try:  # pragma: no cover - the two databases we support both take the statement above
+            return conn.execute(insert(T).values(values).returning(T.c.id)).scalar()
+        except IntegrityError:
+            return None
+
+
+def _open(at: datetime) -> Any:
+    """Not done, not parked, and free to claim: never claimed, or its lease or backoff is over."""
+    return and_(T.c.done_at.is_(None), T.c.failed_at.is_(None),
+                or_(T.c.claimed_until.is_(None), T.c.claimed_until < at))
+
+
+@dataclass
+class Claimed:
+    id: int
+    work: str
+    args: list[Any]
+    claim: str
+
+
+def _claim(engine: Engine, where: Any, limit: int) -> list[Claimed]:
+    token, at = uuid.uuid4().hex, now()
+    with engine.begin() as conn:
+        ids = conn.execute(select(T.c.id).where(_open(at), where).order_by(T.c.id).limit(limit)
+                           .with_for_update(skip_locked=True)).scalars().all()
+        if not ids:
+            return []
+        conn.execute(update(T).where(T.c.id.in_(ids), _open(at))
+                     .values(claim=token, claimed_until=at + LEASE, attempts=T.c.attempts + 1))
+        rows = conn.execute(select(T.c.id, T.c.work, T.c.args).where(T.c.claim == token).order_by(T.c.id)).all()
+    return [Claimed(row.id, row.work, json.loads(row.args or "[]"), token) for row in rows]
+
+
+def claim(engine: Engine, item_id: int) -> Claimed | None:
+    """Claim one item that was just handed over (None: done, or another runner has it)."""
+    got = _claim(engine, T.c.id == item_id, 1)
+    return got[0] if got else None
+
+
+def claim_due(engine: Engine, started: datetime, limit: int = 50) -> list[Claimed]:
+    """Items to recover: handed over before `started` (this process's start: nobody else remembers
+    them) or more than GRACE ago and still unclaimed, or whose lease or backoff is over."""
+    at = now()
+    fresh = and_(T.c.claimed_until.is_(None), T.c.received_at >= started, T.c.received_at > at - GRACE)
+    return _claim(engine, ~fresh, limit)
+
+
+def run(engine: Engine, item: Claimed, lookup: Callable[[str], Callable[..., Any]]) -> None:
+    """Run a claimed item's work; done with its effect, or recorded for a retry."""
+    state = _Running(item.id, item.claim)
+    token = _CURRENT.set(state)
+    try:
+        lookup(item.work)(*item.args)
+    except AlreadyDone:
+        log.info("inbox item #%s was done by another runner; this run's effect was rolled back", item.id)
+        return
+    except Exception as exc:  # noqa: BLE001 - one bad item must not stop the runner
+        if state.marked:
+            log.exception("after-ack work %s (inbox #%s) failed after its effect was stored", item.work, item.id)
+        else:
+            _failed(engine, item, exc)
+        return
+    finally:
+        _CURRENT.reset(token)
+    if not state.marked:  # work that wrote nothing to the database (a Web API call only)
+        with engine.begin() as conn:
+            conn.execute(_done_stmt(state))
+
+
+def run_id(engine: Engine, item_id: int, lookup: Callable[[str], Callable[..., Any]]) -> None:
+    item = claim(engine, item_id)
+    if item is not None:
+        run(engine, item, lookup)
+
+
+def _done_stmt(state: _Running) -> Any:
+    return (update(T).where(T.c.id == state.id, T.c.claim == state.claim, T.c.done_at.is_(None))
+            .values(done_at=now(), args=None, claim=None, claimed_until=None, last_error=None))
+
+
+def _failed(engine: Engine, item: Claimed, exc: Exception) -> None:
+    with engine.begin() as conn:
+        attempts = conn.execute(select(T.c.attempts).where(T.c.id == item.id)).scalar() or 0
+        parked = attempts >= MAX_ATTEMPTS
+        values: dict[str, Any] = {"claim": None, "last_error": type(exc).__name__[:200]}
+        if parked:
+            values["failed_at"] = now()
+        else:
+            values["claimed_until"] = now() + BACKOFF[min(attempts, len(BACKOFF)) - 1]
+        conn.execute(update(T).where(T.c.id == item.id, T.c.claim == item.claim).values(**values))
+    if parked:
+        log.error("after-ack work %s (inbox #%s) failed %s times (%s); parked as failed", item.work, item.id,
+                  attempts, type(exc).__name__, exc_info=exc)
+    else:
+        log.warning("after-ack work %s (inbox #%s) failed (%s); it is tried again", item.work, item.id,
+                    type(exc).__name__, exc_info=exc)
+
+
+@contextlib.contextmanager
+def aside() -> Iterator[None]:
+    """Writes in this block are not the item's effect (learning a user's language before the work)."""
+    state = _CURRENT.get()
+    if state is None:
+        yield
+        return
+    state.aside += 1
+    try:
+        yield
+    finally:
+        state.aside -= 1
+
+
+@event.listens_for(Session, "before_commit")
+def _done_with_the_effect(session: Session) -> None:
+    state = _CURRENT.get()
+    if state is None or state.marked or state.aside:
+        return
+    if not (session.info.get("wrote") or session.new or session.dirty or session.deleted):
+        return  # a read: the effect is still to come
+    if session.execute(_done_stmt(state)).rowcount != 1:
+        raise AlreadyDone(state.id)
+    state.marked = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_writes(orm_state: Any) -> None:
+    if orm_state.is_insert or orm_state.is_update or orm_state.is_delete:
+        orm_state.session.info["wrote"] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _flush_context: Any) -> None:
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_writes(session: Session) -> None:
+    session.info.pop("wrote", None)
+
+
+class Recovery:
+    """A thread that runs what was acknowledged but is not done: at start at once, then every
+    RECOVER_EVERY seconds (items never claimed, leases of dead runners, retries after backoff)."""
+
+    def __init__(self, engine: Engine, lookup: Callable[[str], Callable[..., Any]],
+                 every: float = RECOVER_EVERY) -> None:
+        self.engine, self.lookup, self.every = engine, lookup, every
+        self.started = now()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Recovery:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="inbox-recovery", daemon=True)
+            self._thread.start()
+        return self
+
+    def run_once(self) -> int:
+        done = 0
+        while not self._stop.is_set():
+            items = claim_due(self.engine, self.started)
+            if not items:
+                break
+            for item in items:
+                log.info("recovering acknowledged work %s (inbox #%s)", item.work, item.id)
+                run(self.engine, item, self.lookup)
+                done += 1
+        return done
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # noqa: BLE001 - the database may be away for a moment; look again later
+                log.warning("inbox recovery could not look for work; trying again", exc_info=True)
+            self._stop.wait(self.every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def forget(engine: Engine, at: datetime) -> int:
+    """Housekeeping: done items past MEMORY and failed ones past FAILED_MEMORY."""
+    with engine.begin() as conn:
+        return conn.execute(T.delete().where(or_(
+            and_(T.c.done_at.is_not(None), T.c.done_at < at - MEMORY),
+            and_(T.c.failed_at.is_not(None), T.c.failed_at < at - FAILED_MEMORY)))).rowcount

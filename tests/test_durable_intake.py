@@ -1,0 +1,286 @@
+"""Nothing acknowledged is lost: what Slack got a 200 for is in the inbox before the 200 goes back,
+runs once, and survives a kill -9 of every bot process (bot/core/inbox.py). The same delivery twice
+takes effect once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlmodel import Session, col, func, select
+
+from bot.core import inbox, network
+from bot.core.clock import Clock
+from bot.sandbox.driver import SlackDriver
+from bot.sandbox.fake_slack import FakeSlack
+from models import InboxItem, OutboxMessage
+from models.db import make_engine, session_scope, upgrade
+from tests.case_helpers import click_on_card, events_count, modal_of, signal_row
+from tests.conftest import DATA, SECRET, TOKEN
+from tests.helpers import AF, answer, case_card, open_question, report
+from tests.test_work_process import _Core, _free_port, _healthy, _wait
+
+ROOT = Path(__file__).resolve().parent.parent
+FORM = "application/x-www-form-urlencoded"
+REPORTERS = ["U0REP00001", "U0REP00002", "U0COLL0001"]
+NEW_REPORTERS = ["U0NET00001", "U0NET00002", "U0ZOCO0001"]
+
+
+class Bot:
+    """`signaalbot run` (HTTP mode: the front and its work process) as a user runs it, restartable."""
+
+    def __init__(self, database_url: str, fake: FakeSlack, tmp_path: Path) -> None:
+        self.key = Fernet.generate_key().decode()
+        from bot.config import Settings
+        from bot.runtime import configure_encryption
+
+        configure_encryption(Settings(database_url=database_url, data_key=self.key, data_dir=tmp_path))
+        self.engine = make_engine(database_url)
+        upgrade(self.engine)
+        with session_scope(self.engine) as session:
+            network.apply(session, network.parse((DATA / "network.yaml").read_text(encoding="utf-8")),
+                          Clock().now())
+        self.port = _free_port()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SIGNAAL_", "DATABASE_URL"))}
+        self.env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=fake.base_url,
+                        DATABASE_URL=database_url, SIGNAAL_DATA_KEY=self.key, SIGNAAL_DATA_DIR=str(tmp_path),
+                        HOST="127.0.0.1", PORT=str(self.port), SCHEDULER_ENABLED="false")
+        self.fake, self.tmp = fake, tmp_path
+        self.core = _Core(self.engine)
+        self.driver = SlackDriver(f"http://127.0.0.1:{self.port}/slack/events", SECRET, fake)
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self.starts += 1
+        self.log = self.tmp / f"bot-{self.starts}.log"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=self.env,
+                                         stdout=out, stderr=subprocess.STDOUT)
+        _wait(lambda: _healthy(f"http://127.0.0.1:{self.port}/healthz") or self.proc.poll() is not None, 60,
+              "start")
+        assert self.proc.poll() is None, self.log.read_text()
+
+    def work_process(self) -> int:
+        assert self.proc is not None
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        children = _wait(lambda: [int(p) for p in path.read_text().split()] if path.exists() else [],
+                         what="the work process")
+        return children[0]
+
+    def kill_all(self) -> None:
+        """kill -9 of every bot process: no chance to finish anything."""
+        assert self.proc is not None
+        work = self.work_process()
+        os.kill(work, signal.SIGKILL)
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+        _wait(lambda: not Path(f"/proc/{work}").exists() or " Z " in Path(f"/proc/{work}/stat").read_text(), 10,
+              "the work process to die")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.engine.dispose()
+
+
+@pytest.fixture
+def bot(database_url: str, fake: FakeSlack, tmp_path: Path) -> Iterator[Bot]:
+    b = Bot(database_url, fake, tmp_path)
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+def _settled(b: Bot) -> bool:
+    """No delivery or inbox work under way (so a paused process holds no SQLite write lock)."""
+    with Session(b.engine) as session:
+        busy = session.exec(select(OutboxMessage.id).where(col(OutboxMessage.status).in_(["pending", "sending"])))
+        return busy.first() is None and session.exec(select(InboxItem.id).where(
+            col(InboxItem.done_at).is_(None))).first() is None
+
+
+def _questions(b: Bot, user: str) -> list[str]:
+    """The keys of every question the bot posted in the user's DM, in order (a repeat would show)."""
+    dm = b.fake.dm_channel_for(user)
+    keys = []
+    for call in b.fake.calls_to("chat.postMessage"):
+        if not call.ok or call.args.get("channel") not in (dm, user):
+            continue
+        blocks = call.args.get("blocks") or []
+        if isinstance(blocks, str):
+            blocks = json.loads(blocks)
+        for block in blocks:
+            if block.get("type") == "actions" and block.get("block_id", "").startswith("q:"):
+                keys.append(block["block_id"].split(":")[2])
+    return keys
+
+
+def _roots(b: Bot, user: str) -> int:
+    dm = b.fake.dm_channel_for(user)
+    return sum(1 for m in b.fake.messages_in(dm)
+               if (not m.get("thread_ts") or m.get("thread_ts") == m.get("ts"))
+               and (m.get("blocks") or [{}])[0].get("type") == "header")
+
+
+def test_a_kill_9_after_the_acks_loses_nothing_and_doubles_nothing(bot: Bot) -> None:
+    b = bot
+    for user in REPORTERS:  # three reporters halfway: each has a first question waiting
+        assert b.driver.slash(user).status == 200
+        b.fake.wait_for(lambda u=user: open_question(b, u))  # type: ignore[arg-type]
+    first = {user: open_question(b, user)[0] for user in REPORTERS}  # type: ignore[arg-type, index]
+    b.fake.wait_for(lambda: _settled(b))
+
+    # The work process is paused: the acks come, the work waits. Then every bot process is killed.
+    work = b.work_process()
+    os.kill(work, signal.SIGSTOP)
+    for user in REPORTERS:
+        answer(b, user, first[user], "Breda" if first[user] == "municipality" else "AU")  # type: ignore[arg-type]
+    for user in NEW_REPORTERS:
+        assert b.driver.slash(user).status == 200
+    time.sleep(0.5)
+    assert all(_questions(b, user) == [first[user]] for user in REPORTERS)  # nothing was done yet
+    b.kill_all()
+    with Session(b.engine) as session:
+        waiting = session.exec(select(func.count()).select_from(InboxItem).where(
+            col(InboxItem.done_at).is_(None))).one()
+    assert waiting == len(REPORTERS) + len(NEW_REPORTERS)
+
+    # Restarted: every reporter gets their next step, once.
+    b.start()
+    for user in REPORTERS:
+        b.fake.wait_for(lambda u=user: len(_questions(b, u)) >= 2, timeout=30)
+    for user in NEW_REPORTERS:
+        b.fake.wait_for(lambda u=user: open_question(b, u), timeout=30)  # type: ignore[arg-type]
+    b.fake.wait_for(lambda: _settled(b), timeout=30)
+    time.sleep(1.0)  # time for anything done twice to show
+    for user in REPORTERS:
+        keys = _questions(b, user)
+        assert len(keys) == 2 and keys[0] == first[user] and keys[1] != first[user], keys
+    for user in NEW_REPORTERS:
+        assert _roots(b, user) == 1 and len(_questions(b, user)) == 1, _questions(b, user)
+
+
+def _resend(r, resp) -> int:  # noqa: ANN001
+    """The very same delivery once more (as a retry or a doubled request)."""
+    return r.driver.send_raw(urlencode({"payload": json.dumps(resp.payload)}), FORM, payload=resp.payload).status
+
+
+def _inbox_idle(r) -> bool:  # noqa: ANN001
+    with Session(r.core.engine) as session:
+        return session.exec(select(InboxItem.id).where(col(InboxItem.done_at).is_(None))).first() is None
+
+
+def test_the_same_view_submission_twice_is_stored_once(running) -> None:
+    r = running
+    reference = report(r)
+    card = case_card(r, reference)
+    assert r.driver.click(AF, card, "case:claim").status == 200
+    r.fake.wait_for(lambda: signal_row(r, reference).status == "in_progress")
+    assert click_on_card(r, AF, reference, "ask_info").status == 200
+    view = modal_of(r, AF, "case_modal:ask_info")
+    before = events_count(r, reference)
+    resp = r.driver.submit_view(AF, view["id"], r.driver.fill(view, {"value": "Om welk restaurant gaat het?"}))
+    assert resp.status == 200
+    r.fake.wait_for(lambda: events_count(r, reference) == before + 1)
+    assert _resend(r, resp) == 200
+    r.fake.wait_for(lambda: _inbox_idle(r))
+    time.sleep(0.3)
+    assert events_count(r, reference) == before + 1
+
+
+def test_the_same_click_twice_takes_effect_once(running) -> None:
+    r = running
+    reference = report(r)
+    card = case_card(r, reference)
+    resp = r.driver.click(AF, card, "case:claim")
+    assert resp.status == 200
+    r.fake.wait_for(lambda: signal_row(r, reference).status == "in_progress")
+    r.fake.wait_for(lambda: _inbox_idle(r))
+    answers_before = len(r.fake.ephemerals_for(AF, card.get("channel") or r.fake.locate(card["ts"])[0]))
+    assert _resend(r, resp) == 200
+    time.sleep(0.5)
+    assert _inbox_idle(r)
+    assert len(r.fake.ephemerals_for(AF, r.fake.locate(card["ts"])[0])) == answers_before
+    with Session(r.core.engine) as session:
+        keys = [i.dedupe_key for i in session.exec(select(InboxItem)).all() if i.dedupe_key.startswith("action:")]
+    assert len(keys) == len(set(keys))
+
+
+def test_work_claimed_by_a_process_that_died_is_done_once_without_a_restart(running) -> None:
+    engine = running.core.engine
+    # Acknowledged work, claimed by a runner that then died: nobody takes it while its lease runs...
+    item_id = inbox.record(engine, "trigger:dead-runner", "x", [])
+    assert item_id is not None and inbox.claim(engine, item_id) is not None
+    assert inbox.claim(engine, item_id) is None
+    ran: list[int] = []
+
+    def work(*_args) -> None:  # noqa: ANN002
+        ran.append(1)
+        with session_scope(engine) as session:  # the work's effect: the item is done in this transaction
+            session.add(InboxItem(dedupe_key="the-effect", work="y", done_at=inbox.now()))
+
+    recovery = inbox.Recovery(engine, lambda _name: work, every=0.05).start()
+    try:
+        time.sleep(0.3)
+        assert ran == []
+        # ...and once it ran out, the running bot's recovery does it, once.
+        with session_scope(engine) as session:
+            session.get(InboxItem, item_id).claimed_until = inbox.now() - timedelta(seconds=1)
+        running.fake.wait_for(lambda: _inbox_done(engine, item_id))
+        time.sleep(0.3)
+    finally:
+        recovery.stop()
+    assert ran == [1]
+
+
+def _inbox_done(engine, item_id: int) -> bool:  # noqa: ANN001
+    with Session(engine) as session:
+        row = session.get(InboxItem, item_id)
+        return row is not None and row.done_at is not None and row.args is None
+
+
+def test_failing_work_is_retried_then_parked_and_its_text_stays_encrypted(running, monkeypatch, caplog) -> None:
+    engine = running.core.engine
+    monkeypatch.setattr(inbox, "BACKOFF", (timedelta(0),))
+    item_id = inbox.record(engine, "trigger:failing", "x", [{"text": "Geheime beschrijving"}])
+    attempts: list[int] = []
+
+    def fails(*_args) -> None:  # noqa: ANN002
+        attempts.append(1)
+        raise RuntimeError("boom")
+
+    recovery = inbox.Recovery(engine, lambda _name: fails, every=0.02)
+    recovery.started = inbox.now() + timedelta(seconds=1)  # as after a restart: recover at once
+    recovery.start()
+    try:
+        running.fake.wait_for(lambda: len(attempts) >= inbox.MAX_ATTEMPTS)
+        time.sleep(0.2)
+    finally:
+        recovery.stop()
+    assert len(attempts) == inbox.MAX_ATTEMPTS
+    with Session(engine) as session:
+        row = session.get(InboxItem, item_id)
+        assert row.failed_at is not None and row.last_error == "RuntimeError"
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        raw = conn.execute(text("SELECT args FROM inboxitem WHERE id = :i"), {"i": item_id}).scalar()
+    assert raw.startswith("gAAAA") and "Geheime" not in raw
+    assert "Geheime" not in caplog.text
