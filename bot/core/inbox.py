@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -28,9 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, insert, or_, select, update
+from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from models import InboxItem
@@ -71,18 +72,42 @@ def record(engine: Engine, dedupe_key: str, work: str, args: Any) -> int | None:
     """Store a piece of acknowledged work (one statement). None: this delivery was stored before."""
     payload = json.dumps(args, separators=(",", ":"), ensure_ascii=False)
     values = {"dedupe_key": dedupe_key[:200], "work": work, "args": payload, "received_at": now(), "attempts": 0}
-    with engine.begin() as conn:
-        if conn.dialect.name in ("postgresql", "sqlite"):
-            if conn.dialect.name == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert as dialect_insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert as dialect_insert
-            stmt = dialect_insert(T).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            return conn.execute(stmt.returning(T.c.id)).scalar()
-        try:  # pragma: no cover - the two databases we support both take the statement above
-            return conn.execute(insert(T).values(values).returning(T.c.id)).scalar()
-        except IntegrityError:
-            return None
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    stmt = (dialect_insert(T).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+            .returning(T.c.id))
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            return conn.execute(stmt).scalar()
+    return _sqlite_write(engine, stmt)
+
+
+SQLITE_WAIT = 30.0  # seconds, as the engine's busy_timeout
+
+
+def _sqlite_write(engine: Engine, stmt: Any) -> Any:
+    """SQLite has one writer at a time. Its busy handler, waiting for the work process's write to end,
+    sleeps 25 to 100 ms between tries once it has tried a few times: on the ack path that is the whole
+    latency budget. So the acknowledging process tries again itself, every fraction of a millisecond."""
+    deadline, pause = time.monotonic() + SQLITE_WAIT, 0.0002
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA busy_timeout=0")
+        conn.commit()  # (SQLAlchemy began a transaction around the PRAGMA)
+        try:
+            while True:
+                try:
+                    with conn.begin():
+                        return conn.execute(stmt).scalar()
+                except OperationalError as exc:
+                    if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 1.5, 0.002)
+        finally:
+            conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+            conn.commit()
 
 
 def _open(at: datetime) -> Any:

@@ -57,11 +57,17 @@ def refused(status: int, error: str) -> Response:
     return JSONResponse({"ok": False, "error": error}, status_code=status, headers={"connection": "close"})
 
 
-def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRoute] | None = None) -> Starlette:
+def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRoute] | None = None, *,
+              inline_on_loop: bool = True) -> Starlette:
+    """`inline_on_loop`: dispatch `hooks.INLINE` requests on the event loop. Their listener stores its
+    work in the inbox before the ack: a fraction of a millisecond on SQLite, but a network round trip
+    and a commit on PostgreSQL, which on the loop would queue every other request behind it; there the
+    requests go to threads, whose commits overlap (bench/NOTES.md, part 1)."""
     if not getattr(app, "_signing_secret", ""):
         raise ConfigError(["SLACK_SIGNING_SECRET is required in HTTP mode (find it under Basic Information in "
                            "your Slack app), or set SLACK_APP_TOKEN to use Socket Mode."])
-    on_loop = app.process_before_response  # else Bolt's dispatch waits for the ack in another thread
+    # Without process_before_response Bolt's dispatch waits for the ack in another thread.
+    on_loop = app.process_before_response and inline_on_loop
 
     async def events(request: Request) -> Response:
         try:
