@@ -284,3 +284,38 @@ def test_failing_work_is_retried_then_parked_and_its_text_stays_encrypted(runnin
         raw = conn.execute(text("SELECT args FROM inboxitem WHERE id = :i"), {"i": item_id}).scalar()
     assert raw.startswith("gAAAA") and "Geheime" not in raw
     assert "Geheime" not in caplog.text
+
+
+def test_delivery_keys_tell_a_repeat_from_a_new_request() -> None:
+    from bot.slack.common import delivery_key
+
+    view = {"type": "view_submission", "user": {"id": AF},
+            "view": {"id": "V1", "hash": "h1", "state": {"values": {"b": {"value": {"value": "eerste"}}}}}}
+    corrected = {**view, "view": {**view["view"], "state": {"values": {"b": {"value": {"value": "tweede"}}}}}}
+    assert delivery_key(view) == delivery_key(json.loads(json.dumps(view)))
+    assert delivery_key(view) != delivery_key(corrected)
+    click = {"type": "block_actions", "user": {"id": AF}, "actions": [{"action_ts": "1.2", "action_id": "a"}]}
+    again = {**click, "actions": [{"action_ts": "1.3", "action_id": "a"}]}
+    assert delivery_key(click) != delivery_key(again)
+    assert delivery_key({"type": "event_callback", "event_id": "Ev1"}) == "event:Ev1"
+    assert delivery_key({"command": "/signaal", "trigger_id": "t1"}) == "trigger:t1"
+    assert delivery_key({"type": "url_verification"}) is None
+
+
+def test_work_handed_on_by_work_gets_the_same_keys_when_it_runs_again(running) -> None:
+    engine = running.core.engine
+    item_id = inbox.record(engine, "trigger:parent", "x", [])
+    seen: list[list[str | None]] = []
+
+    def work() -> None:
+        seen.append([inbox.child_key(), inbox.child_key()])
+        raise RuntimeError("crash before the effect")
+
+    for _ in range(2):
+        item = inbox.claim(engine, item_id)
+        assert item is not None
+        inbox.run(engine, item, lambda _name: work)
+        with session_scope(engine) as session:  # its backoff over
+            session.get(InboxItem, item_id).claimed_until = inbox.now() - timedelta(seconds=1)
+    assert seen == [[f"item:{item_id}#1", f"item:{item_id}#2"]] * 2
+    assert inbox.child_key() is None

@@ -63,6 +63,7 @@ class _Running:
     claim: str
     marked: bool = False
     aside: int = 0
+    children: int = 0
 
 
 _CURRENT: ContextVar[_Running | None] = ContextVar("inbox_item", default=None)
@@ -200,6 +201,16 @@ def _failed(engine: Engine, item: Claimed, exc: Exception) -> None:
     else:
         log.warning("after-ack work %s (inbox #%s) failed (%s); it is tried again", item.work, item.id,
                     type(exc).__name__, exc_info=exc)
+
+
+def child_key() -> str | None:
+    """The dedupe key for work that the running item's work hands on itself: the same, in order,
+    when the item is run again after a crash (None outside an item's work)."""
+    state = _CURRENT.get()
+    if state is None:
+        return None
+    state.children += 1
+    return f"item:{state.id}#{state.children}"
 
 
 @contextlib.contextmanager

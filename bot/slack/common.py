@@ -4,6 +4,8 @@ them something privately."""
 from __future__ import annotations
 
 import contextvars
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -97,11 +99,16 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     if kind in ("view_submission", "view_closed"):
         view = body.get("view") or {}
         if view.get("id"):
-            return f"view:{view['id']}:{view.get('hash') or ''}:{kind}"
+            # A view's hash changes only when the bot updates it: what was filled in tells apart a
+            # corrected second submission of the same view from the same one delivered twice.
+            state = json.dumps((view.get("state") or {}).get("values") or {}, sort_keys=True)
+            digest = hashlib.sha256(state.encode()).hexdigest()[:16]
+            return f"view:{view['id']}:{view.get('hash') or ''}:{digest}:{kind}"
     if kind == "block_actions":
         action = (body.get("actions") or [{}])[0]
         if action.get("action_ts"):
-            return f"action:{action['action_ts']}:{action.get('block_id') or ''}:{action.get('action_id') or ''}"
+            user = (body.get("user") or {}).get("id") or ""
+            return f"action:{user}:{action['action_ts']}:{action.get('block_id') or ''}:{action.get('action_id') or ''}"
     if body.get("trigger_id"):
         return f"trigger:{body['trigger_id']}"
     return None
@@ -166,12 +173,12 @@ class SlackContext:
         if user is not None:  # learn_locale: the user's language first, in the same piece of work
             _REFRESH_FIRST.set(None)
             key, args = work_key(self._refreshed_then), (user, key, args)
+        dedupe = inbox.child_key()  # handed on by after-ack work: the same key when that work is rerun
         delivery = _DELIVERY.get()
-        if delivery is not None:
+        if dedupe is None and delivery is not None:
             delivery[1] += 1  # a listener that hands on several pieces: each its own key, in order
             dedupe = f"{delivery[0]}#{delivery[1]}"
-        else:
-            dedupe = f"local:{uuid.uuid4().hex}"
+        dedupe = dedupe or f"local:{uuid.uuid4().hex}"
         item_id = inbox.record(self.core.engine, dedupe, key, list(args))
         if item_id is None:
             log.info("a repeated delivery (%s) was handled before; not again", dedupe.split(":", 1)[0])
