@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
 import urllib.error
@@ -124,6 +125,100 @@ def test_the_web_api_serves_the_page_and_reports_errors_plainly(tmp_path: Path) 
     finally:
         web.stop()
         box.stop()
+
+
+def _raw(web: ThreadedServer, method: str, path: str, headers: dict[str, str], body: bytes | None = None,
+         ) -> tuple[int, dict]:
+    """A request with exactly these headers (Host included), as another site or a rebound name would send."""
+    conn = http.client.HTTPConnection(web.host, web.port, timeout=10)
+    try:
+        conn.request(method, path, body, headers)
+        resp = conn.getresponse()
+        return resp.status, json.loads(resp.read() or b"{}")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[tuple[Sandbox, ThreadedServer]]:
+    box = Sandbox(tmp_path / "sb", scheduler=False).start()
+    server = ThreadedServer(make_web_app(box)).start()
+    try:
+        yield box, server
+    finally:
+        server.stop()
+        box.stop()
+
+
+def _help(box: Sandbox) -> bytes:
+    return json.dumps({"user": REPORTER, "channel": dm_of(box, REPORTER), "text": "/signaal help"}).encode()
+
+
+def _helps_seen(box: Sandbox, count: int) -> int:
+    """Wait until the reporter has `count` help answers, then return how many there are."""
+    def seen() -> int:
+        return sum("Noodnummers" in str(e) for e in box.state(REPORTER)["ephemerals"])
+
+    box.fake.wait_for(lambda: seen() >= count)
+    return seen()
+
+
+def test_the_web_api_answers_only_to_this_machines_own_names_on_its_port(
+        web: tuple[Sandbox, ThreadedServer]) -> None:
+    """DNS rebinding: a site whose name now points at 127.0.0.1 sends its own name as Host."""
+    box, server = web
+    state = f"/api/state?user={REPORTER}"
+    for host in ("127.0.0.1", "localhost"):
+        assert _raw(server, "GET", state, {"Host": f"{host}:{server.port}"})[0] == 200
+    for host in ("evil.example", f"evil.example:{server.port}", f"127.0.0.1:{server.port + 1}",
+                 f"localhost.evil.example:{server.port}", f"127.0.0.1.nip.io:{server.port}"):
+        status, body = _raw(server, "GET", state, {"Host": host})
+        assert status == 421, host
+        assert f"http://127.0.0.1:{server.port}/" in body["error"]
+        assert "me" not in body
+    assert _raw(server, "GET", "/", {"Host": f"evil.example:{server.port}"})[0] == 421
+    status, _ = _raw(server, "POST", "/api/compose",
+                     {"Host": f"evil.example:{server.port}", "Content-Type": "application/json"}, _help(box))
+    assert status == 421
+    status, _ = _raw(server, "POST", "/api/compose",
+                     {"Host": f"localhost:{server.port}", "Content-Type": "application/json"}, _help(box))
+    assert status == 200
+    assert _helps_seen(box, 1) == 1  # only the local one reached the bot
+
+
+def test_the_web_api_refuses_posts_from_another_site(web: tuple[Sandbox, ThreadedServer]) -> None:
+    box, server = web
+    local = {"Host": f"127.0.0.1:{server.port}", "Content-Type": "application/json"}
+    for origin in ("http://evil.example", f"http://evil.example:{server.port}", "null",
+                   f"https://127.0.0.1:{server.port}", f"http://127.0.0.1:{server.port + 1}"):
+        status, body = _raw(server, "POST", "/api/compose", {**local, "Origin": origin}, _help(box))
+        assert status == 403, origin
+        assert "andere website" in body["error"]
+    assert _raw(server, "POST", "/api/reset", {**local, "Origin": "http://evil.example"}, b"{}")[0] == 403
+    for origin in (f"http://127.0.0.1:{server.port}", f"http://localhost:{server.port}"):
+        status, body = _raw(server, "POST", "/api/compose", {**local, "Origin": origin}, _help(box))
+        assert (status, body["ok"]) == (200, True)
+    assert _helps_seen(box, 2) == 2  # the two from this machine's page, none from elsewhere
+
+
+def test_the_web_api_takes_only_json_so_a_plain_html_form_cannot_post_to_it(
+        web: tuple[Sandbox, ThreadedServer]) -> None:
+    """A form on another site can post text/plain, urlencoded or multipart without a CORS preflight."""
+    box, server = web
+    host = {"Host": f"127.0.0.1:{server.port}"}
+    box.compose(REPORTER, dm_of(box, REPORTER), "/signaal help")
+    assert _helps_seen(box, 1) == 1
+    for content_type in ("text/plain", "text/plain;charset=UTF-8", "application/x-www-form-urlencoded",
+                         "multipart/form-data; boundary=x", None):
+        headers = {**host, "Content-Type": content_type} if content_type else host
+        status, body = _raw(server, "POST", "/api/compose", headers, _help(box))
+        assert status == 415, content_type
+        assert "application/json" in body["error"]
+        assert _raw(server, "POST", "/api/reset", headers, b"{}")[0] == 415
+    status, _ = _raw(server, "POST", "/api/compose", {**host, "Content-Type": "application/json; charset=utf-8"},
+                     _help(box))
+    assert status == 200
+    assert _helps_seen(box, 2) == 2  # not reset, and only the JSON post reached the bot
 
 
 def test_the_sandbox_seeds_one_upcoming_training_session(tmp_path: Path) -> None:

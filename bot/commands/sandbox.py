@@ -42,7 +42,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("sandbox", help="try the bot without Slack: an offline workspace in your browser")
     p.add_argument("--port", type=int, default=None, help="web UI port (default: PORT or 3000)")
-    p.add_argument("--host", default="127.0.0.1", help="web UI address (default: 127.0.0.1, this machine only)")
+    p.add_argument("--host", default="127.0.0.1", help="web UI address (default: 127.0.0.1, this machine only; "
+                   "the page answers only when opened as 127.0.0.1 or localhost)")
     p.add_argument("--transport", choices=["http", "socket"], default="http",
                    help="how Slack's requests reach the bot: signed HTTP (default) or Socket Mode")
     p.add_argument("--data-dir", default="data/sandbox", help="where the sandbox database lives")

@@ -401,6 +401,64 @@ class Sandbox:
 # =========================================================================== the web app
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+class LocalOnly:
+    """Pure ASGI guard in front of the sandbox's web UI: only this machine's own browser tab may use it.
+
+    - ``Host`` must be ``127.0.0.1``, ``localhost`` or ``[::1]`` on the port the server listens on
+      (else 421): a page on another site whose name is re-pointed at 127.0.0.1 (DNS rebinding) sends
+      its own name as Host.
+    - ``Origin``, when sent, must be ``http://`` one of those on that port (else 403): a page on another
+      site posting here (cross-site request) sends its own origin.
+    - Anything but GET/HEAD must be ``Content-Type: application/json`` (else 415): a plain HTML form
+      cannot send that, and a script on another site can only after a CORS preflight, which fails.
+
+    Starlette's TrustedHostMiddleware ignores the port and has no Origin or Content-Type check.
+    """
+
+    LOCAL_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self.refusal(scope)
+        if refusal is None:
+            await self.app(scope, receive, send)
+            return
+        from starlette.responses import JSONResponse
+
+        status, error = refusal
+        await JSONResponse({"ok": False, "error": error}, status_code=status)(scope, receive, send)
+
+    def refusal(self, scope: dict[str, Any]) -> tuple[int, str] | None:
+        server = scope.get("server") or (None, None)
+        port = server[1]
+        home = f"http://127.0.0.1:{port}/"
+        headers: dict[str, list[str]] = {}
+        for name, value in scope.get("headers") or []:
+            headers.setdefault(name.decode("latin-1").lower(), []).append(value.decode("latin-1").strip().lower())
+        hosts = {f"{name}:{port}" for name in self.LOCAL_NAMES} if port else set()
+        if port == 80:  # the default port is left out of Host
+            hosts.update(self.LOCAL_NAMES)
+        host = headers.get("host", [])
+        if len(host) != 1 or host[0] not in hosts:
+            return 421, f"Deze sandbox werkt alleen op deze computer: open {home} in je browser."
+        origin = headers.get("origin")
+        if origin is not None and (len(origin) != 1 or origin[0] not in {f"http://{h}" for h in hosts}):
+            return 403, f"Verzoeken vanaf een andere website worden geweigerd: gebruik de sandbox via {home}"
+        if scope.get("method", "GET") not in SAFE_METHODS:
+            content_type = headers.get("content-type", [""])[0].split(";")[0].strip()
+            if content_type != "application/json":
+                return 415, "De sandbox neemt alleen JSON aan: stuur Content-Type: application/json."
+        return None
+
+
 def make_web_app(sandbox: Sandbox) -> Any:
     """The UI's static files and its small JSON API (Starlette)."""
     from starlette.applications import Starlette
@@ -456,4 +514,4 @@ def make_web_app(sandbox: Sandbox) -> Any:
         Route("/api/reset", reset, methods=["POST"]),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),
     ]
-    return Starlette(routes=routes)
+    return LocalOnly(Starlette(routes=routes))

@@ -1,7 +1,8 @@
 // Block Kit and mrkdwn, rendered to DOM nodes for the sandbox (no build step, no dependencies).
 //
 // Safety: text only ever enters the page as text nodes or attribute values (never innerHTML), so a
-// message cannot inject markup. `&amp;`, `&lt;` and `&gt;` are unescaped for display only.
+// message cannot inject markup. `&amp;`, `&lt;` and `&gt;` are unescaped for display only. Only
+// http, https and mailto URLs become links (safeHref); any other scheme is shown as text.
 //
 // ctx = {
 //   doc: the document (tests pass a small fake),
@@ -20,6 +21,24 @@ export function unescapeEntities(text) {
   return String(text).replace(/&(amp|lt|gt);/g, (m) => ENTITIES[m]);
 }
 
+// ------------------------------------------------------------------------- links
+
+// Only these schemes become a link; anything else (javascript:, data:, vbscript:, tel:, relative
+// paths, …) is shown as text. The URL is parsed as the browser would parse the href (leading spaces,
+// control characters and tabs inside the scheme are no way round it).
+const LINK_SCHEMES = new Set(["http:", "https:", "mailto:"]);
+
+export function safeHref(url) {
+  if (url === undefined || url === null) return null;
+  let parsed;
+  try {
+    parsed = new URL(String(url));
+  } catch {
+    return null;
+  }
+  return LINK_SCHEMES.has(parsed.protocol) ? String(url) : null;
+}
+
 // ------------------------------------------------------------------------- small DOM helper
 
 function h(ctx, tag, attrs, ...children) {
@@ -30,6 +49,10 @@ function h(ctx, tag, attrs, ...children) {
     else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
     else if (["id", "value", "checked", "selected", "multiple", "disabled", "hidden"].includes(key))
       node[key] = value;
+    else if (key === "href") { // whoever builds the node: never a link with an unsafe scheme
+      const href = safeHref(value);
+      if (href !== null) node.setAttribute("href", href);
+    }
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   for (const child of children.flat()) {
@@ -226,13 +249,14 @@ function renderInline(nodes, ctx) {
           text = unescapeEntities(node.fallback || "");
         }
         const attrs = { class: "bk-date", title: unescapeEntities(node.fallback || "") };
-        return node.link ? h(ctx, "a", { ...attrs, href: node.link, target: "_blank", rel: "noopener noreferrer" }, text)
+        const href = node.link ? safeHref(unescapeEntities(node.link)) : null;
+        return href ? h(ctx, "a", { ...attrs, href, target: "_blank", rel: "noopener noreferrer" }, text)
           : h(ctx, "time", attrs, text);
       }
       case "link": {
         const url = unescapeEntities(node.url);
         const label = node.label ? unescapeEntities(node.label) : url.replace(/^mailto:/, "");
-        const safe = /^(https?:|mailto:|tel:)/i.test(url) ? url : null;
+        const safe = safeHref(url);
         return safe ? h(ctx, "a", { href: safe, target: "_blank", rel: "noopener noreferrer" }, label)
           : h(ctx, "span", {}, label);
       }
@@ -523,7 +547,11 @@ function renderRichText(block, ctx) {
       if (style.strike) node = h(ctx, "s", {}, node);
       return node;
     }
-    if (el.type === "link") return h(ctx, "a", { href: el.url, target: "_blank", rel: "noopener noreferrer" }, el.text || el.url);
+    if (el.type === "link") {
+      const href = safeHref(el.url);
+      return href ? h(ctx, "a", { href, target: "_blank", rel: "noopener noreferrer" }, el.text || el.url)
+        : h(ctx, "span", {}, el.text || String(el.url ?? ""));
+    }
     if (el.type === "user") return renderInline([{ type: "mention", user: el.user_id }], ctx)[0];
     if (el.type === "emoji") return ctx.doc.createTextNode(el.unicode ? String.fromCodePoint(parseInt(el.unicode, 16)) : `:${el.name}:`);
     return ctx.doc.createTextNode(el.text || "");

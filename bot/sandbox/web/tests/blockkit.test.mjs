@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { FakeDocument } from "./fakedom.mjs";
 import {
-  renderBlocks, renderMrkdwn, parseMrkdwn, formatSlackDate, unescapeEntities,
+  renderBlocks, renderMrkdwn, parseMrkdwn, formatSlackDate, unescapeEntities, safeHref,
 } from "../blockkit.js";
 
 const plain = (text) => ({ type: "plain_text", text });
@@ -274,6 +274,52 @@ test("mrkdwn: links with and without a label; only safe schemes become links", (
   assert.equal(links[0].textContent, "Kijk op mensenhandel");
   assert.equal(links[1].textContent, "https://x.nl");
   assert.match(root.textContent, /klik/);
+});
+
+// Schemes a message may carry that must never become a clickable link in the sandbox page.
+const UNSAFE_URLS = ["javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "\tjavascript:alert(1)",
+  "java\tscript:alert(1)", "java\nscript:alert(1)", "\u0001javascript:alert(1)", "javascript&#58;alert(1)",
+  "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "tel:+31612345678", "file:///etc/passwd",
+  "/api/reset", "//evil.example/x", "x"];
+
+test("links: only http, https and mailto are safe, however the scheme is disguised", () => {
+  for (const url of ["https://x.nl", "http://x.nl/a?b=c", "HTTPS://X.NL", "mailto:af@breda.example"]) {
+    assert.equal(safeHref(url), url, url);
+  }
+  for (const url of [...UNSAFE_URLS, "", null, undefined]) assert.equal(safeHref(url), null, String(url));
+});
+
+test("mrkdwn: only http, https and mailto links become <a>; every other scheme stays text", () => {
+  for (const url of UNSAFE_URLS) {
+    const root = renderMrkdwn(`zie <${url}|hier> en <${url}>`, ctx());
+    assert.equal(root.byTag("a").length, 0, url);
+    assert.match(root.textContent, /hier/);
+  }
+  const root = renderMrkdwn("<mailto:af@breda.example|mail de AF> <http://x.nl>", ctx());
+  assert.deepEqual(root.byTag("a").map((a) => a.getAttribute("href")), ["mailto:af@breda.example", "http://x.nl"]);
+});
+
+test("rich_text links (typed by people) become <a> only for http, https and mailto", () => {
+  const link = (url) => ({ type: "rich_text", elements: [{ type: "rich_text_section",
+    elements: [{ type: "link", url, text: "klik" }] }] });
+  for (const url of UNSAFE_URLS) {
+    const { root } = render([link(url)]);
+    assert.equal(root.byTag("a").length, 0, url);
+    assert.equal(root.textContent, "klik");
+  }
+  const { root } = render([link("https://x.nl/a")]);
+  assert.equal(root.byTag("a")[0].getAttribute("href"), "https://x.nl/a");
+});
+
+test("mrkdwn: a date's link becomes <a> only for http, https and mailto", () => {
+  const epoch = Date.parse("2027-03-25T13:30:00Z") / 1000;
+  for (const url of UNSAFE_URLS.filter((u) => !/[|>\n]/.test(u))) {
+    const root = renderMrkdwn(`<!date^${epoch}^{time}^${url}|14:30>`, ctx());
+    assert.equal(root.byTag("a").length, 0, url);
+    assert.equal(root.byTag("time")[0].textContent, "14:30");
+  }
+  const root = renderMrkdwn(`<!date^${epoch}^{time}^https://x.nl|14:30>`, ctx());
+  assert.equal(root.byTag("a")[0].getAttribute("href"), "https://x.nl");
 });
 
 test("mrkdwn: user mentions show names, channel mentions their name", () => {
