@@ -65,7 +65,7 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         munis = people.municipalities(session)
         if not munis:
             return Result(False, error="not_configured")
-        person = people.get_or_create(session, user_id)
+        people.get_or_create(session, user_id)
         signal = Signal(
             reference=next_reference(session, now.astimezone(core.settings.tz).year),
             reporter_id=user_id, questionnaire_version=core.questionnaire.version,
@@ -74,10 +74,12 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         answers: dict[str, Any] = {}
         if len(munis) == 1:
             signal.municipality_id = munis[0].id
-        elif person.municipality_id:
-            signal.municipality_id = person.municipality_id
         else:
+            # Asked on every signal: the reporter's choice routes it, never their network membership.
             answers["_needs_municipality"] = True
+            last = last_choice(session, user_id)
+            if last in {mu.id for mu in munis}:
+                answers["_last_municipality"] = last
         if prefill and prefill.strip():
             verdict = core.questionnaire.check("description", prefill)
             if verdict.ok:
@@ -101,6 +103,14 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         result = Result(True, signal.id, signal.reference)
     core.kick()
     return result
+
+
+def last_choice(session: Session, user_id: str) -> int | None:
+    """The municipality this reporter chose for their latest signal (the pre-fill of the question)."""
+    return session.exec(
+        select(Signal.municipality_id).where(Signal.reporter_id == user_id, col(Signal.municipality_id).is_not(None))
+        .order_by(col(Signal.id).desc()).limit(1)
+    ).first()
 
 
 def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None,
@@ -197,9 +207,6 @@ def answer(core: Core, session: Session, signal: Signal, user_id: str, now: date
     if key == "municipality":
         muni = session.exec(select(Municipality).where(Municipality.name == verdict.value)).one()
         signal.municipality_id = muni.id
-        person = people.get_or_create(session, user_id)
-        person.municipality_id = muni.id
-        session.add(person)
     private = {k: v for k, v in signal.answers.items() if k.startswith("_")}
     signal.answers = {**core.questionnaire.answer(_public_answers(signal), key, stored, context), **private}
     asked = _question_message(session, signal.id or 0, key)

@@ -69,10 +69,19 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
     _ = ctx._
     bid = block_id(s, q.key, step)
     if q.type == "municipality":
-        names = [mu.name for mu in people.municipalities(ctx.session)][:100]
-        return [m.actions(bid, [{"type": "static_select", "action_id": "triage:select",
-                                 "placeholder": m.plain(_("Choose a municipality")),
-                                 "options": [m.option(n, n) for n in names]}])]
+        munis = people.municipalities(ctx.session)[:100]
+        select = {"type": "static_select", "action_id": "triage:select",
+                  "placeholder": m.plain(_("Choose a municipality")), "options": [m.option(mu.name, mu.name)
+                                                                                 for mu in munis]}
+        last = next((mu for mu in munis if mu.id == s.answers.get("_last_municipality")), None)
+        if last is None:
+            return [m.actions(bid, [select])]
+        # Pre-filled with the last choice: one click to keep it, or choose another one.
+        select["placeholder"] = m.plain(_("Another municipality"))
+        return [m.actions(bid, [m.button(m.clip(last.name, 75), "triage:answer:0", last.name, style="primary"),
+                                select]),
+                m.context(_("Last time you chose {municipality}. Check that it is right for this signal.",
+                            municipality=m.esc(last.name)))]
     if q.type == "multi":
         pending = [o for o in q.options if o.key in s.answers.get("_pending_multi", [])]
         box: dict[str, Any] = {"type": "checkboxes", "action_id": "triage:tick",
