@@ -17,10 +17,11 @@ from sqlmodel import Session, col, select
 
 from bot.core import audit, events, outbox, people
 from bot.core.context import Core
+from flows.questionnaire import ENCRYPTED_TEXT_KEYS
 from models import CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
 from models.db import session_scope
 
-TEXT_FIELDS = {"description", "location"}
+TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
 
 
 @dataclass(frozen=True)
