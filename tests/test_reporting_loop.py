@@ -192,6 +192,48 @@ def test_cancelling_sends_nothing_and_forgets_the_text(running) -> None:
     assert not [m for m in r.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
 
 
+def _settled_thread(r) -> str:
+    """The reporter's signal thread once every queued message and update was delivered."""
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0, timeout=10)
+    return thread_texts(r, root_message(r))
+
+
+DESCRIPTION_BIT = "slapen in de keuken"  # from DEFAULT_ANSWERS["description"]
+LOCATION_BIT = "Restaurant aan de Haven"
+
+
+def test_after_an_edit_typed_text_shows_only_in_the_newest_summary(running) -> None:
+    r = running
+    report(r, send=False)
+    summary = wait_summary(r, REPORTER)
+    r.driver.click(REPORTER, summary, "triage:edit", selected="description")
+    answer(r, REPORTER, "description", "Een vrouw werkt zonder contract in de wasserette.")
+    r.fake.wait_for(lambda: "wasserette" in str(wait_summary(r, REPORTER)["blocks"]))
+    thread = _settled_thread(r)
+    assert DESCRIPTION_BIT not in thread, "the replaced description stays in an earlier message"
+    # Changing another answer leaves the text in the newest summary only (and the question just asked).
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:edit", selected="sector")
+    answer(r, REPORTER, "sector", "bouw")
+    r.fake.wait_for(lambda: "Bouw" in str(wait_summary(r, REPORTER)["blocks"]))
+    thread = _settled_thread(r)
+    assert thread.count("wasserette") == 1 and thread.count(LOCATION_BIT) == 1, thread
+
+
+def test_cancelling_after_an_edit_leaves_no_typed_text_in_any_earlier_message(running) -> None:
+    r = running
+    report(r, send=False)
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:edit", selected="location")
+    answer(r, REPORTER, "location", "Wasserette op de hoek")
+    r.fake.wait_for(lambda: "Wasserette op de hoek" in str(wait_summary(r, REPORTER)["blocks"]))
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:cancel")
+    reference = _new_reference(r)
+    r.fake.wait_for(lambda: signal_status(r, reference) == "cancelled")
+    thread = _settled_thread(r)
+    for typed in (DESCRIPTION_BIT, LOCATION_BIT, "Wasserette op de hoek"):
+        assert typed not in thread, typed
+    assert "geannuleerd" in thread
+
+
 def test_typing_in_the_thread_of_a_cancelled_signal_says_it_was_cancelled(running) -> None:
     r = running
     report(r, send=False)

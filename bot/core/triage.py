@@ -228,15 +228,35 @@ def edit(core: Core, session: Session, signal: Signal, user_id: str, now: dateti
     if not core.questionnaire.has(key) or not core.questionnaire.get(key).applies(
             _public_answers(signal), _context(session, signal)):
         return Result(False, signal.id, signal.reference, error="invalid", params={"reason": "unknown_option"})
-    summary = _latest(session, signal.id or 0, "summary")
     answers = dict(signal.answers)
     answers.pop(key, None)
+    # Typed text now shows only in what comes next (the question asked again, the new summary): every
+    # earlier message that showed it is re-rendered without it.
+    earlier = _typed_text_messages(core, session, signal, since_step=int(answers.get("_edit_step", 0)))
+    answers["_edit_step"] = signal.step
     signal.answers = answers
-    if summary is not None:
-        outbox.update(session, summary, now=now)
+    for msg in earlier:
+        outbox.update(session, msg, now=now)
     audit.record(session, user_id, "signal.edit", signal_id=signal.id, subject=key, at=now)
     _ask_next(core, session, signal)
     return Result(True, signal.id, signal.reference)
+
+
+def _typed_text_messages(core: Core, session: Session, signal: Signal, since_step: int = 0) -> list[MessageRef]:
+    """The messages of this draft that may show typed text: each summary and each text question's message
+    (from `since_step` on: the earlier ones were re-rendered without it at the previous edit)."""
+    rows = session.exec(
+        select(MessageRef).where(MessageRef.signal_id == signal.id, col(MessageRef.kind).in_(["question", "summary"]))
+        .order_by(col(MessageRef.id))
+    ).all()
+
+    def shows_text(msg: MessageRef) -> bool:
+        if msg.kind == "summary":
+            return True
+        key = str(msg.ref.get("q", ""))
+        return core.questionnaire.has(key) and core.questionnaire.get(key).type == "text"
+
+    return [msg for msg in rows if int(msg.ref.get("step", 0)) > since_step and shows_text(msg)]
 
 
 def _latest(session: Session, signal_id: int, kind: str) -> MessageRef | None:
@@ -253,10 +273,11 @@ def cancel(core: Core, session: Session, signal: Signal, user_id: str, now: date
     signal.description = None
     signal.location = None
     session.add(signal)
-    for kind in ("summary", "question"):
-        msg = _latest(session, signal.id or 0, kind)
-        if msg is not None:
-            outbox.update(session, msg, now=now)
+    # Every message of this draft that showed typed text, and the open question, show that it was cancelled.
+    shown = _typed_text_messages(core, session, signal)
+    latest = _latest(session, signal.id or 0, "question")
+    for msg in shown + ([latest] if latest is not None and latest not in shown else []):
+        outbox.update(session, msg, now=now)
     outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
                 parent=root_of(session, signal.id or 0), contains_details=False, now=now)
     audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now)

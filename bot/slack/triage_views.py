@@ -123,7 +123,12 @@ def question(ctx: RenderContext) -> Rendered:
             blocks.append(m.context(m.esc(_(q.hint))))
         blocks += _question_elements(ctx, s, q, step)
         return Rendered(text, blocks)
+    if q.type == "text" and s.status == "cancelled":
+        return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("Cancelled: nothing was sent."))])
     if key in s.answers:
+        if q.type == "text" and int(ctx.msg.ref.get("step", 0)) <= int(s.answers.get("_edit_step", -1)):
+            # Asked before the reporter changed an answer: the text shows only in the newest summary.
+            return Rendered(text, [m.section(f"✅ *{m.esc(prompt)}*\n" + _("Your answer is in the summary below."))])
         return Rendered(text, [m.section(f"✅ *{m.esc(prompt)}*\n{answer_label(_, ctx, s, q)}")])
     return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("(asked again below)"))])
 
