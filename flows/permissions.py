@@ -109,33 +109,43 @@ def _deny(reason: Denial) -> Permission:
     return Permission(False, reason)
 
 
-# Which partners may record what: advice by those consulted, outcome by those routed to.
+# Which partners may record what on their own path (the request in their DM): advice by those
+# consulted, outcome by those routed to. The case card's forms are the AF's and the backup's only.
 _PARTNER_ACTIONS = {CaseAction.RECORD_ADVICE: "consulted", CaseAction.RECORD_OUTCOME: "routed"}
 
 
 def can_act_on_case(actor: Actor, case: CaseRef, action: CaseAction | ReporterAction | str) -> Permission:
-    """May `actor` perform `action` on `case`? Case state rules are `flows.cases.decide`'s job."""
+    """May `actor` perform `action` on `case` through the case card and its forms (advice record,
+    route, conclude, feedback, close…)? Only the AF or backup of the signal's municipality; a partner
+    answers on their own path (`can_record_for_partner`). Case state rules are `flows.cases.decide`'s job."""
     if action in set(ReporterAction):
         return ALLOW if actor.user_id == case.reporter_id else _deny(Denial.NOT_YOUR_SIGNAL)
-    action = CaseAction(action)
+    CaseAction(action)
     if actor.handles(case.municipality):
         return ALLOW
     if actor.has(Role.PARTNER):
-        if action not in _PARTNER_ACTIONS:
-            return _deny(Denial.PARTNER_RECORDS_ONLY)
-        involved = case.consulted_partners if _PARTNER_ACTIONS[action] == "consulted" else case.routed_partners
-        return ALLOW if actor.partners() & involved else _deny(Denial.PARTNER_NOT_INVOLVED)
+        involved = actor.partners() & (case.consulted_partners | case.routed_partners)
+        return _deny(Denial.PARTNER_RECORDS_ONLY if involved else Denial.PARTNER_NOT_INVOLVED)
     if actor.has(Role.KETENREGISSEUR):
         return _deny(Denial.AGGREGATES_ONLY)
     return _deny(Denial.NOT_AF_OF_MUNICIPALITY)
 
 
 def can_record_for_partner(actor: Actor, case: CaseRef, action: CaseAction, partner: str) -> Permission:
-    """A partner member records advice / outcome only on behalf of their own organisation."""
-    allowed = can_act_on_case(actor, case, action)
-    if not allowed or actor.handles(case.municipality):
-        return allowed  # the AF records by hand for any partner involved
-    return ALLOW if partner in actor.partners() else _deny(Denial.PARTNER_NOT_INVOLVED)
+    """A partner's own path: a member of `partner` gives advice on that organisation's consultation
+    (or reports the outcome of its hand-over), and only when the case was sent to it. The AF records
+    for a partner by hand through the case card (`can_act_on_case`)."""
+    action = CaseAction(action)
+    if action not in _PARTNER_ACTIONS:
+        return _deny(Denial.PARTNER_RECORDS_ONLY if actor.has(Role.PARTNER) else Denial.NOT_AF_OF_MUNICIPALITY)
+    involved = case.consulted_partners if _PARTNER_ACTIONS[action] == "consulted" else case.routed_partners
+    if partner in actor.partners() and partner in involved:
+        return ALLOW
+    if actor.has(Role.PARTNER):
+        return _deny(Denial.PARTNER_NOT_INVOLVED)
+    if actor.has(Role.KETENREGISSEUR):
+        return _deny(Denial.AGGREGATES_ONLY)
+    return _deny(Denial.NOT_AF_OF_MUNICIPALITY)
 
 
 def can_view_case_content(actor: Actor, case: CaseRef) -> Permission:

@@ -14,6 +14,9 @@ import yaml
 DEFAULT_PATH = Path(__file__).with_name("questionnaire.yaml")
 QUESTION_TYPES = {"municipality", "choice", "multi", "text"}
 NOTICE_KINDS = {"emergency", "minor", "info"}
+# Free-text answers are stored only in the signal's encrypted columns (`models.Signal.description`,
+# `.location`); a text question under any other key would keep its answer readable in the database.
+ENCRYPTED_TEXT_KEYS = frozenset({"description", "location"})
 
 
 class QuestionnaireError(ValueError):
@@ -182,6 +185,11 @@ def _question(raw: Any, where: str) -> Question:
     if len(options) > 100:
         raise QuestionnaireError(f"{where}: at most 100 options.")
     max_length = raw.get("max_length")
+    if qtype == "text" and key not in ENCRYPTED_TEXT_KEYS:
+        raise QuestionnaireError(
+            f"{where}: a text question must have key {' or '.join(repr(k) for k in sorted(ENCRYPTED_TEXT_KEYS))}: "
+            "only their answers are stored encrypted. Ask for other details in the description, or use a choice "
+            "question.")
     if qtype == "text" and (not isinstance(max_length, int) or not 1 <= max_length <= 3000):
         raise QuestionnaireError(f"{where}: a text question needs max_length from 1 to 3000.")
     notices = []

@@ -4,9 +4,14 @@ A forged or stale click gets an ephemeral explanation and changes nothing."""
 
 from __future__ import annotations
 
+import json
 import threading
 
+from sqlmodel import select
+
 from bot.core import cases as core_cases
+from models import Consultation
+from models.db import session_scope
 from tests.case_helpers import (
     AVIM,
     ZOCO,
@@ -15,6 +20,7 @@ from tests.case_helpers import (
     click_case,
     dm_with,
     ephemeral_texts,
+    events_count,
     forge_click,
     modal_of,
     reporter_replies,
@@ -181,3 +187,29 @@ def test_only_the_reporter_can_answer_their_question(running) -> None:
     r.driver.click(COLLEAGUE, question, "case_reply:answer")
     wait_in(r, lambda: ephemeral_texts(r, COLLEAGUE), "niet jouw signaal")
     assert r.fake.views_for(COLLEAGUE) == []
+
+
+def test_a_consulted_partner_cannot_open_or_submit_the_afs_record_advice_form(running) -> None:
+    """A partner gives advice only on their own consultation (the button in their DM), never through the
+    AF's "record advice" form: not with a forged click, not with a forged submission of the AF's form."""
+    r = running
+    reference = report(r)
+    act(r, AF, reference, "consult", {"partners": ["zoco"], "text": "Wat vind jij?"})
+    dm_with(r, ZOCO, reference, "Adviesvraag")
+    card = case_card(r, reference)
+    sid = str(signal_id(r, reference))
+    before = events_count(r, reference)
+    forge_click(r, ZOCO, card, "case:record_advice", sid)
+    wait_in(r, lambda: ephemeral_texts(r, ZOCO), "met de knop in het verzoek")
+    assert r.fake.views_for(ZOCO) == []
+    # The AF's form, opened by the AF, submitted by the partner: refused at submission, nothing added.
+    click_case(r, AF, reference, "record_advice")
+    view = modal_of(r, AF, "case_modal:record_advice")
+    submit(r, ZOCO, view, {"consultation": "p:zoco", "text": "Extra advies van ZoCo."})
+    r.fake.wait_for(lambda: len(r.fake.ephemerals_for(ZOCO)) == 2)
+    assert "met de knop in het verzoek" in json.dumps(r.fake.ephemerals_for(ZOCO)[-1], ensure_ascii=False)
+    settle(r)
+    assert events_count(r, reference) == before
+    assert "Extra advies van ZoCo." not in case_thread(r, reference)
+    with session_scope(r.core.engine) as session:
+        assert len(session.exec(select(Consultation).where(Consultation.signal_id == int(sid))).all()) == 1

@@ -75,25 +75,31 @@ def test_nobody_else_acts_as_the_reporter(actor: Actor) -> None:
 
 
 def test_avim_records_the_outcome_of_a_case_handed_to_avim() -> None:
-    assert can_act_on_case(AVIM, SIGNAL, CaseAction.RECORD_OUTCOME)
+    assert can_record_for_partner(AVIM, SIGNAL, CaseAction.RECORD_OUTCOME, "avim")
 
 
 def test_a_partner_records_advice_only_when_consulted() -> None:
-    assert can_act_on_case(NLA, SIGNAL, CaseAction.RECORD_ADVICE)
-    assert can_act_on_case(AVIM, SIGNAL, CaseAction.RECORD_ADVICE).reason is Denial.PARTNER_NOT_INVOLVED
-    assert can_act_on_case(NLA, SIGNAL, CaseAction.RECORD_OUTCOME).reason is Denial.PARTNER_NOT_INVOLVED
+    assert can_record_for_partner(NLA, SIGNAL, CaseAction.RECORD_ADVICE, "nla")
+    assert can_record_for_partner(AVIM, SIGNAL, CaseAction.RECORD_ADVICE, "avim").reason is Denial.PARTNER_NOT_INVOLVED
+    assert can_record_for_partner(NLA, SIGNAL, CaseAction.RECORD_OUTCOME, "nla").reason is Denial.PARTNER_NOT_INVOLVED
 
 
-@pytest.mark.parametrize("action", [CaseAction.CLAIM, CaseAction.CONCLUDE, CaseAction.TIMELINE, CaseAction.NOTE])
-def test_a_partner_does_nothing_else_on_a_case(action: CaseAction) -> None:
+@pytest.mark.parametrize("action", list(CaseAction))
+def test_a_partner_uses_no_case_form_not_even_the_afs_record_advice(action: CaseAction) -> None:
+    """The case card's forms (record advice and outcome by hand too) are the AF's and backup's only."""
+    assert can_act_on_case(NLA, SIGNAL, action).reason is Denial.PARTNER_RECORDS_ONLY
     assert can_act_on_case(AVIM, SIGNAL, action).reason is Denial.PARTNER_RECORDS_ONLY
+    outsider = Actor("U_VT", frozenset({Grant(Role.PARTNER, partner="veilig_thuis")}))
+    assert can_act_on_case(outsider, SIGNAL, action).reason is Denial.PARTNER_NOT_INVOLVED
 
 
 def test_a_partner_records_only_for_their_own_organisation() -> None:
     both = CaseRef("Breda", "U_MELDER", routed_partners=frozenset({"avim", "zoco"}))
     assert can_record_for_partner(AVIM, both, CaseAction.RECORD_OUTCOME, "avim")
     assert not can_record_for_partner(AVIM, both, CaseAction.RECORD_OUTCOME, "zoco")
-    assert can_record_for_partner(BREDA_AF, both, CaseAction.RECORD_OUTCOME, "zoco")  # by hand
+    assert can_act_on_case(BREDA_AF, both, CaseAction.RECORD_OUTCOME)  # the AF by hand, on the card
+    assert not can_record_for_partner(BREDA_AF, both, CaseAction.RECORD_OUTCOME, "zoco")  # not in zoco's name
+    assert not can_record_for_partner(AVIM, both, CaseAction.CONCLUDE, "avim")
 
 
 @pytest.mark.parametrize("action", list(CaseAction))

@@ -120,3 +120,27 @@ def test_rotation_of_the_sqlite_key_file(tmp_path: Path, monkeypatch, capsys) ->
     assert signal(engine, "S-2027-0001").description == "Geheime tekst"
     assert rotate_all(engine)["signal"] == 1  # rotating again is harmless
     engine.dispose()
+
+
+def test_a_region_questionnaire_with_a_text_question_it_cannot_encrypt_is_refused(tmp_path: Path,
+                                                                                  settings: Settings) -> None:
+    """Free text is stored only in the signal's encrypted columns: a region's own text question under
+    another key would keep its answers readable in the database, so the bot refuses to load it."""
+    import yaml
+
+    from bot.runtime import load_questionnaire
+    from flows.questionnaire import DEFAULT_PATH, QuestionnaireError
+
+    data = yaml.safe_load(DEFAULT_PATH.read_text(encoding="utf-8"))
+    data["questions"].append({"key": "employer", "type": "text", "max_length": 200,
+                              "prompt": "Who is the employer?"})
+    region = tmp_path / "region"
+    region.mkdir()
+    (region / "questionnaire.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(QuestionnaireError, match="employer.*encrypted"):
+        load_questionnaire(settings.with_(region_dir=region))
+    # The same file without it loads; description and location stay text questions.
+    data["questions"].pop()
+    (region / "questionnaire.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    loaded = load_questionnaire(settings.with_(region_dir=region))
+    assert {q.key for q in loaded.questions if q.type == "text"} == {"description", "location"}

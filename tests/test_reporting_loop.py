@@ -13,6 +13,7 @@ from tests.helpers import (
     AF,
     AF_OTHER,
     CASES_CHANNEL,
+    DEFAULT_ANSWERS,
     REPORTER,
     answer,
     case_card,
@@ -24,6 +25,8 @@ from tests.helpers import (
     wait_question,
     wait_summary,
 )
+from tests.training_helpers import open_modal
+from tests.training_helpers import submit as submit_modal
 
 
 def stored(r, reference: str) -> Signal:
@@ -93,11 +96,61 @@ def test_without_a_private_channel_the_af_is_pinged_by_dm(running) -> None:
     assert card["text"].startswith(f"<@{AF_OTHER}>")
 
 
-def test_the_municipality_is_asked_once_and_remembered(running) -> None:
+def _new_reference(r) -> str:
+    return root_message(r)["blocks"][0]["text"]["text"].split()[-1]
+
+
+def test_network_membership_never_redirects_a_reporters_signals(running) -> None:
+    """Issue 13: the AF of Breda adds a colleague from Etten-Leur to the network under Breda. Her next
+    signal still goes where she chooses: the question is asked again, pre-filled with her last choice,
+    and the summary shows it."""
     r = running
-    report(r)
+    first = report(r, answers={"municipality": "Etten-Leur"})
+    case_card(r, first, channel=r.fake.dm_channel_for(AF_OTHER))
+    view = open_modal(r, AF, "netwerk")
+    assert submit_modal(r, AF, view, {"member": {"value": REPORTER}, "role": {"value": "trained"},
+                                      "municipality": {"value": "Breda"}}) == {}
+
     r.driver.slash(REPORTER)
-    r.fake.wait_for(lambda: (q := open_question(r, REPORTER)) and q[0] == "form")
+    question = wait_question(r, REPORTER, "municipality")
+    assert _new_reference(r) != first
+    prefill = next(e for b in question["blocks"] if b.get("type") == "actions" for e in b["elements"]
+                   if e.get("style") == "primary")
+    assert prefill["text"]["text"] == "Etten-Leur"
+    assert r.driver.click(REPORTER, question, prefill["action_id"]).status == 200
+    for key in ["form", "signals", "acute", "minor", "sector", "source", "description", "location", "feedback"]:
+        answer(r, REPORTER, key, DEFAULT_ANSWERS[key])
+    summary = wait_summary(r, REPORTER)
+    assert "Etten-Leur" in str(summary["blocks"])
+    reference = _new_reference(r)
+    r.driver.click(REPORTER, summary, "triage:submit")
+    r.fake.wait_for(lambda: signal_status(r, reference) == "new")
+    case_card(r, reference, channel=r.fake.dm_channel_for(AF_OTHER))
+    assert not [m for m in r.fake.messages_in(CASES_CHANNEL) if reference in str(m)]
+
+
+def test_the_municipality_is_in_every_summary_and_can_be_changed_there(running) -> None:
+    r = running
+    report(r)  # her first signal, for Breda; the next one is for another municipality
+    report(r, answers={"municipality": "Etten-Leur"}, send=False)
+    summary = wait_summary(r, REPORTER)
+    assert "Etten-Leur" in str(summary["blocks"])
+    edit = next(e for b in summary["blocks"] if b.get("type") == "actions" for e in b["elements"]
+                if e.get("action_id") == "triage:edit")
+    assert "municipality" in [o["value"] for o in edit["options"]]
+    r.driver.click(REPORTER, summary, "triage:edit", selected="municipality")
+    answer(r, REPORTER, "municipality", "Breda")
+
+    def new_summary() -> dict | None:
+        latest = wait_summary(r, REPORTER)
+        return latest if "Breda" in str(latest["blocks"]) else None
+
+    summary = r.fake.wait_for(new_summary)
+    reference = _new_reference(r)
+    r.driver.click(REPORTER, summary, "triage:submit")
+    r.fake.wait_for(lambda: signal_status(r, reference) == "new")
+    case_card(r, reference)  # in Breda's case channel
+    assert not [m for m in r.fake.messages_in(r.fake.dm_channel_for(AF_OTHER)) if reference in str(m)]
 
 
 def test_slash_with_text_prefills_the_description(running) -> None:
@@ -137,6 +190,48 @@ def test_cancelling_sends_nothing_and_forgets_the_text(running) -> None:
     signal = stored(r, reference)
     assert signal.status == "cancelled" and signal.description is None
     assert not [m for m in r.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
+
+
+def _settled_thread(r) -> str:
+    """The reporter's signal thread once every queued message and update was delivered."""
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0, timeout=10)
+    return thread_texts(r, root_message(r))
+
+
+DESCRIPTION_BIT = "slapen in de keuken"  # from DEFAULT_ANSWERS["description"]
+LOCATION_BIT = "Restaurant aan de Haven"
+
+
+def test_after_an_edit_typed_text_shows_only_in_the_newest_summary(running) -> None:
+    r = running
+    report(r, send=False)
+    summary = wait_summary(r, REPORTER)
+    r.driver.click(REPORTER, summary, "triage:edit", selected="description")
+    answer(r, REPORTER, "description", "Een vrouw werkt zonder contract in de wasserette.")
+    r.fake.wait_for(lambda: "wasserette" in str(wait_summary(r, REPORTER)["blocks"]))
+    thread = _settled_thread(r)
+    assert DESCRIPTION_BIT not in thread, "the replaced description stays in an earlier message"
+    # Changing another answer leaves the text in the newest summary only (and the question just asked).
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:edit", selected="sector")
+    answer(r, REPORTER, "sector", "bouw")
+    r.fake.wait_for(lambda: "Bouw" in str(wait_summary(r, REPORTER)["blocks"]))
+    thread = _settled_thread(r)
+    assert thread.count("wasserette") == 1 and thread.count(LOCATION_BIT) == 1, thread
+
+
+def test_cancelling_after_an_edit_leaves_no_typed_text_in_any_earlier_message(running) -> None:
+    r = running
+    report(r, send=False)
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:edit", selected="location")
+    answer(r, REPORTER, "location", "Wasserette op de hoek")
+    r.fake.wait_for(lambda: "Wasserette op de hoek" in str(wait_summary(r, REPORTER)["blocks"]))
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:cancel")
+    reference = _new_reference(r)
+    r.fake.wait_for(lambda: signal_status(r, reference) == "cancelled")
+    thread = _settled_thread(r)
+    for typed in (DESCRIPTION_BIT, LOCATION_BIT, "Wasserette op de hoek"):
+        assert typed not in thread, typed
+    assert "geannuleerd" in thread
 
 
 def test_typing_in_the_thread_of_a_cancelled_signal_says_it_was_cancelled(running) -> None:

@@ -558,7 +558,9 @@ def record_advice(core: Core, signal_id: int, user: str, answer: str, *, consult
         if consultation_id and (c is None or c.signal_id != signal_id):
             raise _Stop(Result(False, signal_id, error="invalid", reason="unknown_consultation"))
         key = c.partner_key if c else _partners(session, [partner_key or ""])[0]
-        st = _begin(core, session, signal_id, user, CaseAction.RECORD_ADVICE, partner=key)
+        # The AF's form: the AF or backup of the signal's municipality only, never a partner (their own
+        # path is `give_advice`).
+        st = _begin(core, session, signal_id, user, CaseAction.RECORD_ADVICE)
         if c is None:
             c = Consultation(signal_id=st.sid, partner_key=key, question=asked, manual=True, asked_by=user,
                              asked_at=st.now)
@@ -637,15 +639,20 @@ def route(core: Core, signal_id: int, user: str, partners: Iterable[str], *, exp
     return _step_run(core, fn)
 
 
-def record_outcome(core: Core, handover_id: int, user: str, outcome: str) -> Result:
-    """The partner (a member in Slack, or the AF by hand) reports the outcome of a hand-over."""
+def record_outcome(core: Core, handover_id: int, user: str, outcome: str, *,
+                   signal_id: int | None = None) -> Result:
+    """The partner (a member in Slack, on their own hand-over) reports the outcome of a hand-over; with
+    `signal_id` it is the AF's form (by hand), for the AF or backup of that signal's municipality only."""
 
     def fn(session: Session) -> Result:
         text = _text(outcome)
         h = session.get(Handover, handover_id)
         if h is None:
-            raise _Stop(Result(False, error="unknown_signal"))
-        st = _begin(core, session, h.signal_id, user, CaseAction.RECORD_OUTCOME, partner=h.partner_key)
+            raise _Stop(Result(False, signal_id, error="unknown_signal"))
+        if signal_id is not None and h.signal_id != signal_id:
+            raise _Stop(Result(False, signal_id, error="invalid", reason="unknown_handover"))
+        st = _begin(core, session, h.signal_id, user, CaseAction.RECORD_OUTCOME,
+                    partner=None if signal_id is not None else h.partner_key)
         if h.outcome_at is not None:
             raise _Stop(Result(False, st.signal.id, st.signal.reference, error="already_answered"))
         h.outcome, h.outcome_by, h.outcome_at = text, user, st.now

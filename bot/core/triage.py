@@ -17,10 +17,11 @@ from sqlmodel import Session, col, select
 
 from bot.core import audit, events, outbox, people
 from bot.core.context import Core
+from flows.questionnaire import ENCRYPTED_TEXT_KEYS
 from models import CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
 from models.db import session_scope
 
-TEXT_FIELDS = {"description", "location"}
+TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         munis = people.municipalities(session)
         if not munis:
             return Result(False, error="not_configured")
-        person = people.get_or_create(session, user_id)
+        people.get_or_create(session, user_id)
         signal = Signal(
             reference=next_reference(session, now.astimezone(core.settings.tz).year),
             reporter_id=user_id, questionnaire_version=core.questionnaire.version,
@@ -74,10 +75,12 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         answers: dict[str, Any] = {}
         if len(munis) == 1:
             signal.municipality_id = munis[0].id
-        elif person.municipality_id:
-            signal.municipality_id = person.municipality_id
         else:
+            # Asked on every signal: the reporter's choice routes it, never their network membership.
             answers["_needs_municipality"] = True
+            last = last_choice(session, user_id)
+            if last in {mu.id for mu in munis}:
+                answers["_last_municipality"] = last
         if prefill and prefill.strip():
             verdict = core.questionnaire.check("description", prefill)
             if verdict.ok:
@@ -101,6 +104,14 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         result = Result(True, signal.id, signal.reference)
     core.kick()
     return result
+
+
+def last_choice(session: Session, user_id: str) -> int | None:
+    """The municipality this reporter chose for their latest signal (the pre-fill of the question)."""
+    return session.exec(
+        select(Signal.municipality_id).where(Signal.reporter_id == user_id, col(Signal.municipality_id).is_not(None))
+        .order_by(col(Signal.id).desc()).limit(1)
+    ).first()
 
 
 def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None,
@@ -197,9 +208,6 @@ def answer(core: Core, session: Session, signal: Signal, user_id: str, now: date
     if key == "municipality":
         muni = session.exec(select(Municipality).where(Municipality.name == verdict.value)).one()
         signal.municipality_id = muni.id
-        person = people.get_or_create(session, user_id)
-        person.municipality_id = muni.id
-        session.add(person)
     private = {k: v for k, v in signal.answers.items() if k.startswith("_")}
     signal.answers = {**core.questionnaire.answer(_public_answers(signal), key, stored, context), **private}
     asked = _question_message(session, signal.id or 0, key)
@@ -220,15 +228,35 @@ def edit(core: Core, session: Session, signal: Signal, user_id: str, now: dateti
     if not core.questionnaire.has(key) or not core.questionnaire.get(key).applies(
             _public_answers(signal), _context(session, signal)):
         return Result(False, signal.id, signal.reference, error="invalid", params={"reason": "unknown_option"})
-    summary = _latest(session, signal.id or 0, "summary")
     answers = dict(signal.answers)
     answers.pop(key, None)
+    # Typed text now shows only in what comes next (the question asked again, the new summary): every
+    # earlier message that showed it is re-rendered without it.
+    earlier = _typed_text_messages(core, session, signal, since_step=int(answers.get("_edit_step", 0)))
+    answers["_edit_step"] = signal.step
     signal.answers = answers
-    if summary is not None:
-        outbox.update(session, summary, now=now)
+    for msg in earlier:
+        outbox.update(session, msg, now=now)
     audit.record(session, user_id, "signal.edit", signal_id=signal.id, subject=key, at=now)
     _ask_next(core, session, signal)
     return Result(True, signal.id, signal.reference)
+
+
+def _typed_text_messages(core: Core, session: Session, signal: Signal, since_step: int = 0) -> list[MessageRef]:
+    """The messages of this draft that may show typed text: each summary and each text question's message
+    (from `since_step` on: the earlier ones were re-rendered without it at the previous edit)."""
+    rows = session.exec(
+        select(MessageRef).where(MessageRef.signal_id == signal.id, col(MessageRef.kind).in_(["question", "summary"]))
+        .order_by(col(MessageRef.id))
+    ).all()
+
+    def shows_text(msg: MessageRef) -> bool:
+        if msg.kind == "summary":
+            return True
+        key = str(msg.ref.get("q", ""))
+        return core.questionnaire.has(key) and core.questionnaire.get(key).type == "text"
+
+    return [msg for msg in rows if int(msg.ref.get("step", 0)) > since_step and shows_text(msg)]
 
 
 def _latest(session: Session, signal_id: int, kind: str) -> MessageRef | None:
@@ -245,10 +273,11 @@ def cancel(core: Core, session: Session, signal: Signal, user_id: str, now: date
     signal.description = None
     signal.location = None
     session.add(signal)
-    for kind in ("summary", "question"):
-        msg = _latest(session, signal.id or 0, kind)
-        if msg is not None:
-            outbox.update(session, msg, now=now)
+    # Every message of this draft that showed typed text, and the open question, show that it was cancelled.
+    shown = _typed_text_messages(core, session, signal)
+    latest = _latest(session, signal.id or 0, "question")
+    for msg in shown + ([latest] if latest is not None and latest not in shown else []):
+        outbox.update(session, msg, now=now)
     outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
                 parent=root_of(session, signal.id or 0), contains_details=False, now=now)
     audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now)

@@ -32,7 +32,9 @@ DENIALS = {
     Denial.NOT_AF_OF_MUNICIPALITY: N_("Only the attention officers (AF and backup) of this signal's municipality can "
                                    "do this. Nothing was changed."),
     Denial.AGGREGATES_ONLY: N_("As ketenregisseur you see figures, not the content of cases. Nothing was changed."),
-    Denial.PARTNER_RECORDS_ONLY: N_("Partners can only give advice or report an outcome on what was sent to them."),
+    Denial.PARTNER_RECORDS_ONLY: N_("Partners give advice or report an outcome with the button in the request the "
+                                 "bot sent them in a direct message, not through the case card. Nothing was "
+                                 "changed."),
     Denial.PARTNER_NOT_INVOLVED: N_("This case was not sent to your organisation."),
     Denial.NOT_YOUR_SIGNAL: N_("This is not your signal."),
     Denial.REPORTER_VIEW_ONLY: N_("You reported this signal; the attention officer handles it. Nothing was changed."),

@@ -547,7 +547,7 @@ def register(ctx: SlackContext, app: App) -> None:
                                                   question=texts["question"])
         elif action is CaseAction.RECORD_OUTCOME:
             key = picks["handover"][0].partition(":")[2]
-            result = core_cases.record_outcome(core, int(key) if key.isdigit() else 0, user, text or "")
+            result = core_cases.record_outcome(core, int(key) if key.isdigit() else 0, user, text or "", signal_id=sid)
         elif action is CaseAction.CONCLUDE:
             result = core_cases.conclude(core, sid, user, **conclusion_inputs)
         elif action is CaseAction.ROUTE:

@@ -69,10 +69,19 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
     _ = ctx._
     bid = block_id(s, q.key, step)
     if q.type == "municipality":
-        names = [mu.name for mu in people.municipalities(ctx.session)][:100]
-        return [m.actions(bid, [{"type": "static_select", "action_id": "triage:select",
-                                 "placeholder": m.plain(_("Choose a municipality")),
-                                 "options": [m.option(n, n) for n in names]}])]
+        munis = people.municipalities(ctx.session)[:100]
+        select = {"type": "static_select", "action_id": "triage:select",
+                  "placeholder": m.plain(_("Choose a municipality")), "options": [m.option(mu.name, mu.name)
+                                                                                 for mu in munis]}
+        last = next((mu for mu in munis if mu.id == s.answers.get("_last_municipality")), None)
+        if last is None:
+            return [m.actions(bid, [select])]
+        # Pre-filled with the last choice: one click to keep it, or choose another one.
+        select["placeholder"] = m.plain(_("Another municipality"))
+        return [m.actions(bid, [m.button(m.clip(last.name, 75), "triage:answer:0", last.name, style="primary"),
+                                select]),
+                m.context(_("Last time you chose {municipality}. Check that it is right for this signal.",
+                            municipality=m.esc(last.name)))]
     if q.type == "multi":
         pending = [o for o in q.options if o.key in s.answers.get("_pending_multi", [])]
         box: dict[str, Any] = {"type": "checkboxes", "action_id": "triage:tick",
@@ -114,7 +123,12 @@ def question(ctx: RenderContext) -> Rendered:
             blocks.append(m.context(m.esc(_(q.hint))))
         blocks += _question_elements(ctx, s, q, step)
         return Rendered(text, blocks)
+    if q.type == "text" and s.status == "cancelled":
+        return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("Cancelled: nothing was sent."))])
     if key in s.answers:
+        if q.type == "text" and int(ctx.msg.ref.get("step", 0)) <= int(s.answers.get("_edit_step", -1)):
+            # Asked before the reporter changed an answer: the text shows only in the newest summary.
+            return Rendered(text, [m.section(f"✅ *{m.esc(prompt)}*\n" + _("Your answer is in the summary below."))])
         return Rendered(text, [m.section(f"✅ *{m.esc(prompt)}*\n{answer_label(_, ctx, s, q)}")])
     return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("(asked again below)"))])
 
