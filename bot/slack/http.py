@@ -26,7 +26,8 @@ from starlette.routing import BaseRoute, Route
 from bot.slack import hooks
 
 
-def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRoute] | None = None) -> Starlette:
+def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]],
+              extra_routes: list[BaseRoute] | None = None) -> Starlette:
     on_loop = app.process_before_response  # else Bolt's dispatch waits for the ack in another thread
 
     async def events(request: Request) -> Response:
@@ -40,8 +41,10 @@ def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRout
         return Response(content=resp.body, status_code=resp.status, headers=headers)
 
     async def healthz(_: Request) -> Response:
-        ok = await run_in_threadpool(healthy)
-        return JSONResponse({"ok": ok, "database": "ok" if ok else "unreachable"}, status_code=200 if ok else 503)
+        # `healthy`: a bool, or runtime.health's JSON body (ok: false → 503 with the reason).
+        state = await run_in_threadpool(healthy)
+        body = state if isinstance(state, dict) else {"ok": state, "database": "ok" if state else "unreachable"}
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     routes: list[BaseRoute] = [
         Route("/slack/events", events, methods=["POST"]),
