@@ -118,6 +118,7 @@ class Bot:
     slack: Any = None
     scheduler: Any = None
     work_process: Any = None  # HTTP mode's work process (bot/workproc.py), when there is one
+    degraded: str | None = None  # what health() last said was wrong, to log when that starts and ends
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     def run_due(self, at: datetime | None = None) -> list[str]:
@@ -186,9 +187,6 @@ def healthy(bot: Bot) -> bool:
     return ping(bot.core.engine)
 
 
-_degraded: dict[str, str | None] = {"reason": None}  # what this process last said, to log changes once
-
-
 def health(bot: Bot) -> dict[str, Any]:
     """What /healthz answers: ok (200) or not (503), with the reason. Not ok when the database does not
     answer, or the outbox is degraded: paused (the platform refuses our credentials), items failed,
@@ -206,12 +204,11 @@ def health(bot: Bot) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - /healthz answers, whatever happens
         return {"ok": False, "database": "ok", "reason": f"cannot read the outbox ({type(exc).__name__})"}
     reason = state.degraded(timedelta(minutes=bot.settings.outbox_stuck_minutes))
-    if reason != _degraded["reason"]:
-        if reason and not _degraded["reason"]:
-            log.warning("degraded: %s", reason)
-        elif not reason:
-            log.warning("no longer degraded: the outbox delivers again")
-        _degraded["reason"] = reason
+    if reason and not bot.degraded:
+        log.warning("degraded: %s", reason)
+    elif not reason and bot.degraded:
+        log.warning("no longer degraded: the outbox delivers again")
+    bot.degraded = reason
     body: dict[str, Any] = {"ok": reason is None, "database": "ok",
                             "outbox": {"paused": state.paused, "failed": state.failed,
                                        "oldest_pending_seconds": int(state.oldest_pending.total_seconds())
