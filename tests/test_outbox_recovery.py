@@ -289,3 +289,18 @@ def test_outbox_command_shows_failed_and_stuck_items_and_retry_requeues(monkeypa
     assert " failed " not in out and "attempts=0" in out
     assert main(["outbox", "retry", "--id", "2"]) == 0
     assert "Requeued 1 message(s)" in capsys.readouterr().out
+
+
+def test_an_attempt_whose_process_died_is_taken_over_after_its_lease_and_parked_after_n(engine) -> None:
+    clock, platform = Clock(), Platform()
+    with session_scope(engine) as session:
+        msg = outbox.post(session, template="t", kind="crashy", recipient="U1", now=NOW)
+    for _ in range(3):  # a process leases it and dies while sending, three times
+        with session_scope(engine) as session:
+            assert OutboxWorker._lease(session, items(engine)[0].id, "post", msg.id, clock())
+        clock.at += outbox.LEASE + timedelta(seconds=1)
+    worker = OutboxWorker(engine, platform, clock, max_attempts=3)
+    assert [outcome for outcome, _, _ in worker.drain()] == ["failed"]
+    [item] = items(engine)
+    assert (item.status, item.last_error, item.locked_until) == ("failed", outbox.LEASE_EXPIRED, None)
+    assert platform.sent == []

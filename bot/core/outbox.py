@@ -40,6 +40,7 @@ MAX_RETRY_AFTER = timedelta(minutes=15)
 STUCK_AFTER = timedelta(minutes=10)
 # last_error of a post or update whose thread root (or own post) was parked as failed.
 ROOT_FAILED = "thread root failed: "
+LEASE_EXPIRED = "lease expired: an attempt did not finish"
 SUPERSEDED = "superseded by redact"  # last_error of an update the tombstone made needless
 PAUSED = "paused: "  # last_error of an item that met the platform refusing our credentials
 
@@ -509,7 +510,10 @@ class OutboxWorker:
         result = session.execute(
             sa_update(OutboxMessage)
             .where(*conditions)
-            .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1,
+                    # Taken over from an attempt that never finished (its process died): say so.
+                    last_error=case((OutboxMessage.status == "sending", LEASE_EXPIRED),
+                                    else_=OutboxMessage.last_error))
             .execution_options(synchronize_session=False)  # no ORM objects to keep in step here
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
@@ -520,6 +524,12 @@ class OutboxWorker:
             item, msg = session.exec(select(OutboxMessage, MessageRef)
                                      .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
                                      .where(OutboxMessage.id == item_id)).one()
+            if item.last_error == LEASE_EXPIRED and item.attempts > self.max_attempts:
+                # Attempts keep dying with their process (a crash while rendering?): park it.
+                item.status, item.locked_until = "failed", None
+                log.error("outbox: giving up on %s of message %s: %s (see `signaalbot outbox`)",
+                          item.op, msg.id, LEASE_EXPIRED)
+                return ("failed", msg, item.op)
             try:
                 self._check_ready(session, item, msg)
                 result = self.deliver(session, item.op, msg)
