@@ -304,3 +304,33 @@ def test_an_attempt_whose_process_died_is_taken_over_after_its_lease_and_parked_
     [item] = items(engine)
     assert (item.status, item.last_error, item.locked_until) == ("failed", outbox.LEASE_EXPIRED, None)
     assert platform.sent == []
+
+
+def test_an_update_that_cannot_be_decrypted_is_recorded_retried_and_parked_not_left_sending(settings, fake) -> None:
+    """Restarted with another (valid) key: rendering the case card fails to decrypt. The update is
+    retried with backoff and then parked as failed, with the reason; it never stays `sending`."""
+    from bot.runtime import health
+    from models import crypto
+    from tests.helpers import case_card, report
+
+    r = start_bot(settings.with_(outbox_max_attempts=2), fake)
+    try:
+        reference = report(r, answers={"description": "een zin die niemand mag zien"})
+        case_card(r, reference)
+        r.bot.worker.stop()
+        crypto.configure(Fernet.generate_key().decode())  # the wrong key
+        with session_scope(r.core.engine) as session:
+            card = session.exec(select(MessageRef).where(MessageRef.template == "case_card")).one()
+            outbox.update(session, card, now=r.core.clock.now())
+        worker = r.bot.worker
+        for _ in range(2):
+            worker.drain()
+            r.core.clock.advance(timedelta(minutes=15))
+        broken = [i for i in items(r.core.engine) if i.op == "update" and i.status != "sent"]
+        assert broken
+        for item in broken:
+            assert item.status == "failed" and item.attempts == 2 and item.locked_until is None
+            assert item.last_error is not None and item.last_error.startswith("KeyError_ at ")
+        assert "failed" in (health(r.bot).get("reason") or "")
+    finally:
+        r.stop()
