@@ -36,7 +36,7 @@ from bot.config import Settings
 from bot.core import network, triage
 from bot.core.clock import Clock
 from bot.core.outbox import OutboxWorker
-from bot.runtime import Bot, healthy, open_database
+from bot.runtime import Bot, health, open_database
 from bot.serve import http_bot
 from bot.slack.http import make_asgi
 from models.db import session_scope
@@ -177,7 +177,7 @@ def main(argv: list[str]) -> int:
     routes = [Route("/bench/populate", bench_populate, methods=["POST"]),
               Route("/bench/outbox", bench_outbox, methods=["GET"]),
               Route("/bench/stages", bench_stages, methods=["GET"])]
-    asgi = make_asgi(bot.app, lambda: healthy(bot), extra_routes=routes,
+    asgi = make_asgi(bot.app, lambda: health(bot), extra_routes=routes,
                      inline_on_loop=settings.database_url.startswith("sqlite"))
     try:
         uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning")

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -164,19 +164,57 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 def cmd_outbox(args: argparse.Namespace) -> int:
     from sqlmodel import Session, col, select
 
+    from bot.core import outbox
+    from bot.core.clock import Clock
     from bot.runtime import open_database
     from models import MessageRef, OutboxMessage
 
-    engine = open_database(_settings())
+    settings = _settings()
+    engine = open_database(settings)
+    now = Clock().now()
+    stuck_after = timedelta(minutes=settings.outbox_stuck_minutes)
     with Session(engine) as session:
+        state = outbox.health(session, now)
         rows = session.exec(select(OutboxMessage, MessageRef).join(MessageRef).where(
             col(OutboxMessage.status).in_(["pending", "sending", "failed"])).order_by(col(OutboxMessage.id))).all()
-        for item, msg in rows:
-            print(f"#{item.id} {item.status} {item.op} {msg.template} attempts={item.attempts} "
-                  f"next={item.next_attempt_at:%Y-%m-%d %H:%M:%S} error={item.last_error or '-'}")
-        if not rows:
-            print("The outbox is empty: every message was delivered.")
+    reason = state.degraded(stuck_after)
+    print(f"Degraded: {reason}." if reason else "The outbox is healthy.")
+    for item, msg in rows:
+        age = now - _aware(item.created_at)
+        stuck = item.status != "failed" and (age > stuck_after or (
+            item.status == "sending" and item.locked_until is not None and _aware(item.locked_until) < now))
+        label = "stuck" if stuck else item.status
+        print(f"#{item.id} {label} {item.op} {msg.template} age={_age(age)} attempts={item.attempts} "
+              f"next={item.next_attempt_at:%Y-%m-%d %H:%M:%S} reason={item.last_error or '-'}")
+    if not rows:
+        print("The outbox is empty: every message was delivered.")
+    elif state.failed:
+        print("Fix the cause, then `signaalbot outbox retry --failed` (or `--id N`) sends them again.")
     return 0
+
+
+def cmd_outbox_retry(args: argparse.Namespace) -> int:
+    from bot.core import outbox
+    from bot.core.clock import Clock
+    from bot.runtime import open_database
+    from models.db import session_scope
+
+    if not args.id and not args.failed:
+        print("Say which: `signaalbot outbox retry --id N` or `signaalbot outbox retry --failed`.", file=sys.stderr)
+        return 2
+    with session_scope(open_database(_settings())) as session:
+        count = outbox.requeue(session, Clock().now(), ids=args.id or None, failed=args.failed)
+    print(f"Requeued {count} message(s); a running bot delivers them within its next poll.")
+    return 0
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _age(age: timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -202,7 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
     due.set_defaults(func=cmd_jobs_run_due)
     jobs.add_parser("list", help="show the jobs and when they run").set_defaults(func=cmd_jobs_list)
 
-    sub.add_parser("outbox", help="messages not yet delivered").set_defaults(func=cmd_outbox)
+    box = sub.add_parser("outbox", help="messages not yet delivered: failed and stuck ones with reason and age")
+    box.set_defaults(func=cmd_outbox)
+    box_sub = box.add_subparsers(dest="outbox_command")
+    retry = box_sub.add_parser("retry", help="send failed (or given) messages again")
+    retry.add_argument("--id", type=int, action="append", help="an item number from `signaalbot outbox`")
+    retry.add_argument("--failed", action="store_true", help="every failed item")
+    retry.set_defaults(func=cmd_outbox_retry)
     # keys generate|rotate: bot/commands/keys.py
     for name in _command_modules():
         module = __import__(name, fromlist=["register_cli"])

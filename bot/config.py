@@ -39,6 +39,12 @@ class Settings:
     data_dir: Path = Path("data")
     region_dir: Path | None = None
     outbox_poll_seconds: float = 1.0
+    # The outbox (bot/core/outbox.py): while Slack refuses the token, ask it (auth.test) this often;
+    # park an item as failed after this many refusals or errors; /healthz says degraded when the
+    # oldest waiting item is older than this.
+    outbox_probe_seconds: float = 60.0
+    outbox_max_attempts: int = 5
+    outbox_stuck_minutes: float = 10.0
     scheduler_enabled: bool = True
     work_process: bool = True  # HTTP mode: the work after ack in a process of its own (bot/workproc.py)
     extra: dict[str, str] = field(default_factory=dict)

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +121,7 @@ class Bot:
     scheduler: Any = None
     work_process: Any = None  # HTTP mode's work process (bot/workproc.py), when there is one
     recovery: Any = None  # bot.core.inbox.Recovery, in the process that does the work
+    degraded: str | None = None  # what health() last said was wrong, to log when that starts and ends
     _stopped: threading.Event = field(default_factory=threading.Event)
 
     def run_due(self, at: datetime | None = None) -> list[str]:
@@ -180,7 +181,9 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
     client = make_client(settings)
     threads = OUTBOX_THREADS_SQLITE if settings.database_url.startswith("sqlite") else OUTBOX_THREADS
     worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire,
-                                                      core.clock.now), core.clock.now, threads=threads)
+                                                      core.clock.now), core.clock.now, threads=threads,
+                          probe_interval=timedelta(seconds=settings.outbox_probe_seconds),
+                          max_attempts=settings.outbox_max_attempts)
     core.kick = worker.kick
     bot = Bot(settings=settings, core=core, client=client, worker=worker)
     bot.app, bot.slack = build_app(core, client, token_verification=token_verification,
@@ -190,3 +193,34 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
 
 def healthy(bot: Bot) -> bool:
     return ping(bot.core.engine)
+
+
+def health(bot: Bot) -> dict[str, Any]:
+    """What /healthz answers: ok (200) or not (503), with the reason. Not ok when the database does not
+    answer, or the outbox is degraded: paused (the platform refuses our credentials), items failed,
+    or the oldest waiting item is older than `outbox_stuck_minutes`. The outbox part is read from
+    the database, so the front process sees what the work process's worker does."""
+    from sqlmodel import Session
+
+    from bot.core import outbox
+
+    if not ping(bot.core.engine):
+        return {"ok": False, "database": "unreachable", "reason": "the database does not answer"}
+    try:
+        with Session(bot.core.engine) as session:
+            state = outbox.health(session, bot.core.clock.now())
+    except Exception as exc:  # noqa: BLE001 - /healthz answers, whatever happens
+        return {"ok": False, "database": "ok", "reason": f"cannot read the outbox ({type(exc).__name__})"}
+    reason = state.degraded(timedelta(minutes=bot.settings.outbox_stuck_minutes))
+    if reason and not bot.degraded:
+        log.warning("degraded: %s", reason)
+    elif not reason and bot.degraded:
+        log.warning("no longer degraded: the outbox delivers again")
+    bot.degraded = reason
+    body: dict[str, Any] = {"ok": reason is None, "database": "ok",
+                            "outbox": {"paused": state.paused, "failed": state.failed,
+                                       "oldest_pending_seconds": int(state.oldest_pending.total_seconds())
+                                       if state.oldest_pending is not None else None}}
+    if reason:
+        body["reason"] = reason
+    return body

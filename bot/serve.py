@@ -11,7 +11,7 @@ import threading
 import uvicorn
 
 from bot.config import Settings
-from bot.runtime import Bot, build_bot, healthy, open_database
+from bot.runtime import Bot, build_bot, health, open_database
 from bot.slack.http import make_asgi
 from bot.workproc import WorkProcess
 
@@ -58,7 +58,7 @@ def take_over(bot: Bot) -> None:
 
 
 def _http(bot: Bot) -> int:
-    asgi = make_asgi(bot.app, lambda: healthy(bot), inline_on_loop=bot.settings.database_url.startswith("sqlite"))
+    asgi = make_asgi(bot.app, lambda: health(bot), inline_on_loop=bot.settings.database_url.startswith("sqlite"))
     log.info("Signaalbot listens on http://%s:%s/slack/events (HTTP mode)", bot.settings.host, bot.settings.port)
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; catch that one, so
     # the caller's bot.stop() still runs (finish acked work, stop the work process).

@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.core import network
-from bot.runtime import Bot, build_bot, healthy
+from bot.runtime import Bot, build_bot, health
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.server import ThreadedServer
@@ -138,7 +138,7 @@ def start_bot(settings: Settings, fake: FakeSlack, *, clock=None, network_file: 
         handler.connect()
         socket.wait_connected()
         return Running(bot, None, fake, SlackDriver(None, None, fake, socket=socket), socket, handler)
-    server = ThreadedServer(make_asgi(bot.app, lambda: healthy(bot))).start()
+    server = ThreadedServer(make_asgi(bot.app, lambda: health(bot))).start()
     driver = SlackDriver(f"{server.url}/slack/events", SECRET, fake)
     return Running(bot, server, fake, driver)
 

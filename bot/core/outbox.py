@@ -9,26 +9,40 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import case, func, insert, or_
+from sqlalchemy import case, exists, func, insert, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import MessageRef, OutboxMessage
-from models.base import column_values, insert_rows, without_nulls
+from models.base import column_values, insert_rows, utcnow, without_nulls
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(minutes=10)
 LEASE = timedelta(seconds=90)
-# Permanent errors are retried a few times (a channel may be fixed by an admin), then parked.
+# Permanent errors and unexpected exceptions are retried a few times (a channel may be fixed by an admin),
+# then parked as failed (`signaalbot outbox retry` requeues them).
 MAX_PERMANENT_ATTEMPTS = 5
+# While the platform refuses our credentials the outbox pauses and asks it at most this often.
+PROBE_INTERVAL = timedelta(seconds=60)
+# A platform's Retry-After is honoured up to this much.
+MAX_RETRY_AFTER = timedelta(minutes=15)
+# A pending item older than this makes the outbox "degraded" (/healthz, `signaalbot outbox`).
+STUCK_AFTER = timedelta(minutes=10)
+# last_error of a post or update whose thread root (or own post) was parked as failed.
+ROOT_FAILED = "thread root failed: "
+LEASE_EXPIRED = "lease expired: an attempt did not finish"
+SUPERSEDED = "superseded by redact"  # last_error of an update the tombstone made needless
+PAUSED = "paused: "  # last_error of an item that met the platform refusing our credentials
 
 # Delivery order among due items (OutboxMessage.priority, lowest first; then posts before updates, then
 # oldest first). With many people at work the outbox has a queue; these decide who waits in it.
@@ -64,6 +78,23 @@ class NotReady(Exception):
     """A message this one depends on (its thread root, its own post) is not delivered yet."""
 
 
+class Unauthorized(Exception):
+    """The platform refuses our credentials (a rotated token, an uninstalled app): no message can go
+    until it accepts them again. The outbox pauses as a whole instead of failing message by message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DependencyFailed(Exception):
+    """A message this one depends on was parked as failed: this one fails with that reason."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 # template → fn(session, msg, error) -> bool: a permanent failure is handled another way (e.g. a case
 # card that cannot reach the municipality's channel goes to the AFs by DM). True: do not retry.
 FALLBACKS: dict[str, Callable[[Session, MessageRef, str], bool]] = {}
@@ -71,6 +102,11 @@ FALLBACKS: dict[str, Callable[[Session, MessageRef, str], bool]] = {}
 
 class Deliverer(Protocol):
     def __call__(self, session: Session, op: str, ref: MessageRef) -> Delivered: ...
+
+    def probe(self) -> None:
+        """Ask the platform whether it accepts our credentials again: returns when it does, raises
+        Unauthorized when it still refuses them (any other exception: it could not tell)."""
+        ...
 
 
 def post(
@@ -168,6 +204,11 @@ def update(session: Session, msg: MessageRef, now: datetime | None = None) -> No
 
 
 def redact(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
+    # Updates still waiting would only be overwritten by the tombstone: they are done.
+    session.execute(sa_update(OutboxMessage).where(
+        col(OutboxMessage.message_ref_id) == msg.id, OutboxMessage.op == "update", OutboxMessage.status == "pending",
+    ).values(status="sent", last_error=SUPERSEDED, done_at=now or utcnow())
+        .execution_options(synchronize_session=False))
     _enqueue(session, "redact", msg, None, now)
 
 
@@ -186,17 +227,84 @@ def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 10)))
 
 
+def requeue(session: Session, now: datetime, *, ids: list[int] | None = None, failed: bool = False) -> int:
+    """Make items due again with fresh attempts (`signaalbot outbox retry`): the given ones (pending or
+    failed) and/or every failed one. With a failed post come the items that failed because of it
+    (its updates, the replies in its thread). Returns how many."""
+    chosen = set(ids or ())
+    if failed:
+        chosen |= set(session.exec(select(OutboxMessage.id).where(OutboxMessage.status == "failed")).all())
+    if not chosen:
+        return 0
+    refs = select(OutboxMessage.message_ref_id).where(col(OutboxMessage.id).in_(chosen),
+                                                      OutboxMessage.op == "post")
+    dependants = select(OutboxMessage.id).join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id).where(
+        OutboxMessage.status == "failed", col(OutboxMessage.last_error).startswith(ROOT_FAILED),
+        or_(col(MessageRef.parent_id).in_(refs), col(MessageRef.id).in_(refs)))
+    chosen |= set(session.exec(dependants).all())
+    result = session.execute(sa_update(OutboxMessage).where(
+        col(OutboxMessage.id).in_(chosen), col(OutboxMessage.status).in_(["pending", "failed"]),
+    ).values(status="pending", attempts=0, next_attempt_at=now, locked_until=None, last_error=None)
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Health:
+    """What /healthz and `signaalbot outbox` say about the outbox: `degraded` is None when all is well,
+    else why, in a few words (no case content)."""
+
+    paused: str | None
+    failed: int
+    oldest_pending: timedelta | None
+
+    def degraded(self, stuck_after: timedelta = STUCK_AFTER) -> str | None:
+        reasons = []
+        if self.paused:
+            reasons.append(f"paused: the platform refuses our credentials ({self.paused})")
+        if self.failed:
+            reasons.append(f"{self.failed} message(s) failed (see `signaalbot outbox`)")
+        if self.oldest_pending is not None and self.oldest_pending > stuck_after:
+            reasons.append(f"oldest waiting message is {int(self.oldest_pending.total_seconds() // 60)} minutes old")
+        return "; ".join(reasons) or None
+
+
+def health(session: Session, now: datetime) -> Health:
+    """Read from the items alone (cheap, indexed by status), so any process can tell: a paused worker
+    leaves its mark (PAUSED) on the items that met the refusal. A failure handled another way (a
+    fallback: done_at set) does not count."""
+    waiting = col(OutboxMessage.status).in_(["pending", "sending"])
+    oldest = session.exec(select(func.min(OutboxMessage.created_at)).where(waiting)).one()
+    paused = session.exec(select(OutboxMessage.last_error).where(
+        OutboxMessage.status == "pending", col(OutboxMessage.last_error).startswith(PAUSED)).limit(1)).first()
+    failed = session.exec(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.status == "failed", col(OutboxMessage.done_at).is_(None))).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    return Health(paused=paused[len(PAUSED):] if paused else None, failed=int(failed),
+                  oldest_pending=(now - oldest) if oldest is not None else None)
+
+
 class OutboxWorker:
     """Delivers due outbox items. Safe with several processes: an item is leased with a
     conditional UPDATE before it is sent, and marked sent right after the platform said ok."""
 
     def __init__(self, engine: Engine, deliver: Deliverer, now: Callable[[], datetime],
-                 on_sent: Callable[[MessageRef], None] | None = None, threads: int = 1) -> None:
+                 on_sent: Callable[[MessageRef], None] | None = None, threads: int = 1, *,
+                 probe_interval: timedelta = PROBE_INTERVAL, max_attempts: int = MAX_PERMANENT_ATTEMPTS,
+                 max_retry_after: timedelta = MAX_RETRY_AFTER) -> None:
         self.engine = engine
         self.deliver = deliver
         self.now = now
         self.on_sent = on_sent
         self.threads = max(1, threads)
+        self.probe_interval = probe_interval
+        self.max_attempts = max_attempts
+        self.max_retry_after = max_retry_after
+        # The platform refuses our credentials: why, and when to ask it again (see _resumed()).
+        self.paused: str | None = None
+        self._next_probe: datetime | None = None
+        self._pause_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -245,6 +353,8 @@ class OutboxWorker:
             self._run_lock.acquire()
         try:
             while len(results) < limit and not (self._stop.is_set() and not exclusive):
+                if self.paused is not None and not self._resumed():
+                    break
                 picked = self._pick(skipped)
                 if picked is None:
                     if exclusive and self._busy_lanes:
@@ -293,19 +403,76 @@ class OutboxWorker:
         with self._run_lock:
             now = self.now()
             with session_scope(self.engine) as session:
-                for item_id, lane in self._next_due(session, now, len(skipped) + len(self._busy_lanes) + 8):
+                for item_id, lane, op, ref_id in self._next_due(
+                        session, now, len(skipped) + len(self._busy_lanes) + 8):
                     if item_id in skipped or lane in self._busy_lanes:
                         continue
-                    if self._lease(session, item_id, now):
-                        self._busy_lanes.add(lane)
-                        return item_id, lane
+                    if not self._lease(session, item_id, op, ref_id, now):
+                        continue
+                    if op == "update" and self._redacted(session, ref_id):
+                        # Once a tombstone, always one: checked in the transaction that leases the update,
+                        # so no process can put content back after a redact was queued.
+                        session.execute(sa_update(OutboxMessage).where(col(OutboxMessage.id) == item_id).values(
+                            status="sent", last_error=SUPERSEDED, done_at=now, locked_until=None)
+                            .execution_options(synchronize_session=False))
+                        continue
+                    self._busy_lanes.add(lane)
+                    return item_id, lane
         return None
 
     @staticmethod
-    def _next_due(session: Session, now: datetime, limit: int) -> list[tuple[int, int]]:
-        """Due items in delivery order, with their lane (the message's thread root)."""
+    def _redacted(session: Session, ref_id: int) -> bool:
+        return session.exec(select(OutboxMessage.id).where(
+            OutboxMessage.message_ref_id == ref_id, OutboxMessage.op == "redact",
+            OutboxMessage.status != "failed").limit(1)).first() is not None
+
+    # -- the platform refuses our credentials: one pause for everything ------------------------
+    def _pause(self, reason: str) -> None:
+        with self._pause_lock:
+            if self.paused is None:
+                log.warning("outbox: paused, the platform refuses our credentials (%s); asking it again "
+                            "every %ss, delivering resumes by itself once it accepts them", reason,
+                            int(self.probe_interval.total_seconds()))
+                self._next_probe = self.now() + self.probe_interval
+            self.paused = reason
+
+    def _resumed(self) -> bool:
+        """While paused: ask the platform (at most once per probe interval) whether it accepts our
+        credentials again; when it does, everything waiting is due at once."""
+        if not self._pause_lock.acquire(blocking=False):
+            return False  # another loop is asking
+        try:
+            now = self.now()
+            if self.paused is None:
+                return True
+            if self._next_probe is not None and now < self._next_probe:
+                return False
+            self._next_probe = now + self.probe_interval
+            probe = getattr(self.deliver, "probe", None)
+            try:
+                if probe is not None:
+                    probe()
+            except Unauthorized as exc:
+                self.paused = exc.reason
+                return False
+            except Exception as exc:  # noqa: BLE001 - could not tell: ask again next interval
+                log.info("outbox: still paused; asking the platform failed (%s)", type(exc).__name__)
+                return False
+            with session_scope(self.engine) as session:
+                session.execute(sa_update(OutboxMessage).where(
+                    OutboxMessage.status == "pending", col(OutboxMessage.last_error).startswith(PAUSED),
+                ).values(last_error=None, next_attempt_at=now).execution_options(synchronize_session=False))
+            log.warning("outbox: resumed, the platform accepts our credentials again (was: %s)", self.paused)
+            self.paused = None
+            return True
+        finally:
+            self._pause_lock.release()
+
+    @staticmethod
+    def _next_due(session: Session, now: datetime, limit: int) -> list[tuple[int, int, str, int]]:
+        """Due items in delivery order: (id, lane (the message's thread root), op, message id)."""
         query = (
-            select(OutboxMessage.id, MessageRef.id, MessageRef.parent_id)
+            select(OutboxMessage.id, MessageRef.id, MessageRef.parent_id, OutboxMessage.op)
             .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
             .where(
                 or_(
@@ -320,21 +487,33 @@ class OutboxWorker:
                       col(OutboxMessage.id))
             .limit(limit)
         )
-        return [(item_id, parent_id or ref_id) for item_id, ref_id, parent_id in session.exec(query).all()]
+        return [(item_id, parent_id or ref_id, op, ref_id)
+                for item_id, ref_id, parent_id, op in session.exec(query).all()]
 
     @staticmethod
-    def _lease(session: Session, item_id: int, now: datetime) -> bool:
-        """Take the item if it is still due (a conditional UPDATE: safe with several processes)."""
+    def _lease(session: Session, item_id: int, op: str, ref_id: int, now: datetime) -> bool:
+        """Take the item if it is still due (a conditional UPDATE: safe with several processes). A
+        redact waits while another process is sending an update of the same message, so the
+        tombstone is the last word."""
+        conditions = [
+            col(OutboxMessage.id) == item_id,
+            or_(
+                (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
+            ),
+        ]
+        if op == "redact":
+            other = OutboxMessage.__table__.alias("other")
+            conditions.append(~exists().where(
+                other.c.message_ref_id == ref_id, other.c.op == "update", other.c.status == "sending",
+                other.c.locked_until >= now))
         result = session.execute(
             sa_update(OutboxMessage)
-            .where(
-                col(OutboxMessage.id) == item_id,
-                or_(
-                    (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now),
-                    (OutboxMessage.status == "sending") & (col(OutboxMessage.locked_until) < now),
-                ),
-            )
-            .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+            .where(*conditions)
+            .values(status="sending", locked_until=now + LEASE, attempts=OutboxMessage.attempts + 1,
+                    # Taken over from an attempt that never finished (its process died): say so.
+                    last_error=case((OutboxMessage.status == "sending", LEASE_EXPIRED),
+                                    else_=OutboxMessage.last_error))
             .execution_options(synchronize_session=False)  # no ORM objects to keep in step here
         )
         return result.rowcount == 1  # type: ignore[attr-defined]
@@ -345,6 +524,12 @@ class OutboxWorker:
             item, msg = session.exec(select(OutboxMessage, MessageRef)
                                      .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
                                      .where(OutboxMessage.id == item_id)).one()
+            if item.last_error == LEASE_EXPIRED and item.attempts > self.max_attempts:
+                # Attempts keep dying with their process (a crash while rendering?): park it.
+                item.status, item.locked_until = "failed", None
+                log.error("outbox: giving up on %s of message %s: %s (see `signaalbot outbox`)",
+                          item.op, msg.id, LEASE_EXPIRED)
+                return ("failed", msg, item.op)
             try:
                 self._check_ready(session, item, msg)
                 result = self.deliver(session, item.op, msg)
@@ -352,8 +537,20 @@ class OutboxWorker:
                 item.status, item.attempts = "pending", max(0, item.attempts - 1)
                 item.next_attempt_at = self.now() + timedelta(seconds=1)
                 return ("not_ready", msg, item.op)
+            except DependencyFailed as exc:
+                item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
+                log.error("outbox: %s of message %s not sent: %s (see `signaalbot outbox`)",
+                          item.op, msg.id, exc.reason)
+                return ("failed", msg, item.op)
+            except Unauthorized as exc:
+                # Not this message's fault: it waits, uncounted, at its place in the queue.
+                item.status, item.attempts, item.locked_until = "pending", max(0, item.attempts - 1), None
+                item.last_error, item.next_attempt_at = (PAUSED + exc.reason)[:200], self.now()
+                self._pause(exc.reason)
+                return ("paused", msg, item.op)
             except TransientError as exc:
-                delay = timedelta(seconds=exc.retry_after) if exc.retry_after else backoff(item.attempts)
+                delay = (min(timedelta(seconds=exc.retry_after), self.max_retry_after) if exc.retry_after
+                         else backoff(item.attempts))
                 self._retry(item, exc.reason, delay)
                 log.warning("outbox: %s of message %s failed (%s); retry in %ss",
                             item.op, msg.id, exc.reason, int(delay.total_seconds()))
@@ -361,11 +558,13 @@ class OutboxWorker:
             except PermanentError as exc:
                 fallback = FALLBACKS.get(msg.template)
                 if item.op == "post" and fallback is not None and fallback(session, msg, exc.reason):
+                    # Done another way: done_at set, so it does not count as failed (outbox.health).
                     item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
+                    item.done_at = self.now()
                     log.error("outbox: %s of message %s refused (%s); delivered another way instead",
                               item.op, msg.id, exc.reason)
                     return ("failed", msg, item.op)
-                if item.attempts >= MAX_PERMANENT_ATTEMPTS:
+                if item.attempts >= self.max_attempts:
                     item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
                     log.error("outbox: giving up on %s of message %s: %s (see `signaalbot outbox`)",
                               item.op, msg.id, exc.reason)
@@ -373,6 +572,8 @@ class OutboxWorker:
                 self._retry(item, exc.reason, backoff(item.attempts + 4))
                 log.warning("outbox: %s of message %s refused (%s); will retry", item.op, msg.id, exc.reason)
                 return ("retry", msg, item.op)
+            except Exception as exc:  # noqa: BLE001 - rendering or sending broke (a decryption error too)
+                return self._broke(session, item_id, msg, exc)
             now = self.now()
             if item.op == "post":
                 msg.channel = result.channel or msg.channel
@@ -395,6 +596,26 @@ class OutboxWorker:
             self.on_sent(msg)
         return ("sent", msg, item.op)
 
+    def _broke(self, session: Session, item_id: int, msg: MessageRef, exc: Exception) -> tuple[str, MessageRef, str]:
+        """An unexpected exception: recorded on the item (its type and where, never its text: that may
+        hold case content or SQL parameters), retried with backoff, parked as failed after
+        `max_attempts`."""
+        session.rollback()  # what the attempt wrote is undone; the lease (its own transaction) stays
+        item = session.get(OutboxMessage, item_id)
+        assert item is not None
+        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+        where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+        reason = f"{type(exc).__name__}{where}"
+        if item.attempts >= self.max_attempts:
+            item.status, item.last_error, item.locked_until = "failed", reason[:200], None
+            log.error("outbox: giving up on %s of message %s: %s (see `signaalbot outbox`)", item.op, msg.id, reason)
+            return ("failed", msg, item.op)
+        delay = backoff(item.attempts)
+        self._retry(item, reason, delay)
+        log.warning("outbox: %s of message %s broke (%s); retry in %ss", item.op, msg.id, reason,
+                    int(delay.total_seconds()))
+        return ("retry", msg, item.op)
+
     def _retry(self, item: OutboxMessage, reason: str, delay: timedelta) -> None:
         item.status, item.last_error, item.locked_until = "pending", reason[:200], None
         item.next_attempt_at = self.now() + delay
@@ -402,8 +623,19 @@ class OutboxWorker:
     def _check_ready(self, session: Session, item: OutboxMessage, msg: MessageRef) -> None:
         if item.op in {"update", "redact"} and not msg.ts:
             # Its own post has to go first; an earlier outbox item (lower id) will do it.
-            raise NotReady()
+            self._wait_for(session, msg.id)
         if item.op == "post" and msg.parent_id:
             parent = session.get(MessageRef, msg.parent_id)
             if parent is None or not parent.ts:
-                raise NotReady()
+                self._wait_for(session, msg.parent_id)
+
+    @staticmethod
+    def _wait_for(session: Session, ref_id: int | None) -> None:
+        """The post of `ref_id` is not delivered yet: wait while it is on its way; when it was parked as
+        failed (or is gone), this one fails with that reason, and is requeued with it."""
+        rows = session.exec(select(OutboxMessage.status, OutboxMessage.last_error).where(
+            OutboxMessage.message_ref_id == ref_id, OutboxMessage.op == "post")).all()
+        if any(status in ("pending", "sending") for status, _ in rows):
+            raise NotReady()
+        reason = next((error for status, error in rows if status == "failed" and error), None) or "not delivered"
+        raise DependencyFailed((reason if reason.startswith(ROOT_FAILED) else ROOT_FAILED + reason)[:200])

@@ -29,7 +29,7 @@ from cryptography.fernet import Fernet
 
 from bot.config import Settings
 from bot.core import network
-from bot.runtime import Bot, build_bot, healthy
+from bot.runtime import Bot, build_bot, health
 from bot.sandbox.driver import DriverResponse, SlackDriver
 from bot.sandbox.fake_slack import BOT_USER_ID, FakeSlack, MessageEvent
 from bot.sandbox.server import ThreadedServer
@@ -204,7 +204,7 @@ class Sandbox:
             self.socket.wait_connected()
             self.driver = SlackDriver(None, None, self.fake, socket=self.socket)
         else:
-            self.bot_server = ThreadedServer(make_asgi(bot.app, lambda: healthy(bot))).start()
+            self.bot_server = ThreadedServer(make_asgi(bot.app, lambda: health(bot))).start()
             self.driver = SlackDriver(f"{self.bot_server.url}/slack/events", self.signing_secret, self.fake)
         self.bot = bot
 

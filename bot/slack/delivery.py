@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.core import people
-from bot.core.outbox import Delivered, NotReady, PermanentError, TransientError
+from bot.core.outbox import Delivered, NotReady, PermanentError, TransientError, Unauthorized
 from bot.i18n import language_for, translator
 from bot.slack.render import language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
@@ -21,6 +21,8 @@ from models import MessageRef, Person
 
 log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+# Slack refuses our token: no message can go until it is fixed (the outbox pauses as a whole).
+AUTH_ERRORS = {"invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired"}
 
 
 class SlackDeliverer:
@@ -62,11 +64,23 @@ class SlackDeliverer:
             if status == 429 or error == "ratelimited":
                 retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
                 raise TransientError("ratelimited", float(retry_after) if retry_after else None) from exc
+            if error in AUTH_ERRORS:
+                raise Unauthorized(error) from exc
             if status >= 500 or error in TRANSIENT_ERRORS:
                 raise TransientError(error) from exc
             raise PermanentError(error) from exc
         except (URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise TransientError(type(exc).__name__) from exc
+
+    def probe(self) -> None:
+        """auth.test: returns when Slack accepts the token again; Unauthorized while it does not."""
+        try:
+            self.client.auth_test()
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or f"http_{exc.response.status_code}")
+            if error in AUTH_ERRORS:
+                raise Unauthorized(error) from exc
+            raise
 
     def _deliver(self, session: Session, op: str, msg: MessageRef) -> Delivered:
         if op == "redact" or (op == "update" and msg.redacted_at is not None):

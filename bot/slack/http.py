@@ -57,8 +57,8 @@ def refused(status: int, error: str) -> Response:
     return JSONResponse({"ok": False, "error": error}, status_code=status, headers={"connection": "close"})
 
 
-def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRoute] | None = None, *,
-              inline_on_loop: bool = True) -> Starlette:
+def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]], extra_routes: list[BaseRoute] | None = None,
+              *, inline_on_loop: bool = True) -> Starlette:
     """`inline_on_loop`: dispatch `hooks.INLINE` requests on the event loop. Their listener stores its
     work in the inbox before the ack: a fraction of a millisecond on SQLite, but a network round trip
     and a commit on PostgreSQL, which on the loop would queue every other request behind it; there the
@@ -85,8 +85,10 @@ def make_asgi(app: App, healthy: Callable[[], bool], extra_routes: list[BaseRout
         return Response(content=resp.body, status_code=resp.status, headers=headers)
 
     async def healthz(_: Request) -> Response:
-        ok = await run_in_threadpool(healthy)
-        return JSONResponse({"ok": ok, "database": "ok" if ok else "unreachable"}, status_code=200 if ok else 503)
+        # `healthy`: a bool, or runtime.health's JSON body (ok: false → 503 with the reason).
+        state = await run_in_threadpool(healthy)
+        body = state if isinstance(state, dict) else {"ok": state, "database": "ok" if state else "unreachable"}
+        return JSONResponse(body, status_code=200 if body["ok"] else 503)
 
     routes: list[BaseRoute] = [
         Route("/slack/events", events, methods=["POST"]),
