@@ -177,8 +177,7 @@ def main(argv: list[str]) -> int:
     routes = [Route("/bench/populate", bench_populate, methods=["POST"]),
               Route("/bench/outbox", bench_outbox, methods=["GET"]),
               Route("/bench/stages", bench_stages, methods=["GET"])]
-    asgi = make_asgi(bot.app, lambda: health(bot), extra_routes=routes,
-                     inline_on_loop=settings.database_url.startswith("sqlite"))
+    asgi = make_asgi(bot.app, lambda: health(bot), extra_routes=routes, intake=bot.slack)
     try:
         uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning")
     finally:

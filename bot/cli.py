@@ -208,6 +208,35 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_inbox(args: argparse.Namespace) -> int:
+    from bot.core import inbox
+    from bot.runtime import open_database
+
+    items = inbox.waiting(open_database(_settings()))
+    now = datetime.now(UTC)
+    for item in items:
+        state = "failed" if item.failed else "waiting"
+        print(f"#{item.id} {state} {item.work.rsplit(':', 1)[-1]} age={_age(now - _aware(item.received_at))} "
+              f"attempts={item.attempts} reason={item.last_error or '-'}")
+    if not items:
+        print("Every acknowledged request was carried out.")
+    elif any(item.failed for item in items):
+        print("Fix the cause (see the log), then `signaalbot inbox retry --failed` (or `--id N`) runs them again.")
+    return 0
+
+
+def cmd_inbox_retry(args: argparse.Namespace) -> int:
+    from bot.core import inbox
+    from bot.runtime import open_database
+
+    if not args.id and not args.failed:
+        print("Say which: `signaalbot inbox retry --id N` or `signaalbot inbox retry --failed`.", file=sys.stderr)
+        return 2
+    count = inbox.requeue(open_database(_settings()), ids=args.id, failed=args.failed)
+    print(f"Requeued {count} request(s); a running bot carries them out within seconds.")
+    return 0
+
+
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
@@ -247,6 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     retry.add_argument("--id", type=int, action="append", help="an item number from `signaalbot outbox`")
     retry.add_argument("--failed", action="store_true", help="every failed item")
     retry.set_defaults(func=cmd_outbox_retry)
+    box = sub.add_parser("inbox", help="acknowledged requests not carried out yet: failed ones with their reason")
+    box.set_defaults(func=cmd_inbox)
+    retry = box.add_subparsers(dest="inbox_command").add_parser("retry", help="carry out failed (or given) ones again")
+    retry.add_argument("--id", type=int, action="append", help="an item number from `signaalbot inbox`")
+    retry.add_argument("--failed", action="store_true", help="every failed item")
+    retry.set_defaults(func=cmd_inbox_retry)
     # keys generate|rotate: bot/commands/keys.py
     for name in _command_modules():
         module = __import__(name, fromlist=["register_cli"])

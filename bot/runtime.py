@@ -202,7 +202,7 @@ def health(bot: Bot) -> dict[str, Any]:
     the database, so the front process sees what the work process's worker does."""
     from sqlmodel import Session
 
-    from bot.core import outbox
+    from bot.core import inbox, outbox
 
     if not ping(bot.core.engine):
         return {"ok": False, "database": "unreachable", "reason": "the database does not answer"}
@@ -212,6 +212,10 @@ def health(bot: Bot) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - /healthz answers, whatever happens
         return {"ok": False, "database": "ok", "reason": f"cannot read the outbox ({type(exc).__name__})"}
     reason = state.degraded(timedelta(minutes=bot.settings.outbox_stuck_minutes))
+    parked = inbox.failed_count(bot.core.engine)
+    if parked:
+        reason = "; ".join(filter(None, [reason, f"{parked} acknowledged request(s) could not be carried out "
+                                                 "(see `signaalbot inbox`)"]))
     if reason and not bot.degraded:
         log.warning("degraded: %s", reason)
     elif not reason and bot.degraded:
@@ -220,7 +224,8 @@ def health(bot: Bot) -> dict[str, Any]:
     body: dict[str, Any] = {"ok": reason is None, "database": "ok",
                             "outbox": {"paused": state.paused, "failed": state.failed,
                                        "oldest_pending_seconds": int(state.oldest_pending.total_seconds())
-                                       if state.oldest_pending is not None else None}}
+                                       if state.oldest_pending is not None else None},
+                            "inbox": {"failed": parked}}
     if reason:
         body["reason"] = reason
     return body

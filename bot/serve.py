@@ -58,7 +58,7 @@ def take_over(bot: Bot) -> None:
 
 
 def _http(bot: Bot) -> int:
-    asgi = make_asgi(bot.app, lambda: health(bot), inline_on_loop=bot.settings.database_url.startswith("sqlite"))
+    asgi = make_asgi(bot.app, lambda: health(bot), intake=bot.slack)
     log.info("Signaalbot listens on http://%s:%s/slack/events (HTTP mode)", bot.settings.host, bot.settings.port)
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; catch that one, so
     # the caller's bot.stop() still runs (finish acked work, stop the work process).

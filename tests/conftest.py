@@ -138,7 +138,7 @@ def start_bot(settings: Settings, fake: FakeSlack, *, clock=None, network_file: 
         handler.connect()
         socket.wait_connected()
         return Running(bot, None, fake, SlackDriver(None, None, fake, socket=socket), socket, handler)
-    server = ThreadedServer(make_asgi(bot.app, lambda: health(bot))).start()
+    server = ThreadedServer(make_asgi(bot.app, lambda: health(bot), intake=bot.slack)).start()
     driver = SlackDriver(f"{server.url}/slack/events", SECRET, fake)
     return Running(bot, server, fake, driver)
 

@@ -319,3 +319,40 @@ def test_work_handed_on_by_work_gets_the_same_keys_when_it_runs_again(running) -
             session.get(InboxItem, item_id).claimed_until = inbox.now() - timedelta(seconds=1)
     assert seen == [[f"item:{item_id}#1", f"item:{item_id}#2"]] * 2
     assert inbox.child_key() is None
+
+
+def test_parked_work_shows_in_healthz_and_the_inbox_command_and_can_be_run_again(running, settings, monkeypatch,
+                                                                                    capsys) -> None:
+    import urllib.error
+    import urllib.request
+
+    from tests.privacy_support import run_cli
+
+    engine = running.core.engine
+    item_id = inbox.record(engine, "trigger:parked", "bot.slack.x:_work", [])
+    with session_scope(engine) as session:
+        row = session.get(InboxItem, item_id)
+        row.failed_at, row.attempts, row.last_error = inbox.now(), inbox.MAX_ATTEMPTS, "RuntimeError"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(f"{running.server.url}/healthz", timeout=5)
+    body = json.loads(err.value.read())
+    assert err.value.code == 503 and body["inbox"] == {"failed": 1}
+    assert "1 acknowledged request(s) could not be carried out" in body["reason"]
+
+    code, out = run_cli(monkeypatch, capsys, settings, "inbox")
+    assert code == 0 and f"#{item_id} failed _work" in out and "reason=RuntimeError" in out
+    assert "inbox retry --failed" in out
+    code, out = run_cli(monkeypatch, capsys, settings, "inbox", "retry")
+    assert code == 2
+    code, out = run_cli(monkeypatch, capsys, settings, "inbox", "retry", "--failed")
+    assert code == 0 and "Requeued 1 request(s)" in out
+
+    ran: list[int] = []
+    recovery = inbox.Recovery(engine, lambda _name: lambda: ran.append(1), every=0.05).start()
+    try:
+        running.fake.wait_for(lambda: _inbox_done(engine, item_id))
+    finally:
+        recovery.stop()
+    assert ran == [1]
+    with urllib.request.urlopen(f"{running.server.url}/healthz", timeout=5) as resp:
+        assert resp.status == 200

@@ -24,7 +24,7 @@ from bot.core import network, people
 from bot.core.clock import Clock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
-from models import OutboxMessage
+from models import InboxItem, OutboxMessage
 from models.db import make_engine, session_scope, upgrade
 from tests.case_helpers import card_actions, click_on_card, events_count, modal_errors, modal_of, signal_row, submit
 from tests.conftest import DATA, SECRET, TOKEN
@@ -80,9 +80,12 @@ def _held(pid: int) -> Iterator[None]:
 
 
 def _outbox_settled(served: Served) -> bool:
+    """Nothing to deliver and no acked work waiting: the work process holds no write lock (the front
+    stores each ack's work, so on SQLite it must not be paused in the middle of a write)."""
     with Session(served.core.engine) as session:  # type: ignore[attr-defined]
         return session.exec(select(OutboxMessage.id).where(
-            col(OutboxMessage.status).in_(["pending", "sending"]))).first() is None
+            col(OutboxMessage.status).in_(["pending", "sending"]))).first() is None and session.exec(
+            select(InboxItem.id).where(col(InboxItem.done_at).is_(None))).first() is None
 
 
 def _healthy(url: str) -> bool:
@@ -138,6 +141,7 @@ def test_the_front_acks_and_the_work_process_does_the_work(served: Served) -> No
     assert case_card(served, reference)  # type: ignore[arg-type]
 
     # While the work process is paused, acks still come at once, and nothing of the work happens...
+    served.fake.wait_for(lambda: _outbox_settled(served))  # (what the route queued last is not in flight)
     with _held(work):
         before = len(served.fake.calls_to("chat.postMessage"))
         started = time.monotonic()
@@ -166,12 +170,14 @@ def test_a_case_step_is_answered_before_it_is_done_and_done_by_the_work_process(
     with session_scope(served.core.engine) as session:  # type: ignore[attr-defined]
         people.remember_locale(session, AF, "nl-NL", Clock().now())  # known: the front need not learn it
 
+    served.fake.wait_for(lambda: _outbox_settled(served))
     with _held(work):
         assert served.driver.click(AF, card, "case:claim").status == 200
         assert signal_row(served, reference).status == "new"  # type: ignore[arg-type]
     served.fake.wait_for(lambda: signal_row(served, reference).status == "in_progress")  # type: ignore[arg-type]
     served.fake.wait_for(lambda: "ask_info" in card_actions(served, reference))  # type: ignore[arg-type]
 
+    served.fake.wait_for(lambda: _outbox_settled(served))
     with _held(work):
         assert click_on_card(served, AF, reference, "ask_info").status == 200
         view = modal_of(served, AF, "case_modal:ask_info")  # type: ignore[arg-type]
@@ -182,7 +188,6 @@ def test_a_case_step_is_answered_before_it_is_done_and_done_by_the_work_process(
     served.fake.wait_for(lambda: events_count(served, reference) > before)  # type: ignore[arg-type]
 
     # The Home tab too: views.publish needs no trigger_id, so the work process builds and publishes it.
-    # The front writes the event's dedupe row: pause the work process only when it holds no write lock.
     served.fake.wait_for(lambda: _outbox_settled(served))
     published = len(served.fake.calls_to("views.publish"))
     with _held(work):

@@ -20,16 +20,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import queue
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -69,26 +71,46 @@ class _Running:
 _CURRENT: ContextVar[_Running | None] = ContextVar("inbox_item", default=None)
 
 
-def record(engine: Engine, dedupe_key: str, work: str, args: Any) -> int | None:
-    """Store a piece of acknowledged work (one statement). None: this delivery was stored before."""
-    payload = json.dumps(args, separators=(",", ":"), ensure_ascii=False)
-    values = {"dedupe_key": dedupe_key[:200], "work": work, "args": payload, "received_at": now(), "attempts": 0}
+Row = tuple[str, str, Any]  # (dedupe key, work, arguments)
+
+
+def _insert(engine: Engine) -> Any:
     if engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as dialect_insert
     else:
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    stmt = (dialect_insert(T).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-            .returning(T.c.id))
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as conn:
-            return conn.execute(stmt).scalar()
-    return _sqlite_write(engine, stmt)
+    return dialect_insert(T).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.id)
+
+
+def _values(row: Row, at: datetime) -> dict[str, Any]:
+    dedupe_key, work, args = row
+    return {"dedupe_key": dedupe_key[:200], "work": work, "received_at": at, "attempts": 0,
+            "args": json.dumps(args, separators=(",", ":"), ensure_ascii=False)}
+
+
+def store(engine: Engine, rows: list[Row]) -> list[int | None]:
+    """Store pieces of acknowledged work in one transaction (one commit: one wait for the disk, however
+    many). Per row its id, or None: that delivery was stored before (a retry, a double delivery)."""
+    stmt, at = _insert(engine), now()
+
+    def write(conn: Any) -> list[int | None]:
+        return [conn.execute(stmt.values(_values(row, at))).scalar() for row in rows]
+
+    if engine.dialect.name == "sqlite":
+        return _sqlite_write(engine, write)
+    with engine.begin() as conn:
+        return write(conn)
+
+
+def record(engine: Engine, dedupe_key: str, work: str, args: Any) -> int | None:
+    """Store one piece of acknowledged work. None: this delivery was stored before."""
+    return store(engine, [(dedupe_key, work, args)])[0]
 
 
 SQLITE_WAIT = 30.0  # seconds, as the engine's busy_timeout
 
 
-def _sqlite_write(engine: Engine, stmt: Any) -> Any:
+def _sqlite_write(engine: Engine, write: Callable[[Any], Any]) -> Any:
     """SQLite has one writer at a time. Its busy handler, waiting for the work process's write to end,
     sleeps 25 to 100 ms between tries once it has tried a few times: on the ack path that is the whole
     latency budget. So the acknowledging process tries again itself, every fraction of a millisecond."""
@@ -100,7 +122,7 @@ def _sqlite_write(engine: Engine, stmt: Any) -> Any:
             while True:
                 try:
                     with conn.begin():
-                        return conn.execute(stmt).scalar()
+                        return write(conn)
                 except OperationalError as exc:
                     if "locked" not in str(exc.orig) or time.monotonic() > deadline:
                         raise
@@ -109,6 +131,46 @@ def _sqlite_write(engine: Engine, stmt: Any) -> Any:
         finally:
             conn.exec_driver_sql("PRAGMA busy_timeout=30000")
             conn.commit()
+
+
+class Writer:
+    """Stores inbox items for the process that acknowledges, off its event loop: one thread, and one
+    transaction for whatever waits when it gets to it, so concurrent requests share a commit."""
+
+    MAX_BATCH = 64
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._queue: queue.SimpleQueue[tuple[list[Row], Future[list[int | None]]]] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, rows: list[Row]) -> Future[list[int | None]]:
+        future: Future[list[int | None]] = Future()
+        self._queue.put((rows, future))
+        if self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._loop, name="inbox-writer", daemon=True)
+                    self._thread.start()
+        return future
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < self.MAX_BATCH:
+                    batch.append(self._queue.get_nowait())
+            try:
+                ids = store(self.engine, [row for rows, _ in batch for row in rows])
+            except Exception as exc:  # noqa: BLE001 - each waiting request answers with the failure
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            at = 0
+            for rows, future in batch:
+                future.set_result(ids[at:at + len(rows)])
+                at += len(rows)
 
 
 def _open(at: datetime) -> Any:
@@ -305,3 +367,41 @@ def forget(engine: Engine, at: datetime) -> int:
         return conn.execute(T.delete().where(or_(
             and_(T.c.done_at.is_not(None), T.c.done_at < at - MEMORY),
             and_(T.c.failed_at.is_not(None), T.c.failed_at < at - FAILED_MEMORY)))).rowcount
+
+
+@dataclass(frozen=True)
+class Waiting:
+    id: int
+    work: str
+    received_at: datetime
+    attempts: int
+    last_error: str | None
+    failed: bool
+
+
+def waiting(engine: Engine) -> list[Waiting]:
+    """What was acknowledged and is not done: parked failures and work still to run (no payloads)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(T.c.id, T.c.work, T.c.received_at, T.c.attempts, T.c.last_error, T.c.failed_at)
+                            .where(T.c.done_at.is_(None)).order_by(T.c.id)).all()
+    return [Waiting(r.id, r.work, r.received_at, r.attempts, r.last_error, r.failed_at is not None) for r in rows]
+
+
+def failed_count(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(T).where(
+            T.c.failed_at.is_not(None), T.c.done_at.is_(None))).scalar() or 0)
+
+
+def requeue(engine: Engine, *, ids: list[int] | None = None, failed: bool = False) -> int:
+    """Run parked (or given) items again with fresh attempts: the running bot's recovery takes them."""
+    which = []
+    if ids:
+        which.append(T.c.id.in_(ids))
+    if failed:
+        which.append(T.c.failed_at.is_not(None))
+    if not which:
+        return 0
+    with engine.begin() as conn:
+        return int(conn.execute(update(T).where(or_(*which), T.c.done_at.is_(None)).values(
+            failed_at=None, attempts=0, claim=None, claimed_until=None)).rowcount or 0)

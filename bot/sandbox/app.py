@@ -204,7 +204,7 @@ class Sandbox:
             self.socket.wait_connected()
             self.driver = SlackDriver(None, None, self.fake, socket=self.socket)
         else:
-            self.bot_server = ThreadedServer(make_asgi(bot.app, lambda: health(bot))).start()
+            self.bot_server = ThreadedServer(make_asgi(bot.app, lambda: health(bot), intake=bot.slack)).start()
             self.driver = SlackDriver(f"{self.bot_server.url}/slack/events", self.signing_secret, self.fake)
         self.bot = bot
 

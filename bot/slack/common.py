@@ -3,6 +3,7 @@ them something privately."""
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import json
@@ -15,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from slack_sdk import WebClient
@@ -38,6 +40,8 @@ _LOCALE_CHECKED_AT = sa_select(Person.__table__.c.locale_checked_at).where(
 # delivery_key → after_ack: the platform's id of the request being handled, so each piece of work it
 # starts is stored once however often the request is delivered (set per request by a middleware).
 _DELIVERY: ContextVar[list[Any] | None] = ContextVar("delivery", default=None)
+# An event-loop dispatch (bot.slack.http): after_ack's rows, stored together before the answer.
+_COLLECTED: ContextVar[list[Any] | None] = ContextVar("collected", default=None)
 INBOX = "__inbox__"  # run_work(INBOX, (item_id,)): run a stored inbox item (the work process's hand-over)
 LOCALE_TTL = timedelta(days=1)
 LANG_CACHE_SECONDS = 60.0
@@ -178,14 +182,39 @@ class SlackContext:
         if dedupe is None and delivery is not None:
             delivery[1] += 1  # a listener that hands on several pieces: each its own key, in order
             dedupe = f"{delivery[0]}#{delivery[1]}"
-        dedupe = dedupe or f"local:{uuid.uuid4().hex}"
-        item_id = inbox.record(self.core.engine, dedupe, key, list(args))
-        if item_id is None:
-            log.info("a repeated delivery (%s) was handled before; not again", dedupe.split(":", 1)[0])
+        row = (dedupe or f"local:{uuid.uuid4().hex}", key, list(args))
+        collected = _COLLECTED.get()
+        if collected is not None:  # dispatched on the event loop: stored by `store_collected` before the ack
+            collected.append(row)
             return
-        if self.forward is not None and self.forward(INBOX, (item_id,)):
-            return
-        self.run_item(item_id)
+        self.hand_over(self.writer.submit([row]).result())
+
+    @staticmethod
+    def collect() -> tuple[list[inbox.Row], contextvars.Token[list[inbox.Row] | None]]:
+        """For a request dispatched on the event loop: after_ack collects its rows instead of waiting for
+        the database on the loop; the caller awaits `store_collected` before it sends the answer."""
+        rows: list[inbox.Row] = []
+        return rows, _COLLECTED.set(rows)
+
+    @staticmethod
+    def stop_collecting(token: contextvars.Token[list[inbox.Row] | None]) -> None:
+        _COLLECTED.reset(token)
+
+    async def store_collected(self, rows: list[inbox.Row]) -> None:
+        """Store what a request dispatched on the loop handed on (the loop serves others meanwhile;
+        concurrent requests share one commit), then hand it over."""
+        self.hand_over(await asyncio.wrap_future(self.writer.submit(rows)))
+
+    @cached_property
+    def writer(self) -> inbox.Writer:
+        return inbox.Writer(self.core.engine)
+
+    def hand_over(self, item_ids: list[int | None]) -> None:
+        for item_id in item_ids:
+            if item_id is None:
+                log.info("a repeated delivery was handled before; not again")
+            elif self.forward is None or not self.forward(INBOX, (item_id,)):
+                self.run_item(item_id)
 
     def run_item(self, item_id: int) -> None:
         """Run a stored inbox item here (claimed first: done once, whoever gets to it)."""

@@ -11,6 +11,7 @@ cost several, up to 20 ms when the threads wait for the interpreter lock (bench/
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
@@ -25,6 +26,9 @@ from starlette.routing import BaseRoute, Route
 
 from bot.config import ConfigError
 from bot.slack import hooks
+from bot.slack.common import SlackContext
+
+log = logging.getLogger(__name__)
 
 MAX_BODY = 1_000_000  # bytes; Slack's largest payloads (a full modal's state) are far below this
 
@@ -58,16 +62,15 @@ def refused(status: int, error: str) -> Response:
 
 
 def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]], extra_routes: list[BaseRoute] | None = None,
-              *, inline_on_loop: bool = True) -> Starlette:
-    """`inline_on_loop`: dispatch `hooks.INLINE` requests on the event loop. Their listener stores its
-    work in the inbox before the ack: a fraction of a millisecond on SQLite, but a network round trip
-    and a commit on PostgreSQL, which on the loop would queue every other request behind it; there the
-    requests go to threads, whose commits overlap (bench/NOTES.md, part 1)."""
+              *, intake: SlackContext | None = None) -> Starlette:
+    """`intake` (the app's SlackContext): dispatch `hooks.INLINE` requests on the event loop. Their
+    listener hands its work on; that is stored in the inbox by a writer thread while the loop serves
+    the other requests, and the answer goes back once it is stored (bench/NOTES.md, part 1)."""
     if not getattr(app, "_signing_secret", ""):
         raise ConfigError(["SLACK_SIGNING_SECRET is required in HTTP mode (find it under Basic Information in "
                            "your Slack app), or set SLACK_APP_TOKEN to use Socket Mode."])
     # Without process_before_response Bolt's dispatch waits for the ack in another thread.
-    on_loop = app.process_before_response and inline_on_loop
+    on_loop = app.process_before_response and intake is not None
 
     async def events(request: Request) -> Response:
         try:
@@ -78,7 +81,18 @@ def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]], extra_rout
         except ValueError:  # not UTF-8, or a body Bolt cannot parse (JSON, form, payload): never a traceback
             return refused(400, "invalid_body")
         if on_loop and inline(body, request.headers.get("content-type", "")):
-            resp = app.dispatch(bolt_req)
+            assert intake is not None
+            rows, token = intake.collect()
+            try:
+                resp = app.dispatch(bolt_req)
+            finally:
+                intake.stop_collecting(token)
+            if rows:
+                try:
+                    await intake.store_collected(rows)
+                except Exception:  # noqa: BLE001 - not stored: no 200, so Slack (or the user) tries again
+                    log.exception("could not store the work of a request; answering 503")
+                    return refused(503, "try_again")
         else:
             resp = await run_in_threadpool(app.dispatch, bolt_req)
         headers = {k: v[0] for k, v in resp.headers.items() if v and k.lower() != "content-length"}
