@@ -338,7 +338,7 @@ def test_an_af_who_types_in_the_case_thread_is_asked_to_delete_it_and_use_the_no
     reference = report(r)
     card = case_card(r, reference)
     r.driver.message(AF, CASES_CHANNEL, "Intern: eigenaar restaurant al bekend bij ons.", thread_ts=card["ts"])
-    told = wait_in(r, lambda: ephemeral_texts(r, AF), "interne notitie")
+    told = wait_in(r, lambda: ephemeral_texts(r, AF), "interne notitie", timeout=15)
     assert "Verwijder het nu zelf" in told and "*Interne notitie* in het ⋯-menu" in told
     with Session(r.core.engine) as session:
         note = session.exec(select(CaseEvent).where(CaseEvent.kind == "note")).one()
