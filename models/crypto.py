@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -40,10 +41,15 @@ def parse_keys(value: str) -> list[Fernet]:
 
 def load_or_create_key_file(path: Path) -> str:
     if path.exists():
+        if not path.is_symlink() and stat.S_IMODE(path.stat().st_mode) != 0o600:
+            os.chmod(path, 0o600)
+            log.warning("Made the data key file %s readable by its owner only (mode 0600).", path)
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
     key = Fernet.generate_key().decode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(key + "\n")
     log.warning(

@@ -219,3 +219,127 @@ def test_the_audit_log_can_be_filtered_by_date(running, settings, monkeypatch, c
     assert "signal.submitted" in out and reference in out
     code, out = run_cli(monkeypatch, capsys, settings, "audit", "--case", "S-1999-0001")
     assert code == 2 and "No signal S-1999-0001" in out
+
+
+def _audit_of(engine, signal_id: int) -> list[AuditEntry]:  # noqa: ANN001
+    with Session(engine) as session:
+        return list(session.exec(select(AuditEntry).where(AuditEntry.signal_id == signal_id)
+                                 .order_by(col(AuditEntry.id))).all())
+
+
+def test_the_purge_pseudonymises_the_signals_audit_entries_and_forgets_reporters_without_signals(running) -> None:
+    from bot.core import audit
+
+    r = running
+    backup = "U0AF000002"
+    reference, closed_at = _closed_case(r)
+    with session_scope(r.core.engine) as session:
+        s = session.exec(select(Signal).where(Signal.reference == reference)).one()
+        sid = s.id
+        audit.record(session, AF, "case.claimed", signal_id=sid, subject=reference, at=closed_at)
+        audit.record(session, None, "reminder.sent", signal_id=sid, subject="claim", at=closed_at,
+                     recipients=[AF, backup])
+        audit.record(session, AF, "home.viewed", subject=AF, at=closed_at, references=[reference])
+        # The reporter has a second signal that is still open.
+        other = Signal(reference="S-2000-0002", reporter_id=REPORTER, status="in_progress",
+                       questionnaire_version="test", municipality_id=s.municipality_id)
+        session.add(other)
+        session.flush()
+        other_id = other.id
+        audit.record(session, REPORTER, "signal.started", signal_id=other_id, subject=other.reference, at=closed_at)
+    before = [(e.id, e.action, e.at) for e in _audit_of(r.core.engine, sid)]
+    assert {REPORTER, AF} <= {e.actor_id for e in _audit_of(r.core.engine, sid)}
+
+    due = add_months(closed_at, 6) + timedelta(days=1)
+    r.core.clock.set(due)
+    assert any(line.startswith(f"retention: purged {reference}") for line in r.bot.run_due(due))
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0)
+
+    entries = _audit_of(r.core.engine, sid)
+    # Action and time stay; no user id is left, in the actor, the subject or the data.
+    assert [(e.id, e.action, e.at) for e in entries if e.action != "signal.purged"] == before
+    for e in entries:
+        for uid in (REPORTER, AF, backup):
+            assert uid not in f"{e.actor_id} {e.subject} {e.data}", e
+    by_action = {e.action: e for e in entries}
+    reporter_alias = by_action["signal.started"].actor_id
+    af_alias = by_action["case.claimed"].actor_id
+    assert reporter_alias and reporter_alias.startswith("anon-") and af_alias and af_alias.startswith("anon-")
+    assert reporter_alias != af_alias
+    assert by_action["signal.submitted"].actor_id == reporter_alias  # one person, one pseudonym in a signal
+    recipients = by_action["reminder.sent"].data["recipients"]
+    assert recipients[0] == af_alias and recipients[1].startswith("anon-") and recipients[1] != af_alias
+    assert by_action["signal.purged"].actor_id == "retention"
+    with Session(r.core.engine) as session:
+        viewed = session.exec(select(AuditEntry).where(AuditEntry.action == "home.viewed")).one()
+        assert viewed.actor_id == AF  # an entry of no purged signal is not touched
+        # The reporter still has a signal: they stay; the AF and the partner hold roles: they stay.
+        from models import Person
+
+        people = set(session.exec(select(Person.user_id)).all())
+        assert {REPORTER, AF, AVIM} <= people
+
+    # Once their last signal is purged too (and its tombstones are delivered), the reporter is forgotten.
+    with session_scope(r.core.engine) as session:
+        other = session.get(Signal, other_id)
+        other.status, other.conclusion, other.closed_at = "closed", "geen", closed_at
+        session.add(other)
+    later = due + timedelta(days=1)
+    r.core.clock.set(later)
+    assert any(line.startswith("retention: purged S-2000-0002") for line in r.bot.run_due(later))
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0)
+    r.bot.run_due(later + timedelta(days=1))  # forgets the recipients of delivered tombstones
+    with Session(r.core.engine) as session:
+        people = set(session.exec(select(Person.user_id)).all())
+        assert REPORTER not in people and {AF, AVIM} <= people
+    other_alias = _audit_of(r.core.engine, other_id)[0].actor_id
+    # Documented choice: pseudonyms are per signal, so two purged signals cannot be linked to one person.
+    assert other_alias and other_alias.startswith("anon-") and other_alias != reporter_alias
+
+
+def test_an_export_is_created_private_and_never_overwrites_or_follows_a_link(running, settings, monkeypatch,
+                                                                          capsys, tmp_path) -> None:
+    import os
+
+    r = running
+    reference = report(r)
+    old_umask = os.umask(0)  # even an operator with a careless umask gets a private file
+    try:
+        out_file = tmp_path / "inzage.json"
+        code, out = run_cli(monkeypatch, capsys, settings, "export", "--person", REPORTER, "--out", str(out_file))
+    finally:
+        os.umask(old_umask)
+    assert code == 0, out
+    assert stat.S_IMODE(out_file.stat().st_mode) == 0o600 and reference in out_file.read_text(encoding="utf-8")
+
+    existing = tmp_path / "existing.json"
+    existing.write_text("keep me", encoding="utf-8")
+    code, out = run_cli(monkeypatch, capsys, settings, "export", "--person", REPORTER, "--out", str(existing))
+    assert code == 2 and "already exists" in out and len(out.strip().splitlines()) == 1, out
+    assert existing.read_text(encoding="utf-8") == "keep me"
+
+    target = tmp_path / "elsewhere.txt"
+    link = tmp_path / "link.json"
+    link.symlink_to(target)  # a dangling link planted where the export goes
+    code, out = run_cli(monkeypatch, capsys, settings, "export", "--person", REPORTER, "--out", str(link))
+    assert code == 2 and "already exists" in out
+    assert not target.exists()
+    with Session(r.core.engine) as session:
+        exports = session.exec(select(AuditEntry).where(AuditEntry.action == "person.exported")).all()
+    assert len(exports) == 1  # a refused export is not recorded as one
+
+
+def test_an_af_who_types_in_the_case_thread_is_asked_to_delete_it_and_use_the_note_form(running) -> None:
+    """The bot cannot delete a person's own message, so typed case text would outlive the purge: the
+    bot keeps it as an encrypted note and asks the AF to delete their message and use the form."""
+    from tests.case_helpers import ephemeral_texts, wait_in
+
+    r = running
+    reference = report(r)
+    card = case_card(r, reference)
+    r.driver.message(AF, CASES_CHANNEL, "Intern: eigenaar restaurant al bekend bij ons.", thread_ts=card["ts"])
+    told = wait_in(r, lambda: ephemeral_texts(r, AF), "interne notitie", timeout=15)
+    assert "Verwijder het nu zelf" in told and "*Interne notitie* in het ⋯-menu" in told
+    with Session(r.core.engine) as session:
+        note = session.exec(select(CaseEvent).where(CaseEvent.kind == "note")).one()
+    assert note.text == "Intern: eigenaar restaurant al bekend bij ons." and note.actor_id == AF

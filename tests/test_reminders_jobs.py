@@ -33,6 +33,13 @@ def cli_env(settings: Settings) -> dict[str, str]:
 
 def test_jobs_list_shows_the_sweep_and_the_next_reminder(running, settings, monkeypatch, tmp_path, capsys) -> None:
     reference = report_at(running, local(2027, 3, 25, 15, 0), feedback="no")
+    # `jobs list` reads its own clock: frozen a minute after the report, so that the reminder it names
+    # is still ahead whatever today's date is.
+    from bot.core.clock import Clock
+
+    frozen = Clock()
+    frozen.set(local(2027, 3, 25, 15, 1))
+    monkeypatch.setattr("bot.runtime.Clock", lambda: frozen)
     monkeypatch.chdir(tmp_path)
     for key, value in cli_env(settings).items():
         monkeypatch.setenv(key, value)

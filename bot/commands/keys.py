@@ -52,7 +52,8 @@ def unreadable_with(engine: Engine, key: str) -> int:
 
 def _write_key_file(path: Path, content: str) -> None:
     tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a leftover of an interrupted run (or a planted link) is not written through
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(content + "\n")
     os.chmod(tmp, 0o600)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -69,6 +70,20 @@ def _since(value: str, tz: Any) -> datetime:
     except ValueError as exc:
         raise CliError(f"'{value}' is not a date (2027-03-01) or moment (2027-03-01T09:00).") from exc
     return (moment if moment.tzinfo else moment.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def create_private_file(path: Path) -> int:
+    """A new file only its owner can read (0600 from the moment it exists: no chmod afterwards), never an
+    existing file or a symbolic link. Returns the open descriptor; an existing name is a one-line error."""
+    from bot.cli import CliError
+
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise CliError(f"{path} already exists; choose another file name or remove the old file first "
+                       "(an export never overwrites a file).") from None
+    except OSError as exc:
+        raise CliError(f"Cannot create {path}: {exc.strerror}. Choose a file in a folder you can write to.") from None
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -138,17 +153,24 @@ def cmd_export(args: argparse.Namespace) -> int:
     settings = _settings()
     if not args.person.startswith(("U", "W")):
         raise CliError(f"'{args.person}' is not a Slack user id (U…).")
-    engine = open_database(settings)
-    now = Clock().now()
-    with session_scope(engine) as session:
-        data = export_person(session, args.person, now)
-        audit.record(session, "cli", "person.exported", subject=args.person, at=now,
-                     tables=sorted(data["tables"]), out=args.out or "stdout")
+    out = create_private_file(Path(args.out)) if args.out else None
+    try:
+        engine = open_database(settings)
+        now = Clock().now()
+        with session_scope(engine) as session:
+            data = export_person(session, args.person, now)
+            audit.record(session, "cli", "person.exported", subject=args.person, at=now,
+                         tables=sorted(data["tables"]), out=args.out or "stdout")
+    except BaseException:
+        if out is not None:
+            os.close(out)
+            Path(args.out).unlink(missing_ok=True)
+        raise
     text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
-    if args.out:
+    if out is not None:
         path = Path(args.out)
-        path.write_text(text + "\n", encoding="utf-8")
-        path.chmod(0o600)
+        with os.fdopen(out, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
         print(f"Wrote the data of {args.person} to {path} (mode 0600): "
               + (", ".join(f"{t} {len(r)}" for t, r in data["tables"].items()) or "nothing stored"))
     else:

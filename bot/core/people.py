@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -71,3 +72,32 @@ def remember_locale(session: Session, user_id: str, locale: str | None, now: dat
     person.locale = locale
     person.locale_checked_at = now
     session.add(person)
+
+
+# Where a user id may still be named besides the person row itself. The audit log is not a reason to
+# keep someone (its entries are pseudonymised at the purge and expire by themselves).
+_NOT_A_REASON_TO_KEEP = frozenset({"person", "auditentry", "outboxmessage", "processedevent", "jobrun"})
+
+
+def forget_people(session: Session, user_ids: Iterable[str]) -> int:
+    """Delete the person rows (name, e-mail, language, municipality) of these people when nothing
+    needs them any more: not in the network, no role, and no row of any table (a signal not yet
+    purged, a tombstone still to be delivered, training answers…) still names them. Returns how
+    many were deleted."""
+    from sqlalchemy import delete, exists, or_
+
+    from bot.core import datamap
+
+    ids = sorted({u for u in user_ids if u})
+    if not ids:
+        return 0
+    still_named = []
+    for table in datamap.tables():
+        if table.name in _NOT_A_REASON_TO_KEEP:
+            continue
+        for column in datamap.person_columns(table):
+            still_named.append(exists().where(column == Person.user_id))
+    result = session.execute(
+        delete(Person).where(col(Person.user_id).in_(ids), col(Person.in_network).is_(False),
+                             ~or_(*still_named)).execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -16,6 +16,7 @@ from sqlalchemy import JSON, delete, update
 from sqlmodel import Session, col, select
 
 from bot.core import audit, datamap, jobs, outbox, training
+from bot.core import people as people_mod
 from bot.core.context import Core
 from bot.runtime import sweep
 from flows import retention as rules_mod
@@ -59,6 +60,7 @@ def candidates(session: Session, rules: RetentionRules, now: datetime) -> list[C
 def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str, reason: str) -> int:
     """Clear one signal's personal data in the caller's transaction; returns the messages to redact."""
     sid = signal.id or 0
+    people = named_in(session, signal)
     for column in datamap.encrypted_columns(Signal.__table__):  # type: ignore[attr-defined]
         setattr(signal, column.name, None)
     for column in datamap.person_columns(Signal.__table__):  # type: ignore[attr-defined]
@@ -90,10 +92,27 @@ def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str,
                             .values(status="cancelled", last_error="purged before delivery"))
         session.add(msg)
     session.flush()
+    audit.pseudonymise_signal(session, sid, people)
     forget_recipients(session)
+    people_mod.forget_people(session, people)
     audit.record(session, actor, "signal.purged", signal_id=sid, subject=signal.reference, at=now,
                  reason=reason, redacted_messages=redacted)
     return redacted
+
+
+def named_in(session: Session, signal: Signal) -> set[str]:
+    """Every user id the signal's case file names: reporter, actors, recipients of its messages."""
+    sid = signal.id or 0
+    found = {getattr(signal, c.name) for c in datamap.person_columns(Signal.__table__)}  # type: ignore[attr-defined]
+    for table in [*datamap.signal_tables(), MessageRef.__table__]:  # type: ignore[list-item]
+        columns = datamap.person_columns(table)
+        if table.name == Signal.__tablename__ or not columns:
+            continue
+        for row in session.execute(select(*columns).where(table.c.signal_id == sid)).all():
+            found.update(row)
+    for mentions in session.exec(select(MessageRef.ref).where(MessageRef.signal_id == sid)).all():
+        found.update(u for u in (mentions or {}).get("mention") or [] if isinstance(u, str))
+    return {u for u in found if isinstance(u, str) and u and u != ANONYMOUS}
 
 
 def forget_recipients(session: Session) -> int:
@@ -102,10 +121,14 @@ def forget_recipients(session: Session) -> int:
     waiting = select(OutboxMessage.message_ref_id).where(
         OutboxMessage.op == "redact", col(OutboxMessage.status).in_(["pending", "sending"]))
     purged = select(Signal.id).where(col(Signal.purged_at).is_not(None))
-    result = session.execute(
-        update(MessageRef).where(col(MessageRef.signal_id).in_(purged), col(MessageRef.recipient).is_not(None),
-                                 col(MessageRef.id).not_in(waiting))
-        .values(recipient=None).execution_options(synchronize_session=False))
+    done = (col(MessageRef.signal_id).in_(purged), col(MessageRef.recipient).is_not(None),
+            col(MessageRef.id).not_in(waiting))
+    recipients = set(session.exec(select(MessageRef.recipient).where(*done).distinct()).all())
+    if not recipients:
+        return 0
+    result = session.execute(update(MessageRef).where(*done).values(recipient=None)
+                             .execution_options(synchronize_session=False))
+    people_mod.forget_people(session, [r for r in recipients if r])
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -675,8 +675,12 @@ def register(ctx: SlackContext, app: App) -> None:
         result = core_cases.note(core, root.signal_id, user, text)
         if result.ok:
             ctx.ephemeral(event["channel"], user,
-                          _("Saved as an internal note; the reporter does not see it. To write to the reporter, use "
-                            "*Message to reporter* in the ⋯ menu of the card."), event["thread_ts"])
+                          _("Saved as an internal note; the reporter does not see it. Your own message can stay in "
+                            "Slack after the case's retention period, because the bot cannot delete it: please delete "
+                            "it yourself now (⋯ on your message → Delete message). Next time use *Internal note* in "
+                            "the ⋯ menu of the card: the bot shows that note in this thread and removes it at the "
+                            "end of the retention period. To write to the reporter, use *Message to reporter* in the "
+                            "⋯ menu of the card."), event["thread_ts"])
         else:
             ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
 
