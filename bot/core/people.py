@@ -76,7 +76,7 @@ def remember_locale(session: Session, user_id: str, locale: str | None, now: dat
 
 # Where a user id may still be named besides the person row itself. The audit log is not a reason to
 # keep someone (its entries are pseudonymised at the purge and expire by themselves).
-_NOT_A_REASON_TO_KEEP = frozenset({"person", "auditentry", "outboxmessage", "processedevent", "jobrun"})
+_NOT_A_REASON_TO_KEEP = frozenset({"person", "auditentry", "outboxmessage", "inboxitem", "jobrun"})
 
 
 def forget_people(session: Session, user_ids: Iterable[str]) -> int:
