@@ -1,5 +1,5 @@
 """Part 4 — sweep cost: one run (median of five) of the registered `reminders` sweep
-(`bot.core.reminders.sweep_reminders`, found in `bot.runtime.SWEEPS` like the scheduler finds it)
+(`bot.core.reminders.sweep_reminders`, found in `bot.core.jobs.SWEEPS` like the scheduler finds it)
 with 10,000 and with 100,000 stored signals of which 1% have a reminder due, and with 100,000 stored
 signals of which the same 100 as in the 10,000 case are due (a fixed due set: does the cost follow
 the due reminders or the stored signals?), on SQLite (a temp file) and on PostgreSQL (an `sbbench_*`
@@ -176,8 +176,9 @@ def restore(engine: Any, saved: dict[str, Any]) -> None:
 def measure(scratch: Scratch, url: str, n: int, due: int | None = None) -> dict[str, Any]:
     from bot.config import Settings
     from bot.core.clock import Clock
+    from bot.core.jobs import SWEEPS, load_sweeps
     from bot.core.network import apply, parse
-    from bot.runtime import SWEEPS, load_sweeps, make_core, open_database
+    from bot.runtime import make_core, open_database
     from models.db import session_scope
 
     data_dir = scratch.tempdir("sweep")

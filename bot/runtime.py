@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,14 @@ from sqlalchemy.engine import Engine
 from bot.config import Settings
 from bot.core.clock import Clock
 from bot.core.context import Core
+from bot.core.jobs import OUTLOOKS as OUTLOOKS  # the job registry lives in the core; re-exported for callers
+from bot.core.jobs import SWEEPS as SWEEPS
+from bot.core.jobs import load_sweeps as load_sweeps
+from bot.core.jobs import outlook as outlook
+from bot.core.jobs import run_due
+from bot.core.jobs import sweep as sweep
 from bot.core.outbox import OutboxWorker
+from bot.scheduler import start_scheduler
 from flows import questionnaire as questionnaire_mod
 from models import crypto
 from models.db import make_engine, ping, upgrade
@@ -74,42 +80,6 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
     return WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url, timeout=15)
 
 
-# Sweeps the scheduler triggers and `jobs run-due` runs: (name, fn(core, now) -> list[str] report lines).
-SWEEPS: list[tuple[str, Callable[[Core, datetime], list[str]]]] = []
-
-
-def sweep(name: str) -> Callable[[Callable[[Core, datetime], list[str]]], Callable[[Core, datetime], list[str]]]:
-    def register(fn: Callable[[Core, datetime], list[str]]) -> Callable[[Core, datetime], list[str]]:
-        SWEEPS.append((name, fn))
-        return fn
-
-    return register
-
-
-# What a sweep has waiting, for `jobs list`: (name, fn(core) -> one line, e.g. the next due moment).
-OUTLOOKS: list[tuple[str, Callable[[Core], str]]] = []
-
-
-def outlook(name: str) -> Callable[[Callable[[Core], str]], Callable[[Core], str]]:
-    def register(fn: Callable[[Core], str]) -> Callable[[Core], str]:
-        OUTLOOKS.append((name, fn))
-        return fn
-
-    return register
-
-
-def load_sweeps() -> None:
-    """Import every module of bot.core: those that declare sweeps register them with @sweep."""
-    import importlib
-    import pkgutil
-
-    import bot.core
-
-    for info in sorted(pkgutil.iter_modules(bot.core.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"bot.core.{info.name}")
-
-
 @dataclass
 class Bot:
     settings: Settings
@@ -134,9 +104,7 @@ class Bot:
         if self.slack is not None and self.recovery is None:
             self.recovery = self.slack.recovery().start()
         if self.settings.scheduler_enabled:
-            from bot.scheduler import start_scheduler
-
-            self.scheduler = start_scheduler(self)
+            self.scheduler = start_scheduler(self.core, self.run_due)
 
     def stop(self) -> None:
         if self.scheduler is not None:
@@ -150,19 +118,6 @@ class Bot:
         if self.work_process is not None:
             self.work_process.stop()
         self._stopped.set()
-
-
-def run_due(core: Core, worker: OutboxWorker, at: datetime | None = None) -> list[str]:
-    load_sweeps()
-    now = at or core.clock.now()
-    lines: list[str] = []
-    for name, fn in SWEEPS:
-        for line in fn(core, now):
-            lines.append(f"{name}: {line}")
-    core.kick()
-    for outcome, msg, op in worker.drain():
-        lines.append(f"outbox: {outcome} {op} {msg.template} #{msg.id}")
-    return lines
 
 
 # Outbox delivery loops (bench/NOTES.md, part 2): conversations go out side by side; SQLite has one

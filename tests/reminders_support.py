@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.core import events
-from bot.runtime import run_due
+from bot.core.jobs import run_due
 from bot.slack import hooks
 from models import Consultation, Handover, Signal
 from models.db import session_scope

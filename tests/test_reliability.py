@@ -199,7 +199,7 @@ def test_the_signing_secret_is_the_one_configured() -> None:
 
 
 def test_housekeeping_forgets_old_handled_deliveries_but_not_recent_ones(running) -> None:
-    from bot.runtime import run_due
+    from bot.core.jobs import run_due
     from models import InboxItem
 
     r = running

@@ -29,7 +29,8 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.core import events, network, reminders, triage
 from bot.core.context import Core
-from bot.runtime import load_sweeps, make_core, open_database
+from bot.core.jobs import load_sweeps
+from bot.runtime import make_core, open_database
 from flows.reminder_rules import DEFAULT_PATH
 from models import AuditEntry, CaseEvent, Consultation, Handover, MessageRef, Municipality, OutboxMessage, Signal
 from models.db import session_scope

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.core.jobs import run_due
 from bot.core.training import calendar_for, reminder_config
-from bot.runtime import run_due
 from flows.reminder_rules import training_reminder_times
 from tests.conftest import Running
 

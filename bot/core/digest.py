@@ -9,8 +9,8 @@ from datetime import date, datetime, timedelta
 
 from bot.core import audit, jobs, outbox, people
 from bot.core.context import Core
+from bot.core.jobs import sweep
 from bot.core.stats import calendar_for
-from bot.runtime import sweep
 from flows.calendar import WorkingCalendar
 from models.db import session_scope
 

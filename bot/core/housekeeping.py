@@ -10,7 +10,7 @@ from sqlmodel import col, delete
 
 from bot.core import inbox
 from bot.core.context import Core
-from bot.runtime import sweep
+from bot.core.jobs import sweep
 from models import OutboxMessage
 from models.db import session_scope
 

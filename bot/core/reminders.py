@@ -35,7 +35,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import access, audit, events, outbox, people
 from bot.core.context import Core
-from bot.runtime import outlook, sweep
+from bot.core.jobs import outlook, sweep
 from flows.calendar import WorkingCalendar
 from flows.permissions import Denial, can_view_case_content
 from flows.reminder_rules import (

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.core import audit, datamap, jobs, outbox, training
 from bot.core import people as people_mod
 from bot.core.context import Core
-from bot.runtime import sweep
+from bot.core.jobs import sweep
 from flows import retention as rules_mod
 from flows.retention import RetentionRules
 from models import AuditEntry, MessageRef, OutboxMessage, Signal

@@ -25,8 +25,8 @@ from sqlmodel import Session, col, delete, select
 from bot.config import Settings
 from bot.core import access, audit, outbox, people
 from bot.core.context import Core
+from bot.core.jobs import sweep
 from bot.i18n import N_
-from bot.runtime import sweep
 from flows.calendar import WorkingCalendar
 from flows.permissions import Actor, Permission, Role, can_manage_training
 from flows.reminder_rules import ReminderConfig, load_reminders, refresher_due, training_reminder_times
