@@ -356,3 +356,35 @@ def test_parked_work_shows_in_healthz_and_the_inbox_command_and_can_be_run_again
     assert ran == [1]
     with urllib.request.urlopen(f"{running.server.url}/healthz", timeout=5) as resp:
         assert resp.status == 200
+
+
+def test_a_retried_event_is_handled_once(running) -> None:
+    r = running
+    resp = r.driver.app_home_opened(AF)
+    assert resp.status == 200
+    r.fake.wait_for(lambda: r.fake.calls_to("views.publish"))
+    r.fake.wait_for(lambda: _inbox_idle(r))
+    published = len(r.fake.calls_to("views.publish"))
+    assert r.driver.send_event(resp.payload, retry_num=1).status == 200  # Slack's retry of the same event
+    time.sleep(0.5)
+    assert _inbox_idle(r)
+    assert len(r.fake.calls_to("views.publish")) == published
+
+
+def test_a_run_that_finds_its_item_done_by_another_undoes_its_own_effect(running) -> None:
+    from models import Person
+
+    engine = running.core.engine
+    item_id = inbox.record(engine, "trigger:twice", "x", [])
+    item = inbox.claim(engine, item_id)
+    assert item is not None
+
+    def work() -> None:
+        with engine.begin() as conn:  # meanwhile another runner (its lease ran out) did it and marked it done
+            conn.execute(inbox.T.update().where(inbox.T.c.id == item_id).values(done_at=inbox.now(), claim="other"))
+        with session_scope(engine) as session:
+            session.add(Person(user_id="U0DOUBLE01", name="Ans"))
+
+    inbox.run(engine, item, lambda _name: work)
+    with Session(engine) as session:
+        assert session.exec(select(Person).where(Person.user_id == "U0DOUBLE01")).first() is None
