@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -199,8 +200,7 @@ def cmd_outbox_retry(args: argparse.Namespace) -> int:
     from bot.runtime import open_database
     from models.db import session_scope
 
-    if not args.id and not args.failed:
-        print("Say which: `signaalbot outbox retry --id N` or `signaalbot outbox retry --failed`.", file=sys.stderr)
+    if not _says_which(args, "outbox"):
         return 2
     with session_scope(open_database(_settings())) as session:
         count = outbox.requeue(session, Clock().now(), ids=args.id or None, failed=args.failed)
@@ -229,12 +229,26 @@ def cmd_inbox_retry(args: argparse.Namespace) -> int:
     from bot.core import inbox
     from bot.runtime import open_database
 
-    if not args.id and not args.failed:
-        print("Say which: `signaalbot inbox retry --id N` or `signaalbot inbox retry --failed`.", file=sys.stderr)
+    if not _says_which(args, "inbox"):
         return 2
     count = inbox.requeue(open_database(_settings()), ids=args.id, failed=args.failed)
     print(f"Requeued {count} request(s); a running bot carries them out within seconds.")
     return 0
+
+
+def _says_which(args: argparse.Namespace, command: str) -> bool:
+    if args.id or args.failed:
+        return True
+    print(f"Say which: `signaalbot {command} retry --id N` or `signaalbot {command} retry --failed`.", file=sys.stderr)
+    return False
+
+
+def _retry_parser(parent: Any, what: str, func: Callable[[argparse.Namespace], int]) -> None:
+    retry = parent.add_subparsers(dest=f"{parent.prog.split()[-1]}_command").add_parser(
+        "retry", help=f"{what} failed (or given) ones again")
+    retry.add_argument("--id", type=int, action="append", help=f"an item number from `{parent.prog}`")
+    retry.add_argument("--failed", action="store_true", help="every failed item")
+    retry.set_defaults(func=func)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -271,17 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     box = sub.add_parser("outbox", help="messages not yet delivered: failed and stuck ones with reason and age")
     box.set_defaults(func=cmd_outbox)
-    box_sub = box.add_subparsers(dest="outbox_command")
-    retry = box_sub.add_parser("retry", help="send failed (or given) messages again")
-    retry.add_argument("--id", type=int, action="append", help="an item number from `signaalbot outbox`")
-    retry.add_argument("--failed", action="store_true", help="every failed item")
-    retry.set_defaults(func=cmd_outbox_retry)
+    _retry_parser(box, "send", cmd_outbox_retry)
     box = sub.add_parser("inbox", help="acknowledged requests not carried out yet: failed ones with their reason")
     box.set_defaults(func=cmd_inbox)
-    retry = box.add_subparsers(dest="inbox_command").add_parser("retry", help="carry out failed (or given) ones again")
-    retry.add_argument("--id", type=int, action="append", help="an item number from `signaalbot inbox`")
-    retry.add_argument("--failed", action="store_true", help="every failed item")
-    retry.set_defaults(func=cmd_inbox_retry)
+    _retry_parser(box, "carry out", cmd_inbox_retry)
     # keys generate|rotate: bot/commands/keys.py
     for name in _command_modules():
         module = __import__(name, fromlist=["register_cli"])
