@@ -62,7 +62,7 @@ class AlreadyDone(Exception):
 @dataclass
 class _Running:
     id: int
-    claim: str
+    claim: str | None
     marked: bool = False
     aside: int = 0
     children: int = 0
@@ -184,7 +184,7 @@ class Claimed:
     id: int
     work: str
     args: list[Any]
-    claim: str
+    claim: str | None  # None: just handed over, not claimed (the recovery never takes a fresh item)
 
 
 def _claim(engine: Engine, where: Any, limit: int) -> list[Claimed]:
@@ -247,21 +247,29 @@ def run_id(engine: Engine, item_id: int, lookup: Callable[[str], Callable[..., A
         run(engine, item, lookup)
 
 
+def _mine(claim: str | None) -> Any:
+    """The item is still this runner's: its claim, or (just handed over) nobody's claim."""
+    return T.c.claim == claim if claim is not None else T.c.claim.is_(None)
+
+
 def _done_stmt(state: _Running) -> Any:
-    return (update(T).where(T.c.id == state.id, T.c.claim == state.claim, T.c.done_at.is_(None))
+    return (update(T).where(T.c.id == state.id, _mine(state.claim), T.c.done_at.is_(None))
             .values(done_at=now(), args=None, claim=None, claimed_until=None, last_error=None))
 
 
 def _failed(engine: Engine, item: Claimed, exc: Exception) -> None:
     with engine.begin() as conn:
         attempts = conn.execute(select(T.c.attempts).where(T.c.id == item.id)).scalar() or 0
+        if item.claim is None:  # a handed-over run is not counted by a claim: count it here
+            attempts += 1
+            conn.execute(update(T).where(T.c.id == item.id).values(attempts=attempts))
         parked = attempts >= MAX_ATTEMPTS
         values: dict[str, Any] = {"claim": None, "last_error": type(exc).__name__[:200]}
         if parked:
             values["failed_at"] = now()
         else:
             values["claimed_until"] = now() + BACKOFF[min(attempts, len(BACKOFF)) - 1]
-        conn.execute(update(T).where(T.c.id == item.id, T.c.claim == item.claim).values(**values))
+        conn.execute(update(T).where(T.c.id == item.id, _mine(item.claim), T.c.done_at.is_(None)).values(**values))
     if parked:
         log.error("after-ack work %s (inbox #%s) failed %s times (%s); parked as failed", item.work, item.id,
                   attempts, type(exc).__name__, exc_info=exc)

@@ -187,7 +187,7 @@ class SlackContext:
         if collected is not None:  # dispatched on the event loop: stored by `store_collected` before the ack
             collected.append(row)
             return
-        self.hand_over(self.writer.submit([row]).result())
+        self.hand_over([row], self.writer.submit([row]).result())
 
     @staticmethod
     def collect() -> tuple[list[inbox.Row], contextvars.Token[list[inbox.Row] | None]]:
@@ -203,25 +203,29 @@ class SlackContext:
     async def store_collected(self, rows: list[inbox.Row]) -> None:
         """Store what a request dispatched on the loop handed on (the loop serves others meanwhile;
         concurrent requests share one commit), then hand it over."""
-        self.hand_over(await asyncio.wrap_future(self.writer.submit(rows)))
+        self.hand_over(rows, await asyncio.wrap_future(self.writer.submit(rows)))
 
     @cached_property
     def writer(self) -> inbox.Writer:
         return inbox.Writer(self.core.engine)
 
-    def hand_over(self, item_ids: list[int | None]) -> None:
-        for item_id in item_ids:
+    def hand_over(self, rows: list[inbox.Row], item_ids: list[int | None]) -> None:
+        """Stored: now run them, with their arguments at hand (the database is read again only by
+        recovery, when a hand-over got lost)."""
+        for (_dedupe, key, args), item_id in zip(rows, item_ids, strict=True):
             if item_id is None:
                 log.info("a repeated delivery was handled before; not again")
-            elif self.forward is None or not self.forward(INBOX, (item_id,)):
-                self.run_item(item_id)
+            elif self.forward is None or not self.forward(INBOX, (item_id, key, args)):
+                self.run_item(item_id, key, args)
 
-    def run_item(self, item_id: int) -> None:
-        """Run a stored inbox item here (claimed first: done once, whoever gets to it)."""
+    def run_item(self, item_id: int, key: str, args: list[Any]) -> None:
+        """Run a stored inbox item that was just handed over: marked done with its effect, unless the
+        recovery took it meanwhile (then that one does it)."""
+        item = inbox.Claimed(item_id, key, args, None)
         if self.work is None:
-            inbox.run_id(self.core.engine, item_id, self._work_fns.__getitem__)
+            inbox.run(self.core.engine, item, self._work_fns.__getitem__)
         else:
-            self.work.submit(inbox.run_id, self.core.engine, item_id, self._work_fns.__getitem__)
+            self.work.submit(inbox.run, self.core.engine, item, self._work_fns.__getitem__)
 
     def recovery(self) -> inbox.Recovery:
         """The inbox's recovery for the process that runs the work (started with the outbox)."""
@@ -230,7 +234,7 @@ class SlackContext:
     def run_work(self, key: str, args: tuple[Any, ...]) -> None:
         """Run work handed over by the front (the work process): a stored inbox item."""
         if key == INBOX:
-            self.run_item(args[0])
+            self.run_item(*args)
             return
         raise LookupError(f"unknown hand-over {key}")
 
