@@ -1,15 +1,18 @@
 """The inbox: work the bot acknowledged, stored before the acknowledgement goes back.
 
-A platform edge answers a delivery (Slack's 3 seconds) only after `record` stored what the answer
-promises: the registered work's name, its plain-data arguments (JSON, encrypted: a payload may carry
-case text) and a dedupe key from the delivery itself, so a retried or doubled delivery is stored once
-and takes effect once. Then it hands the item's id to whoever runs work (the work process, or this
-process's executor) as a wake-up only: `run` claims the item (a lease with a random token; on
-PostgreSQL `FOR UPDATE SKIP LOCKED`), runs the work, and marks the item done **in the same
-transaction as the work's effect** (a `before_commit` hook on the first session of the work that
-writes), so a crash before that commit leaves the item to be run again, and one after it never runs it
-twice. `Recovery` (a thread in the process that runs work) picks up what was never claimed, what a
-dead process had claimed, and what failed and waits for its retry; at start, at once.
+A platform edge answers a delivery (Slack's 3 seconds) only after `store` put what the answer
+promises in the database: the registered work's name, its plain-data arguments (JSON, encrypted: a
+payload may carry case text) and a dedupe key from the delivery itself, so a retried or doubled
+delivery is stored once and takes effect once (`Writer`: one thread, one commit for whatever waits).
+Then the edge hands the item (id and arguments) to whoever runs work: the work process, or this
+process's executor. `run` marks the item done **in the same transaction as the work's effect** (a
+`before_commit` hook on the first session of the work that writes, with a conditional UPDATE), so a
+crash before that commit leaves the item to be run again and one after it never runs it twice.
+`Recovery` (a thread in the process that runs work) claims — a lease with a random token, `FOR UPDATE
+SKIP LOCKED` on PostgreSQL — what was handed over more than GRACE ago and is not done, what was stored
+before this process started (a crash, a kill -9, a restart), what a dead runner had claimed, and what
+failed and waits for its retry; a handed-over run whose item the recovery claimed meanwhile finds it
+no longer its own at commit and rolls its effect back.
 
 After-ack work is one transaction (docs/DEVELOPING.md): a work function that commits several writes
 is marked done with the first; a crash between them loses the rest.
