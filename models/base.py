@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from pydantic_core import PydanticUndefined
@@ -145,3 +147,11 @@ class EncryptedText(TypeDecorator[str]):
 
     def process_result_value(self, value: str | None, dialect: Any) -> str | None:
         return None if value is None else crypto.decrypt(value)
+
+
+def error_name(exc: BaseException) -> str:
+    """An exception as its type and where it was raised (`KeyError_ at crypto.py:80`), never its
+    text: that may hold case content or SQL parameters. What logs and error columns may carry."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    return type(exc).__name__ + (f" at {Path(frame.filename).name}:{frame.lineno}" if frame else "")
+

@@ -277,7 +277,7 @@ def test_failing_work_is_retried_then_parked_and_its_text_stays_encrypted(runnin
     assert len(attempts) == inbox.MAX_ATTEMPTS
     with Session(engine) as session:
         row = session.get(InboxItem, item_id)
-        assert row.failed_at is not None and row.last_error == "RuntimeError"
+        assert row.failed_at is not None and row.last_error.startswith("RuntimeError at test_durable_intake.py:")
     with engine.connect() as conn:
         from sqlalchemy import text
 

@@ -40,6 +40,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
 from models import InboxItem
+from models.base import error_name
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +234,8 @@ def run(engine: Engine, item: Claimed, lookup: Callable[[str], Callable[..., Any
         return
     except Exception as exc:  # noqa: BLE001 - one bad item must not stop the runner
         if state.marked:
-            log.exception("after-ack work %s (inbox #%s) failed after its effect was stored", item.work, item.id)
+            log.error("after-ack work %s (inbox #%s) failed after its effect was stored: %s", item.work, item.id,
+                      error_name(exc))
         else:
             _failed(engine, item, exc)
         return
@@ -267,7 +269,7 @@ def _failed(engine: Engine, item: Claimed, exc: Exception) -> None:
             attempts += 1
             conn.execute(update(T).where(T.c.id == item.id).values(attempts=attempts))
         parked = attempts >= MAX_ATTEMPTS
-        values: dict[str, Any] = {"claim": None, "last_error": type(exc).__name__[:200]}
+        values: dict[str, Any] = {"claim": None, "last_error": error_name(exc)[:200]}
         if parked:
             values["failed_at"] = now()
         else:
@@ -275,10 +277,10 @@ def _failed(engine: Engine, item: Claimed, exc: Exception) -> None:
         conn.execute(update(T).where(T.c.id == item.id, _mine(item.claim), T.c.done_at.is_(None)).values(**values))
     if parked:
         log.error("after-ack work %s (inbox #%s) failed %s times (%s); parked as failed", item.work, item.id,
-                  attempts, type(exc).__name__, exc_info=exc)
+                  attempts, error_name(exc))
     else:
         log.warning("after-ack work %s (inbox #%s) failed (%s); it is tried again", item.work, item.id,
-                    type(exc).__name__, exc_info=exc)
+                    error_name(exc))
 
 
 def child_key() -> str | None:
@@ -367,8 +369,8 @@ class Recovery:
         while not self._stop.is_set():
             try:
                 self.run_once()
-            except Exception:  # noqa: BLE001 - the database may be away for a moment; look again later
-                log.warning("inbox recovery could not look for work; trying again", exc_info=True)
+            except Exception as exc:  # noqa: BLE001 - the database may be away for a moment; look again later
+                log.warning("inbox recovery could not look for work (%s); trying again", error_name(exc))
             self._stop.wait(self.every)
 
     def stop(self) -> None:

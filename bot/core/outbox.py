@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import case, exists, func, insert, or_
@@ -22,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from models import MessageRef, OutboxMessage
-from models.base import column_values, insert_rows, utcnow, without_nulls
+from models.base import column_values, error_name, insert_rows, utcnow, without_nulls
 from models.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -603,9 +601,7 @@ class OutboxWorker:
         session.rollback()  # what the attempt wrote is undone; the lease (its own transaction) stays
         item = session.get(OutboxMessage, item_id)
         assert item is not None
-        frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
-        where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
-        reason = f"{type(exc).__name__}{where}"
+        reason = error_name(exc)
         if item.attempts >= self.max_attempts:
             item.status, item.last_error, item.locked_until = "failed", reason[:200], None
             log.error("outbox: giving up on %s of message %s: %s (see `signaalbot outbox`)", item.op, msg.id, reason)

@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 from bot.config import ConfigError
 from bot.slack import hooks
 from bot.slack.common import SlackContext
+from models.base import error_name
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,8 @@ def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]], extra_rout
             if rows:
                 try:
                     await intake.store_collected(rows)
-                except Exception:  # noqa: BLE001 - not stored: no 200, so Slack (or the user) tries again
-                    log.exception("could not store the work of a request; answering 503")
+                except Exception as exc:  # noqa: BLE001 - not stored: no 200, so Slack (or the user) tries again
+                    log.error("could not store the work of a request (%s); answering 503", error_name(exc))
                     return refused(503, "try_again")
         else:
             resp = await run_in_threadpool(app.dispatch, bolt_req)
