@@ -388,3 +388,59 @@ def test_a_run_that_finds_its_item_done_by_another_undoes_its_own_effect(running
     inbox.run(engine, item, lambda _name: work)
     with Session(engine) as session:
         assert session.exec(select(Person).where(Person.user_id == "U0DOUBLE01")).first() is None
+
+
+def test_the_stored_item_reads_back_as_written_and_a_repeat_is_not_stored(database_url) -> None:
+    """The ack path's prepared insert (driver cursor, the columns' own bind processors) writes what the
+    ORM reads: the arguments encrypted at rest, aware UTC times; a repeated delivery key gives None."""
+    from models import crypto
+
+    crypto.configure(Fernet.generate_key().decode())
+    engine = make_engine(database_url)
+    upgrade(engine)
+    before = inbox.now()
+    first, repeat, other = inbox.store(engine, [("key-1", "triage.start", ["C1", {"text": "Straat 1 Breda"}]),
+                                                ("key-1", "triage.start", ["C1", {"text": "twice"}]),
+                                                ("key-2", "cases.claim", [7])])
+    assert first is not None and other is not None and repeat is None
+    assert inbox.record(engine, "key-2", "cases.claim", [7]) is None
+    with Session(engine) as session:
+        item = session.get(InboxItem, first)
+        assert item is not None and item.work == "triage.start" and item.attempts == 0
+        assert json.loads(item.args or "") == ["C1", {"text": "Straat 1 Breda"}]
+        assert before <= item.received_at <= inbox.now() and item.received_at.utcoffset() == timedelta(0)
+        raw = session.connection().exec_driver_sql(f"SELECT args FROM inboxitem WHERE id = {int(first)}").scalar()
+    engine.dispose()
+    assert "Breda" not in raw and crypto.decrypt(raw) == json.dumps(["C1", {"text": "Straat 1 Breda"}],
+                                                                    separators=(",", ":"), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("how", ["store", "writer"])
+def test_storing_waits_for_another_processs_write_on_sqlite(tmp_path, how) -> None:
+    """SQLite has one writer: the front's store (and its writer thread, with its own connection)
+    retries while the work process holds the write lock (the driver's own 'database is locked' from
+    the prepared insert too), and succeeds once it is free."""
+    import sqlite3
+    import threading
+
+    from models import crypto
+
+    crypto.configure(Fernet.generate_key().decode())
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's write transaction
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    started = time.monotonic()
+    try:
+        if how == "store":
+            [item_id] = inbox.store(engine, [("locked-1", "triage.start", [])])
+        else:
+            [item_id] = inbox.Writer(engine).submit([("locked-1", "triage.start", [])]).result(timeout=10)
+    finally:
+        release.join()
+        other.close()
+        engine.dispose()
+    assert item_id is not None and time.monotonic() - started >= 0.25

@@ -20,6 +20,7 @@ is marked done with the first; a crash between them loses the rest.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -34,7 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, func, or_, select, update
+from sqlalchemy import and_, bindparam, event, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -78,27 +79,66 @@ _CURRENT: ContextVar[_Running | None] = ContextVar("inbox_item", default=None)
 Row = tuple[str, str, Any]  # (dedupe key, work, arguments)
 
 
-def _insert(engine: Engine) -> Any:
-    if engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    return dialect_insert(T).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.id)
+class _Insert:
+    """The inbox's INSERT … ON CONFLICT DO NOTHING RETURNING id, compiled once per engine and run on the
+    driver's cursor: the ack path pays for the statement and its commit, not for building, caching and
+    compiling it again per row (bench/NOTES.md, part 1). The values go through the columns' own bind
+    processors (the encryption of `args`, the UTC datetimes), as they would through SQLAlchemy."""
+
+    COLUMNS = ("dedupe_key", "work", "received_at", "attempts", "args")
+
+    def __init__(self, engine: Engine) -> None:
+        if engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        stmt = (dialect_insert(T).values({name: bindparam(name) for name in self.COLUMNS})
+                .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.id))
+        compiled = stmt.compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        self.order = list(compiled.positiontup or ()) if compiled.positional else None
+        self.process = [(name, T.c[name].type.bind_processor(engine.dialect)) for name in self.COLUMNS]
+
+    def params(self, row: Row, at: datetime) -> Any:
+        dedupe_key, work, args = row
+        values = {"dedupe_key": dedupe_key[:200], "work": work, "received_at": at, "attempts": 0,
+                  "args": json.dumps(args, separators=(",", ":"), ensure_ascii=False)}
+        for name, process in self.process:
+            if process is not None:
+                values[name] = process(values[name])
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+    def run(self, cursor: Any, rows: list[Row], at: datetime) -> list[int | None]:
+        ids: list[int | None] = []
+        for row in rows:
+            cursor.execute(self.sql, self.params(row, at))
+            found = cursor.fetchone()
+            ids.append(found[0] if found else None)
+        return ids
 
 
-def _values(row: Row, at: datetime) -> dict[str, Any]:
-    dedupe_key, work, args = row
-    return {"dedupe_key": dedupe_key[:200], "work": work, "received_at": at, "attempts": 0,
-            "args": json.dumps(args, separators=(",", ":"), ensure_ascii=False)}
+_INSERTS: dict[tuple[str, str, str], _Insert] = {}  # per dialect, driver and parameter style
+
+
+def _insert_for(engine: Engine) -> _Insert:
+    kind = (engine.dialect.name, engine.driver, engine.dialect.paramstyle)
+    insert = _INSERTS.get(kind)
+    if insert is None:
+        insert = _INSERTS[kind] = _Insert(engine)
+    return insert
 
 
 def store(engine: Engine, rows: list[Row]) -> list[int | None]:
     """Store pieces of acknowledged work in one transaction (one commit: one wait for the disk, however
     many). Per row its id, or None: that delivery was stored before (a retry, a double delivery)."""
-    stmt, at = _insert(engine), now()
+    insert, at = _insert_for(engine), now()
 
     def write(conn: Any) -> list[int | None]:
-        return [conn.execute(stmt.values(_values(row, at))).scalar() for row in rows]
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            return insert.run(cursor, rows, at)
+        finally:
+            cursor.close()
 
     if engine.dialect.name == "sqlite":
         return _sqlite_write(engine, write)
@@ -127,8 +167,9 @@ def _sqlite_write(engine: Engine, write: Callable[[Any], Any]) -> Any:
                 try:
                     with conn.begin():
                         return write(conn)
-                except OperationalError as exc:
-                    if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                except (OperationalError, engine.dialect.dbapi.OperationalError) as exc:
+                    # SQLAlchemy's wrapper, or the driver's own from the prepared insert on its cursor
+                    if "locked" not in str(getattr(exc, "orig", exc)) or time.monotonic() > deadline:
                         raise
                 time.sleep(pause)
                 pause = min(pause * 1.5, 0.002)
@@ -138,26 +179,41 @@ def _sqlite_write(engine: Engine, write: Callable[[Any], Any]) -> Any:
 
 
 class Writer:
-    """Stores inbox items for the process that acknowledges, off its event loop: one thread, and one
-    transaction for whatever waits when it gets to it, so concurrent requests share a commit."""
+    """Stores inbox items for the process that acknowledges, off its event loop: one thread with its
+    own database connection, and one transaction for whatever waits when it gets to it, so concurrent
+    requests share a commit. On SQLite that connection never waits in SQLite's busy handler (see
+    `_sqlite_write`) and leaves the WAL checkpoints to the process that does the work."""
 
     MAX_BATCH = 64
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._queue: queue.SimpleQueue[tuple[list[Row], Future[list[int | None]]]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[list[Row], Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._conn: Any = None  # the pooled DBAPI connection of the writer thread
 
     def submit(self, rows: list[Row]) -> Future[list[int | None]]:
+        """From any thread: a future of the rows' ids (None: stored before)."""
         future: Future[list[int | None]] = Future()
+        self._put(rows, future)
+        return future
+
+    def submit_async(self, rows: list[Row]) -> asyncio.Future[list[int | None]]:
+        """From an event loop: an awaitable of the rows' ids, resolved with one wake-up of the loop for
+        everything the batch stored."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[int | None]] = loop.create_future()
+        self._put(rows, future)
+        return future
+
+    def _put(self, rows: list[Row], future: Any) -> None:
         self._queue.put((rows, future))
         if self._thread is None or not self._thread.is_alive():
             with self._lock:
                 if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._loop, name="inbox-writer", daemon=True)
                     self._thread.start()
-        return future
 
     def _loop(self) -> None:
         while True:
@@ -166,15 +222,74 @@ class Writer:
                 while len(batch) < self.MAX_BATCH:
                     batch.append(self._queue.get_nowait())
             try:
-                ids = store(self.engine, [row for rows, _ in batch for row in rows])
+                ids = self._store([row for rows, _ in batch for row in rows])
             except Exception as exc:  # noqa: BLE001 - each waiting request answers with the failure
-                for _, future in batch:
-                    future.set_exception(exc)
+                self._settle([(future, None, exc) for _, future in batch])
                 continue
-            at = 0
+            at, outcomes = 0, []
             for rows, future in batch:
-                future.set_result(ids[at:at + len(rows)])
+                outcomes.append((future, ids[at:at + len(rows)], None))
                 at += len(rows)
+            self._settle(outcomes)
+
+    @staticmethod
+    def _settle(outcomes: list[tuple[Any, list[int | None] | None, BaseException | None]]) -> None:
+        loops: dict[Any, list[tuple[Any, Any, Any]]] = {}
+        for outcome in outcomes:
+            future = outcome[0]
+            if isinstance(future, asyncio.Future):
+                loops.setdefault(future.get_loop(), []).append(outcome)
+            elif outcome[2] is not None:
+                future.set_exception(outcome[2])
+            else:
+                future.set_result(outcome[1])
+        for loop, waiting in loops.items():
+            with contextlib.suppress(RuntimeError):  # that loop was closed meanwhile: nobody waits
+                loop.call_soon_threadsafe(_settle_on_loop, waiting)
+
+    def _store(self, rows: list[Row]) -> list[int | None]:
+        insert, sqlite = _insert_for(self.engine), self.engine.dialect.name == "sqlite"
+        deadline, pause, at = time.monotonic() + SQLITE_WAIT, 0.0002, now()
+        while True:
+            if self._conn is None:
+                self._conn = self.engine.raw_connection()
+                if sqlite:
+                    cursor = self._conn.cursor()
+                    cursor.execute("PRAGMA busy_timeout=0")
+                    cursor.execute("PRAGMA wal_autocheckpoint=0")
+                    cursor.close()
+            try:
+                cursor = self._conn.cursor()
+                try:
+                    ids = insert.run(cursor, rows, at)
+                finally:
+                    cursor.close()
+                self._conn.commit()
+                return ids
+            except self.engine.dialect.dbapi.Error as exc:
+                with contextlib.suppress(Exception):
+                    self._conn.rollback()
+                if not (sqlite and "locked" in str(exc) and time.monotonic() < deadline):
+                    self._drop()  # a broken connection is not used again
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.002)
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+
+
+def _settle_on_loop(waiting: list[tuple[Any, Any, Any]]) -> None:
+    for future, ids, exc in waiting:
+        if future.done():
+            continue  # the request went away (cancelled)
+        if exc is not None:
+            future.set_exception(exc)
+        else:
+            future.set_result(ids)
 
 
 def _open(at: datetime) -> Any:

@@ -3,7 +3,6 @@ them something privately."""
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import hashlib
 import json
@@ -203,7 +202,7 @@ class SlackContext:
     async def store_collected(self, rows: list[inbox.Row]) -> None:
         """Store what a request dispatched on the loop handed on (the loop serves others meanwhile;
         concurrent requests share one commit), then hand it over."""
-        self.hand_over(rows, await asyncio.wrap_future(self.writer.submit(rows)))
+        self.hand_over(rows, await self.writer.submit_async(rows))
 
     @cached_property
     def writer(self) -> inbox.Writer:
