@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 # With Slack tokens (in the environment or .env) the real bot; without, the offline sandbox.
 run: $(STAMP)
-	@if [ -n "$$SLACK_BOT_TOKEN" ] || grep -Eqs '^[[:space:]]*SLACK_BOT_TOKEN=[^[:space:]#]+' .env; then \
+	@if [ -n "$$SLACK_BOT_TOKEN$$SLACK_BOT_TOKEN_FILE" ] || grep -Eqs '^[[:space:]]*SLACK_BOT_TOKEN(_FILE)?=[^[:space:]#]+' .env; then \
 		$(BIN)/signaalbot run; \
 	else \
 		$(BIN)/signaalbot sandbox; \

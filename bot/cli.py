@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from dotenv import load_dotenv
 
 from bot.config import ConfigError, Settings, load_settings
 
@@ -32,9 +35,22 @@ class CliError(Exception):
         self.lines = list(lines)
 
 
-def setup_logging(verbose: bool = False) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def setup_logging(verbose: bool = False, log_format: str | None = None) -> None:
+    """Plain lines, or with LOG_FORMAT=json one JSON object per line (time, level, logger, message and
+    what a log call adds as `extra`, such as a signal's reference — never content)."""
+    log_format = (log_format or os.environ.get("LOG_FORMAT") or "text").strip().lower()
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        handler.setFormatter(JsonFormatter("{asctime}{levelname}{name}{message}", style="{",
+                                           rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
+    if log_format not in ("json", "text"):
+        logging.getLogger("signaalbot").warning("LOG_FORMAT %r is unknown; writing text (use json or text)",
+                                                log_format)
     # slack_sdk, slack_bolt and sqlalchemy.engine log message bodies and SQL parameters when verbose:
     # case content must never reach a log.
     for noisy in ("apscheduler", "slack_bolt", "slack_sdk", "urllib3", "alembic", "uvicorn.access",
@@ -300,6 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    load_dotenv(Path.cwd() / ".env", override=False)  # LOG_FORMAT may be set there, as every setting
     setup_logging(args.verbose)
     try:
         return int(args.func(args) or 0)

@@ -14,6 +14,9 @@ from dotenv import load_dotenv
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LANGUAGES = ("nl", "en")
+# Settings that are secrets may also come from a file named by <NAME>_FILE (Docker and Kubernetes
+# mount secrets as files): the file's content, without surrounding white space, is the value.
+SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SIGNAAL_DATA_KEY", "DATABASE_URL")
 
 
 class ConfigError(Exception):
@@ -81,7 +84,23 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
 
     def get(name: str) -> str | None:
         value = env.get(name)
-        return value.strip() if value and value.strip() else None
+        value = value.strip() if value and value.strip() else None
+        if name not in SECRET_SETTINGS:
+            return value
+        path = (env.get(f"{name}_FILE") or "").strip()
+        if not path:
+            return value
+        if value:
+            problems.append(f"{name} and {name}_FILE are both set: keep one (the _FILE variant names a file "
+                            "that holds the value, as container secrets are mounted).")
+            return value
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except (OSError, UnicodeDecodeError) as exc:
+            why = getattr(exc, "strerror", None) or type(exc).__name__
+            problems.append(f"{name}_FILE: cannot read {path} ({why}); check the path and that the bot's user "
+                            "may read it.")
+            return None
 
     bot_token = get("SLACK_BOT_TOKEN")
     if bot_token and not bot_token.startswith("xoxb-"):
@@ -132,6 +151,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         database_url = "postgresql+psycopg://" + database_url.removeprefix("postgresql://")
 
     region = get("SIGNAAL_REGION_DIR")
+    data_key = get("SIGNAAL_DATA_KEY")
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -144,7 +164,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         host=get("HOST") or "0.0.0.0",  # noqa: S104 - a server listens on all interfaces by default
         timezone=timezone,
         language=language,
-        data_key=get("SIGNAAL_DATA_KEY"),
+        data_key=data_key,
         data_dir=data_dir,
         region_dir=Path(region) if region else None,
         scheduler_enabled=_bool(get("SCHEDULER_ENABLED") or "true"),

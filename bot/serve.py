@@ -63,7 +63,8 @@ def _http(bot: Bot) -> int:
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; catch that one, so
     # the caller's bot.stop() still runs (finish acked work, stop the work process).
     signal.signal(signal.SIGTERM, lambda *_: None)
-    uvicorn.run(asgi, host=bot.settings.host, port=bot.settings.port, log_level="warning")
+    # log_config=None: uvicorn logs through our handlers (LOG_FORMAT=json too), not its own.
+    uvicorn.run(asgi, host=bot.settings.host, port=bot.settings.port, log_level="warning", log_config=None)
     return 0
 
 

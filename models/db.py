@@ -91,9 +91,54 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+# pg_advisory_lock key of the schema upgrade (any fixed number; this one spells "SGNL").
+MIGRATION_LOCK = 0x53474E4C
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring the schema up to date; safe to call at every start."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema up to date; safe to call at every start, also by replicas that start
+    together: the first takes the migration lock, the others wait for it and then find nothing to do.
+    PostgreSQL: a session advisory lock (released when that connection ends, also when the process
+    is killed). SQLite: an exclusive lock on a file beside the database (SQLite has one host)."""
+    with migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                conn.commit()
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    import fcntl
+
+    fd = os.open(f"{database}.migrate-lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by close, also when the process dies
+        yield
+    finally:
+        os.close(fd)
+
+
+def schema_is_current(engine: Engine) -> bool:
+    """Whether the database is at the newest migration this code knows (readiness: a replica of an
+    older version, or a database nobody upgraded yet, is not ready)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+    with engine.connect() as conn:
+        return set(MigrationContext.configure(conn).get_current_heads()) == heads
 
 
 @contextmanager
