@@ -56,6 +56,11 @@ def holds(data: list[dict[str, Any]], text: str) -> bool:
     return any(text in repr(d) for d in data)
 
 
+def state(edge: TestEdge, reference: str) -> tuple[str, str | None, str | None]:
+    s = edge.signal(reference)
+    return s.status, s.claimed_by, s.conclusion
+
+
 def card(edge: TestEdge) -> Shown:
     cards = [s for s in edge.place(CASE_PLACE) if s.kind == "case_card"]
     assert len(cards) == 1, kinds(edge.place(CASE_PLACE))
@@ -104,6 +109,7 @@ def test_the_whole_route_tells_each_person_only_their_part(edge: TestEdge) -> No
     assert newest(edge.inbox(AVIM), "reminder_partner").data["deadline"]["rule"] == "advice_unanswered"
     assert newest(edge.thread(card(edge)), "reminder").data["ref"]["mention"] == [AF]
     assert edge.advise(AVIM, brief.data["consultation"]["id"], ADVICE).ok
+    assert state(edge, reference) == ("in_progress", AF, None)
     assert newest(edge.inbox(AVIM), "partner_consultation").data["consultation"]["answered"]
     assert newest(edge.thread(card(edge)), "case_event").data["event"]["text"] == ADVICE
     assert not edge.advise(ZOCO, brief.data["consultation"]["id"], "ik ook").ok  # not ZoCo's to answer
@@ -113,6 +119,7 @@ def test_the_whole_route_tells_each_person_only_their_part(edge: TestEdge) -> No
     assert not any(holds(edge.ever_shown(c), NOTE) for c in edge.conversations())
 
     assert edge.click(AF, "conclude", reference, conclusion="wel", rationale=RATIONALE).ok
+    assert state(edge, reference) == ("in_progress", AF, "wel")
     assert card(edge).data["case"]["conclusion"] == "wel"
 
     # Routed to AVIM: the hand-over in the member's DM, the outcome reported back in the case thread.
@@ -120,6 +127,7 @@ def test_the_whole_route_tells_each_person_only_their_part(edge: TestEdge) -> No
     handover = newest(edge.inbox(AVIM), "partner_handover")
     assert handover.data["handover"]["partner"] == "avim" and handover.data["event"]["text"] == ROUTE_MESSAGE
     assert handover.data["ref"]["description"] is False
+    assert state(edge, reference) == ("in_progress", AF, "wel")
     assert edge.report_outcome(AVIM, handover.data["handover"]["id"], OUTCOME).ok
     assert newest(edge.thread(card(edge)), "case_event").data["event"]["text"] == OUTCOME
 
@@ -129,7 +137,7 @@ def test_the_whole_route_tells_each_person_only_their_part(edge: TestEdge) -> No
     assert edge.click(AF, "feedback", reference, text=FEEDBACK).ok
     assert has(newest(edge.inbox(REPORTER), "reporter_event").data["event"], kind="feedback", text=FEEDBACK)
     assert edge.click(AF, "close", reference).ok
-    assert edge.signal(reference).status == "closed"
+    assert state(edge, reference) == ("closed", AF, "wel")
     assert card(edge).data["case"]["status"] == "closed"
 
     # Who saw what, over the whole route.
@@ -137,6 +145,8 @@ def test_the_whole_route_tells_each_person_only_their_part(edge: TestEdge) -> No
     reporter_saw = edge.ever_shown(dm(REPORTER))
     assert events_in(edge.inbox(REPORTER)) == ["claimed", "info_requested", "feedback"]
     assert not [text for text in NEVER_TO_THE_REPORTER if holds(reporter_saw, text)]
+    assert all(s.data["event"]["visible_to_reporter"] for s in edge.inbox(REPORTER) if "event" in s.data)
+    assert {s.kind for s in edge.inbox(AVIM)} == {"partner_consultation", "reminder_partner", "partner_handover"}
     partner_saw = edge.ever_shown(dm(AVIM))
     assert holds(partner_saw, CONSULT) and holds(partner_saw, ROUTE_MESSAGE)  # what the AF wrote to AVIM
     assert not [text for text in CASE_FILE if holds(partner_saw, text)]
