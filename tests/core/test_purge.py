@@ -56,13 +56,15 @@ def test_a_closed_case_is_purged_after_its_period_and_its_messages_become_tombst
     # Whatever showed details, in the case place, the reporter's DM and the partner's DM, is a tombstone.
     [card] = [m for m in edge.place(CASE_PLACE) if m.kind == "case_card"]
     assert card.redacted and card.data == {"kind": "tombstone"}
+    assert card.ops[-1] == "redact"  # no update follows a tombstone
     assert [m for m in edge.inbox(REPORTER) if m.kind == "summary"][0].redacted
     assert all(m.redacted for m in edge.inbox(AVIM) if m.kind == "partner_consultation")
     assert not [text for text in CONTENT if text in shown_now(edge)]
     assert {dm(REPORTER), CASE_PLACE, dm(AVIM)} <= edge.conversations()
 
-    # Once: the next days purge nothing more.
+    # Once: the next days purge nothing more, and nothing is shown again.
     assert purged_lines(edge.travel(add_months(closed_at, 6) + timedelta(days=2))) == []
+    assert all(s.ops[-1] == "redact" for s in edge.deliverer.shown.values() if s.redacted)
 
 
 def test_an_open_case_is_kept_and_an_abandoned_draft_goes_after_30_days(edge: TestEdge) -> None:
