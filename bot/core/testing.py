@@ -274,6 +274,10 @@ class TestEdge:
             assert sent.ok, sent
         return started.reference
 
+    def cancel(self, person: str, reference: str) -> Any:
+        """The reporter cancels their draft."""
+        return self._done(triage.cancel(self.core, self.signal_id(reference), person))
+
     def reply(self, person: str, reference: str, text: str, *, question: int | None = None) -> Any:
         """The reporter answers the AF's question (`question`: the event it asked in), or adds something."""
         return self._done(cases.reporter_answer(self.core, self.signal_id(reference), person, text, question))

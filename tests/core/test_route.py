@@ -174,3 +174,22 @@ def test_nothing_of_the_case_reaches_a_place_other_than_the_case_place(edge: Tes
     for conversation in edge.conversations() - {CASE_PLACE, dm(REPORTER)}:
         assert not holds(edge.ever_shown(conversation), DESCRIPTION), conversation
         assert not holds(edge.ever_shown(conversation), LOCATION), conversation
+
+
+def test_a_municipality_without_a_case_place_gets_its_cards_by_dm(edge: TestEdge) -> None:
+    reference = edge.report(REPORTER, {**ANSWERS, "municipality": "Etten-Leur"})
+    [card_dm] = [s for s in edge.inbox(AF_ELSEWHERE) if s.kind == "case_card"]
+    assert card_dm.data["reference"] == reference and card_dm.data["ref"]["mention"] == [AF_ELSEWHERE]
+    assert edge.place(CASE_PLACE) == [] and edge.inbox(AF) == []  # not Breda's
+    assert edge.click(AF, "claim", reference).error == "denied"
+    assert edge.click(AF_ELSEWHERE, "claim", reference).ok
+    assert [s.data["event"]["kind"] for s in edge.thread(card_dm)] == ["claimed"]
+
+
+def test_a_cancelled_draft_keeps_nothing_of_what_was_typed(edge: TestEdge) -> None:
+    reference = edge.report(REPORTER, ANSWERS, send=False)
+    assert newest(edge.inbox(REPORTER), "summary").data["answers"]["description"] == DESCRIPTION
+    assert edge.cancel(REPORTER, reference).ok
+    assert (edge.signal(reference).status, edge.signal(reference).description) == ("cancelled", None)
+    assert not holds([s.data for s in edge.inbox(REPORTER)], DESCRIPTION)
+    assert edge.conversations() == {dm(REPORTER)}  # nobody else ever heard of it
