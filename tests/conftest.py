@@ -3,16 +3,12 @@ Slack Web API, and the bot running on its real HTTP endpoint, driven by signed r
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from bot.config import Settings
 from bot.core import network
@@ -24,6 +20,7 @@ from bot.sandbox.socket_mode import SocketModeServer
 from bot.serve import socket_mode_handler
 from bot.slack.http import make_asgi
 from models.db import make_engine, session_scope
+from tests.databases import database_url as database_url  # the fixture, shared with tests/core
 
 DATA = Path(__file__).parent / "data"
 SECRET = "test-signing-secret"
@@ -42,36 +39,6 @@ PEOPLE = {
     "U0NET00002": ("Noah Netwerk", "noah@breda.example"),
     "U0COLL0001": ("Cees Collega", "cees@breda.example"),
 }
-
-
-def _pg_admin_url() -> str | None:
-    return os.environ.get("TEST_DATABASE_URL") or None
-
-
-def _psycopg(url: str) -> str:
-    return "postgresql+psycopg://" + url.split("://", 1)[1] if url.startswith("postgresql://") else url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database per test."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'signaalbot.db'}"
-        return
-    admin = _pg_admin_url()
-    if not admin:
-        pytest.skip("TEST_DATABASE_URL is not set: PostgreSQL tests run in CI (.ci/run sets it)")
-    name = f"sbtest_{uuid.uuid4().hex[:12]}"
-    admin_engine = create_engine(_psycopg(admin), isolation_level="AUTOCOMMIT")
-    with admin_engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(_psycopg(admin)).set(database=name).render_as_string(hide_password=False)
-    try:
-        yield url
-    finally:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin_engine.dispose()
 
 
 @pytest.fixture
