@@ -58,6 +58,23 @@ def setup_logging(verbose: bool = False, log_format: str | None = None) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def metrics_folder() -> None:
+    """`/metrics` shows the counters of the front and of its work process: prometheus-client's
+    multiprocess mode, in a fresh folder per run (set before prometheus_client is imported; removed
+    at exit). PROMETHEUS_MULTIPROC_DIR set by the operator is used as it is (they empty it per run)."""
+    if "prometheus_client" in sys.modules:
+        return  # too late to switch modes (a test importing everything in one process)
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import atexit
+        import shutil
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="signaalbot-metrics-")
+        owner = os.getpid()
+        atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+
+
 def parse_moment(value: str, settings: Settings) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -318,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     load_dotenv(Path.cwd() / ".env", override=False)  # LOG_FORMAT may be set there, as every setting
     setup_logging(args.verbose)
+    if args.func is cmd_run:
+        metrics_folder()
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

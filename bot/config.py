@@ -35,6 +35,7 @@ class Settings:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     database_url: str = "sqlite:///data/signaalbot.db"
     port: int = 3000
+    health_port: int = 8081  # Socket Mode: /livez, /readyz and /metrics (HTTP mode serves them on `port`)
     host: str = "0.0.0.0"  # noqa: S104 - a server listens on all interfaces unless HOST says otherwise
     timezone: str = "Europe/Amsterdam"
     language: str = "nl"
@@ -123,14 +124,20 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
     elif not api_url.endswith("/"):
         api_url += "/"
 
-    port = 3000
-    if raw_port := get("PORT"):
+    def port_of(name: str, default: int) -> int:
+        raw = get(name)
+        if not raw:
+            return default
         try:
-            port = int(raw_port)
-            if not 0 <= port <= 65535:
+            value = int(raw)
+            if not 0 <= value <= 65535:
                 raise ValueError
+            return value
         except ValueError:
-            problems.append(f"PORT must be a number from 0 to 65535, got {raw_port!r}.")
+            problems.append(f"{name} must be a number from 0 to 65535, got {raw!r}.")
+            return default
+
+    port, health_port = port_of("PORT", 3000), port_of("HEALTH_PORT", 8081)
 
     timezone = get("BOT_TIMEZONE") or "Europe/Amsterdam"
     try:
@@ -161,6 +168,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         slack_api_url=api_url,
         database_url=database_url,
         port=port,
+        health_port=health_port,
         host=get("HOST") or "0.0.0.0",  # noqa: S104 - a server listens on all interfaces by default
         timezone=timezone,
         language=language,

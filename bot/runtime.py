@@ -161,6 +161,10 @@ def health(bot: Bot) -> dict[str, Any]:
 
     if not ping(bot.core.engine):
         return {"ok": False, "database": "unreachable", "reason": "the database does not answer"}
+    schema = schema_state(bot.core.engine)
+    if schema == "behind":
+        return {"ok": False, "database": "ok", "schema": schema,
+                "reason": "the database schema is older than this version (run `signaalbot db upgrade`)"}
     try:
         with Session(bot.core.engine) as session:
             state = outbox.health(session, bot.core.clock.now())
@@ -176,7 +180,7 @@ def health(bot: Bot) -> dict[str, Any]:
     elif not reason and bot.degraded:
         log.warning("no longer degraded: the outbox delivers again")
     bot.degraded = reason
-    body: dict[str, Any] = {"ok": reason is None, "database": "ok",
+    body: dict[str, Any] = {"ok": reason is None, "database": "ok", "schema": schema,
                             "outbox": {"paused": state.paused, "failed": state.failed,
                                        "oldest_pending_seconds": int(state.oldest_pending.total_seconds())
                                        if state.oldest_pending is not None else None},
@@ -184,3 +188,34 @@ def health(bot: Bot) -> dict[str, Any]:
     if reason:
         body["reason"] = reason
     return body
+
+
+_HEADS: dict[str, frozenset[str]] = {}
+
+
+def schema_state(engine: Engine) -> str:
+    """"current"; "behind" (a migration of this version is not applied: not ready); or "newer" (a newer
+    version migrated the database — forward-only migrations keep it usable by this one during a
+    rolling upgrade, so still ready)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from models.db import alembic_config
+
+    key = engine.dialect.name
+    if key not in _HEADS:
+        _HEADS[key] = frozenset(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+        _HEADS[key + ":known"] = frozenset(
+            rev.revision for rev in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current == _HEADS[key]:
+        return "current"
+    return "behind" if current <= _HEADS[key + ":known"] else "newer"
+
+
+def metrics(bot: Bot) -> tuple[bytes, str]:
+    """What /metrics answers (bot.core.scrape)."""
+    from bot.core import scrape
+
+    return scrape.render(bot.core.engine, bot.core.clock.now)

@@ -11,7 +11,8 @@ import threading
 import uvicorn
 
 from bot.config import Settings
-from bot.runtime import Bot, build_bot, health, open_database
+from bot.health import HealthServer
+from bot.runtime import Bot, build_bot, health, metrics, open_database
 from bot.slack.http import make_asgi
 from bot.workproc import WorkProcess
 
@@ -58,7 +59,7 @@ def take_over(bot: Bot) -> None:
 
 
 def _http(bot: Bot) -> int:
-    asgi = make_asgi(bot.app, lambda: health(bot), intake=bot.slack)
+    asgi = make_asgi(bot.app, lambda: health(bot), intake=bot.slack, metrics=lambda: metrics(bot))
     log.info("Signaalbot listens on http://%s:%s/slack/events (HTTP mode)", bot.settings.host, bot.settings.port)
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; catch that one, so
     # the caller's bot.stop() still runs (finish acked work, stop the work process).
@@ -80,9 +81,14 @@ def _socket_mode(bot: Bot) -> int:
     handler = socket_mode_handler(bot)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Socket Mode has no HTTP endpoint of its own: the probes and /metrics get a small one.
+    probes = HealthServer(lambda: health(bot), lambda: metrics(bot), bot.settings.host,
+                          bot.settings.health_port).start()
     handler.connect()
-    log.info("Signaalbot is connected to Slack (Socket Mode)")
+    log.info("Signaalbot is connected to Slack (Socket Mode); /livez, /readyz and /metrics on port %s",
+             bot.settings.health_port)
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     handler.close()
+    probes.stop()
     return 0

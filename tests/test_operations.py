@@ -11,6 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from bot.config import ConfigError, load_settings
+from tests.test_work_process import served as served  # the fixture: `signaalbot run` as a user runs it
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,3 +69,101 @@ def test_log_format_text_is_the_default() -> None:
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                          env={"PATH": "/usr/bin:/bin"})
     assert out.stderr.rstrip().endswith("INFO x: hi")
+
+
+# --- health and metrics in every mode --------------------------------------------------------------
+
+def _get(url: str) -> tuple[int, str]:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def _sample(text: str, name: str, **labels: str) -> float | None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return None
+
+
+def test_http_mode_serves_livez_readyz_and_metrics_of_both_processes(served) -> None:  # noqa: F811
+    from tests.helpers import report
+
+    base = served.driver.bot_url.removesuffix("/slack/events")
+    assert _get(f"{base}/livez") == (200, '{"ok":true}')
+    status, body = _get(f"{base}/readyz")
+    assert status == 200 and json.loads(body)["schema"] == "current"
+    assert _get(f"{base}/healthz")[0] == 200
+
+    reference = report(served)
+    status, text = _get(f"{base}/metrics")
+    assert status == 200
+    assert _sample(text, "signaalbot_requests_total", kind="command", status="200") >= 1
+    assert _sample(text, "signaalbot_requests_total", kind="interaction", status="200") >= 1
+    assert _sample(text, "signaalbot_ack_seconds_count", kind="command") >= 1
+    # Delivered by the work process, shown by the front: one /metrics for both processes.
+    assert _sample(text, "signaalbot_outbox_deliveries_total", result="sent") >= 2
+    assert _sample(text, "signaalbot_signals", state="new") == 1
+    assert _sample(text, "signaalbot_outbox_failed") == 0 and _sample(text, "signaalbot_database_up") == 1
+    # No label carries a person or a case.
+    assert reference not in text and "U0REP" not in text and "U0AF" not in text
+
+
+def test_readyz_is_503_while_the_schema_is_behind_this_version_and_livez_stays_200(running) -> None:
+    from sqlalchemy import text as sql
+
+    base = running.server.url
+    assert _get(f"{base}/readyz")[0] == 200
+    with running.core.engine.begin() as conn:
+        conn.execute(sql("DELETE FROM alembic_version"))
+    status, body = _get(f"{base}/readyz")
+    assert status == 503 and json.loads(body)["schema"] == "behind" and "db upgrade" in json.loads(body)["reason"]
+    assert _get(f"{base}/healthz")[0] == 503
+    assert _get(f"{base}/livez")[0] == 200
+    with running.core.engine.begin() as conn:
+        conn.execute(sql("INSERT INTO alembic_version (version_num) VALUES ('ffffffffffff')"))
+    status, body = _get(f"{base}/readyz")  # a newer version migrated it (a rolling upgrade): still ready
+    assert status == 200 and json.loads(body)["schema"] == "newer"
+
+
+def test_socket_mode_serves_the_probes_and_metrics_on_the_health_port(database_url, fake, tmp_path) -> None:
+    import os
+    import signal
+
+    from bot.sandbox.socket_mode import SocketModeServer
+    from tests.conftest import TOKEN
+    from tests.test_work_process import _free_port, _healthy, _wait
+
+    socket = SocketModeServer(fake).start()
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "SIGNAAL_", "DATABASE_URL"))}
+    env.update(SLACK_BOT_TOKEN=TOKEN, SLACK_APP_TOKEN="xapp-test", SLACK_API_URL=fake.base_url,
+               DATABASE_URL=database_url, SIGNAAL_DATA_KEY=Fernet.generate_key().decode(),
+               SIGNAAL_DATA_DIR=str(tmp_path), HOST="127.0.0.1", HEALTH_PORT=str(port), SCHEDULER_ENABLED="false")
+    log = tmp_path / "bot.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: _healthy(f"http://127.0.0.1:{port}/readyz") or proc.poll() is not None, 60, "start")
+        assert proc.poll() is None, log.read_text()
+        socket.wait_connected()
+        assert _get(f"http://127.0.0.1:{port}/livez")[0] == 200
+        status, text = _get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200 and _sample(text, "signaalbot_database_up") == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        socket.stop()
+    assert proc.returncode == 0, log.read_text()

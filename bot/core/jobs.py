@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.core import metrics
 from models.jobs import JobRun
 
 if TYPE_CHECKING:
@@ -61,8 +63,12 @@ def run_due(core: Core, worker: OutboxWorker, at: datetime | None = None) -> lis
     now = at or core.clock.now()
     lines: list[str] = []
     for name, fn in SWEEPS:
-        for line in fn(core, now):
-            lines.append(f"{name}: {line}")
+        started = time.perf_counter()
+        try:
+            for line in fn(core, now):
+                lines.append(f"{name}: {line}")
+        finally:
+            metrics.SWEEP_SECONDS.labels(name).observe(time.perf_counter() - started)
     core.kick()
     for outcome, msg, op in worker.drain():
         lines.append(f"outbox: {outcome} {op} {msg.template} #{msg.id}")

@@ -19,6 +19,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from bot.core import metrics
 from models import MessageRef, OutboxMessage
 from models.base import column_values, error_name, insert_rows, utcnow, without_nulls
 from models.db import session_scope
@@ -369,6 +370,7 @@ class OutboxWorker:
                         self._lane_freed.notify_all()
                 if outcome is None:
                     continue
+                metrics.DELIVERIES.labels(outcome[0]).inc()
                 if outcome[0] == "not_ready":
                     skipped.add(item_id)
                 elif outcome[0] == "sent" and not exclusive:
@@ -428,6 +430,7 @@ class OutboxWorker:
     def _pause(self, reason: str) -> None:
         with self._pause_lock:
             if self.paused is None:
+                metrics.DELIVERIES.labels("paused").inc()
                 log.warning("outbox: paused, the platform refuses our credentials (%s); asking it again "
                             "every %ss, delivering resumes by itself once it accepts them", reason,
                             int(self.probe_interval.total_seconds()))

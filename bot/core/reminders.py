@@ -33,7 +33,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, events, outbox, people
+from bot.core import access, audit, events, metrics, outbox, people
 from bot.core.context import Core
 from bot.core.jobs import outlook, sweep
 from flows.calendar import WorkingCalendar
@@ -534,6 +534,7 @@ def _record_sent(session: Session, items: list[_Due], now: datetime) -> None:
         column_values(CaseEvent, signal_id=item.row.signal_id, at=now, kind="reminder_sent",
                       data={"rule": item.row.rule_key, "subject": item.row.subject_id, "to": item.recipients})
         for item in items]))
+    metrics.REMINDERS_SENT.inc(len(items))
     audit.record_many(session, [
         audit.entry(None, "reminder.sent", signal_id=item.row.signal_id, subject=item.row.rule_key, at=now,
                     slot=item.row.due_at.isoformat(), recipients=item.recipients) for item in items])

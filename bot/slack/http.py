@@ -1,4 +1,4 @@
-"""HTTP mode: POST /slack/events and GET /healthz as an ASGI app, served by uvicorn.
+"""HTTP mode: POST /slack/events, and the probes and metrics of `bot.health`, as an ASGI app served by uvicorn.
 
 Bolt verifies the signature (401 when missing, wrong or older than five minutes). A listener runs in
 a worker thread, so the event loop keeps answering while it waits for the database or Slack; except,
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,7 +24,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot import health
 from bot.config import ConfigError
+from bot.core.metrics import ACK_SECONDS, REQUESTS, request_kind
 from bot.slack import hooks
 from bot.slack.common import SlackContext
 from models.base import error_name
@@ -62,8 +64,8 @@ def refused(status: int, error: str) -> Response:
     return JSONResponse({"ok": False, "error": error}, status_code=status, headers={"connection": "close"})
 
 
-def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]], extra_routes: list[BaseRoute] | None = None,
-              *, intake: SlackContext | None = None) -> Starlette:
+def make_asgi(app: App, healthy: health.Ready, extra_routes: list[BaseRoute] | None = None,
+              *, intake: SlackContext | None = None, metrics: health.Metrics | None = None) -> Starlette:
     """`intake` (the app's SlackContext): dispatch `hooks.INLINE` requests on the event loop. Their
     listener hands its work on; that is stored in the inbox by a writer thread while the loop serves
     the other requests, and the answer goes back once it is stored (bench/NOTES.md, part 1)."""
@@ -74,8 +76,19 @@ def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]], extra_rout
     on_loop = app.process_before_response and intake is not None
 
     async def events(request: Request) -> Response:
+        started, seen = time.perf_counter(), ["other", 500]  # (request kind, status) for /metrics
+        try:
+            response = await answer(request, seen)
+            seen[1] = response.status_code
+            return response
+        finally:
+            REQUESTS.labels(seen[0], str(seen[1])).inc()
+            ACK_SECONDS.labels(seen[0]).observe(time.perf_counter() - started)
+
+    async def answer(request: Request, seen: list[Any]) -> Response:
         try:
             body = (await read_body(request)).decode("utf-8")
+            seen[0] = request_kind(body)
             bolt_req = BoltRequest(body=body, query=request.url.query, headers=dict(request.headers))
         except BodyTooLarge:
             return refused(413, "request_too_large")
@@ -99,15 +112,9 @@ def make_asgi(app: App, healthy: Callable[[], bool | dict[str, Any]], extra_rout
         headers = {k: v[0] for k, v in resp.headers.items() if v and k.lower() != "content-length"}
         return Response(content=resp.body, status_code=resp.status, headers=headers)
 
-    async def healthz(_: Request) -> Response:
-        # `healthy`: a bool, or runtime.health's JSON body (ok: false → 503 with the reason).
-        state = await run_in_threadpool(healthy)
-        body = state if isinstance(state, dict) else {"ok": state, "database": "ok" if state else "unreachable"}
-        return JSONResponse(body, status_code=200 if body["ok"] else 503)
-
     routes: list[BaseRoute] = [
         Route("/slack/events", events, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        *health.routes(healthy, metrics),
         *(extra_routes or []),
     ]
     return Starlette(routes=routes)
