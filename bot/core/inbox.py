@@ -80,41 +80,47 @@ Row = tuple[str, str, Any]  # (dedupe key, work, arguments)
 
 
 class _Insert:
-    """The inbox's INSERT … ON CONFLICT DO NOTHING RETURNING id, compiled once per engine and run on the
-    driver's cursor: the ack path pays for the statement and its commit, not for building, caching and
-    compiling it again per row (bench/NOTES.md, part 1). The values go through the columns' own bind
-    processors (the encryption of `args`, the UTC datetimes), as they would through SQLAlchemy."""
+    """The inbox's INSERT … VALUES (…), (…) ON CONFLICT DO NOTHING RETURNING id, dedupe_key: one
+    statement for a whole batch (on PostgreSQL one round trip, and in autocommit one round trip with
+    its commit), compiled once per batch size and run on the driver's cursor — the ack path pays for
+    the statement and its commit, not for building, caching and compiling it per row (bench/NOTES.md,
+    part 1). The values go through the columns' own bind processors (the encryption of `args`, the UTC
+    datetimes), as they would through SQLAlchemy."""
 
     COLUMNS = ("dedupe_key", "work", "received_at", "attempts", "args")
 
     def __init__(self, engine: Engine) -> None:
-        if engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        stmt = (dialect_insert(T).values({name: bindparam(name) for name in self.COLUMNS})
-                .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.id))
-        compiled = stmt.compile(dialect=engine.dialect)
-        self.sql = compiled.string
-        self.order = list(compiled.positiontup or ()) if compiled.positional else None
+        self.dialect = engine.dialect
         self.process = [(name, T.c[name].type.bind_processor(engine.dialect)) for name in self.COLUMNS]
+        self._compiled: dict[int, tuple[str, list[str] | None]] = {}
 
-    def params(self, row: Row, at: datetime) -> Any:
-        dedupe_key, work, args = row
-        values = {"dedupe_key": dedupe_key[:200], "work": work, "received_at": at, "attempts": 0,
-                  "args": json.dumps(args, separators=(",", ":"), ensure_ascii=False)}
-        for name, process in self.process:
-            if process is not None:
-                values[name] = process(values[name])
-        return values if self.order is None else tuple(values[name] for name in self.order)
+    def _statement(self, n: int) -> tuple[str, list[str] | None]:
+        found = self._compiled.get(n)
+        if found is None:
+            if self.dialect.name == "postgresql":
+                from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            else:
+                from sqlalchemy.dialects.sqlite import insert as dialect_insert
+            stmt = (dialect_insert(T).values([{name: bindparam(f"{name}_{i}") for name in self.COLUMNS}
+                                              for i in range(n)])
+                    .on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(T.c.id, T.c.dedupe_key))
+            compiled = stmt.compile(dialect=self.dialect)
+            found = self._compiled[n] = (compiled.string,
+                                         list(compiled.positiontup or ()) if compiled.positional else None)
+        return found
 
     def run(self, cursor: Any, rows: list[Row], at: datetime) -> list[int | None]:
-        ids: list[int | None] = []
-        for row in rows:
-            cursor.execute(self.sql, self.params(row, at))
-            found = cursor.fetchone()
-            ids.append(found[0] if found else None)
-        return ids
+        """Per row its new id, or None: its key was stored before (or earlier in this batch)."""
+        sql, order = self._statement(len(rows))
+        values: dict[str, Any] = {}
+        for i, (dedupe_key, work, args) in enumerate(rows):
+            row = {"dedupe_key": dedupe_key[:200], "work": work, "received_at": at, "attempts": 0,
+                   "args": json.dumps(args, separators=(",", ":"), ensure_ascii=False)}
+            for name, process in self.process:
+                values[f"{name}_{i}"] = process(row[name]) if process is not None else row[name]
+        cursor.execute(sql, values if order is None else tuple(values[name] for name in order))
+        stored = {key: item_id for item_id, key in cursor.fetchall()}
+        return [stored.pop(key[:200], None) for key, _, _ in rows]
 
 
 _INSERTS: dict[tuple[str, str, str], _Insert] = {}  # per dialect, driver and parameter style
@@ -258,13 +264,16 @@ class Writer:
                     cursor.execute("PRAGMA busy_timeout=0")
                     cursor.execute("PRAGMA wal_autocheckpoint=0")
                     cursor.close()
+                else:  # the batch is one statement: in autocommit, one round trip with its commit
+                    self._conn.driver_connection.autocommit = True
             try:
                 cursor = self._conn.cursor()
                 try:
                     ids = insert.run(cursor, rows, at)
                 finally:
                     cursor.close()
-                self._conn.commit()
+                if sqlite:
+                    self._conn.commit()
                 return ids
             except self.engine.dialect.dbapi.Error as exc:
                 with contextlib.suppress(Exception):
