@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from bot.core import inbox, network
 from bot.core.clock import Clock
@@ -112,8 +112,7 @@ def _settled(b: Bot) -> bool:
     """No delivery or inbox work under way (so a paused process holds no SQLite write lock)."""
     with Session(b.engine) as session:
         busy = session.exec(select(OutboxMessage.id).where(col(OutboxMessage.status).in_(["pending", "sending"])))
-        return busy.first() is None and session.exec(select(InboxItem.id).where(
-            col(InboxItem.done_at).is_(None))).first() is None
+        return busy.first() is None and inbox.unfinished(b.engine) == 0
 
 
 def _questions(b: Bot, user: str) -> list[str]:
@@ -157,10 +156,8 @@ def test_a_kill_9_after_the_acks_loses_nothing_and_doubles_nothing(bot: Bot) -> 
     time.sleep(0.5)
     assert all(_questions(b, user) == [first[user]] for user in REPORTERS)  # nothing was done yet
     b.kill_all()
-    with Session(b.engine) as session:
-        waiting = session.exec(select(func.count()).select_from(InboxItem).where(
-            col(InboxItem.done_at).is_(None))).one()
-    assert waiting == len(REPORTERS) + len(NEW_REPORTERS)
+    # Stored before the acks: in the inbox (on SQLite in its staging file), none of it done.
+    assert inbox.unfinished(b.engine) == len(REPORTERS) + len(NEW_REPORTERS)
 
     # Restarted: every reporter gets their next step, once.
     b.start()
@@ -183,8 +180,7 @@ def _resend(r, resp) -> int:  # noqa: ANN001
 
 
 def _inbox_idle(r) -> bool:  # noqa: ANN001
-    with Session(r.core.engine) as session:
-        return session.exec(select(InboxItem.id).where(col(InboxItem.done_at).is_(None))).first() is None
+    return inbox.unfinished(r.core.engine) == 0
 
 
 def test_the_same_view_submission_twice_is_stored_once(running) -> None:
@@ -415,11 +411,10 @@ def test_the_stored_item_reads_back_as_written_and_a_repeat_is_not_stored(databa
                                                                     separators=(",", ":"), ensure_ascii=False)
 
 
-@pytest.mark.parametrize("how", ["store", "writer"])
-def test_storing_waits_for_another_processs_write_on_sqlite(tmp_path, how) -> None:
-    """SQLite has one writer: the front's store (and its writer thread, with its own connection)
-    retries while the work process holds the write lock (the driver's own 'database is locked' from
-    the prepared insert too), and succeeds once it is free."""
+def test_storing_waits_for_another_processs_write_on_sqlite(tmp_path) -> None:
+    """SQLite has one writer: a direct store into the inbox table (what the work process does when it
+    admits staged work) retries while another process holds the write lock — the driver's own
+    'database is locked' from the prepared insert too — and succeeds once it is free."""
     import sqlite3
     import threading
 
@@ -435,12 +430,40 @@ def test_storing_waits_for_another_processs_write_on_sqlite(tmp_path, how) -> No
     release.start()
     started = time.monotonic()
     try:
-        if how == "store":
-            [item_id] = inbox.store(engine, [("locked-1", "triage.start", [])])
-        else:
-            [item_id] = inbox.Writer(engine).submit([("locked-1", "triage.start", [])]).result(timeout=10)
+        [item_id] = inbox.store(engine, [("locked-1", "triage.start", [])])
+        waited = time.monotonic() - started
     finally:
         release.join()
         other.close()
         engine.dispose()
-    assert item_id is not None and time.monotonic() - started >= 0.25
+    assert item_id is not None and waited >= 0.25
+
+
+def test_the_ack_never_waits_for_the_databases_write_lock_on_sqlite(tmp_path) -> None:
+    """The acknowledging process stages work in a file of its own (inbox.Staging): while the work
+    process holds the database's write lock, the writer stores at once; the runner admits it later."""
+    import sqlite3
+
+    from models import crypto
+
+    crypto.configure(Fernet.generate_key().decode())
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # the work process is writing, for as long as it takes
+    try:
+        started = time.monotonic()
+        [staged] = inbox.Writer(engine).submit([("busy-1", "triage.start", ["C1"])]).result(timeout=10)
+        assert staged is not None and time.monotonic() - started < 0.2
+        assert inbox.Writer(engine).submit([("busy-1", "triage.start", ["C1"])]).result(timeout=10) == [None]
+        assert inbox.unfinished(engine) == 1  # durable, not done
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    # A crash lost the hand-over: the recovery admits it (staged before it started) into the inbox table.
+    assert inbox.admit_staged(engine, inbox.now() + timedelta(seconds=1)) == 1
+    assert inbox.Staging.of(engine).count() == 0 and inbox.unfinished(engine) == 1
+    [item] = inbox.claim_due(engine, inbox.now() + timedelta(seconds=1))
+    assert (item.work, item.args) == ("triage.start", ["C1"])
+    engine.dispose()

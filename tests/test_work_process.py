@@ -20,11 +20,11 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlmodel import Session, col, select
 
-from bot.core import network, people
+from bot.core import inbox, network, people
 from bot.core.clock import Clock
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
-from models import InboxItem, OutboxMessage
+from models import OutboxMessage
 from models.db import make_engine, session_scope, upgrade
 from tests.case_helpers import card_actions, click_on_card, events_count, modal_errors, modal_of, signal_row, submit
 from tests.conftest import DATA, SECRET, TOKEN
@@ -84,8 +84,8 @@ def _outbox_settled(served: Served) -> bool:
     stores each ack's work, so on SQLite it must not be paused in the middle of a write)."""
     with Session(served.core.engine) as session:  # type: ignore[attr-defined]
         return session.exec(select(OutboxMessage.id).where(
-            col(OutboxMessage.status).in_(["pending", "sending"]))).first() is None and session.exec(
-            select(InboxItem.id).where(col(InboxItem.done_at).is_(None))).first() is None
+            col(OutboxMessage.status).in_(["pending", "sending"]))).first() is None and inbox.unfinished(
+            served.core.engine) == 0  # type: ignore[attr-defined]
 
 
 def _healthy(url: str) -> bool:

@@ -33,6 +33,7 @@ from concurrent.futures import Future
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import and_, bindparam, event, func, or_, select, update
@@ -109,12 +110,14 @@ class _Insert:
                                          list(compiled.positiontup or ()) if compiled.positional else None)
         return found
 
-    def run(self, cursor: Any, rows: list[Row], at: datetime) -> list[int | None]:
-        """Per row its new id, or None: its key was stored before (or earlier in this batch)."""
+    def run(self, cursor: Any, rows: list[Row], at: datetime | list[datetime]) -> list[int | None]:
+        """Per row its new id, or None: its key was stored before (or earlier in this batch). `at`: when
+        they were received (one moment for all, or one per row)."""
         sql, order = self._statement(len(rows))
         values: dict[str, Any] = {}
         for i, (dedupe_key, work, args) in enumerate(rows):
-            row = {"dedupe_key": dedupe_key[:200], "work": work, "received_at": at, "attempts": 0,
+            row = {"dedupe_key": dedupe_key[:200], "work": work, "attempts": 0,
+                   "received_at": at[i] if isinstance(at, list) else at,
                    "args": json.dumps(args, separators=(",", ":"), ensure_ascii=False)}
             for name, process in self.process:
                 values[f"{name}_{i}"] = process(row[name]) if process is not None else row[name]
@@ -134,10 +137,12 @@ def _insert_for(engine: Engine) -> _Insert:
     return insert
 
 
-def store(engine: Engine, rows: list[Row]) -> list[int | None]:
-    """Store pieces of acknowledged work in one transaction (one commit: one wait for the disk, however
-    many). Per row its id, or None: that delivery was stored before (a retry, a double delivery)."""
-    insert, at = _insert_for(engine), now()
+def store(engine: Engine, rows: list[Row], received: list[datetime] | None = None) -> list[int | None]:
+    """Store pieces of acknowledged work in the inbox table, in one transaction (one commit: one wait
+    for the disk, however many). Per row its id, or None: that delivery was stored before (a retry, a
+    double delivery)."""
+    insert = _insert_for(engine)
+    at: datetime | list[datetime] = received if received is not None else now()
 
     def write(conn: Any) -> list[int | None]:
         cursor = conn.connection.dbapi_connection.cursor()
@@ -187,8 +192,8 @@ def _sqlite_write(engine: Engine, write: Callable[[Any], Any]) -> Any:
 class Writer:
     """Stores inbox items for the process that acknowledges, off its event loop: one thread with its
     own database connection, and one transaction for whatever waits when it gets to it, so concurrent
-    requests share a commit. On SQLite that connection never waits in SQLite's busy handler (see
-    `_sqlite_write`) and leaves the WAL checkpoints to the process that does the work."""
+    requests share a commit. On SQLite it writes them to the staging file (`Staging`), never waiting
+    for the work process's writes to the database."""
 
     MAX_BATCH = 64
 
@@ -198,6 +203,7 @@ class Writer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._conn: Any = None  # the pooled DBAPI connection of the writer thread
+        self._stage: Staging | None = None  # SQLite: the staging file
 
     def submit(self, rows: list[Row]) -> Future[list[int | None]]:
         """From any thread: a future of the rows' ids (None: stored before)."""
@@ -254,35 +260,28 @@ class Writer:
                 loop.call_soon_threadsafe(_settle_on_loop, waiting)
 
     def _store(self, rows: list[Row]) -> list[int | None]:
-        insert, sqlite = _insert_for(self.engine), self.engine.dialect.name == "sqlite"
-        deadline, pause, at = time.monotonic() + SQLITE_WAIT, 0.0002, now()
+        if self.engine.dialect.name == "sqlite":
+            return self._staging().stage(rows)
+        insert = _insert_for(self.engine)
         while True:
             if self._conn is None:
                 self._conn = self.engine.raw_connection()
-                if sqlite:
-                    cursor = self._conn.cursor()
-                    cursor.execute("PRAGMA busy_timeout=0")
-                    cursor.execute("PRAGMA wal_autocheckpoint=0")
-                    cursor.close()
-                else:  # the batch is one statement: in autocommit, one round trip with its commit
-                    self._conn.driver_connection.autocommit = True
+                # The batch is one statement: in autocommit, one round trip with its commit.
+                self._conn.driver_connection.autocommit = True
             try:
                 cursor = self._conn.cursor()
                 try:
-                    ids = insert.run(cursor, rows, at)
+                    return insert.run(cursor, rows, now())
                 finally:
                     cursor.close()
-                if sqlite:
-                    self._conn.commit()
-                return ids
-            except self.engine.dialect.dbapi.Error as exc:
-                with contextlib.suppress(Exception):
-                    self._conn.rollback()
-                if not (sqlite and "locked" in str(exc) and time.monotonic() < deadline):
-                    self._drop()  # a broken connection is not used again
-                    raise
-            time.sleep(pause)
-            pause = min(pause * 1.5, 0.002)
+            except self.engine.dialect.dbapi.Error:
+                self._drop()  # a broken connection is not used again
+                raise
+
+    def _staging(self) -> Staging:
+        if self._stage is None:
+            self._stage = Staging.of(self.engine)
+        return self._stage
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
@@ -299,6 +298,117 @@ def _settle_on_loop(waiting: list[tuple[Any, Any, Any]]) -> None:
             future.set_exception(exc)
         else:
             future.set_result(ids)
+
+
+class Staging:
+    """SQLite only: where the acknowledging process stores acknowledged work before the ack — a small
+    SQLite file of its own beside the database (`<name>-inbox.db`, 0600, WAL, the database's
+    durability), so the ack never waits for SQLite's one write lock while the work process writes
+    (bench/NOTES.md, part 1: that wait was the whole tail). The process that runs the work *admits* a
+    staged item into the inbox table (`admit`: INSERT … ON CONFLICT DO NOTHING on the dedupe key) and
+    then deletes it here; from there on everything is as on PostgreSQL: done with its effect, claimed
+    by the recovery, retried, parked. The recovery admits what a crash left here (at start all of it,
+    later what is older than GRACE). A file outside the schema's migrations: one fixed table, a queue
+    of seconds, recreated when missing."""
+
+    SCHEMA = ("CREATE TABLE IF NOT EXISTS staged (id INTEGER PRIMARY KEY AUTOINCREMENT, dedupe_key TEXT NOT NULL "
+              "UNIQUE, work TEXT NOT NULL, args TEXT NOT NULL, received_at TEXT NOT NULL)")
+
+    def __init__(self, path: str) -> None:
+        import sqlite3
+
+        from models.db import private_sqlite_files
+
+        private_sqlite_files(Path(path))
+        self.path = path
+        self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute(self.SCHEMA)
+        self._lock = threading.Lock()  # one connection, used by one thread at a time
+
+    _OPEN: dict[str, Staging] = {}
+    _OPEN_LOCK = threading.Lock()
+
+    @classmethod
+    def of(cls, engine: Engine) -> Staging:
+        """The staging file of this SQLite database (one connection per file and process)."""
+        database = engine.url.database or ""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            raise ValueError("the inbox's staging needs a SQLite database in a file")
+        main = Path(database)
+        path = str(main.with_name(f"{main.stem}-inbox{main.suffix or '.db'}"))
+        with cls._OPEN_LOCK:
+            if path not in cls._OPEN or not Path(path).exists():
+                cls._OPEN[path] = cls(path)
+            return cls._OPEN[path]
+
+    def stage(self, rows: list[Row]) -> list[int | None]:
+        """Store rows (one transaction); per row its staged id, or None: staged before and not admitted yet."""
+        from models import crypto
+
+        received = now().isoformat(timespec="microseconds")
+        marks = ", ".join("(?, ?, ?, ?)" for _ in rows)
+        params: list[Any] = []
+        for dedupe_key, work, args in rows:
+            params += [dedupe_key[:200], work, crypto.encrypt(json.dumps(args, separators=(",", ":"),
+                                                                        ensure_ascii=False)), received]
+        with self._lock:
+            found = self.conn.execute(f"INSERT INTO staged (dedupe_key, work, args, received_at) VALUES {marks} "  # noqa: S608 - placeholders only
+                                      "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, dedupe_key", params).fetchall()
+        ids = {key: staged_id for staged_id, key in found}
+        return [ids.pop(key[:200], None) for key, _, _ in rows]
+
+    def older(self, than: datetime | None) -> list[tuple[int, str, str, list[Any], datetime]]:
+        from models import crypto
+
+        sql = "SELECT id, dedupe_key, work, args, received_at FROM staged"
+        with self._lock:
+            rows = (self.conn.execute(sql + " ORDER BY id").fetchall() if than is None else
+                    self.conn.execute(sql + " WHERE received_at < ? ORDER BY id",
+                                      [than.isoformat(timespec="microseconds")]).fetchall())
+        return [(r[0], r[1], r[2], json.loads(crypto.decrypt(r[3])), datetime.fromisoformat(r[4])) for r in rows]
+
+    def forget(self, ids: list[int]) -> None:
+        if ids:
+            with self._lock:
+                self.conn.execute(f"DELETE FROM staged WHERE id IN ({', '.join('?' for _ in ids)})", ids)  # noqa: S608
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self.conn.execute("SELECT count(*) FROM staged").fetchone()[0])
+
+
+def admit(engine: Engine, staged_id: int, dedupe_key: str, work: str, args: Any) -> int | None:
+    """Move a handed-over staged item into the inbox table (its id there), or None: the inbox knew its
+    key already (the recovery admitted it meanwhile, or a retried delivery whose first was done)."""
+    [item_id] = store(engine, [(dedupe_key, work, args)])
+    try:
+        Staging.of(engine).forget([staged_id])  # one small statement on the staging file
+    except Exception as exc:  # noqa: BLE001 - left there, the recovery admits it again: a no-op, then forgets it
+        log.warning("could not remove an admitted item from the inbox's staging (%s)", error_name(exc))
+    return item_id
+
+
+def run_staged(engine: Engine, item: Claimed, dedupe_key: str, lookup: Callable[[str], Callable[..., Any]]) -> None:
+    """Run a handed-over item that was staged (SQLite): admitted first, then as any handed-over item."""
+    item_id = admit(engine, item.id, dedupe_key, item.work, item.args)
+    if item_id is None:
+        log.info("a repeated delivery was handled before; not again")
+        return
+    run(engine, Claimed(item_id, item.work, item.args, None), lookup)
+
+
+def admit_staged(engine: Engine, started: datetime) -> int:
+    """Recovery on SQLite: admit what was staged before this process started (a crash, a kill) or more
+    than GRACE ago (a hand-over that got lost), and delete from staging what was admitted."""
+    stage, at = Staging.of(engine), now()
+    rows = [row for row in stage.older(at - GRACE if at - GRACE > started else started)]
+    if not rows:
+        return 0
+    store(engine, [(key, work, args) for _, key, work, args, _ in rows], [row[4] for row in rows])
+    stage.forget([row[0] for row in rows])
+    return len(rows)
 
 
 def _open(at: datetime) -> Any:
@@ -479,6 +589,10 @@ class Recovery:
 
     def run_once(self) -> int:
         done = 0
+        if self.engine.dialect.name == "sqlite":
+            admitted = admit_staged(self.engine, self.started)
+            if admitted:
+                log.info("admitted %s acknowledged request(s) from the inbox's staging", admitted)
         while not self._stop.is_set():
             items = claim_due(self.engine, self.started)
             if not items:
@@ -527,6 +641,13 @@ def waiting(engine: Engine) -> list[Waiting]:
         rows = conn.execute(select(T.c.id, T.c.work, T.c.received_at, T.c.attempts, T.c.last_error, T.c.failed_at)
                             .where(T.c.done_at.is_(None)).order_by(T.c.id)).all()
     return [Waiting(r.id, r.work, r.received_at, r.attempts, r.last_error, r.failed_at is not None) for r in rows]
+
+
+def unfinished(engine: Engine) -> int:
+    """Acknowledged work not done yet: in the inbox table, and (SQLite) still in the staging file."""
+    with engine.connect() as conn:
+        count = int(conn.execute(select(func.count()).select_from(T).where(T.c.done_at.is_(None))).scalar() or 0)
+    return count + (Staging.of(engine).count() if engine.dialect.name == "sqlite" else 0)
 
 
 def failed_count(engine: Engine) -> int:

@@ -210,21 +210,28 @@ class SlackContext:
 
     def hand_over(self, rows: list[inbox.Row], item_ids: list[int | None]) -> None:
         """Stored: now run them, with their arguments at hand (the database is read again only by
-        recovery, when a hand-over got lost)."""
-        for (_dedupe, key, args), item_id in zip(rows, item_ids, strict=True):
+        recovery, when a hand-over got lost). On SQLite they were staged (`inbox.Staging`): the
+        runner admits them into the inbox first, by their dedupe key."""
+        staged = self.core.engine.dialect.name == "sqlite"
+        for (dedupe, key, args), item_id in zip(rows, item_ids, strict=True):
             if item_id is None:
                 log.info("a repeated delivery was handled before; not again")
-            elif self.forward is None or not self.forward(INBOX, (item_id, key, args)):
-                self.run_item(item_id, key, args)
+                continue
+            handed = (item_id, key, args, dedupe if staged else None)
+            if self.forward is None or not self.forward(INBOX, handed):
+                self.run_item(*handed)
 
-    def run_item(self, item_id: int, key: str, args: list[Any]) -> None:
+    def run_item(self, item_id: int, key: str, args: list[Any], staged: str | None = None) -> None:
         """Run a stored inbox item that was just handed over: marked done with its effect, unless the
-        recovery took it meanwhile (then that one does it)."""
-        item = inbox.Claimed(item_id, key, args, None)
+        recovery took it meanwhile (then that one does it). `staged`: its dedupe key, when it waits in
+        the staging file (SQLite) to be admitted."""
+        item, lookup = inbox.Claimed(item_id, key, args, None), self._work_fns.__getitem__
+        call: tuple[Any, ...] = ((inbox.run, self.core.engine, item, lookup) if staged is None else
+                                 (inbox.run_staged, self.core.engine, item, staged, lookup))
         if self.work is None:
-            inbox.run(self.core.engine, item, self._work_fns.__getitem__)
+            call[0](*call[1:])
         else:
-            self.work.submit(inbox.run, self.core.engine, item, self._work_fns.__getitem__)
+            self.work.submit(*call)
 
     def recovery(self) -> inbox.Recovery:
         """The inbox's recovery for the process that runs the work (started with the outbox)."""
