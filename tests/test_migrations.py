@@ -19,4 +19,4 @@ def test_migrations_match_the_models(database_url: str) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     engine.dispose()
-    assert diff == [], f"models and migrations differ; run scripts/regen_initial_migration.sh: {diff}"
+    assert diff == [], f"models and migrations differ; add a revision (docs/DEVELOPING.md): {diff}"
