@@ -37,7 +37,9 @@ def resolve(session: Session, platform: str, tenant: str, external_id: str) -> s
     """The person key of whom `platform` knows as `external_id` in `tenant` (a Slack team, an Entra
     tenant; '' when the edge does not know it): what an edge calls before it hands a person to the
     core. A person seen for the first time is made (`platforms.person_key`). An identity recorded
-    without its tenant (from the network file, or made from a key) gets it now."""
+    without its tenant (from the network file, or made from a key) gets it now. A platform's ids are
+    unique across its tenants (a Slack Enterprise Grid's user ids, Entra object ids), so the same id
+    in a second tenant is the same person, with a second identity."""
     query = (select(Identity, Person.user_id).join(Person, col(Identity.person_id) == Person.id)
              .where(Identity.platform == platform, Identity.external_id == external_id))
     if tenant:
