@@ -50,7 +50,7 @@ class Identity(SQLModel, table=True):
     user id), ('teams', Entra tenant id, AAD object id). `tenant` is '' while not known (rows made
     from the network file or from a person key). Deleted with the person."""
 
-    __table_args__ = (UniqueConstraint("platform", "tenant", "external_id"),)
+    __table_args__ = (UniqueConstraint("platform", "external_id", "tenant"),)
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", ondelete="CASCADE", index=True)

@@ -81,3 +81,21 @@ def test_the_identities_migration_converts_data_of_the_previous_version(database
         assert session.exec(select(Signal)).one().claimed_by == TEAMS_KEY
         assert session.exec(select(Person).where(Person.user_id == TEAMS_KEY)).one().id is not None
     engine.dispose()
+
+
+def test_the_identities_migration_can_be_undone_while_there_are_only_slack_people(database_url: str) -> None:
+    configure("0" * 43 + "=")
+    engine = make_engine(database_url)
+    _filled_by_the_previous_version(engine)
+    upgrade(engine)
+    command.downgrade(alembic_config(engine), "0001")
+    with engine.connect() as conn:
+        assert sorted(conn.execute(text("SELECT kind, channel, ts FROM messageref")).all()) == [
+            ("case_card", "C0AFCASES1", "1733300000.000100"), ("receipt", "D0REP00001", "1733300001.000200"),
+            ("reminder", None, None)]
+        assert sorted(conn.execute(text("SELECT name, channel FROM municipality")).all()) == [
+            ("Breda", "C0AFCASES1"), ("Etten-Leur", None)]
+    upgrade(engine)  # and done again
+    with session_scope(engine) as session:
+        assert len(session.exec(select(Identity)).all()) == 2
+    engine.dispose()

@@ -68,7 +68,7 @@ def identities_of(session: Session, user_id: str) -> list[Identity]:
 def _add_identity(session: Session, person_id: int, platform: str, tenant: str, external_id: str) -> None:
     session.execute(_insert(session, Identity).values(column_values(
         Identity, person_id=person_id, platform=platform, tenant=tenant, external_id=external_id))
-        .on_conflict_do_nothing(index_elements=["platform", "tenant", "external_id"]))
+        .on_conflict_do_nothing(index_elements=["platform", "external_id", "tenant"]))
 
 
 def _insert(session: Session, model: type) -> Any:

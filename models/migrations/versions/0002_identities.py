@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['person_id'], ['person.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
-        sa.UniqueConstraint('platform', 'tenant', 'external_id'),
+        sa.UniqueConstraint('platform', 'external_id', 'tenant'),  # looked up by platform and id
     )
     with op.batch_alter_table('identity') as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_person_id'), ['person_id'], unique=False)
