@@ -142,3 +142,19 @@ def test_a_persons_export_shows_how_each_platform_knows_them(engine_for) -> None
         data = export_person(session, AF, datetime(2027, 1, 4, tzinfo=UTC))
     assert [(i["platform"], i["tenant"], i["external_id"]) for i in data["tables"]["identity"]] == [
         ("slack", "T0TEAM0001", AF)]
+
+
+def test_a_purged_signal_s_audit_entries_pseudonymise_people_of_every_platform(engine_for) -> None:  # noqa: ANN001
+    from bot.core import audit
+    from models import AuditEntry
+
+    upgrade(engine_for)
+    with session_scope(engine_for) as session:
+        audit.record(session, "cli", "case.routed", signal_id=7, subject="S-2027-0001",
+                     to=[TEAMS_AF, AF], zone="UTC", partner="avim")
+    with session_scope(engine_for) as session:
+        assert audit.pseudonymise_signal(session, 7) == {TEAMS_AF, AF}
+    with Session(engine_for) as session:
+        data = session.exec(select(AuditEntry)).one().data
+    assert [v.startswith("anon-") for v in data["to"]] == [True, True]
+    assert (data["zone"], data["partner"]) == ("UTC", "avim")

@@ -25,12 +25,15 @@ class Platform:
     place: re.Pattern[str]  # a conversation id for a municipality's case place (after the prefix)
     person_example: str
     place_example: str
+    # A person's id as recognised in free data (the audit log's, to pseudonymise it): stricter than
+    # `person` where that would take ordinary words (Slack's: 'UTC' is no user id).
+    person_in_data: re.Pattern[str] | None = None
 
 
 _GUID = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 PLATFORMS: tuple[Platform, ...] = (
     Platform(SLACK, "", re.compile(r"[UW][A-Z0-9]{2,}"), re.compile(r"[CG][A-Z0-9]{2,}"),
-             "U0123ABCD", "C0123ABCD"),
+             "U0123ABCD", "C0123ABCD", person_in_data=re.compile(r"[UW][A-Z0-9]{8,}")),
     # Entra (AAD) object id, or a Bot Framework user id (29:…); a channel or chat id (19:…).
     Platform(TEAMS, "teams:", re.compile(rf"{_GUID}|29:[A-Za-z0-9_\-]{{10,250}}"),
              re.compile(r"19:[A-Za-z0-9_\-.@:]{5,240}"),
@@ -67,6 +70,15 @@ def person_id(text: str) -> tuple[str, str] | None:
 def place_id(text: str) -> tuple[str, str] | None:
     """(platform, conversation id) of a case place as written in the network file, else None."""
     return _parse(text, place=True)
+
+
+def looks_like_person_key(value: str) -> bool:
+    """Whether `value`, found in free data, has the syntax of some platform's person key."""
+    for platform in _BY_PREFIX:
+        if value.startswith(platform.prefix):
+            rest = value[len(platform.prefix):]
+            return (platform.person_in_data or platform.person).fullmatch(rest) is not None
+    return False
 
 
 def person_key(platform: str, external_id: str) -> str:
