@@ -31,15 +31,17 @@ def run_migrations_online() -> None:
             # would forbid: foreign keys are checked once at the end instead (the pragma works
             # outside a transaction only; the driver begins one at the first write).
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
-        with context.begin_transaction():
-            context.run_migrations()
-            if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
-                raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
-        connection.commit()
-        if sqlite:
-            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
-
+        try:
+            context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
