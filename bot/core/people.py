@@ -52,7 +52,7 @@ def resolve(session: Session, platform: str, tenant: str, external_id: str) -> s
             session.add(identity)
         return key
     person = get_or_create(session, platforms.person_key(platform, external_id))
-    _add_identity(session, person.id or 0, platform, tenant, external_id)  # none when the key was known
+    _add_identity(session, person.id or 0, platform, tenant, external_id)  # skipped when already there
     if tenant:
         session.execute(sa_delete(Identity).where(
             Identity.person_id == person.id, Identity.platform == platform,
