@@ -6,7 +6,7 @@ the due reminders or the stored signals?), on SQLite (a temp file) and on Postgr
 database that the bench creates and drops).
 
 Seeding (in the bench process, not timed): the signals are bulk-inserted as submitted cases of Breda
-with their case card (`MessageRef` kind case_card, delivered: channel + ts, so a reminder has a
+with their case card (`MessageRef` kind case_card, delivered: conversation + message id, so a reminder has a
 thread to go to). Their `Deadline` rows are made by the reminder module itself: for the first signal
 of each group the bench calls the module's own SUBMITTED handler (`arm()` of every ladder, in a real
 transaction; for closed cases also its CLOSED handler), and bulk-copies those rows to the other
@@ -90,7 +90,7 @@ def seed(core: Any, n: int, due: int | None = None) -> dict[str, float]:
         })
         card_rows.append({
             "signal_id": sid, "kind": "case_card", "template": "case_card", "ref": {"mention": afs},
-            "channel": CHANNEL, "ts": f"{1_700_000_000 + sid}.000100", "contains_details": True,
+            "conversation": CHANNEL, "message_id": f"{1_700_000_000 + sid}.000100", "contains_details": True,
             "created_at": anchor, "posted_at": anchor,
         })
     with engine.begin() as conn:

@@ -128,7 +128,7 @@ def _safe_url(url: str) -> str:
 def cmd_network_import(args: argparse.Namespace) -> int:
     from slack_sdk.errors import SlackApiError
 
-    from bot.core import network
+    from bot.core import network, platforms
     from bot.runtime import make_client, open_database
     from models.db import session_scope
 
@@ -142,7 +142,7 @@ def cmd_network_import(args: argparse.Namespace) -> int:
 
         def lookup(email: str) -> str | None:
             try:
-                return client.users_lookupByEmail(email=email)["user"]["id"]
+                return platforms.person_key(platforms.SLACK, client.users_lookupByEmail(email=email)["user"]["id"])
             except SlackApiError:
                 return None
     try:

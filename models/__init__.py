@@ -6,7 +6,7 @@ import pkgutil as _pkgutil
 
 from models.audit import AuditEntry
 from models.messaging import InboxItem, MessageRef, OutboxMessage
-from models.network import Municipality, Partner, Person, RoleAssignment
+from models.network import Identity, Municipality, Partner, Person, RoleAssignment
 from models.signals import CaseEvent, Consultation, Handover, ReferenceCounter, Signal
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "CaseEvent",
     "Consultation",
     "Handover",
+    "Identity",
     "InboxItem",
     "MessageRef",
     "Municipality",

@@ -16,5 +16,5 @@ class JobRun(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=60)
-    period: str = Field(max_length=60)  # e.g. 2027-03-25 (daily) or 2027-03:U0KR000001 (monthly, per person)
+    period: str = Field(max_length=300)  # e.g. 2027-03-25 (daily) or 2027-03:U0KR000001 (monthly, per person)
     ran_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -12,7 +12,10 @@ from models.base import EncryptedText, UTCDateTime, utcnow
 
 
 class MessageRef(SQLModel, table=True):
-    """A message the bot posts (or will post). `channel`/`ts` are filled in once delivered.
+    """A message the bot posts (or will post), addressed as (`platform`, `conversation`,
+    `message_id`): a Slack channel id and `ts`, a Teams conversation id and activity id. The
+    conversation is known beforehand for a post to a place, else (a post to `recipient`, a person
+    key: their direct conversation with the bot) filled in with the message id once delivered.
 
     `template` + `ref` say how to render it from current database state, so the outbox never holds
     case content and an update always shows what is true now.
@@ -20,7 +23,7 @@ class MessageRef(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_messageref_signal_kind", "signal_id", "kind"),
-        Index("ix_messageref_channel_ts", "channel", "ts"),
+        Index("ix_messageref_conversation_message", "conversation", "message_id"),
         # Replies of a thread: what waits for its root (the outbox, after each post), and deletes.
         Index("ix_messageref_parent_id", "parent_id"),
     )
@@ -30,9 +33,10 @@ class MessageRef(SQLModel, table=True):
     kind: str = Field(max_length=40)
     template: str = Field(max_length=60)
     ref: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
-    recipient: str | None = Field(default=None, max_length=40)
-    channel: str | None = Field(default=None, max_length=40)
-    ts: str | None = Field(default=None, max_length=40)
+    recipient: str | None = Field(default=None, max_length=255)
+    platform: str = Field(default="slack", max_length=20, sa_column_kwargs={"server_default": "slack"})
+    conversation: str | None = Field(default=None, max_length=255)
+    message_id: str | None = Field(default=None, max_length=255)
     parent_id: int | None = Field(default=None, foreign_key="messageref.id")
     contains_details: bool = Field(default=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -54,7 +58,7 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=200)
-    dedupe_key: str | None = Field(default=None, unique=True, max_length=200)
+    dedupe_key: str | None = Field(default=None, unique=True, max_length=600)
     # Delivery order among due items, lowest first: see bot.core.outbox.URGENT / INTERACTIVE / BACKGROUND.
     priority: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

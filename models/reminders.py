@@ -37,7 +37,7 @@ class Deadline(SQLModel, table=True):
     due_at: datetime = Field(sa_type=UTCDateTime)
     state: str = Field(default="pending", max_length=12)  # pending | sent | cancelled | skipped
     snoozed: bool = Field(default=False)
-    snoozed_by: str | None = Field(default=None, max_length=40)
+    snoozed_by: str | None = Field(default=None, max_length=255)
     note: str | None = Field(default=None, max_length=40)  # why cancelled / skipped (a key, no content)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -26,7 +26,7 @@ class TrainingSession(SQLModel, table=True):
     url: str | None = Field(default=None, max_length=500)
     audience: str = Field(max_length=140)
     capacity: int | None = Field(default=None)
-    organiser_id: str | None = Field(default=None, max_length=40)
+    organiser_id: str | None = Field(default=None, max_length=255)
     revision: int = Field(default=0)  # bumped on every change people are told about
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     # when the date/time was last set: reminder moments before this are not sent
@@ -42,7 +42,7 @@ class TrainingRsvp(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="trainingsession.id", index=True)
-    user_id: str = Field(max_length=40, index=True)
+    user_id: str = Field(max_length=255, index=True)
     status: str = Field(max_length=10)  # yes | no | waitlist
     position: int | None = Field(default=None)  # waitlist order (lower first)
     responded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -56,11 +56,11 @@ class TrainingAttendance(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="trainingsession.id", index=True)
-    user_id: str | None = Field(default=None, max_length=40, index=True)
+    user_id: str | None = Field(default=None, max_length=255, index=True)
     anon_key: str | None = Field(default=None, max_length=40)
     municipality_id: int | None = Field(default=None, foreign_key="municipality.id")
     walk_in: bool = Field(default=False)
-    recorded_by: str | None = Field(default=None, max_length=40)
+    recorded_by: str | None = Field(default=None, max_length=255)
     recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -72,7 +72,7 @@ class TrainingSent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="trainingsession.id", index=True)
-    user_id: str = Field(max_length=40)
+    user_id: str = Field(max_length=255)
     step: str = Field(max_length=60)
     message_ref_id: int | None = Field(default=None, foreign_key="messageref.id")
     sent_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -81,7 +81,7 @@ class TrainingSent(SQLModel, table=True):
 class RefresherNudge(SQLModel, table=True):
     """When a network member last got the refresher nudge (opfrisser)."""
 
-    user_id: str = Field(primary_key=True, max_length=40)
+    user_id: str = Field(primary_key=True, max_length=255)
     last_nudged_at: datetime = Field(sa_type=UTCDateTime)
     count: int = Field(default=1)
 
@@ -90,8 +90,8 @@ class MemberProfile(SQLModel, table=True):
     """What the network keeps about a member beyond `Person`: their partner organisation and when
     they joined (the refresher counts from there when they never attended)."""
 
-    user_id: str = Field(primary_key=True, max_length=40)
+    user_id: str = Field(primary_key=True, max_length=255)
     partner_key: str | None = Field(default=None, foreign_key="partner.key")
     joined_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_by: str | None = Field(default=None, max_length=40)
+    updated_by: str | None = Field(default=None, max_length=255)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -27,7 +27,7 @@ def test_due_items_go_out_by_priority_then_posts_before_updates_then_oldest_firs
     with session_scope(engine_for) as session:
         sent_before = outbox.post(session, template="t", kind="old", recipient="U1", now=NOW)
         session.exec(select(OutboxMessage).where(OutboxMessage.message_ref_id == sent_before.id)).one().status = "sent"
-        sent_before.ts = "1.0"
+        sent_before.message_id = "1.0"
         outbox.post(session, template="t", kind="background-1", recipient="U2", now=NOW, priority=BACKGROUND)
         outbox.update(session, sent_before, now=NOW)  # interactive update
         outbox.post(session, template="t", kind="interactive-1", recipient="U3", now=NOW)

@@ -117,7 +117,7 @@ def test_a_refused_token_pauses_everything_probes_once_a_minute_and_resumes_in_o
 def test_a_reply_whose_root_failed_fails_with_its_reason_and_goes_when_the_root_is_retried(engine) -> None:
     clock, platform = Clock(), Platform()
     with session_scope(engine) as session:
-        root = outbox.post(session, template="t", kind="root", channel="C1", now=NOW)
+        root = outbox.post(session, template="t", kind="root", conversation="C1", now=NOW)
         outbox.post(session, template="t", kind="reply", parent=root, now=NOW)
         outbox.update(session, root, now=NOW)
     platform.fail["root"] = PermanentError("channel_not_found")

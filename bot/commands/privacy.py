@@ -51,6 +51,11 @@ def export_person(session: Session, user_id: str, now: datetime) -> dict[str, An
     extra = [_jsonable(dict(r)) for r in sent_to_them if r["id"] not in seen]
     if extra:
         found["caseevent"] = sorted(found.get("caseevent", []) + extra, key=lambda row: row["id"])
+    # How each platform knows them (their person row's id, not their key, links these).
+    from bot.core import people
+
+    if identities := people.identities_of(session, user_id):
+        found["identity"] = [_jsonable(i.model_dump()) for i in identities]
     return {"person": user_id, "generated_at": now.isoformat(),
             "note": "All data Signaalbot stores that names this person (AVG art. 15). Slack keeps its own copy "
                     "of the messages in Slack.",

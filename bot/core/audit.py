@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,6 +14,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.core import platforms
 from models import AuditEntry
 from models.base import column_values, insert_rows, without_nulls
 
@@ -42,8 +42,6 @@ def record_many(session: Session, entries: list[dict[str, Any]]) -> None:
 
 # Actors that are the bot or an operator's command, not a person: they stay as they are.
 SYSTEM_ACTORS = frozenset({"cli", "retention", "digest", "anonymous"})
-# A Slack user id (U… or W… for Enterprise Grid) found in an entry's data.
-_SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{8,}$")
 
 
 def pseudonymise_signal(session: Session, signal_id: int, people: Iterable[str] = ()) -> set[str]:
@@ -62,7 +60,7 @@ def pseudonymise_signal(session: Session, signal_id: int, people: Iterable[str] 
     replaced: set[str] = set()
 
     def is_person(value: str) -> bool:
-        return value in known or bool(_SLACK_USER_ID.match(value))
+        return value in known or platforms.looks_like_person_key(value)
 
     def pseudonym(value: str) -> str:
         replaced.add(value)

@@ -235,7 +235,7 @@ class _Step:
         """A reply in the thread of every case card of this signal (the AF's private place)."""
         for card in cards_of(self.session, self.sid):
             outbox.post(self.session, template=template, kind=template, signal_id=self.sid, parent=card,
-                        channel=card.channel, recipient=card.recipient, ref={"event": ev.id}, now=self.now)
+                        conversation=card.conversation, recipient=card.recipient, ref={"event": ev.id}, now=self.now)
 
     def to_reporter(self, ev: CaseEvent) -> MessageRef | None:
         """A reply in the reporter's own signal thread (their DM with the bot)."""
@@ -740,11 +740,11 @@ def timeline(core: Core, signal_id: int, user: str, *, post_to_card_ts: str | No
         st.audit("case.timeline_viewed")
         if post:
             cards = cards_of(session, st.sid)
-            target = next((c for c in cards if post_to_card_ts and c.ts == post_to_card_ts),
+            target = next((c for c in cards if post_to_card_ts and c.message_id == post_to_card_ts),
                           cards[0] if cards else None)
             if target is not None:
                 outbox.post(session, template="case_timeline", kind="case_timeline", signal_id=st.sid,
-                            parent=target, channel=target.channel, recipient=target.recipient,
+                            parent=target, conversation=target.conversation, recipient=target.recipient,
                             ref={"upto": rows[-1].id if rows else 0}, now=st.now)
         return st.result(events=[(r.at, r.actor_id, r.kind) for r in rows])
 

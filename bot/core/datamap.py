@@ -9,7 +9,7 @@ from sqlmodel import SQLModel
 import models  # noqa: F401 - registers every table
 from models.base import EncryptedText
 
-# Columns that hold a Slack user id. Besides these names, every `*_by` column (claimed_by, asked_by…).
+# Columns that hold a person key (bot.core.platforms). Besides these names, every `*_by` column (claimed_by, asked_by…).
 PERSON_COLUMN_NAMES = frozenset({"user_id", "reporter_id", "actor_id", "recipient", "person_id", "organiser_id"})
 # Tables that are not case data themselves: delivery bookkeeping and the audit trail.
 NOT_CASE_DATA = frozenset({"messageref", "outboxmessage", "auditentry", "inboxitem", "jobrun"})

@@ -8,13 +8,12 @@ for their own municipality. The member role is the network label that training a
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, people
+from bot.core import access, audit, people, platforms
 from bot.core.context import Core
 from bot.core.training import MEMBER_ROLES, Outcome, Problem, forget_member
 from bot.i18n import N_
@@ -22,8 +21,6 @@ from flows.permissions import Actor, Role, can_manage_members
 from models import Municipality, Partner, Person, RoleAssignment
 from models.db import session_scope
 from models.training import MemberProfile
-
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ def _checked_save(session: Session, actor: Actor, data: MemberInput) -> _Change 
         return Outcome(False, error="denied")
     problems: list[Problem] = []
     uid = (data.user_id or "").strip()
-    if not USER_ID.match(uid):
+    if platforms.person_id(uid) is None:  # not a person key of any platform
         problems.append(Problem("member", N_("Choose the person to add.")))
     if data.role not in MEMBER_ROLES:
         problems.append(Problem("role", N_("Choose a role.")))

@@ -2,11 +2,17 @@
 
 The whole file is validated before anything changes; then it replaces the configuration in one
 transaction, so nothing is ever half-imported.
+
+A person is written as a platform's id (`U0123ABCD` for Slack, `teams:<Entra object id>` or
+`teams:29:…` for Teams: bot.core.platforms.PLATFORMS) or as an e-mail address. An e-mail address is
+resolved when the file is loaded, by the edge's `lookup` (Slack: users.lookupByEmail), so a typo or
+someone not (yet) in the workspace is reported at once and nothing is imported, rather than a role
+that silently never reaches anyone; the address is kept as the person's e-mail. A case place
+(`channel`) is a Slack channel id (`C0123ABCD`) or `teams:19:…`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,15 +20,15 @@ from typing import Any
 import yaml
 from sqlmodel import Session, col, delete, select
 
+from bot.core import people, platforms
 from models import Municipality, Partner, Person, RoleAssignment
 
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 TOP_KEYS = {"municipalities", "regional", "partners", "network"}
 MUNI_KEYS = {"name", "aandachtsfunctionarissen", "backup", "channel"}
 PARTNER_KEYS = {"key", "name", "members"}
 REGIONAL_KEYS = {"ketenregisseur"}
+PERSON_SYNTAX = ", ".join(p.person_example for p in platforms.PLATFORMS)
+PLACE_SYNTAX = " or ".join(p.place_example for p in platforms.PLATFORMS)
 
 
 class NetworkError(ValueError):
@@ -37,9 +43,10 @@ class NetworkConfig:
     ketenregisseurs: list[str] = field(default_factory=list)
     partners: list[dict[str, Any]] = field(default_factory=list)
     network: list[str] = field(default_factory=list)
+    emails: dict[str, str] = field(default_factory=dict)  # person key → the e-mail address it was found by
 
 
-Lookup = Callable[[str], str | None]  # e-mail address → user id (None when unknown)
+Lookup = Callable[[str], str | None]  # e-mail address → person key (None when unknown)
 
 
 def parse(text: str, lookup: Lookup | None = None, source: str = "network file") -> NetworkConfig:
@@ -54,29 +61,30 @@ def parse(text: str, lookup: Lookup | None = None, source: str = "network file")
                             "'partners', 'network')."])
     for key in sorted(set(data) - TOP_KEYS):
         problems.append(f"{source}: unknown key '{key}' (allowed: {', '.join(sorted(TOP_KEYS))}).")
+    cfg = NetworkConfig()
 
     def users(value: Any, where: str) -> list[str]:
         if value is None:
             return []
         if not isinstance(value, list):
-            problems.append(f"{where}: must be a list of Slack user ids or e-mail addresses.")
+            problems.append(f"{where}: must be a list of user ids or e-mail addresses.")
             return []
         out = []
         for entry in value:
             entry = str(entry).strip()
-            if USER_ID.match(entry):
-                out.append(entry)
-            elif EMAIL.match(entry):
+            if (known := platforms.person_id(entry)) is not None:
+                out.append(platforms.person_key(*known))
+            elif platforms.EMAIL.match(entry):
                 resolved = lookup(entry) if lookup else None
                 if resolved:
                     out.append(resolved)
+                    cfg.emails.setdefault(resolved, entry)
                 else:
                     problems.append(f"{where}: no Slack user found with e-mail address {entry}.")
             else:
-                problems.append(f"{where}: {entry!r} is neither a Slack user id (U…) nor an e-mail address.")
+                problems.append(f"{where}: {entry!r} is neither a user id ({PERSON_SYNTAX}) nor an e-mail address.")
         return out
 
-    cfg = NetworkConfig()
     munis = data.get("municipalities")
     if not isinstance(munis, list) or not munis:
         problems.append(f"{source}: 'municipalities' must list at least one municipality.")
@@ -108,10 +116,10 @@ def parse(text: str, lookup: Lookup | None = None, source: str = "network file")
             af_owner[af] = name
         backups = users(mu.get("backup"), f"{where}, backup")
         channel = mu.get("channel")
-        if channel is not None and not CHANNEL_ID.match(str(channel)):
-            problems.append(f"{where}: channel {channel!r} must be a channel id such as C0123ABCD (not a name).")
-        cfg.municipalities.append({"name": name, "afs": afs, "backups": backups,
-                                   "channel": str(channel) if channel else None})
+        place = platforms.place_id(str(channel)) if channel is not None else None
+        if channel is not None and place is None:
+            problems.append(f"{where}: channel {channel!r} must be a channel id such as {PLACE_SYNTAX} (not a name).")
+        cfg.municipalities.append({"name": name, "afs": afs, "backups": backups, "place": place})
     regional = data.get("regional") or {}
     if not isinstance(regional, dict):
         problems.append(f"{source}: 'regional' must be a mapping with 'ketenregisseur'.")
@@ -149,7 +157,7 @@ def apply(session: Session, cfg: NetworkConfig, now: Any) -> dict[str, int]:
     existing = {m.name: m for m in session.exec(select(Municipality)).all()}
     for mu in cfg.municipalities:
         row = existing.get(mu["name"]) or Municipality(name=mu["name"])
-        row.channel = mu["channel"]
+        row.platform, row.conversation = mu["place"] or (platforms.SLACK, None)
         session.add(row)
     session.flush()
     by_name = {m.name: m for m in session.exec(select(Municipality)).all()}
@@ -163,9 +171,9 @@ def apply(session: Session, cfg: NetworkConfig, now: Any) -> dict[str, int]:
     session.flush()
 
     def person(uid: str) -> Person:
-        row = session.exec(select(Person).where(Person.user_id == uid)).first()
-        if row is None:
-            row = Person(user_id=uid)
+        row = people.get_or_create(session, uid)
+        if row.email is None and uid in cfg.emails:
+            row.email = cfg.emails[uid]
             session.add(row)
         return row
 
@@ -240,8 +248,8 @@ def describe(session: Session) -> list[str]:
     for mu in munis:
         afs = [who(r.user_id) for r in roles if r.municipality_id == mu.id and r.role == "af"]
         backups = [who(r.user_id) for r in roles if r.municipality_id == mu.id and r.role == "backup"]
-        lines.append(f"{mu.name}: AF {', '.join(afs) or '-'}; backup {', '.join(backups) or '-'}; "
-                     f"channel {mu.channel or '(DM to the AF)'}")
+        place = platforms.place_text(mu.platform, mu.conversation) if mu.conversation else "(DM to the AF)"
+        lines.append(f"{mu.name}: AF {', '.join(afs) or '-'}; backup {', '.join(backups) or '-'}; channel {place}")
     kr = [who(r.user_id) for r in roles if r.role == "ketenregisseur"]
     lines.append(f"ketenregisseur: {', '.join(kr) or '-'}")
     for p in session.exec(select(Partner).order_by(col(Partner.key))).all():

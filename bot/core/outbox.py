@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from sqlalchemy import case, exists, func, insert, or_
@@ -19,7 +20,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from bot.core import metrics
+from bot.core import metrics, platforms
 from models import MessageRef, OutboxMessage
 from models.base import column_values, error_name, insert_rows, utcnow, without_nulls
 from models.db import session_scope
@@ -41,6 +42,7 @@ STUCK_AFTER = timedelta(minutes=10)
 ROOT_FAILED = "thread root failed: "
 LEASE_EXPIRED = "lease expired: an attempt did not finish"
 SUPERSEDED = "superseded by redact"  # last_error of an update the tombstone made needless
+DEFAULT_PLATFORM = platforms.SLACK  # of a message with no parent and no platform given
 PAUSED = "paused: "  # last_error of an item that met the platform refusing our credentials
 
 # Delivery order among due items (OutboxMessage.priority, lowest first; then posts before updates, then
@@ -52,8 +54,10 @@ BACKGROUND = 2  # what no one is waiting for at this moment: reminders, invitati
 
 @dataclass(frozen=True)
 class Delivered:
-    channel: str | None = None
-    ts: str | None = None
+    """Where the platform put a posted message: its conversation (a recipient's direct one) and id."""
+
+    conversation: str | None = None
+    message_id: str | None = None
 
 
 class TransientError(Exception):
@@ -65,12 +69,22 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
-class PermanentError(Exception):
-    """The platform refused the message; retrying the same thing will not help soon."""
+class Refusal(StrEnum):
+    """Why the platform refused a message, in the core's words: the edge maps its own errors to
+    these, so the core never matches a platform's error strings."""
 
-    def __init__(self, reason: str) -> None:
+    PLACE_UNREACHABLE = "place_unreachable"  # the conversation is gone, archived, or closed to the bot
+    OTHER = "other"
+
+
+class PermanentError(Exception):
+    """The platform refused the message; retrying the same thing will not help soon. `reason` is the
+    platform's own word for it (for the operator: `signaalbot outbox`), `refusal` the core's."""
+
+    def __init__(self, reason: str, refusal: Refusal = Refusal.OTHER) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.refusal = refusal
 
 
 class NotReady(Exception):
@@ -94,9 +108,9 @@ class DependencyFailed(Exception):
         self.reason = reason
 
 
-# template → fn(session, msg, error) -> bool: a permanent failure is handled another way (e.g. a case
-# card that cannot reach the municipality's channel goes to the AFs by DM). True: do not retry.
-FALLBACKS: dict[str, Callable[[Session, MessageRef, str], bool]] = {}
+# template → fn(session, msg, refusal) -> bool: a permanent failure is handled another way (e.g. a
+# case card that cannot reach the municipality's place goes to the AFs directly). True: do not retry.
+FALLBACKS: dict[str, Callable[[Session, MessageRef, Refusal], bool]] = {}
 
 
 class Deliverer(Protocol):
@@ -114,7 +128,8 @@ def post(
     template: str,
     kind: str | None = None,
     recipient: str | None = None,
-    channel: str | None = None,
+    conversation: str | None = None,
+    platform: str | None = None,
     signal_id: int | None = None,
     parent: MessageRef | None = None,
     ref: dict[str, Any] | None = None,
@@ -123,11 +138,13 @@ def post(
     now: datetime | None = None,
     priority: int = INTERACTIVE,
 ) -> MessageRef:
-    """Queue a new message to `recipient` (a user: their DM with the bot) or `channel`,
-    as a reply in `parent`'s thread when given."""
+    """Queue a new message to `recipient` (a person key: their direct conversation with the bot) or
+    to `conversation` on `platform` (a place: a Slack channel…), as a reply in `parent`'s thread when
+    given. The platform is the parent's, else Slack (the only edge so far)."""
     msg = MessageRef(
         signal_id=signal_id, kind=kind or template, template=template, ref=ref or {}, recipient=recipient,
-        channel=channel, parent_id=parent.id if parent else None, contains_details=contains_details,
+        conversation=conversation, platform=platform or (parent.platform if parent else DEFAULT_PLATFORM),
+        parent_id=parent.id if parent else None, contains_details=contains_details,
     )
     if now:
         msg.created_at = now
@@ -145,7 +162,8 @@ class NewPost:
     template: str
     kind: str | None = None
     recipient: str | None = None
-    channel: str | None = None
+    conversation: str | None = None
+    platform: str = DEFAULT_PLATFORM  # a reply: its parent's
     signal_id: int | None = None
     parent_id: int | None = None
     ref: dict[str, Any] = field(default_factory=dict)
@@ -161,7 +179,8 @@ def post_many(session: Session, posts: list[NewPost], now: datetime) -> None:
     if not posts:
         return
     refs = [column_values(MessageRef, signal_id=p.signal_id, kind=p.kind or p.template, template=p.template,
-                          ref=p.ref, recipient=p.recipient, channel=p.channel, parent_id=p.parent_id,
+                          ref=p.ref, recipient=p.recipient, conversation=p.conversation, platform=p.platform,
+                          parent_id=p.parent_id,
                           contains_details=p.contains_details, created_at=now) for p in posts]
     for item, ref_id in zip(posts, _insert_message_refs(session, without_nulls(MessageRef.__table__, refs)),
                             strict=True):
@@ -184,7 +203,7 @@ def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[i
     # SQLite returns inserted rows in no set order, so SQLAlchemy would insert them one per statement to
     # keep it. But it numbers new rows in the order they are inserted (the largest rowid + 1): insert
     # them together and sort the ids — checked against the rows, in case that ever stops holding.
-    keys = ("signal_id", "kind", "recipient", "channel", "parent_id")
+    keys = ("signal_id", "kind", "recipient", "conversation", "parent_id")
     got = sorted(session.execute(insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows).all())
     if [tuple(row[1:]) for row in got] != [tuple(row.get(k) for k in keys) for row in rows]:
         raise RuntimeError("messageref: inserted rows came back in another order than they were given")
@@ -558,7 +577,7 @@ class OutboxWorker:
                 return ("retry", msg, item.op)
             except PermanentError as exc:
                 fallback = FALLBACKS.get(msg.template)
-                if item.op == "post" and fallback is not None and fallback(session, msg, exc.reason):
+                if item.op == "post" and fallback is not None and fallback(session, msg, exc.refusal):
                     # Done another way: done_at set, so it does not count as failed (outbox.health).
                     item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
                     item.done_at = self.now()
@@ -577,8 +596,8 @@ class OutboxWorker:
                 return self._broke(session, item_id, msg, exc)
             now = self.now()
             if item.op == "post":
-                msg.channel = result.channel or msg.channel
-                msg.ts = result.ts
+                msg.conversation = result.conversation or msg.conversation
+                msg.message_id = result.message_id
                 msg.posted_at = now
             elif item.op == "redact":
                 msg.redacted_at = now
@@ -620,12 +639,12 @@ class OutboxWorker:
         item.next_attempt_at = self.now() + delay
 
     def _check_ready(self, session: Session, item: OutboxMessage, msg: MessageRef) -> None:
-        if item.op in {"update", "redact"} and not msg.ts:
+        if item.op in {"update", "redact"} and not msg.message_id:
             # Its own post has to go first; an earlier outbox item (lower id) will do it.
             self._wait_for(session, msg.id)
         if item.op == "post" and msg.parent_id:
             parent = session.get(MessageRef, msg.parent_id)
-            if parent is None or not parent.ts:
+            if parent is None or not parent.message_id:
                 self._wait_for(session, msg.parent_id)
 
     @staticmethod

@@ -4,27 +4,76 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import delete as sa_delete
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
-from models import Municipality, Person, RoleAssignment
+from bot.core import platforms
+from models import Identity, Municipality, Person, RoleAssignment
 from models.base import column_values
 
 
 def get_or_create(session: Session, user_id: str) -> Person:
-    """The person with this Slack id, made when new. Two first actions of a new user at once (the
-    front and the work process, or two work threads) both find no row: the insert skips a row that
-    the other one wrote meanwhile (ON CONFLICT DO NOTHING), so neither step fails on the unique key."""
+    """The person with this person key, made when new (with the identity the key was made from,
+    `platforms.identity_of_key`). Two first actions of a new user at once (the front and the work
+    process, or two work threads) both find no row: the insert skips a row that the other one wrote
+    meanwhile (ON CONFLICT DO NOTHING), so neither step fails on the unique key."""
     person = session.exec(select(Person).where(Person.user_id == user_id)).first()
     if person is None:
-        dialect = session.get_bind().dialect.name
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        session.execute(insert(Person).values(column_values(Person, user_id=user_id))
-                        .on_conflict_do_nothing(index_elements=["user_id"]))
+        made = session.execute(_insert(session, Person).values(column_values(Person, user_id=user_id))
+                               .on_conflict_do_nothing(index_elements=["user_id"])
+                               .returning(col(Person.id))).first()
+        if made is not None:
+            platform, external_id = platforms.identity_of_key(user_id)
+            _add_identity(session, made[0], platform, "", external_id)
         person = session.exec(select(Person).where(Person.user_id == user_id)).one()
     return person
+
+
+def resolve(session: Session, platform: str, tenant: str, external_id: str) -> str:
+    """The person key of whom `platform` knows as `external_id` in `tenant` (a Slack team, an Entra
+    tenant; '' when the edge does not know it): what an edge calls before it hands a person to the
+    core. A person seen for the first time is made (`platforms.person_key`). An identity recorded
+    without its tenant (from the network file, or made from a key) gets it now. A platform's ids are
+    unique across its tenants (a Slack Enterprise Grid's user ids, Entra object ids), so the same id
+    in a second tenant is the same person, with a second identity."""
+    query = (select(Identity, Person.user_id).join(Person, col(Identity.person_id) == Person.id)
+             .where(Identity.platform == platform, Identity.external_id == external_id))
+    if tenant:
+        query = query.where(col(Identity.tenant).in_([tenant, ""]))
+    row = session.exec(query.order_by(col(Identity.tenant).desc())).first()
+    if row is not None:
+        identity, key = row
+        if tenant and not identity.tenant:
+            identity.tenant = tenant
+            session.add(identity)
+        return key
+    person = get_or_create(session, platforms.person_key(platform, external_id))
+    _add_identity(session, person.id or 0, platform, tenant, external_id)  # skipped when already there
+    if tenant:
+        session.execute(sa_delete(Identity).where(
+            Identity.person_id == person.id, Identity.platform == platform,
+            Identity.external_id == external_id, Identity.tenant == ""))
+    return person.user_id
+
+
+def identities_of(session: Session, user_id: str) -> list[Identity]:
+    return list(session.exec(select(Identity).join(Person, col(Identity.person_id) == Person.id)
+                             .where(Person.user_id == user_id).order_by(col(Identity.id))).all())
+
+
+def _add_identity(session: Session, person_id: int, platform: str, tenant: str, external_id: str) -> None:
+    session.execute(_insert(session, Identity).values(column_values(
+        Identity, person_id=person_id, platform=platform, tenant=tenant, external_id=external_id))
+        .on_conflict_do_nothing(index_elements=["platform", "external_id", "tenant"]))
+
+
+def _insert(session: Session, model: type) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (sqlite_insert if dialect == "sqlite" else postgresql_insert)(model)
 
 
 def municipalities(session: Session) -> list[Municipality]:

@@ -559,9 +559,9 @@ class _Delivery:
         if muni_ids:
             m = Municipality.__table__.c
             self.municipalities = {row.id: row for row in session.execute(
-                select(m.id, m.channel).where(m.id.in_(muni_ids)))}
+                select(m.id, m.conversation).where(m.id.in_(muni_ids)))}
         c = MessageRef.__table__.c
-        cards = select(c.id, c.signal_id, c.recipient, c.channel).where(
+        cards = select(c.id, c.signal_id, c.recipient, c.platform, c.conversation).where(
             one_of(session, c.signal_id, {s.id for s in signals}),
             c.kind == "case_card").order_by(c.id)
         for card in session.execute(cards):
@@ -582,7 +582,7 @@ class _Delivery:
                 if not backups:  # nobody to escalate to: chase the AFs in the case thread, saying so
                     sent += self._to_case_thread(signal, muni_id, {**base, "no_backup": True}, key)
                 for user in backups:
-                    if muni is not None and not muni.channel:
+                    if muni is not None and not muni.conversation:
                         self._ensure_card(signal, user)  # DM mode: the backup needs the card to act
                     self._post(template="reminder_escalation", kind="reminder_escalation", recipient=user,
                                signal_id=signal.id, ref={**base, "audience": "backup"}, contains_details=False,
@@ -626,7 +626,8 @@ class _Delivery:
                 self.write()
             # In the card's thread, in the language of that conversation (a DM card: its AF's).
             self._post(template="reminder", kind="reminder", signal_id=signal.id, parent_id=card.id,
-                       channel=card.channel, recipient=card.recipient, ref={**ref, "mention": mention},
+                       platform=card.platform, conversation=card.conversation, recipient=card.recipient,
+                       ref={**ref, "mention": mention},
                        contains_details=False, dedupe_key=f"{key}:card{card.id}")
             sent.append(f"thread {' '.join(mention)}")
         if not sent:

@@ -82,10 +82,10 @@ def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str,
     for msg in session.exec(select(MessageRef).where(MessageRef.signal_id == sid)).all():
         if "mention" in msg.ref:
             msg.ref = {k: v for k, v in msg.ref.items() if k != "mention"}
-        if msg.contains_details and msg.ts and msg.redacted_at is None:
+        if msg.contains_details and msg.message_id and msg.redacted_at is None:
             outbox.redact(session, msg, now)
             redacted += 1
-        elif msg.contains_details and not msg.ts:
+        elif msg.contains_details and not msg.message_id:
             # Never delivered: do not post it now.
             session.execute(update(OutboxMessage).where(col(OutboxMessage.message_ref_id) == msg.id,
                                                         col(OutboxMessage.status) == "pending")

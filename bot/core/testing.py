@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.core import cases, jobs, network, reminders, retention, triage
 from bot.core.clock import Clock
 from bot.core.context import Core
-from bot.core.outbox import Delivered, NotReady, OutboxWorker, PermanentError
+from bot.core.outbox import Delivered, NotReady, OutboxWorker, PermanentError, Refusal
 from flows import questionnaire as questionnaire_mod
 from models import CaseEvent, Consultation, Handover, MessageRef, Signal, crypto
 from models.db import make_engine, session_scope, upgrade
@@ -116,7 +116,7 @@ class MemoryDeliverer:
     present: Callable[[Session, MessageRef], dict[str, Any]] = present
     shown: dict[int, Shown] = field(default_factory=dict)
     history: list[tuple[str, int, str, dict[str, Any]]] = field(default_factory=list)
-    refused: dict[str, str] = field(default_factory=dict)  # conversation -> the platform's reason
+    refused: dict[str, str] = field(default_factory=dict)  # conversation -> the platform's own word for it
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def refuse(self, conversation: str, reason: str) -> None:
@@ -128,7 +128,7 @@ class MemoryDeliverer:
         if op == "post":
             conversation, thread = self._where(session, ref)
             if conversation in self.refused:
-                raise PermanentError(self.refused[conversation])
+                raise PermanentError(self.refused[conversation], Refusal.PLACE_UNREACHABLE)
             data = self.present(session, ref)
             self.shown[ref.id] = Shown(ref.id, ref.kind, conversation, thread, data)
             self.history.append((op, ref.id, conversation, data))
@@ -138,7 +138,7 @@ class MemoryDeliverer:
         data = TOMBSTONE if op == "redact" or before.redacted else self.present(session, ref)
         self.shown[ref.id] = Shown(ref.id, ref.kind, before.conversation, before.thread, data, (*before.ops, op))
         self.history.append((op, ref.id, before.conversation, data))
-        return Delivered(ref.channel, ref.ts)
+        return Delivered(ref.conversation, ref.message_id)
 
     def probe(self) -> None:
         return None
@@ -147,11 +147,11 @@ class MemoryDeliverer:
         """The conversation of a new message, and its thread's root: a reply goes where its root is."""
         if ref.parent_id:
             parent = session.get(MessageRef, ref.parent_id)
-            if parent is None or not parent.ts or parent.id not in self.shown:
+            if parent is None or not parent.message_id or parent.id not in self.shown:
                 raise NotReady()
             return self.shown[parent.id].conversation, parent.id
-        if ref.channel:
-            return ref.channel, None
+        if ref.conversation:
+            return ref.conversation, None
         assert ref.recipient, "a message goes to a person or a place"
         return dm(ref.recipient), None
 

@@ -320,10 +320,10 @@ def notify_handlers(session: Session, signal: Signal, muni: Municipality, now: A
     else by DM to each AF (and, with no AF at all, to the backups)."""
     afs = people.handlers_of(session, muni.id or 0, "af") or people.handlers_of(session, muni.id or 0, "backup")
     cards: list[MessageRef] = []
-    if muni.channel:
-        cards.append(outbox.post(session, template="case_card", kind="case_card", channel=muni.channel,
-                                 signal_id=signal.id, ref={"mention": afs}, now=now,
-                                 dedupe_key=f"card:{signal.id}:{muni.channel}"))
+    if muni.conversation:
+        cards.append(outbox.post(session, template="case_card", kind="case_card", platform=muni.platform,
+                                 conversation=muni.conversation, signal_id=signal.id, ref={"mention": afs},
+                                 now=now, dedupe_key=f"card:{signal.id}:{muni.conversation}"))
     else:
         for af in afs:
             cards.append(outbox.post(session, template="case_card", kind="case_card", recipient=af,
@@ -332,13 +332,11 @@ def notify_handlers(session: Session, signal: Signal, muni: Municipality, now: A
     return cards
 
 
-CHANNEL_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
-
-
-def _card_fallback(session: Session, msg: MessageRef, error: str) -> bool:
-    """The municipality's channel cannot take the card (bot not invited, archived…): ping the
-    AF(s) by DM instead, so the signal is not lost while an administrator fixes the channel."""
-    if error not in CHANNEL_ERRORS or not msg.channel or msg.recipient or msg.signal_id is None:
+def _card_fallback(session: Session, msg: MessageRef, refusal: outbox.Refusal) -> bool:
+    """The municipality's place cannot take the card (bot not invited, archived…): ping the
+    AF(s) by DM instead, so the signal is not lost while an administrator fixes the place."""
+    if (refusal is not outbox.Refusal.PLACE_UNREACHABLE or not msg.conversation or msg.recipient
+            or msg.signal_id is None):
         return False
     signal = session.get(Signal, msg.signal_id)
     if signal is None or signal.municipality_id is None:
@@ -347,7 +345,7 @@ def _card_fallback(session: Session, msg: MessageRef, error: str) -> bool:
         session, signal.municipality_id, "backup")
     for af in afs:
         outbox.post(session, template="case_card", kind="case_card", recipient=af, signal_id=signal.id,
-                    ref={"mention": [af], "fallback_from": msg.channel}, dedupe_key=f"card:{signal.id}:{af}")
+                    ref={"mention": [af], "fallback_from": msg.conversation}, dedupe_key=f"card:{signal.id}:{af}")
     return bool(afs)
 
 
@@ -387,9 +385,11 @@ def own_signals(core: Core, user_id: str, limit: int = 20) -> list[Signal]:
         return list(rows)
 
 
-def signal_for_thread(core: Core, channel: str, thread_ts: str) -> tuple[Signal | None, MessageRef | None]:
+def signal_for_thread(core: Core, conversation: str, message_id: str) -> tuple[Signal | None, MessageRef | None]:
+    """The signal whose message (`conversation`, `message_id`) roots a thread someone replied in."""
     with session_scope(core.engine) as session:
-        root = session.exec(select(MessageRef).where(MessageRef.channel == channel, MessageRef.ts == thread_ts)).first()
+        root = session.exec(select(MessageRef).where(MessageRef.conversation == conversation,
+                                                     MessageRef.message_id == message_id)).first()
         if root is None or root.signal_id is None:
             return None, root
         return session.get(Signal, root.signal_id), root

@@ -24,7 +24,7 @@ from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
-from bot.core import inbox, people
+from bot.core import inbox, people, platforms
 from bot.core.context import Core
 from bot.i18n import Translate, language_for, translator
 from models import Person
@@ -311,10 +311,13 @@ class SlackContext:
             user = resp.get("user") or {}
             locale = user.get("locale")
             name = user.get("real_name") or user.get("name")
+            team = str(user.get("team_id") or "")
         except SlackApiError as exc:
             log.warning("users.info failed (%s); using the default language", exc.response.get("error"))
             return self.core.settings.language
         with session_scope(self.core.engine) as session:
+            # A Slack user id is its person key; resolving records the identity's team, once known.
+            people.resolve(session, platforms.SLACK, team, user_id)
             people.remember_locale(session, user_id, locale, now)
             person = people.get_or_create(session, user_id)
             if name and not person.name:

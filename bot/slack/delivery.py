@@ -12,8 +12,8 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.core import people
-from bot.core.outbox import Delivered, NotReady, PermanentError, TransientError, Unauthorized
+from bot.core import people, platforms
+from bot.core.outbox import Delivered, NotReady, PermanentError, Refusal, TransientError, Unauthorized
 from bot.i18n import language_for, translator
 from bot.slack.render import language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 TRANSIENT_ERRORS = {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 # Slack refuses our token: no message can go until it is fixed (the outbox pauses as a whole).
 AUTH_ERRORS = {"invalid_auth", "token_revoked", "account_inactive", "not_authed", "token_expired"}
+# The channel cannot take the message (bot not invited, archived, posting restricted).
+PLACE_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
 
 
 class SlackDeliverer:
@@ -68,7 +70,8 @@ class SlackDeliverer:
                 raise Unauthorized(error) from exc
             if status >= 500 or error in TRANSIENT_ERRORS:
                 raise TransientError(error) from exc
-            raise PermanentError(error) from exc
+            raise PermanentError(error, Refusal.PLACE_UNREACHABLE if error in PLACE_ERRORS
+                                 else Refusal.OTHER) from exc
         except (URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise TransientError(type(exc).__name__) from exc
 
@@ -83,23 +86,26 @@ class SlackDeliverer:
             raise
 
     def _deliver(self, session: Session, op: str, msg: MessageRef) -> Delivered:
+        # A MessageRef's (conversation, message id) is Slack's (channel, ts).
+        if msg.platform != platforms.SLACK:
+            raise PermanentError(f"not a Slack message: {msg.platform}"[:60])
         if op == "redact" or (op == "update" and msg.redacted_at is not None):
             # Once a tombstone, always a tombstone: a late update must not bring details back.
             lang = language_for_message(session, self.settings, msg)
             out = tombstone(translator(lang))
-            self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)
-            return Delivered(msg.channel, msg.ts)
+            self.client.chat_update(channel=msg.conversation, ts=msg.message_id, text=out.text, blocks=out.blocks)
+            return Delivered(msg.conversation, msg.message_id)
         out = render(session, self.settings, self.questionnaire, msg, self.language(session, msg, op == "post"))
         if op == "update":
-            self.client.chat_update(channel=msg.channel, ts=msg.ts, text=out.text, blocks=out.blocks)
-            return Delivered(msg.channel, msg.ts)
+            self.client.chat_update(channel=msg.conversation, ts=msg.message_id, text=out.text, blocks=out.blocks)
+            return Delivered(msg.conversation, msg.message_id)
         thread_ts = None
-        channel = msg.channel or msg.recipient
+        channel = msg.conversation or msg.recipient  # a person key of Slack's is their user id: their DM
         if msg.parent_id:
             parent = session.get(MessageRef, msg.parent_id)
-            if parent is None or not parent.ts:
+            if parent is None or not parent.message_id:
                 raise NotReady()
-            thread_ts, channel = parent.ts, parent.channel
+            thread_ts, channel = parent.message_id, parent.conversation
         resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=out.text, blocks=out.blocks,
                                             unfurl_links=False, unfurl_media=False)
         return Delivered(resp["channel"], resp["ts"])

@@ -33,16 +33,16 @@ CASES_SHOWN = 15
 def case_link(ctx: SlackContext, session: Session, signal: Signal, user: str, channel: str | None) -> str | None:
     """A link to the signal's case card: the one in the municipality's channel, else the user's own DM."""
     cards = session.exec(select(MessageRef).where(MessageRef.signal_id == signal.id, MessageRef.kind == "case_card",
-                                                  col(MessageRef.ts).is_not(None))).all()
-    card = next((c for c in cards if channel and c.channel == channel), None) or next(
+                                                  col(MessageRef.message_id).is_not(None))).all()
+    card = next((c for c in cards if channel and c.conversation == channel), None) or next(
         (c for c in cards if c.recipient == user), None)
-    if card is None or not card.channel or not card.ts:
+    if card is None or not card.conversation or not card.message_id:
         return None
     try:
-        return str(ctx.client.chat_getPermalink(channel=card.channel, message_ts=card.ts)["permalink"])
+        return str(ctx.client.chat_getPermalink(channel=card.conversation, message_ts=card.message_id)["permalink"])
     except SlackApiError as exc:
         log.warning("chat.getPermalink failed: %s", exc.response.get("error"))
-        return f"https://slack.com/archives/{card.channel}/p{card.ts.replace('.', '')}"
+        return f"https://slack.com/archives/{card.conversation}/p{card.message_id.replace('.', '')}"
 
 
 def case_line(ctx: SlackContext, session: Session, _: Translate, signal: Signal, link: str | None,
@@ -79,7 +79,7 @@ def af_section(ctx: SlackContext, session: Session, _: Translate, user: str, act
             blocks.append(m.section(_("No open cases. New signals appear here and in the case channel.")))
             continue
         for signal in cases[:CASES_SHOWN]:
-            link = case_link(ctx, session, signal, user, muni.channel)
+            link = case_link(ctx, session, signal, user, muni.conversation)
             blocks.append(m.section(case_line(ctx, session, _, signal, link, now)))
             shown.append(signal.reference)
         if len(cases) > CASES_SHOWN:

@@ -138,8 +138,8 @@ def reminder_escalation(ctx: RenderContext) -> Rendered:
                  "the municipality.", reference=signal.reference, municipality=municipality, duration=waited)
     else:
         text = _("Escalation: signal {reference} is waiting to be claimed", reference=signal.reference)
-        if muni is not None and muni.channel:
-            channel = "<#" + muni.channel + ">"
+        if muni is not None and muni.conversation:
+            channel = "<#" + muni.conversation + ">"
             body = _("Signal {reference} ({municipality}) has not been claimed, {duration} after it was reported. You "
                      "are the backup attention officer: please claim it on the case card in {channel}, or make sure "
                      "the attention officer does.", reference=signal.reference, municipality=municipality,
