@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 import time
 import traceback
@@ -86,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     print("Signaalbot bench —", ", ".join(f"{k}: {v}" for k, v in info.items()), flush=True)
     scratch = Scratch()
+    # A `kill` (SIGTERM) ends the run through its `finally`, so the bots it started stop with it (they
+    # run in sessions of their own: a killed bench once left them using half a core through the next).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     done: list[Part] = []
     started = time.monotonic()
     failed = False
