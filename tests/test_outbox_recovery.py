@@ -339,3 +339,37 @@ def test_an_update_that_cannot_be_decrypted_is_recorded_retried_and_parked_not_l
         assert "failed" in (health(r.bot).get("reason") or "")
     finally:
         r.stop()
+
+
+@pytest.mark.parametrize("reached_slack", [True, False])
+def test_a_post_whose_process_died_after_slack_took_it_is_not_sent_twice(running, reached_slack) -> None:
+    """The process that posted died between Slack's answer and the commit (kill -9): the next attempt,
+    after the lease, finds the message in its conversation by its marker (message metadata holding the
+    MessageRef's opaque id) and records it instead of posting it again. Had it not reached Slack, it
+    is posted, once."""
+    r = running
+    r.bot.worker.stop()
+    deliver, clock = r.bot.worker.deliver, r.bot.core.clock
+    with session_scope(r.core.engine) as session:
+        msg = outbox.post(session, template="notice", kind="notice", recipient=REPORTER, now=clock.now(),
+                          ref={"notice": "prefill_too_long", "length": 5200})
+    before = len(r.fake.messages_in(r.fake.dm_channel_for(REPORTER)))
+    with session_scope(r.core.engine) as session:  # the dying attempt: leased, and (maybe) sent
+        [item] = [i for i in session.exec(select(OutboxMessage).where(OutboxMessage.message_ref_id == msg.id))]
+        assert OutboxWorker._lease(session, item.id, "post", msg.id, r.bot.worker.now())
+    with session_scope(r.core.engine) as session:
+        if reached_slack:
+            deliver(session, "post", session.get(MessageRef, msg.id))
+        session.rollback()  # …and the process died before recording it
+    with session_scope(r.core.engine) as session:  # its lease runs out
+        session.get(OutboxMessage, item.id).locked_until = r.bot.worker.now() - timedelta(seconds=1)
+    if reached_slack:
+        assert len(r.fake.messages_in(r.fake.dm_channel_for(REPORTER))) == before + 1
+    outcomes = r.bot.worker.drain()
+    assert [(o, m.id) for o, m, _ in outcomes if m.id == msg.id] == [("sent", msg.id)]
+    posted = [m for m in r.fake.messages_in(r.fake.dm_channel_for(REPORTER))
+              if (m.get("metadata") or {}).get("event_payload") == {"ref": msg.id}]
+    assert len(posted) == 1
+    with Session(r.core.engine) as session:
+        stored = session.get(MessageRef, msg.id)
+        assert stored is not None and stored.message_id == posted[0]["ts"]

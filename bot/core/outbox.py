@@ -114,6 +114,10 @@ FALLBACKS: dict[str, Callable[[Session, MessageRef, Refusal], bool]] = {}
 
 
 class Deliverer(Protocol):
+    """A platform's delivery. It may also offer `find(session, ref) -> Delivered | None`: whether a post
+    whose earlier attempt did not finish (its process died between the platform's answer and our
+    commit) reached the platform after all — then it is recorded, not posted a second time."""
+
     def __call__(self, session: Session, op: str, ref: MessageRef) -> Delivered: ...
 
     def probe(self) -> None:
@@ -552,7 +556,13 @@ class OutboxWorker:
                 return ("failed", msg, item.op)
             try:
                 self._check_ready(session, item, msg)
-                result = self.deliver(session, item.op, msg)
+                found = None
+                if item.op == "post" and item.last_error == LEASE_EXPIRED and hasattr(self.deliver, "find"):
+                    found = self.deliver.find(session, msg)  # type: ignore[attr-defined]
+                    if found is not None:
+                        log.info("outbox: post of message %s had reached the platform before its process "
+                                 "stopped; recorded, not sent again", msg.id)
+                result = found or self.deliver(session, item.op, msg)
             except NotReady:
                 item.status, item.attempts = "pending", max(0, item.attempts - 1)
                 item.next_attempt_at = self.now() + timedelta(seconds=1)

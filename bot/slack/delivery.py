@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -107,5 +108,33 @@ class SlackDeliverer:
                 raise NotReady()
             thread_ts, channel = parent.message_id, parent.conversation
         resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=out.text, blocks=out.blocks,
-                                            unfurl_links=False, unfurl_media=False)
+                                            unfurl_links=False, unfurl_media=False, metadata=marker(msg))
         return Delivered(resp["channel"], resp["ts"])
+
+    def find(self, session: Session, msg: MessageRef) -> Delivered | None:
+        """A post whose earlier attempt did not finish: look for it in its conversation by the marker
+        every post carries (message metadata with the MessageRef's opaque id — no content)."""
+        if msg.parent_id:
+            parent = session.get(MessageRef, msg.parent_id)
+            if parent is None or not parent.message_id:
+                return None
+            found = self.client.conversations_replies(channel=parent.conversation, ts=parent.message_id,
+                                                      limit=200, include_all_metadata=True)
+            channel = parent.conversation
+        else:
+            channel = msg.conversation
+            if not channel and msg.recipient:
+                channel = self.client.conversations_open(users=msg.recipient)["channel"]["id"]
+            if not channel:
+                return None
+            since = msg.created_at.timestamp() - 60 if msg.created_at else 0
+            found = self.client.conversations_history(channel=channel, oldest=f"{since:.6f}", limit=200,
+                                                      include_all_metadata=True)
+        for message in found.get("messages") or []:
+            if message.get("metadata") == marker(msg):
+                return Delivered(channel, message["ts"])
+        return None
+
+
+def marker(msg: MessageRef) -> dict[str, Any]:
+    return {"event_type": "signaalbot_message", "event_payload": {"ref": msg.id}}
