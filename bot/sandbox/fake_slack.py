@@ -973,6 +973,12 @@ class FakeSlack:
             channel_id = self.workspace.resolve_channel(channel).id
             return [m.to_slack() for m in self.workspace.messages.get(channel_id, [])]
 
+    def all_messages(self) -> list[dict[str, Any]]:
+        """Every message in every channel and DM (thread replies included), each with its `channel`."""
+        with self._mutating():
+            return [{**m.to_slack(), "channel": channel_id}
+                    for channel_id, messages in self.workspace.messages.items() for m in messages]
+
     def thread(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """Parent and replies of a thread, oldest first."""
         with self._mutating():
