@@ -14,74 +14,21 @@ from collections.abc import Callable
 from slack_bolt import Ack, App
 from sqlmodel import Session
 
-from bot.core import access, audit
-from bot.i18n import N_, Translate
+from bot.core import access
+from bot.core import cases as core_cases
 from bot.slack import hooks
-from bot.slack.case_views import case_view
-from bot.slack.common import SlackContext, container_channel, container_thread
-from flows.cases import CaseAction, Reason, decide
-from flows.permissions import Denial, can_act_on_case
-from models import Signal
-from models.db import session_scope
+from bot.slack.common import SlackContext, container_channel, container_thread, result_text
+from flows.cases import CaseAction
 
 log = logging.getLogger(__name__)
 # How a refused click is answered: ctx.ephemeral in after-ack work, ctx.ephemeral_after_ack in the listener.
 Tell = Callable[[str | None, str, str, str | None], None]
 
-DENIALS = {
-    Denial.NOT_AF_OF_MUNICIPALITY: N_("Only the attention officers (AF and backup) of this signal's municipality can "
-                                   "do this. Nothing was changed."),
-    Denial.AGGREGATES_ONLY: N_("As ketenregisseur you see figures, not the content of cases. Nothing was changed."),
-    Denial.PARTNER_RECORDS_ONLY: N_("Partners give advice or report an outcome with the button in the request the "
-                                 "bot sent them in a direct message, not through the case card. Nothing was "
-                                 "changed."),
-    Denial.PARTNER_NOT_INVOLVED: N_("This case was not sent to your organisation."),
-    Denial.NOT_YOUR_SIGNAL: N_("This is not your signal."),
-    Denial.REPORTER_VIEW_ONLY: N_("You reported this signal; the attention officer handles it. Nothing was changed."),
-}
-REFUSALS = {
-    Reason.CLOSED: N_("This case is closed. Reopen it first if you need to change something."),
-    Reason.NOT_CLOSED: N_("This case is not closed, so it cannot be reopened."),
-    Reason.NOT_SUBMITTED: N_("This signal has not been sent yet."),
-    Reason.ALREADY_CLAIMED: N_("{who} already handles this case."),
-    Reason.NEEDS_CONCLUSION: N_("Record a conclusion before closing the case."),
-    Reason.FEEDBACK_MISSING: N_("The reporter asked for feedback and has had none yet. Give feedback first, or "
-                             "say why not when closing."),
-}
-
-
-def denial_text(_: Translate, reason: Denial | None) -> str:
-    return _(DENIALS.get(reason, N_("You cannot do this. Nothing was changed."))) if reason else ""
-
-
-def refusal_text(_: Translate, reason: Reason | None, who: str | None = None) -> str:
-    text = REFUSALS.get(reason) if reason else None
-    if text is None:
-        return _("This is not possible in the current state of the case. Nothing was changed.")
-    return _(text, who=f"<@{who}>") if "{who}" in text else _(text)
-
 
 def check(ctx: SlackContext, user: str, signal_id: int, action: str) -> tuple[bool, str | None]:
-    """(allowed, message for the user when not)."""
-    _ = ctx.tr(user)
-    with session_scope(ctx.core.engine) as session:
-        signal = session.get(Signal, signal_id)
-        if signal is None or signal.purged_at:
-            return False, _("This signal no longer exists (it may have been removed according to the retention "
-                            "period).")
-        actor = access.actor(session, user)
-        permission = can_act_on_case(actor, access.case_ref(session, signal), action)
-        if not permission:
-            audit.record(session, user, "case.denied", signal_id=signal.id, subject=action,
-                         reason=str(permission.reason), at=ctx.core.clock.now())
-            return False, denial_text(_, permission.reason)
-        decision = decide(case_view(session, signal), action)
-        # Input-dependent refusals (a conclusion still to choose, a reason still to write) are for the
-        # action's modal to handle, not for the button.
-        if not decision.allowed and decision.reason not in (Reason.NEEDS_CONCLUSION, Reason.FEEDBACK_MISSING,
-                                                             Reason.RATIONALE_REQUIRED, Reason.UNKNOWN_CONCLUSION):
-            return False, refusal_text(_, decision.reason, decision.claimed_by)
-    return True, None
+    """(allowed, message for the user when not): the core's gate (`bot.core.cases.check`)."""
+    result = core_cases.check(ctx.core, signal_id, user, CaseAction(action))
+    return result.ok, (None if result.ok else result_text(ctx.tr(user), result))
 
 
 def parse_click(body: dict) -> tuple[CaseAction, int] | None:

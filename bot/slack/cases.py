@@ -22,14 +22,13 @@ from sqlmodel import Session, col, select
 
 from bot.core import cases as core_cases
 from bot.core import people
+from bot.core import result as core_result
 from bot.i18n import N_, Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
-from bot.slack.case_guard import denial_text, refusal_text
 from bot.slack.case_messages import ROUTE_REASONS, partner_name
-from bot.slack.common import SlackContext, container_channel, container_thread
+from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from flows.cases import RATIONALE_MAX, CaseAction, CaseStatus, CaseView, Conclusion, Reason, decide
-from flows.permissions import Denial
 from models import Consultation, Handover, Signal
 
 log = logging.getLogger(__name__)
@@ -81,46 +80,10 @@ CONCLUSION_REASONS = {
 # ------------------------------------------------------------------------------ texts
 
 
-def result_text(_: Translate, result: core_cases.Result) -> str:
-    error, reason = result.error, result.reason
-    if error == "denied":
-        try:
-            return denial_text(_, Denial(reason or ""))
-        except ValueError:
-            return denial_text(_, None) or _("You cannot do this. Nothing was changed.")
-    if error in ("refused", "already_claimed"):
-        try:
-            parsed = Reason(reason or "")
-        except ValueError:
-            parsed = None
-        return refusal_text(_, parsed, result.claimed_by)
-    if error == "already_answered":
-        return _("This has already been answered. Nothing was changed.")
-    if error == "unknown_partner":
-        return _("That partner is not known to the bot. Nothing was changed.")
-    if error == "unknown_signal":
-        return _("This signal no longer exists (it may have been removed according to the retention period).")
-    if error == "invalid":
-        if reason == "required":
-            return _("Please write something first.")
-        if reason == "too_long":
-            return _("Your text is {length} characters; at most {limit} are allowed. Please shorten it.",
-                     length=result.data.get("length", 0), limit=result.data.get("limit", TEXT_MAX))
-        if reason == "date_past":
-            return _("The expected outcome date cannot be in the past.")
-        if reason == "partner_required":
-            return _("Choose at least one partner.")
-    return _("Something went wrong. Please try again; if it keeps happening, contact your attention officer.")
-
-
 def text_problem(_: Translate, value: str | None, *, required: bool = True, limit: int = TEXT_MAX) -> str | None:
-    text = (value or "").strip()
-    if required and not text:
-        return _("Please write something first.")
-    if len(text) > limit:
-        return _("Your text is {length} characters; at most {limit} are allowed. Please shorten it.",
-                 length=len(text), limit=limit)
-    return None
+    """The core's text check (`bot.core.result.text_problem`), its answer in the user's language."""
+    problem = core_result.text_problem(value, required=required, limit=limit)
+    return result_text(_, problem) if problem else None
 
 
 # ------------------------------------------------------------------------------ modal building
@@ -378,7 +341,7 @@ def register(ctx: SlackContext, app: App) -> None:
             tell_after_ack(body, user, _("The input window could not be opened (Slack was too slow). Please click "
                                          "the button again."))
 
-    def report(body_or_meta: dict, user: str, result: core_cases.Result, *, meta: bool = False) -> None:
+    def report(body_or_meta: dict, user: str, result: core_result.Result, *, meta: bool = False) -> None:
         if result.ok:
             return
         text = result_text(ctx.tr(user), result)

@@ -26,6 +26,7 @@ from sqlmodel import Session, select
 
 from bot.core import inbox, people, platforms
 from bot.core.context import Core
+from bot.core.result import Result, message
 from bot.i18n import Translate, language_for, translator
 from models import Person
 from models.db import session_scope
@@ -354,3 +355,12 @@ def container_channel(body: dict) -> str | None:
 def container_thread(body: dict) -> str | None:
     container = body.get("container") or {}
     return container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+
+
+def result_text(_: Translate, result: Result) -> str:
+    """Why a core service refused, in the user's language: the core's msgid (`bot.core.result`),
+    translated, with a person shown as a Slack mention."""
+    text, params = message(result)
+    if "who" in params:
+        params["who"] = f"<@{params['who']}>"
+    return _(text, **params)
