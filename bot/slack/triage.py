@@ -88,8 +88,8 @@ def register(ctx: SlackContext, app: App) -> None:
         if text.lower() == "status":
             ack(text=_("Your signals"), blocks=status_blocks(ctx, _, triage.own_signals(core, user)))
             return
-        if word.lower() in hooks.SUBCOMMANDS:
-            hooks.SUBCOMMANDS[word.lower()](ctx, ack, command, respond, rest.strip())
+        if word.lower() in ctx.registry.subcommands:
+            ctx.registry.subcommands[word.lower()](ctx, ack, command, respond, rest.strip())
             return
         ack(text=_("I have sent you a private message: answer the questions there."))
         ctx.after_ack(_start, user, text, command.get("response_url"))
@@ -256,35 +256,35 @@ def register(ctx: SlackContext, app: App) -> None:
         ctx.after_ack(_summary_step, body, "edit",
                       (body["actions"][0].get("selected_option") or {}).get("value", ""))
 
-    def on_reporter_thread(ctx_: SlackContext, event: dict, root: Any) -> None:
-        """A reply typed in the reporter's DM thread while the triage runs."""
-        user, text = event.get("user"), event.get("text") or ""
-        signal, _root = triage.signal_for_thread(core, event["channel"], event["thread_ts"])
-        if signal is None or user != signal.reporter_id:
-            return
-        _ = ctx.tr(user)
-        if signal.status == "cancelled":
-            ctx.ephemeral(event["channel"], user, result_text(_, Result(
-                False, signal.id, signal.reference, error=Error.NOT_DRAFT, reason="cancelled")),
-                event["thread_ts"])
-            return
-        if signal.status != "draft":
-            handler = hooks.THREAD_HANDLERS.get("reporter_root:submitted")
-            if handler:
-                handler(ctx, event, root)
-            return
-        q = core.questionnaire.get(signal.current_question) if core.questionnaire.has(
-            signal.current_question or "") else None
-        if q is None or q.type != "text":
-            ctx.ephemeral(event["channel"], user, _("Please answer the question above with its buttons first. "
-                                                    "You can add text when the bot asks for it."),
-                          event["thread_ts"])
-            return
-        result = triage.answer(core, signal.id or 0, user, q.key, text)
-        if not result.ok:
-            ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
 
-    hooks.THREAD_HANDLERS["reporter_root"] = on_reporter_thread
+@hooks.thread_reply("reporter_root")
+def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
+    """A reply typed in the reporter's DM thread while the triage runs."""
+    user, text = event.get("user"), event.get("text") or ""
+    signal, _root = triage.signal_for_thread(ctx.core, event["channel"], event["thread_ts"])
+    if signal is None or user != signal.reporter_id:
+        return
+    _ = ctx.tr(user)
+    if signal.status == "cancelled":
+        ctx.ephemeral(event["channel"], user, result_text(_, Result(
+            False, signal.id, signal.reference, error=Error.NOT_DRAFT, reason="cancelled")),
+            event["thread_ts"])
+        return
+    if signal.status != "draft":
+        handler = ctx.registry.thread_handlers.get("reporter_root:submitted")
+        if handler:
+            handler(ctx, event, root)
+        return
+    q = ctx.core.questionnaire.get(signal.current_question) if ctx.core.questionnaire.has(
+        signal.current_question or "") else None
+    if q is None or q.type != "text":
+        ctx.ephemeral(event["channel"], user, _("Please answer the question above with its buttons first. "
+                                                "You can add text when the bot asks for it."),
+                      event["thread_ts"])
+        return
+    result = triage.answer(ctx.core, signal.id or 0, user, q.key, text)
+    if not result.ok:
+        ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
 
 
 def _summary_signal(body: dict) -> int | None:
@@ -298,12 +298,12 @@ ANSWERING = re.compile(r"^triage:(answer:\d+|select|tick|multi_done|skip|submit|
 
 
 @hooks.inline
-def acks_and_hands_on(request: dict[str, Any]) -> bool:
+def acks_and_hands_on(request: dict[str, Any], registry: hooks.Registry) -> bool:
     """`/signaal` (a new signal, or help: answered in the ack) and the triage's answering clicks and
-    text answers (hooks.INLINE). Not the subcommands and `status`: they read more or open forms."""
+    text answers (hooks.inline). Not the subcommands and `status`: they read more or open forms."""
     if request.get("command") == "/signaal":
         word = (request.get("text") or "").strip().partition(" ")[0].lower()
-        return word != "status" and word not in hooks.SUBCOMMANDS
+        return word != "status" and word not in registry.subcommands
     if request.get("type") == "block_actions":
         actions = request.get("actions") or []
         return len(actions) == 1 and bool(ANSWERING.match(str(actions[0].get("action_id", ""))))
