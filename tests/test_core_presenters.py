@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 from bot.core import cases as core_cases
 from bot.core import presenters
 from bot.core.presenters import ReporterSees
+from flows.cases import CaseAction
 from models import CaseEvent, Signal
 from tests.case_helpers import ZOCO, settle, signal_id
 from tests.helpers import AF, REPORTER, report
@@ -96,3 +97,36 @@ def test_the_reporter_sees_what_the_af_sent_them_and_never_a_note(running) -> No
     assert forged.sees is ReporterSees.NOTHING and forged.text is None
     assert gone.sees is ReporterSees.NOTHING
 
+
+
+def test_the_case_card_shows_content_while_open_and_only_a_summary_once_closed(running) -> None:
+    r = running
+    reference = report(r, answers={"description": SECRET})
+    settle(r)
+    sid = signal_id(r, reference)
+    core = r.core
+    cal = core_cases.calendar(core)
+
+    def card() -> presenters.CaseCard:
+        with Session(core.engine) as session:
+            signal = session.get(Signal, sid)
+            assert signal is not None
+            return presenters.case_card(session, core.questionnaire, signal, cal)
+
+    new = card()
+    assert new.description == SECRET and new.facts is not None and new.facts.reporter_id == REPORTER
+    assert new.closed is None and new.handled_by is None and CaseAction.CLAIM in new.actions
+    assert new.next_due is not None and new.next_due.what == "claim"
+    assert core_cases.claim(core, sid, AF).ok
+    assert core_cases.route(core, sid, AF, ["zoco"]).ok
+    routed = card()
+    assert routed.handled_by == AF and [(p.kind, p.done_at) for p in routed.partners] == [("handover", None)]
+    assert routed.partners[0].expected_at is not None
+    assert core_cases.conclude(core, sid, AF, "wel", "Bevestigd.").ok
+    assert core_cases.feedback(core, sid, AF, "Dank je wel.").ok
+    assert core_cases.close(core, sid, AF).ok
+    closed = card()
+    assert closed.closed is not None and closed.closed.routed_to and closed.closed.feedback_at is not None
+    assert (closed.description, closed.location, closed.facts, closed.partners, closed.handled_by) == (
+        None, None, None, (), None)
+    assert CaseAction.REOPEN in closed.actions
