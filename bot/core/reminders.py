@@ -686,7 +686,7 @@ def snooze(core: Core, deadline_id: int, user_id: str, choice: SnoozeChoice | st
                      until=until.isoformat())
         refresh_messages(session, signal.id or 0, {row.id or 0}, now)
     core.kick()
-    return Result(True, data={"until": until})
+    return Result(True, until=until)
 
 
 # --- for `jobs list` -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ mention. Texts are msgids (`N_`), so `scripts/update_catalogs.py` finds them her
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -69,6 +70,7 @@ class Result:
     claimed_by: str | None = None
     session_id: int | None = None  # a training
     status: str | None = None  # a training RSVP: yes | no | waitlist
+    until: datetime | None = None  # a snoozed reminder: when it is due again
     problems: tuple[Problem, ...] = ()  # a form's fixable problems, per field
     data: dict[str, Any] = field(default_factory=dict)
 

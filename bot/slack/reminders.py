@@ -38,6 +38,8 @@ def register(ctx: SlackContext, app: App) -> None:
         except ValueError:
             deadline_id = 0
         result = core_reminders.snooze(ctx.core, deadline_id, user, act["action_id"].rsplit(":", 1)[1])
-        until = result.data.get("until")
-        text = snooze_answer(_, until, ctx.core.settings.tz) if result.ok and until else result_text(_, result)
+        if result.ok and result.until is not None:
+            text = snooze_answer(_, result.until, ctx.core.settings.tz)
+        else:
+            text = result_text(_, result)
         ctx.ephemeral(channel, user, text, thread)
