@@ -128,21 +128,23 @@ OUTBOX_THREADS_SQLITE = 2
 
 def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
               token_verification: bool = True, process_before_response: bool = False) -> Bot:
-    from bot.slack.app import build_app
+    from bot.slack.app import build_app, registry
     from bot.slack.delivery import SlackDeliverer
 
     quiet_payload_loggers()
     core = make_core(settings, engine, clock)
     client = make_client(settings)
+    features = registry()
     threads = OUTBOX_THREADS_SQLITE if settings.database_url.startswith("sqlite") else OUTBOX_THREADS
     worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire,
-                                                      core.clock.now), core.clock.now, threads=threads,
+                                                      core.clock.now, templates=features.templates),
+                          core.clock.now, threads=threads,
                           probe_interval=timedelta(seconds=settings.outbox_probe_seconds),
                           max_attempts=settings.outbox_max_attempts)
     core.kick = worker.kick
     bot = Bot(settings=settings, core=core, client=client, worker=worker)
     bot.app, bot.slack = build_app(core, client, token_verification=token_verification,
-                                   process_before_response=process_before_response)
+                                   process_before_response=process_before_response, features=features)
     return bot
 
 

@@ -13,7 +13,6 @@ from sqlmodel import Session, col, select
 
 from bot.core import events
 from bot.core.jobs import run_due
-from bot.slack import hooks
 from models import Consultation, Handover, Signal
 from models.db import session_scope
 from models.reminders import Deadline
@@ -87,7 +86,7 @@ def dms(r: Running, user: str) -> list[dict[str, Any]]:
 def claim(r: Running, reference: str, user: str = AF) -> None:
     """Oppakken. Through the case card's Claim button once the case actions exist (issue 3);
     until then the same conditional update plus the CLAIMED event that step will emit."""
-    if "claim" in hooks.CASE_ACTIONS:
+    if "claim" in r.bot.slack.registry.case_actions:
         resp = r.driver.click(user, card_of(r, reference), "case:claim")
         assert resp.status == 200
         r.fake.wait_for(lambda: signal_of(r, reference).claimed_by == user)

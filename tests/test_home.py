@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.slack import hooks, mrkdwn
+from bot.slack import mrkdwn
 from models import AuditEntry
 from tests.helpers import AF, AF_OTHER, COLLEAGUE, KETENREGISSEUR, REPORTER, case_card, report
 from tests.privacy_support import FREE_TEXT_BITS
@@ -90,7 +90,7 @@ def test_features_add_their_own_sections(running, monkeypatch) -> None:
     def broken(ctx: Any, user_id: str, actor: Any) -> list[dict[str, Any]]:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(hooks, "HOME_SECTIONS", [broken, trainings])
+    monkeypatch.setattr(r.bot.slack.registry, "home_sections", [broken, trainings])
     home = open_home(r, "U0NET00001")
     assert "Trainingen*: 12 mei" in home
     assert seen == [("U0NET00001", "U0NET00001")]

@@ -32,19 +32,19 @@ def _click(action_id: str, callback: str | None = None) -> str:
 
 
 def test_only_requests_that_ack_and_hand_on_are_dispatched_on_the_event_loop(running) -> None:
-    # `running` builds the app: its features register their subcommands.
+    r = running  # its app's registry: the features' subcommands and inline predicates
     on_loop = [_command(""), _command("Twee mannen slapen in de keuken"), _command("help"),
                _click("triage:answer:2"), _click("triage:select"), _click("triage:multi_done"),
                _click("triage:submit"), _click("", callback="triage_text")]
     in_thread = [_command("status"), _command("netwerk"), _command("training"),
                  _click("triage:text"),  # opens a modal: views.open
                  _click("case:claim"), _click("case:ask_info"), _click("", callback="case_modal:note")]
-    assert [inline(body, FORM) for body in on_loop] == [True] * len(on_loop)
-    assert [inline(body, FORM) for body in in_thread] == [False] * len(in_thread)
+    assert [inline(body, FORM, r.bot.slack.registry) for body in on_loop] == [True] * len(on_loop)
+    assert [inline(body, FORM, r.bot.slack.registry) for body in in_thread] == [False] * len(in_thread)
     assert not inline(json.dumps({"type": "event_callback", "event": {"type": "app_home_opened"}}),
-                      "application/json")
-    assert not inline("payload=%7Bnot+json", FORM)
-    assert not inline(_click("triage:answer:2"), "text/plain")
+                      "application/json", r.bot.slack.registry)
+    assert not inline("payload=%7Bnot+json", FORM, r.bot.slack.registry)
+    assert not inline(_click("triage:answer:2"), "text/plain", r.bot.slack.registry)
 
 
 def test_a_listener_that_waits_does_not_hold_up_a_new_signal(settings, fake, monkeypatch) -> None:

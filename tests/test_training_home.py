@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from bot.core import access
-from bot.slack import hooks
 from bot.slack.training import home_section
 from tests.training_helpers import (
     AF,
@@ -30,13 +29,13 @@ from tests.training_helpers import (
 def _publish_home(r, user: str) -> dict:  # noqa: ANN001
     with Session(r.core.engine) as session:
         actor = access.actor(session, user)
-    blocks = [b for fn in hooks.HOME_SECTIONS for b in fn(r.bot.slack, user, actor)]
+    blocks = [b for fn in r.bot.slack.registry.home_sections for b in fn(r.bot.slack, user, actor)]
     return r.bot.client.views_publish(user_id=user, view={"type": "home", "blocks": blocks})["view"]
 
 
 def test_app_home_shows_trainings_with_answer_buttons_and_a_new_training_button_for_organisers(running) -> None:
     r = running
-    assert home_section in hooks.HOME_SECTIONS
+    assert home_section in r.bot.slack.registry.home_sections
     base = start_of_test()
     r.core.clock.set(base)
     errors, _view = plan_in_modal(r, KR, starts=in_days(base, 20, 10), ends=in_days(base, 20, 12))

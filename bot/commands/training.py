@@ -36,7 +36,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                        "Nothing was stored.")
     if not outcome.ok:
         raise CliError(*_problems(outcome), "Nothing was stored.")
-    print(f"Training #{outcome.session_id} planned; announced to {outcome.params['announced']} member(s). "
+    print(f"Training #{outcome.session_id} planned; announced to {outcome.data['announced']} member(s). "
           "Messages go out when the bot runs (or with `signaalbot jobs run-due`).")
     return 0
 
@@ -73,7 +73,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
               "started": f"Training #{args.id} has already started; it can no longer be cancelled."}
     if not outcome.ok:
         raise CliError(errors.get(outcome.error or "", f"Training #{args.id} could not be cancelled."))
-    print(f"Training #{args.id} cancelled; {outcome.params['told']} member(s) who said yes get a notice.")
+    print(f"Training #{args.id} cancelled; {outcome.data['told']} member(s) who said yes get a notice.")
     return 0
 
 

@@ -12,7 +12,7 @@ them from the database at delivery time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import access, audit, events, outbox, people, reminders
 from bot.core.context import Core
+from bot.core.result import Error, Result, text_problem
 from bot.core.triage import root_of
 from flows import reminder_rules
 from flows.calendar import WorkingCalendar
@@ -53,18 +54,6 @@ REOPENED = "reopened"
 # Kinds the reporter may see (and only in their own thread): what the AF sent them, their own words.
 REPORTER_KINDS = frozenset({CLAIMED, INFO_REQUESTED, REPORTER_ANSWER, REPORTER_MESSAGE, MESSAGE_TO_REPORTER,
                             FEEDBACK})
-
-
-@dataclass(frozen=True)
-class Result:
-    ok: bool
-    signal_id: int | None = None
-    reference: str | None = None
-    # unknown_signal | denied | refused | already_claimed | invalid | already_answered | unknown_partner
-    error: str | None = None
-    reason: str | None = None  # a flows.permissions.Denial or flows.cases.Reason value
-    claimed_by: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
 
 
 def calendar(core: Core) -> WorkingCalendar:
@@ -264,18 +253,26 @@ class _Stop(Exception):
 def _load(session: Session, signal_id: int) -> Signal:
     signal = session.get(Signal, signal_id, with_for_update=True)
     if signal is None or signal.purged_at is not None:
-        raise _Stop(Result(False, signal_id, error="unknown_signal"))
+        raise _Stop(Result(False, signal_id, error=Error.UNKNOWN_SIGNAL))
     return signal
 
 
 def _deny(signal: Signal, user: str, action: str, reason: Any) -> _Stop:
-    return _Stop(Result(False, signal.id, signal.reference, error="denied", reason=str(reason)),
+    return _Stop(Result(False, signal.id, signal.reference, error=Error.DENIED, reason=str(reason)),
                  denied=(user, str(action)))
 
 
+# Refusals that depend on what the action's form asks (a conclusion still to choose, a reason still to
+# write): for the form to handle, not for the click that opens it.
+INPUT_REASONS = frozenset({Reason.NEEDS_CONCLUSION, Reason.FEEDBACK_MISSING, Reason.RATIONALE_REQUIRED,
+                           Reason.UNKNOWN_CONCLUSION})
+
+
 def _gate(session: Session, signal: Signal, user: str, action: CaseAction, partner: str | None = None,
-          **inputs: Any) -> tuple[Actor, CaseRef, Decision]:
-    """Who may act (flows.permissions) and whether the state allows it (flows.cases); no writes."""
+          *, inputs_pending: bool = False, **inputs: Any) -> tuple[Actor, CaseRef, Decision]:
+    """Who may act (flows.permissions) and whether the state allows it (flows.cases); no writes.
+    `inputs_pending`: the action's inputs are still to be asked, so refusals about them (INPUT_REASONS)
+    pass here and are decided when the step runs."""
     who = access.actor(session, user)
     ref = access.case_ref(session, signal)
     permission = (can_record_for_partner(who, ref, action, partner) if partner is not None
@@ -283,7 +280,7 @@ def _gate(session: Session, signal: Signal, user: str, action: CaseAction, partn
     if not permission:
         raise _deny(signal, user, action, permission.reason)
     decision = decide(case_view(session, signal), action, **inputs)
-    if not decision.allowed:
+    if not decision.allowed and not (inputs_pending and decision.reason in INPUT_REASONS):
         error = "already_claimed" if decision.reason is Reason.ALREADY_CLAIMED else "refused"
         raise _Stop(Result(False, signal.id, signal.reference, error=error, reason=str(decision.reason),
                            claimed_by=decision.claimed_by))
@@ -306,7 +303,7 @@ def _begin(core: Core, session: Session, signal_id: int, user: str, action: Case
             st.audit("case.claimed", implicit=action is not CaseAction.CLAIM)
             st.emit(events.CLAIMED)
         elif action is CaseAction.CLAIM:
-            raise _Stop(Result(False, signal.id, signal.reference, error="already_claimed",
+            raise _Stop(Result(False, signal.id, signal.reference, error=Error.ALREADY_CLAIMED,
                                reason=str(Reason.ALREADY_CLAIMED), claimed_by=signal.claimed_by))
     if handles and decision.new_status is not None and action is not CaseAction.CLAIM:
         signal.status = decision.new_status.value
@@ -327,14 +324,10 @@ def _claim_row(session: Session, signal: Signal, user: str, now: datetime) -> bo
 
 
 def _text(value: str | None, *, required: bool = True, limit: int = TEXT_MAX) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            raise _Stop(Result(False, error="invalid", reason="required"))
-        return None
-    if len(text) > limit:
-        raise _Stop(Result(False, error="invalid", reason="too_long", data={"length": len(text), "limit": limit}))
-    return text
+    problem = text_problem(value, required=required, limit=limit)
+    if problem is not None:
+        raise _Stop(problem)
+    return (value or "").strip() or None
 
 
 def _step_run(core: Core, fn: Any) -> Result:
@@ -356,10 +349,10 @@ def _step_run(core: Core, fn: Any) -> Result:
 def _partners(session: Session, keys: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(k for k in keys if k))
     if not wanted:
-        raise _Stop(Result(False, error="invalid", reason="partner_required"))
+        raise _Stop(Result(False, error=Error.INVALID, reason="partner_required"))
     known = {p.key for p in session.exec(select(Partner)).all()}
     if any(k not in known for k in wanted):
-        raise _Stop(Result(False, error="unknown_partner"))
+        raise _Stop(Result(False, error=Error.UNKNOWN_PARTNER))
     return wanted
 
 
@@ -428,16 +421,17 @@ def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_e
         if not permission:
             raise _deny(signal, user, action, permission.reason)
         if signal.status not in (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.CLOSED):
-            raise _Stop(Result(False, signal.id, signal.reference, error="refused", reason=str(Reason.NOT_SUBMITTED)))
+            raise _Stop(Result(False, signal.id, signal.reference, error=Error.REFUSED,
+                               reason=str(Reason.NOT_SUBMITTED)))
         st = _Step(core, session, signal, who, ref, None, now)
         # A reply typed in the thread answers the open question, if there is one.
         qid = question_event_id or _open_question(session, signal.id or 0)
         if qid:
             asked = session.get(CaseEvent, qid)
             if asked is None or asked.signal_id != signal.id or asked.kind != INFO_REQUESTED:
-                raise _Stop(Result(False, signal.id, signal.reference, error="invalid", reason="unknown_question"))
+                raise _Stop(Result(False, signal.id, signal.reference, error=Error.INVALID, reason="unknown_question"))
             if answered(session, signal.id or 0, qid):
-                raise _Stop(Result(False, signal.id, signal.reference, error="already_answered"))
+                raise _Stop(Result(False, signal.id, signal.reference, error=Error.ALREADY_ANSWERED))
             ev = st.event(REPORTER_ANSWER, body, visible=True, question=qid)
             _update_messages(st, "reporter_event", "event", qid)
             st.audit("case.reporter_answered")
@@ -520,7 +514,7 @@ def consult(core: Core, signal_id: int, user: str, partners: Iterable[str], ques
 
 def _advice(st: _Step, c: Consultation, answer: str, manual: bool) -> Result:
     if c.answered_at is not None:
-        raise _Stop(Result(False, st.signal.id, st.signal.reference, error="already_answered"))
+        raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.ALREADY_ANSWERED))
     c.answer, c.answered_by, c.answered_at = answer, st.user, st.now
     st.session.add(c)
     ev = st.event(ADVICE, answer, consultation=c.id, partner=c.partner_key, manual=manual)
@@ -539,7 +533,7 @@ def give_advice(core: Core, consultation_id: int, user: str, answer: str) -> Res
         text = _text(answer)
         c = session.get(Consultation, consultation_id)
         if c is None:
-            raise _Stop(Result(False, error="unknown_signal"))
+            raise _Stop(Result(False, error=Error.UNKNOWN_SIGNAL))
         st = _begin(core, session, c.signal_id, user, CaseAction.RECORD_ADVICE, partner=c.partner_key)
         return _advice(st, c, text or "", manual=False)
 
@@ -556,7 +550,7 @@ def record_advice(core: Core, signal_id: int, user: str, answer: str, *, consult
         asked = _text(question, required=False)
         c = session.get(Consultation, consultation_id) if consultation_id else None
         if consultation_id and (c is None or c.signal_id != signal_id):
-            raise _Stop(Result(False, signal_id, error="invalid", reason="unknown_consultation"))
+            raise _Stop(Result(False, signal_id, error=Error.INVALID, reason="unknown_consultation"))
         key = c.partner_key if c else _partners(session, [partner_key or ""])[0]
         # The AF's form: the AF or backup of the signal's municipality only, never a partner (their own
         # path is `give_advice`).
@@ -611,7 +605,7 @@ def route(core: Core, signal_id: int, user: str, partners: Iterable[str], *, exp
         cal = calendar(core)
         if expected is not None:
             if expected < cal.local(st.now).date():
-                raise _Stop(Result(False, st.signal.id, st.signal.reference, error="invalid", reason="date_past"))
+                raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.INVALID, reason="date_past"))
             expected_at = cal.at_local(expected, time(cal.office_start.hour, cal.office_start.minute))
         else:
             expected_at = cal.add_working_days(st.now, OUTCOME_WORKING_DAYS)
@@ -648,13 +642,13 @@ def record_outcome(core: Core, handover_id: int, user: str, outcome: str, *,
         text = _text(outcome)
         h = session.get(Handover, handover_id)
         if h is None:
-            raise _Stop(Result(False, signal_id, error="unknown_signal"))
+            raise _Stop(Result(False, signal_id, error=Error.UNKNOWN_SIGNAL))
         if signal_id is not None and h.signal_id != signal_id:
-            raise _Stop(Result(False, signal_id, error="invalid", reason="unknown_handover"))
+            raise _Stop(Result(False, signal_id, error=Error.INVALID, reason="unknown_handover"))
         st = _begin(core, session, h.signal_id, user, CaseAction.RECORD_OUTCOME,
                     partner=None if signal_id is not None else h.partner_key)
         if h.outcome_at is not None:
-            raise _Stop(Result(False, st.signal.id, st.signal.reference, error="already_answered"))
+            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.ALREADY_ANSWERED))
         h.outcome, h.outcome_by, h.outcome_at = text, user, st.now
         session.add(h)
         ev = st.event(OUTCOME, text, handover=h.id, partner=h.partner_key,
@@ -751,16 +745,33 @@ def timeline(core: Core, signal_id: int, user: str, *, post_to_card_ts: str | No
     return _step_run(core, fn)
 
 
+def check(core: Core, signal_id: int, user: str, action: CaseAction) -> Result:
+    """May `user` start `action` on this case now (a click on its card, before its form or its step)?
+    The gate every step runs again (`_gate`); a denial is written to the audit log."""
+    with session_scope(core.engine) as session:
+        signal = session.get(Signal, signal_id)
+        if signal is None or signal.purged_at is not None:
+            return Result(False, signal_id, error=Error.UNKNOWN_SIGNAL)
+        try:
+            _gate(session, signal, user, action, inputs_pending=True)
+        except _Stop as stop:
+            if stop.denied:
+                audit.record(session, user, "case.denied", signal_id=signal.id, subject=stop.denied[1],
+                             reason=stop.result.reason, at=core.clock.now())
+            return stop.result
+        return Result(True, signal.id, signal.reference)
+
+
 def check_partner(core: Core, kind: str, item_id: int, user: str) -> Result:
     """May `user` answer this consultation (kind "consultation") or hand-over ("handover") now?"""
     with session_scope(core.engine) as session:
         row: Consultation | Handover | None = (session.get(Consultation, item_id) if kind == "consultation"
                                                else session.get(Handover, item_id))
         if row is None:
-            return Result(False, error="unknown_signal")
+            return Result(False, error=Error.UNKNOWN_SIGNAL)
         signal = session.get(Signal, row.signal_id)
         if signal is None or signal.purged_at is not None:
-            return Result(False, error="unknown_signal")
+            return Result(False, error=Error.UNKNOWN_SIGNAL)
         action = CaseAction.RECORD_ADVICE if kind == "consultation" else CaseAction.RECORD_OUTCOME
         try:
             _gate(session, signal, user, action, row.partner_key)
@@ -771,7 +782,7 @@ def check_partner(core: Core, kind: str, item_id: int, user: str) -> Result:
             return stop.result
         done = row.answered_at if isinstance(row, Consultation) else row.outcome_at
         if done is not None:
-            return Result(False, signal.id, signal.reference, error="already_answered")
+            return Result(False, signal.id, signal.reference, error=Error.ALREADY_ANSWERED)
         return Result(True, signal.id, signal.reference)
 
 
@@ -781,13 +792,13 @@ def check_reporter(core: Core, event_id: int, user: str) -> Result:
         asked = session.get(CaseEvent, event_id)
         signal = session.get(Signal, asked.signal_id) if asked else None
         if asked is None or signal is None or signal.purged_at is not None or asked.kind != INFO_REQUESTED:
-            return Result(False, error="unknown_signal")
+            return Result(False, error=Error.UNKNOWN_SIGNAL)
         permission = can_act_on_case(access.actor(session, user), access.case_ref(session, signal),
                                      ReporterAction.ANSWER_INFO)
         if not permission:
             audit.record(session, user, "case.denied", signal_id=signal.id, subject="answer_info",
                          reason=str(permission.reason), at=core.clock.now())
-            return Result(False, signal.id, signal.reference, error="denied", reason=str(permission.reason))
+            return Result(False, signal.id, signal.reference, error=Error.DENIED, reason=str(permission.reason))
         if answered(session, signal.id or 0, event_id):
-            return Result(False, signal.id, signal.reference, error="already_answered")
+            return Result(False, signal.id, signal.reference, error=Error.ALREADY_ANSWERED)
         return Result(True, signal.id, signal.reference)

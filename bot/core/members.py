@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 
 from bot.core import access, audit, people, platforms
 from bot.core.context import Core
-from bot.core.training import MEMBER_ROLES, Outcome, Problem, forget_member
+from bot.core.result import Error, Problem, Result
+from bot.core.training import MEMBER_ROLES, forget_member
 from bot.i18n import N_
 from flows.permissions import Actor, Role, can_manage_members
 from models import Municipality, Partner, Person, RoleAssignment
@@ -59,10 +60,10 @@ class _Change:
     partner: Partner | None
 
 
-def _checked_save(session: Session, actor: Actor, data: MemberInput) -> _Change | Outcome:
-    """The change a save makes, or the Outcome that refuses it."""
+def _checked_save(session: Session, actor: Actor, data: MemberInput) -> _Change | Result:
+    """The change a save makes, or the Result that refuses it."""
     if not may_manage_someone(actor):
-        return Outcome(False, error="denied")
+        return Result(False, error=Error.DENIED)
     problems: list[Problem] = []
     uid = (data.user_id or "").strip()
     if platforms.person_id(uid) is None:  # not a person key of any platform
@@ -82,7 +83,7 @@ def _checked_save(session: Session, actor: Actor, data: MemberInput) -> _Change 
             problems.append(Problem("partner", N_("Unknown partner organisation {name}."),
                                     {"name": data.partner}))
     if problems:
-        return Outcome(False, problems=tuple(problems))
+        return Result(False, problems=tuple(problems))
     person = session.exec(select(Person).where(Person.user_id == uid)).first()
     # Both the old and the new municipality must be the actor's to manage.
     scopes = {data.municipality or ""}
@@ -90,45 +91,45 @@ def _checked_save(session: Session, actor: Actor, data: MemberInput) -> _Change 
         scopes.add(_muni_name(session, person.municipality_id))
     for name in sorted(scopes):
         if not can_manage_members(actor, name):
-            return Outcome(False, problems=(Problem("municipality", N_(
-                "You can only manage members of your own municipality.")),), error="denied")
+            return Result(False, problems=(Problem("municipality", N_(
+                "You can only manage members of your own municipality.")),), error=Error.DENIED)
     return _Change(uid, person, muni, partner)
 
 
-def _checked_remove(session: Session, actor_id: str | None, user_id: str) -> Person | Outcome:
-    """The member a removal removes, or the Outcome that refuses it."""
+def _checked_remove(session: Session, actor_id: str | None, user_id: str) -> Person | Result:
+    """The member a removal removes, or the Result that refuses it."""
     person = session.exec(select(Person).where(Person.user_id == user_id)).first()
     if person is None or not person.in_network:
-        return Outcome(False, problems=(Problem("member", N_("This person is not a member of the network.")),),
-                       error="unknown")
+        return Result(False, problems=(Problem("member", N_("This person is not a member of the network.")),),
+                       error=Error.UNKNOWN)
     if actor_id is not None:
         actor = access.actor(session, actor_id)
         if not can_manage_members(actor, _muni_name(session, person.municipality_id)):
-            return Outcome(False, problems=(Problem("member", N_(
-                "You can only manage members of your own municipality.")),), error="denied")
+            return Result(False, problems=(Problem("member", N_(
+                "You can only manage members of your own municipality.")),), error=Error.DENIED)
     return person
 
 
-def check_save(core: Core, actor_id: str, data: MemberInput) -> Outcome:
+def check_save(core: Core, actor_id: str, data: MemberInput) -> Result:
     """What `save` would refuse, without changing anything: a form shows it before it closes."""
     with Session(core.engine) as session:
         checked = _checked_save(session, access.actor(session, actor_id), data)
-    return checked if isinstance(checked, Outcome) else Outcome(True, params={"user": checked.user_id})
+    return checked if isinstance(checked, Result) else Result(True, data={"user": checked.user_id})
 
 
-def check_remove(core: Core, actor_id: str | None, user_id: str) -> Outcome:
+def check_remove(core: Core, actor_id: str | None, user_id: str) -> Result:
     """What `remove` would refuse, without changing anything."""
     with Session(core.engine) as session:
         checked = _checked_remove(session, actor_id, user_id)
-    return checked if isinstance(checked, Outcome) else Outcome(True, params={"user": user_id})
+    return checked if isinstance(checked, Result) else Result(True, data={"user": user_id})
 
 
-def save(core: Core, actor_id: str, data: MemberInput) -> Outcome:
+def save(core: Core, actor_id: str, data: MemberInput) -> Result:
     """Add a member to the network, or change their role, municipality or partner organisation."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
         change = _checked_save(session, access.actor(session, actor_id), data)
-        if isinstance(change, Outcome):
+        if isinstance(change, Result):
             return change
         uid, muni, partner = change.user_id, change.municipality, change.partner
         person = change.person or people.get_or_create(session, uid)
@@ -145,15 +146,15 @@ def save(core: Core, actor_id: str, data: MemberInput) -> Outcome:
         session.add(profile)
         audit.record(session, actor_id, "member.added" if joining else "member.changed", subject=uid, at=now,
                      role=data.role, municipality=data.municipality, partner=data.partner)
-    return Outcome(True, params={"joined": joining, "user": uid})
+    return Result(True, data={"joined": joining, "user": uid})
 
 
-def remove(core: Core, actor_id: str | None, user_id: str) -> Outcome:
+def remove(core: Core, actor_id: str | None, user_id: str) -> Result:
     """Remove a member: they get nothing more; their attendance stays, anonymised, for the figures."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
         person = _checked_remove(session, actor_id, user_id)
-        if isinstance(person, Outcome):
+        if isinstance(person, Result):
             return person
         person.in_network, person.left_network_at = False, now
         session.add(person)
@@ -163,7 +164,7 @@ def remove(core: Core, actor_id: str | None, user_id: str) -> Outcome:
         forget_member(session, user_id, now)
         audit.record(session, actor_id or "cli", "member.removed", subject=user_id, at=now)
     core.kick()
-    return Outcome(True, params={"user": user_id})
+    return Result(True, data={"user": user_id})
 
 
 def members(session: Session, actor: Actor | None = None) -> list[Member]:

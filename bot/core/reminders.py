@@ -36,8 +36,9 @@ from sqlmodel import Session, col, select
 from bot.core import access, audit, events, metrics, outbox, people
 from bot.core.context import Core
 from bot.core.jobs import outlook, sweep
+from bot.core.result import Error, Result
 from flows.calendar import WorkingCalendar
-from flows.permissions import Denial, can_view_case_content
+from flows.permissions import can_view_case_content
 from flows.reminder_rules import (
     Audience,
     ReminderConfig,
@@ -656,15 +657,7 @@ class _Delivery:
 
 # --- snooze --------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class SnoozeResult:
-    ok: bool
-    until: datetime | None = None
-    error: str | None = None  # unknown | denied | escalation | settled
-    denial: Denial | None = None
-
-
-def snooze(core: Core, deadline_id: int, user_id: str, choice: SnoozeChoice | str) -> SnoozeResult:
+def snooze(core: Core, deadline_id: int, user_id: str, choice: SnoozeChoice | str) -> Result:
     """The AF (or backup) of the case's municipality moves a reminder: "morgen", "over 3 werkdagen"."""
     policy = configure(core)
     now = core.clock.now()
@@ -673,16 +666,17 @@ def snooze(core: Core, deadline_id: int, user_id: str, choice: SnoozeChoice | st
         row = session.exec(select(Deadline).where(Deadline.id == deadline_id).with_for_update()).first()
         signal = session.get(Signal, row.signal_id) if row else None
         if row is None or signal is None:
-            return SnoozeResult(False, error="unknown")
+            return Result(False, error=Error.UNKNOWN_REMINDER)
         permission = can_view_case_content(access.actor(session, user_id), access.case_ref(session, signal))
         if not permission:
             audit.record(session, user_id, "reminder.snooze_denied", signal_id=signal.id, subject=row.rule_key,
                          reason=str(permission.reason), at=now)
-            return SnoozeResult(False, error="denied", denial=permission.reason)
+            return Result(False, signal.id, signal.reference, error=Error.DENIED,
+                          reason=str(permission.reason))
         if row.escalation:
-            return SnoozeResult(False, error="escalation")
+            return Result(False, signal.id, signal.reference, error=Error.ESCALATION)
         if row.state not in (PENDING, SENT) or reason_gone(session, row, signal):
-            return SnoozeResult(False, error="settled")
+            return Result(False, signal.id, signal.reference, error=Error.SETTLED)
         until = snooze_until(choice, now, policy.calendar)
         row.due_at, row.state, row.snoozed, row.snoozed_by, row.updated_at = until, PENDING, True, user_id, now
         session.add(row)
@@ -692,7 +686,7 @@ def snooze(core: Core, deadline_id: int, user_id: str, choice: SnoozeChoice | st
                      until=until.isoformat())
         refresh_messages(session, signal.id or 0, {row.id or 0}, now)
     core.kick()
-    return SnoozeResult(True, until=until)
+    return Result(True, until=until)
 
 
 # --- for `jobs list` -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -26,9 +26,10 @@ from bot.config import Settings
 from bot.core import access, audit, outbox, people
 from bot.core.context import Core
 from bot.core.jobs import sweep
+from bot.core.result import Error, Problem, Result
 from bot.i18n import N_
 from flows.calendar import WorkingCalendar
-from flows.permissions import Actor, Permission, Role, can_manage_training
+from flows.permissions import Actor, Denial, Permission, Role, can_manage_training
 from flows.reminder_rules import ReminderConfig, load_reminders, refresher_due, training_reminder_times
 from models import MessageRef, Municipality, Person, RoleAssignment
 from models.db import session_scope
@@ -80,29 +81,6 @@ def reminder_config(settings: Settings) -> ReminderConfig:
 
 
 # --- results and validation ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Problem:
-    """A user-fixable problem with one field; `message` is an English msgid, `params` fill it in."""
-
-    field: str  # title | starts | ends | location | url | audience | capacity | member | role | ...
-    message: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-    def text(self, _: Any) -> str:
-        return _(self.message, **self.params)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    session_id: int | None = None
-    problems: tuple[Problem, ...] = ()
-    # unknown | cancelled | started | not_started | denied | left | not_invited
-    error: str | None = None
-    status: str | None = None  # RSVP: yes | no | waitlist
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -279,42 +257,42 @@ def _load_actor(session: Session, actor_id: str | None) -> Actor | None:
 
 
 def _checked_new(session: Session, actor_id: str | None, data: TrainingInput,
-                 now: datetime) -> tuple[CleanTraining | None, Outcome | None]:
+                 now: datetime) -> tuple[CleanTraining | None, Result | None]:
     """(the clean input, None) for a session `actor_id` may plan, else (None, why not)."""
     actor = _load_actor(session, actor_id)
     if actor is not None and not is_organiser(actor):
-        return None, Outcome(False, error="denied")
+        return None, Result(False, error=Error.DENIED, reason=Denial.NOT_TRAINING_MANAGER)
     clean, problems = validate(session, data, now, actor=actor)
-    return clean, (None if clean is not None else Outcome(False, problems=tuple(problems)))
+    return clean, (None if clean is not None else Result(False, problems=tuple(problems)))
 
 
 def _checked_change(session: Session, training: TrainingSession | None, actor_id: str | None, data: TrainingInput,
-                    now: datetime) -> tuple[CleanTraining | None, Outcome | None]:
+                    now: datetime) -> tuple[CleanTraining | None, Result | None]:
     """(the clean input, None) for a change `actor_id` may make, else (None, why not)."""
     refused = _refuse(session, training, actor_id, now)
     if refused:
         return None, refused
     assert training is not None
     clean, problems = validate(session, data, now, editing=training)
-    return clean, (None if clean is not None else Outcome(False, training.id, problems=tuple(problems)))
+    return clean, (None if clean is not None else Result(False, session_id=training.id, problems=tuple(problems)))
 
 
-def check_create(core: Core, actor_id: str | None, data: TrainingInput) -> Outcome:
+def check_create(core: Core, actor_id: str | None, data: TrainingInput) -> Result:
     """What `create` would refuse, without planning anything: a form shows it before it closes."""
     with Session(core.engine) as session:
         refused = _checked_new(session, actor_id, data, core.clock.now())[1]
-    return refused or Outcome(True)
+    return refused or Result(True)
 
 
-def check_update(core: Core, session_id: int, actor_id: str | None, data: TrainingInput) -> Outcome:
+def check_update(core: Core, session_id: int, actor_id: str | None, data: TrainingInput) -> Result:
     """What `update` would refuse, without changing anything."""
     with Session(core.engine) as session:
         training = session.get(TrainingSession, session_id)
         refused = _checked_change(session, training, actor_id, data, core.clock.now())[1]
-    return refused or Outcome(True, session_id)
+    return refused or Result(True, session_id=session_id)
 
 
-def create(core: Core, actor_id: str | None, data: TrainingInput) -> Outcome:
+def create(core: Core, actor_id: str | None, data: TrainingInput) -> Result:
     """Plan a session and announce it to its audience. `actor_id` None: the command line."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
@@ -336,10 +314,10 @@ def create(core: Core, actor_id: str | None, data: TrainingInput) -> Outcome:
                      audience=training.audience, announced=len(recipients))
         sid = training.id
     core.kick()
-    return Outcome(True, sid, params={"announced": len(recipients)})
+    return Result(True, session_id=sid, data={"announced": len(recipients)})
 
 
-def update(core: Core, session_id: int, actor_id: str | None, data: TrainingInput) -> Outcome:
+def update(core: Core, session_id: int, actor_id: str | None, data: TrainingInput) -> Result:
     """Change a session; everyone who said yes (or waits) hears about it, every invitation shows
     the new details. The audience stays as planned."""
     now = core.clock.now()
@@ -368,10 +346,10 @@ def update(core: Core, session_id: int, actor_id: str | None, data: TrainingInpu
         _update_invitations(session, session_id, None, now)
         audit.record(session, actor_id or "cli", "training.changed", subject=str(session_id), at=now, told=told)
     core.kick()
-    return Outcome(True, session_id, params={"told": told})
+    return Result(True, session_id=session_id, data={"told": told})
 
 
-def cancel(core: Core, session_id: int, actor_id: str | None) -> Outcome:
+def cancel(core: Core, session_id: int, actor_id: str | None) -> Result:
     """Cancel a session: a notice to everyone who said yes (or waits); invitations show it."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
@@ -388,19 +366,19 @@ def cancel(core: Core, session_id: int, actor_id: str | None) -> Outcome:
         _update_invitations(session, session_id, None, now)
         audit.record(session, actor_id or "cli", "training.cancelled", subject=str(session_id), at=now, told=told)
     core.kick()
-    return Outcome(True, session_id, params={"told": told})
+    return Result(True, session_id=session_id, data={"told": told})
 
 
 def _refuse(session: Session, training: TrainingSession | None, actor_id: str | None,
-            now: datetime) -> Outcome | None:
+            now: datetime) -> Result | None:
     if training is None:
-        return Outcome(False, error="unknown")
+        return Result(False, error=Error.UNKNOWN)
     if not may_manage(_load_actor(session, actor_id), training):
-        return Outcome(False, training.id, error="denied")
+        return Result(False, session_id=training.id, error=Error.DENIED, reason=Denial.NOT_TRAINING_MANAGER)
     if training.cancelled_at is not None:
-        return Outcome(False, training.id, error="cancelled")
+        return Result(False, session_id=training.id, error=Error.CANCELLED)
     if training.starts_at <= now:
-        return Outcome(False, training.id, error="started")
+        return Result(False, session_id=training.id, error=Error.STARTED)
     return None
 
 
@@ -428,7 +406,7 @@ def _update_invitations(session: Session, session_id: int, user_id: str | None, 
 # --- RSVP and the waiting list ---------------------------------------------------------------------
 
 
-def rsvp(core: Core, session_id: int, user_id: str, answer: str) -> Outcome:
+def rsvp(core: Core, session_id: int, user_id: str, answer: str) -> Result:
     """Ik kom (`yes`) or Ik kan niet (`no`). Yes when full puts the member on the waiting list;
     a yes turning into no gives the place to the first on the list."""
     assert answer in {"yes", "no"}
@@ -436,24 +414,24 @@ def rsvp(core: Core, session_id: int, user_id: str, answer: str) -> Outcome:
     with session_scope(core.engine) as session:
         training = session.get(TrainingSession, session_id, with_for_update=True)
         if training is None:
-            return Outcome(False, error="unknown")
+            return Result(False, error=Error.UNKNOWN)
         if training.cancelled_at is not None:
-            return Outcome(False, session_id, error="cancelled")
+            return Result(False, session_id=session_id, error=Error.CANCELLED)
         if training.starts_at <= now:
-            return Outcome(False, session_id, error="started")
+            return Result(False, session_id=session_id, error=Error.STARTED)
         person = session.exec(select(Person).where(Person.user_id == user_id)).first()
         if has_left(person):
-            return Outcome(False, session_id, error="left")
+            return Result(False, session_id=session_id, error=Error.LEFT)
         invited = session.exec(select(TrainingSent.id).where(
             TrainingSent.session_id == session_id, TrainingSent.user_id == user_id)).first()
         if invited is None and user_id not in audience_members(session, training.audience):
-            return Outcome(False, session_id, error="not_invited")
+            return Result(False, session_id=session_id, error=Error.NOT_INVITED)
         row = session.exec(select(TrainingRsvp).where(
             TrainingRsvp.session_id == session_id, TrainingRsvp.user_id == user_id)).first()
         before = row.status if row else None
         if answer == "yes" and before in {"yes", "waitlist"}:
             assert row is not None
-            return Outcome(True, session_id, status=row.status, params={"position": _rank(session, row)})
+            return Result(True, session_id=session_id, status=row.status, data={"position": _rank(session, row)})
         if row is None:
             row = TrainingRsvp(session_id=session_id, user_id=user_id, status="no")
         row.responded_at = now
@@ -472,7 +450,7 @@ def rsvp(core: Core, session_id: int, user_id: str, answer: str) -> Outcome:
             _move_up(session, training, now)
         _update_invitations(session, session_id, user_id, now)
         audit.record(session, user_id, "training.rsvp", subject=str(session_id), at=now, status=row.status)
-        outcome = Outcome(True, session_id, status=row.status, params={"position": _rank(session, row)})
+        outcome = Result(True, session_id=session_id, status=row.status, data={"position": _rank(session, row)})
     core.kick()
     return outcome
 
@@ -553,24 +531,24 @@ def attendance_candidates(session: Session, session_id: int) -> tuple[list[str],
     return yes, attended, walk_ins
 
 
-def check_attendance(core: Core, session_id: int, actor_id: str | None) -> Outcome:
+def check_attendance(core: Core, session_id: int, actor_id: str | None) -> Result:
     """May `actor_id` record attendance for this session now?"""
     now = core.clock.now()
     with session_scope(core.engine) as session:
         training = session.get(TrainingSession, session_id)
         if training is None:
-            return Outcome(False, error="unknown")
+            return Result(False, error=Error.UNKNOWN)
         if not may_manage(_load_actor(session, actor_id), training):
-            return Outcome(False, session_id, error="denied")
+            return Result(False, session_id=session_id, error=Error.DENIED, reason=Denial.NOT_TRAINING_MANAGER)
         if training.cancelled_at is not None:
-            return Outcome(False, session_id, error="cancelled")
+            return Result(False, session_id=session_id, error=Error.CANCELLED)
         if training.starts_at > now:
-            return Outcome(False, session_id, error="not_started")
-    return Outcome(True, session_id)
+            return Result(False, session_id=session_id, error=Error.NOT_STARTED)
+    return Result(True, session_id=session_id)
 
 
 def record_attendance(core: Core, session_id: int, actor_id: str | None, attended: list[str],
-                      walk_ins: list[str]) -> Outcome:
+                      walk_ins: list[str]) -> Result:
     """Replace the attendance of a session: ticked yes-sayers plus walk-ins (anyone else)."""
     checked = check_attendance(core, session_id, actor_id)
     if not checked.ok:
@@ -593,7 +571,7 @@ def record_attendance(core: Core, session_id: int, actor_id: str | None, attende
         session.add(training)
         audit.record(session, actor_id or "cli", "training.attendance", subject=str(session_id), at=now,
                      attended=len(chosen))
-    return Outcome(True, session_id, params={"attended": len(chosen)})
+    return Result(True, session_id=session_id, data={"attended": len(chosen)})
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -17,20 +16,12 @@ from sqlmodel import Session, col, select
 
 from bot.core import audit, events, outbox, people
 from bot.core.context import Core
+from bot.core.result import Error, Result
 from flows.questionnaire import ENCRYPTED_TEXT_KEYS
 from models import CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
 from models.db import session_scope
 
 TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
-
-
-@dataclass(frozen=True)
-class Result:
-    ok: bool
-    signal_id: int | None = None
-    reference: str | None = None
-    error: str | None = None  # not_configured | not_yours | moved_on | invalid | not_draft | unknown_signal
-    params: dict[str, Any] = field(default_factory=dict)
 
 
 def next_reference(session: Session, year: int) -> str:
@@ -65,7 +56,7 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
     with session_scope(core.engine) as session:
         munis = people.municipalities(session)
         if not munis:
-            return Result(False, error="not_configured")
+            return Result(False, error=Error.NOT_CONFIGURED)
         people.get_or_create(session, user_id)
         signal = Signal(
             reference=next_reference(session, now.astimezone(core.settings.tz).year),
@@ -141,11 +132,12 @@ def _public_answers(signal: Signal) -> dict[str, Any]:
 def _load_draft(session: Session, signal_id: int, user_id: str) -> tuple[Signal | None, Result | None]:
     signal = session.get(Signal, signal_id, with_for_update=True)
     if signal is None:
-        return None, Result(False, error="unknown_signal")
+        return None, Result(False, error=Error.UNKNOWN_SIGNAL)
     if signal.reporter_id != user_id:
-        return None, Result(False, signal.id, signal.reference, error="not_yours")
+        return None, Result(False, signal.id, signal.reference, error=Error.NOT_YOURS)
     if signal.status != "draft":
-        return None, Result(False, signal.id, signal.reference, error="not_draft", params={"status": signal.status})
+        return None, Result(False, signal.id, signal.reference, error=Error.NOT_DRAFT,
+                               reason=signal.status, data={"status": signal.status})
     return signal, None
 
 
@@ -192,14 +184,14 @@ def answer(core: Core, session: Session, signal: Signal, user_id: str, now: date
        raw: Any) -> Result:
     """Record the reporter's answer to the open question, then ask the next one."""
     if signal.current_question != key:
-        return Result(False, signal.id, signal.reference, error="moved_on",
-                      params={"current": signal.current_question})
+        return Result(False, signal.id, signal.reference, error=Error.MOVED_ON,
+                      data={"current": signal.current_question})
     q = core.questionnaire.get(key)
     names = [m.name for m in people.municipalities(session)] if q.type == "municipality" else None
     verdict = core.questionnaire.check(key, raw, municipalities=names)
     if not verdict.ok:
-        return Result(False, signal.id, signal.reference, error="invalid",
-                      params={"reason": verdict.error, **verdict.params})
+        return Result(False, signal.id, signal.reference, error=Error.INVALID_ANSWER,
+                      reason=verdict.error, data=dict(verdict.params))
     context = _context(session, signal)
     stored: Any = verdict.value
     if key in TEXT_FIELDS:
@@ -227,7 +219,8 @@ def edit(core: Core, session: Session, signal: Signal, user_id: str, now: dateti
     """Wijzigen: ask one question again, then show the summary again."""
     if not core.questionnaire.has(key) or not core.questionnaire.get(key).applies(
             _public_answers(signal), _context(session, signal)):
-        return Result(False, signal.id, signal.reference, error="invalid", params={"reason": "unknown_option"})
+        return Result(False, signal.id, signal.reference, error=Error.INVALID_ANSWER,
+                      reason="unknown_option")
     answers = dict(signal.answers)
     answers.pop(key, None)
     # Typed text now shows only in what comes next (the question asked again, the new summary): every
@@ -288,11 +281,11 @@ def cancel(core: Core, session: Session, signal: Signal, user_id: str, now: date
 def submit(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
     """Versturen: store the signal as a case, give the reporter a receipt, ping the AF(s)."""
     if signal.current_question != "_summary":
-        return Result(False, signal.id, signal.reference, error="moved_on",
-                      params={"current": signal.current_question})
+        return Result(False, signal.id, signal.reference, error=Error.MOVED_ON,
+                      data={"current": signal.current_question})
     muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
     if muni is None:
-        return Result(False, signal.id, signal.reference, error="not_configured")
+        return Result(False, signal.id, signal.reference, error=Error.NOT_CONFIGURED)
     a = signal.answers
     signal.status, signal.submitted_at, signal.updated_at, signal.current_question = "new", now, now, None
     signal.form, signal.sector = a.get("form"), a.get("sector")
@@ -362,7 +355,7 @@ def tick(core: Core, session: Session, signal: Signal, user_id: str, now: dateti
      values: list[str]) -> Result:
     """Remember ticked checkboxes before 'Next', so a restart does not lose them."""
     if signal.current_question != key:
-        return Result(False, signal.id, signal.reference, error="moved_on")
+        return Result(False, signal.id, signal.reference, error=Error.MOVED_ON)
     signal.answers = {**signal.answers, "_pending_multi": list(values)}
     session.add(signal)
     return Result(True, signal.id, signal.reference)

@@ -23,25 +23,37 @@ from bot.slack.common import (
 log = logging.getLogger(__name__)
 
 
-def _load_features() -> None:
-    """Import every module of bot.slack: a feature module registers its listeners (@hooks.feature)
-    and its message templates (@template) when imported, so a new feature needs no edit here."""
-    import importlib
-    import pkgutil
+def registry() -> hooks.Registry:
+    """What every feature of the Slack edge adds (listeners, subcommands, thread handlers, App Home
+    sections, templates, case actions), collected afresh from this explicit list of modules: a new
+    feature module is added here. In this order Bolt tries their listeners (after `feature(order=…)`)."""
+    from bot.slack import (
+        case_guard,
+        case_messages,
+        case_views,
+        cases,
+        home,
+        language,
+        members,
+        reminder_views,
+        reminders,
+        stats_views,
+        training,
+        triage,
+        triage_views,
+    )
 
-    import bot.slack
-
-    for info in sorted(pkgutil.iter_modules(bot.slack.__path__), key=lambda i: i.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"bot.slack.{info.name}")
+    return hooks.collect([case_guard, case_messages, case_views, cases, home, language, members, reminder_views,
+                          reminders, stats_views, training, triage, triage_views])
 
 
 def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
-              process_before_response: bool = False) -> tuple[App, SlackContext]:
+              process_before_response: bool = False,
+              features: hooks.Registry | None = None) -> tuple[App, SlackContext]:
     """The Bolt app with every feature's listeners. `process_before_response` (HTTP mode): the
     response goes back when the listener returns instead of when Bolt's 10 ms poll sees the ack;
     listeners ack first and hand slow work to `ctx.after_ack`, so that is sooner (bench/NOTES.md)."""
-    _load_features()
+    features = features or registry()
     settings = core.settings
     app = App(
         client=client,
@@ -57,7 +69,7 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
         listener_executor=ContextExecutor(max_workers=5, thread_name_prefix="listener"),
     )
     ctx = SlackContext(core=core, client=client, work=WorkExecutor.for_database(settings.database_url),
-                       answers_after_listener=process_before_response)
+                       answers_after_listener=process_before_response, registry=features)
 
     @app.middleware
     def delivery(body: dict, next: Any) -> Any:  # noqa: A002 - Bolt's name for the next middleware
@@ -67,7 +79,7 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
         start_delivery(body)
         return next()
 
-    for register in hooks.FEATURES:
+    for register in features.features:
         register(ctx, app)
 
     @app.event("message")
@@ -85,7 +97,7 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
         signal, root = triage.signal_for_thread(core, event["channel"], event["thread_ts"])
         if root is None:
             return
-        handler = hooks.THREAD_HANDLERS.get(root.kind)
+        handler = features.thread_handlers.get(root.kind)
         if handler:
             handler(ctx, event, root)
 
@@ -95,7 +107,7 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
 
     @ctx.work_fn
     def _home(event: dict) -> None:
-        handler = hooks.THREAD_HANDLERS.get("app_home")
+        handler = features.thread_handlers.get("app_home")
         if handler:
             handler(ctx, event, None)
 

@@ -17,6 +17,8 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.core import cases as core_cases
+from bot.core import presenters
+from bot.core.presenters import ReporterSees
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
@@ -89,40 +91,31 @@ def _who(user: str | None) -> str:
 
 @template("reporter_event")
 def reporter_event(ctx: RenderContext) -> Rendered:
+    """Formats `presenters.reporter_event`, which decides what the reporter may see."""
     _ = ctx._
-    s = signal_of(ctx)
-    ev = event_of(ctx)
-    preview = _("New message about signal {reference}", reference=s.reference)
-    if ev is None or not ev.visible_to_reporter:
-        return Rendered(preview, [m.context(_("This message is no longer available."))])
-    if ev.kind == core_cases.CLAIMED:
+    view = presenters.reporter_event(ctx.session, signal_of(ctx), ctx.msg.ref.get("event"))
+    reference = view.reference
+    preview = _("New message about signal {reference}", reference=reference)
+    if view.sees is ReporterSees.CLAIMED:
         body = _("The attention officer has picked up your signal {reference} and is looking into it. You will "
-                 "hear more in this thread.", reference=s.reference)
-        return Rendered(_("Update about signal {reference}", reference=s.reference), [m.section(body)])
-    if ev.kind == core_cases.INFO_REQUESTED:
-        blocks = m.user_text_sections(_("The attention officer has a question about your signal"), ev.text)
-        answer = _answer_to(ctx.session, s, ev)
-        if answer is not None:
-            blocks += m.user_text_sections("✅ " + _("Your answer"), answer.text)
+                 "hear more in this thread.", reference=reference)
+        return Rendered(_("Update about signal {reference}", reference=reference), [m.section(body)])
+    if view.sees is ReporterSees.QUESTION:
+        blocks = m.user_text_sections(_("The attention officer has a question about your signal"), view.text)
+        if view.answer is not None:
+            blocks += m.user_text_sections("✅ " + _("Your answer"), view.answer)
         else:
-            blocks.append(m.actions(f"rq:{ev.id}", [m.button(_("Answer"), "case_reply:answer", str(ev.id),
-                                                             style="primary")]))
+            blocks.append(m.actions(f"rq:{view.event_id}", [m.button(_("Answer"), "case_reply:answer",
+                                                                     str(view.event_id), style="primary")]))
             blocks.append(m.context(_("You can also reply in this thread; the attention officer sees it.")))
-        return Rendered(_("A question about signal {reference}", reference=s.reference), blocks)
-    if ev.kind == core_cases.MESSAGE_TO_REPORTER:
-        return Rendered(preview, m.user_text_sections(_("Message from the attention officer"), ev.text))
-    if ev.kind == core_cases.FEEDBACK:
-        blocks = m.user_text_sections(_("Feedback from the attention officer"), ev.text)
+        return Rendered(_("A question about signal {reference}", reference=reference), blocks)
+    if view.sees is ReporterSees.MESSAGE:
+        return Rendered(preview, m.user_text_sections(_("Message from the attention officer"), view.text))
+    if view.sees is ReporterSees.FEEDBACK:
+        blocks = m.user_text_sections(_("Feedback from the attention officer"), view.text)
         blocks.append(m.context(_("You can still add information by replying in this thread.")))
-        return Rendered(_("Feedback about signal {reference}", reference=s.reference), blocks)
+        return Rendered(_("Feedback about signal {reference}", reference=reference), blocks)
     return Rendered(preview, [m.context(_("This message is no longer available."))])
-
-
-def _answer_to(session: Session, s: Signal, question: CaseEvent) -> CaseEvent | None:
-    rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == s.id,
-                                                CaseEvent.kind == core_cases.REPORTER_ANSWER)
-                        .order_by(col(CaseEvent.id))).all()
-    return next((r for r in rows if r.data.get("question") == question.id), None)
 
 
 # ------------------------------------------------------------------------------ the case thread
@@ -289,38 +282,30 @@ def case_timeline(ctx: RenderContext) -> Rendered:
 # ------------------------------------------------------------------------------ partner DMs
 
 
-def partner_facts(ctx: RenderContext, s: Signal) -> list[tuple[str, str]]:
-    """What a partner may see: no reporter, no source, no location, no description."""
-    _ = ctx._
-    q = ctx.questionnaire
-    a = s.answers
+def partner_facts(_: Translate, brief: presenters.PartnerBrief) -> list[tuple[str, str]]:
+    """The partner brief (`presenters.partner_brief` decides what a partner may see) as labelled fields."""
 
-    def label(key: str, value: Any) -> str:
-        if not q.has(key):
-            return "—"
-        question = q.get(key)
-        if isinstance(value, list):
-            return ", ".join(_(o.label) for o in question.options if o.key in value) or _("none of these")
-        opt = question.option(str(value)) if value is not None else None
-        return _(opt.label) if opt else "—"
+    def label(value: str | None) -> str:
+        return _(value) if value else "—"
 
-    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    signals = (", ".join(_(v) for v in brief.signals) or _("none of these")) if brief.signals is not None else "—"
     return [
-        (_("Reference"), s.reference),
-        (_("Municipality"), m.esc(muni.name) if muni else "—"),
-        (_("Form"), label("form", a.get("form"))),
-        (_("Signals"), label("signals", a.get("signals", []))),
-        (_("Sector"), label("sector", a.get("sector"))),
-        (_("Acute"), "🚨 " + _("Yes") if s.acute else _("No")),
-        (_("Minor involved"), label("minor", a.get("minor"))),
+        (_("Reference"), brief.reference),
+        (_("Municipality"), m.esc(brief.municipality) if brief.municipality else "—"),
+        (_("Form"), label(brief.form)),
+        (_("Signals"), signals),
+        (_("Sector"), label(brief.sector)),
+        (_("Acute"), "🚨 " + _("Yes") if brief.acute else _("No")),
+        (_("Minor involved"), label(brief.minor)),
     ]
 
 
-def _partner_intro(ctx: RenderContext, s: Signal, text: str) -> list[dict[str, Any]]:
+def _partner_intro(ctx: RenderContext, brief: presenters.PartnerBrief, text: str) -> list[dict[str, Any]]:
     _ = ctx._
-    return [m.section(text), *m.fields(partner_facts(ctx, s)),
-            m.context(_("The identity of the person who reported this is not shared. Treat this information as "
-                        "confidential."))]
+    blocks = [m.section(text), *m.fields(partner_facts(_, brief)),
+              m.context(_("The identity of the person who reported this is not shared. Treat this information as "
+                          "confidential."))]
+    return blocks
 
 
 @template("partner_consultation")
@@ -335,10 +320,12 @@ def partner_consultation(ctx: RenderContext) -> Rendered:
     intro = _("{who}, attention officer for human trafficking of {municipality}, asks {partner} for advice about "
               "a signal.", who=_who(c.asked_by), municipality=m.esc(muni.name if muni else ""),
               partner=m.esc(partner_name(ctx.session, c.partner_key)))
-    blocks = [m.header(_("Request for advice — {reference}", reference=s.reference)), *_partner_intro(ctx, s, intro)]
+    brief = presenters.partner_brief(ctx.session, ctx.questionnaire, s, share_description=c.include_description)
+    blocks = [m.header(_("Request for advice — {reference}", reference=s.reference)),
+              *_partner_intro(ctx, brief, intro)]
     blocks += m.user_text_sections(_("Question"), c.question)
-    if c.include_description:
-        blocks += m.user_text_sections(_("Description"), s.description)
+    if brief.description_shared:
+        blocks += m.user_text_sections(_("Description"), brief.description)
     if c.answered_at is not None:
         blocks += m.user_text_sections("✅ " + _("Advice given by {who} on {when}", who=_who(c.answered_by),
                                                  when=m.date(c.answered_at, ctx.tz)), c.answer)
@@ -365,12 +352,14 @@ def partner_handover(ctx: RenderContext) -> Rendered:
     blocks = [m.header(("🚨 " if h.urgent else "") + _("Hand-over — {reference}", reference=s.reference))]
     if h.urgent:
         blocks.append(m.section("🚨 *" + _("Acute: please act now.") + "*"))
-    blocks += _partner_intro(ctx, s, intro)
+    brief = presenters.partner_brief(ctx.session, ctx.questionnaire, s,
+                                     share_description=bool(ctx.msg.ref.get("description")))
+    blocks += _partner_intro(ctx, brief, intro)
     ev = ctx.session.get(CaseEvent, ctx.msg.ref.get("event"))
     if ev is not None and ev.signal_id == s.id and ev.text:
         blocks += m.user_text_sections(_("Message from the attention officer"), ev.text)
-    if ctx.msg.ref.get("description"):
-        blocks += m.user_text_sections(_("Description"), s.description)
+    if brief.description_shared:
+        blocks += m.user_text_sections(_("Description"), brief.description)
     if h.expected_outcome_at:
         blocks.append(m.context(_("Please report the outcome and next steps by {date}.",
                                   date=m.date(h.expected_outcome_at, ctx.tz, "{date_short_pretty}"))))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -22,14 +24,14 @@ from sqlmodel import Session, col, select
 
 from bot.core import cases as core_cases
 from bot.core import people
+from bot.core import result as core_result
+from bot.core.context import Core
 from bot.i18n import N_, Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
-from bot.slack.case_guard import denial_text, refusal_text
 from bot.slack.case_messages import ROUTE_REASONS, partner_name
-from bot.slack.common import SlackContext, container_channel, container_thread
+from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from flows.cases import RATIONALE_MAX, CaseAction, CaseStatus, CaseView, Conclusion, Reason, decide
-from flows.permissions import Denial
 from models import Consultation, Handover, Signal
 
 log = logging.getLogger(__name__)
@@ -81,46 +83,10 @@ CONCLUSION_REASONS = {
 # ------------------------------------------------------------------------------ texts
 
 
-def result_text(_: Translate, result: core_cases.Result) -> str:
-    error, reason = result.error, result.reason
-    if error == "denied":
-        try:
-            return denial_text(_, Denial(reason or ""))
-        except ValueError:
-            return denial_text(_, None) or _("You cannot do this. Nothing was changed.")
-    if error in ("refused", "already_claimed"):
-        try:
-            parsed = Reason(reason or "")
-        except ValueError:
-            parsed = None
-        return refusal_text(_, parsed, result.claimed_by)
-    if error == "already_answered":
-        return _("This has already been answered. Nothing was changed.")
-    if error == "unknown_partner":
-        return _("That partner is not known to the bot. Nothing was changed.")
-    if error == "unknown_signal":
-        return _("This signal no longer exists (it may have been removed according to the retention period).")
-    if error == "invalid":
-        if reason == "required":
-            return _("Please write something first.")
-        if reason == "too_long":
-            return _("Your text is {length} characters; at most {limit} are allowed. Please shorten it.",
-                     length=result.data.get("length", 0), limit=result.data.get("limit", TEXT_MAX))
-        if reason == "date_past":
-            return _("The expected outcome date cannot be in the past.")
-        if reason == "partner_required":
-            return _("Choose at least one partner.")
-    return _("Something went wrong. Please try again; if it keeps happening, contact your attention officer.")
-
-
 def text_problem(_: Translate, value: str | None, *, required: bool = True, limit: int = TEXT_MAX) -> str | None:
-    text = (value or "").strip()
-    if required and not text:
-        return _("Please write something first.")
-    if len(text) > limit:
-        return _("Your text is {length} characters; at most {limit} are allowed. Please shorten it.",
-                 length=len(text), limit=limit)
-    return None
+    """The core's text check (`bot.core.result.text_problem`), its answer in the user's language."""
+    problem = core_result.text_problem(value, required=required, limit=limit)
+    return result_text(_, problem) if problem else None
 
 
 # ------------------------------------------------------------------------------ modal building
@@ -347,342 +313,458 @@ def close_modal(_: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]
     ], submit=_("Close case"))
 
 
-# ------------------------------------------------------------------------------ listeners
+# ------------------------------------------------------------------------------ answering
+
+
+def meta_of(body: dict, signal_id: int) -> dict[str, Any]:
+    """Where a modal's answers are told: the card's channel and thread (in its private_metadata)."""
+    container = body.get("container") or {}
+    return {"s": signal_id, "c": container_channel(body),
+            "t": container_thread(body) or container.get("message_ts")}
+
+
+def tell_after_ack(ctx: SlackContext, body: dict, user: str, text: str) -> None:
+    ctx.ephemeral_after_ack(container_channel(body), user, text, container_thread(body))
+
+
+def open_view(ctx: SlackContext, body: dict, user: str, view: dict[str, Any]) -> None:
+    """In the listener only: the click's trigger_id expires 3 s after the click."""
+    try:
+        ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as exc:
+        log.warning("views.open failed: %s", exc.response.get("error"))
+        _ = ctx.tr(user)
+        tell_after_ack(ctx, body, user, _("The input window could not be opened (Slack was too slow). Please click "
+                                          "the button again."))
+
+
+def report(ctx: SlackContext, user: str, result: core_result.Result, *, body: dict | None = None,
+           meta: dict[str, Any] | None = None) -> None:
+    """A refused step is told to the user privately: where they clicked (`body`), or where the modal
+    came from (`meta`)."""
+    if result.ok:
+        return
+    text = result_text(ctx.tr(user), result)
+    if meta is not None:
+        ctx.ephemeral(meta.get("c"), user, text, meta.get("t"))
+    elif body is not None:
+        ctx.ephemeral(container_channel(body), user, text, container_thread(body))
+
+
+# ------------------------------------------------------------------------------ the case actions
+
+
+@dataclass(frozen=True)
+class Form:
+    """A case action's inputs, by block id of its modal (empty for a click that acts at once)."""
+
+    texts: dict[str, str | None] = field(default_factory=dict)  # text | question | reason
+    picks: dict[str, list[str]] = field(default_factory=dict)  # partners | consultation | handover | share
+    expected: str | None = None  # ISO date
+    conclusion: dict[str, Any] = field(default_factory=dict)  # conclude's inputs for flows.cases.decide
+    meta: dict[str, Any] = field(default_factory=dict)  # meta_of the card
+
+    @property
+    def text(self) -> str:
+        return self.texts.get("text") or ""
+
+    def pick(self, block: str) -> list[str]:
+        return self.picks.get(block) or []
+
+
+Errors = dict[str, str]
+Check = Callable[[SlackContext, Translate, dict[str, dict[str, Any]]], Errors]
+Step = Callable[[Core, int, str, Form], core_result.Result]
+ModalOf = Callable[[SlackContext, Translate, Signal, dict[str, Any]], dict[str, Any]]
+
+
+def never(*_args: Any) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class CaseActionSpec:
+    """One action of the case card: its modal (opened in the click's listener, for the trigger_id),
+    what the modal's answers must hold (checked in the submission's listener: `response_action`
+    errors), and the core step it runs after the ack. `acts_on_click`: without a modal (none, or
+    `modal_needed` says no) the click itself runs the step."""
+
+    step: Step
+    modal: ModalOf | None = None
+    modal_needed: Callable[[SlackContext, int], bool] = hooks.always
+    checks: tuple[Check, ...] = ()
+    acts_on_click: bool = False
+
+    def opens_modal(self, ctx: SlackContext, signal_id: int) -> bool:
+        return self.modal is not None and self.modal_needed(ctx, signal_id)
+
+    def errors(self, ctx: SlackContext, _: Translate, vals: dict[str, dict[str, Any]]) -> Errors:
+        errors: Errors = {}
+        for check in self.checks:
+            errors.update(check(ctx, _, vals))
+        return errors
+
+
+# -- checks of a modal's answers (before the ack: the modal shows them at the field)
+
+
+def text_check(block: str = "text", *, required: bool = True, limit: int = TEXT_MAX) -> Check:
+    def check(ctx: SlackContext, _: Translate, vals: dict[str, dict[str, Any]]) -> Errors:
+        problem = text_problem(_, text_of(vals, block), required=required, limit=limit)
+        return {block: problem} if problem else {}
+
+    return check
+
+
+def pick_check(block: str, msgid: str) -> Check:
+    def check(ctx: SlackContext, _: Translate, vals: dict[str, dict[str, Any]]) -> Errors:
+        return {} if selected(vals, block) else {block: _(msgid)}
+
+    return check
+
+
+def expected_date(vals: dict[str, dict[str, Any]]) -> date | None:
+    """The route modal's expected outcome date; ValueError when it is not a date."""
+    raw = (vals.get("expected") or {}).get("selected_date")
+    return date.fromisoformat(raw) if raw else None
+
+
+def date_check(ctx: SlackContext, _: Translate, vals: dict[str, dict[str, Any]]) -> Errors:
+    try:
+        expected = expected_date(vals)
+    except ValueError:
+        return {"expected": _("Choose a date.")}
+    today = ctx.core.clock.now().astimezone(ctx.core.settings.tz).date()
+    if expected is not None and expected < today:
+        return {"expected": _("The expected outcome date cannot be in the past.")}
+    return {}
+
+
+def conclusion_inputs(vals: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    chosen = selected(vals, "conclusion")
+    return {"conclusion": chosen[0] if chosen else None, "rationale": text_of(vals, "rationale"),
+            "referred_to_care": bool(selected(vals, "referral")), "care_organisation": text_of(vals, "organisation")}
+
+
+def conclusion_check(ctx: SlackContext, _: Translate, vals: dict[str, dict[str, Any]]) -> Errors:
+    # flows.cases validates the inputs (pure); the state is checked again by the core.
+    check = decide(CaseView(status=CaseStatus.IN_PROGRESS, municipality=""), CaseAction.CONCLUDE,
+                   **conclusion_inputs(vals))
+    if not check.allowed and check.reason in CONCLUSION_REASONS:
+        block, message = CONCLUSION_REASONS[check.reason]
+        return {block: _(message, limit=RATIONALE_MAX) if "{limit}" in message else _(message)}
+    return {}
+
+
+# -- the steps (after the ack): the core does the work and decides again. Step(core, signal id, user, form).
+
+
+def claim_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.claim(core, sid, user)
+
+
+def reopen_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.reopen(core, sid, user)
+
+
+def timeline_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.timeline(core, sid, user, post_to_card_ts=form.meta.get("t"))
+
+
+def ask_info_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.ask_info(core, sid, user, form.text)
+
+
+def consult_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.consult(core, sid, user, form.pick("partners"), form.text, bool(form.pick("share")))
+
+
+def record_advice_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    kind, _sep, key = form.pick("consultation")[0].partition(":")
+    if kind == "c" and key.isdigit():
+        return core_cases.record_advice(core, sid, user, form.text, consultation_id=int(key))
+    return core_cases.record_advice(core, sid, user, form.text, partner_key=key, question=form.texts.get("question"))
+
+
+def conclude_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.conclude(core, sid, user, **form.conclusion)
+
+
+def route_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.route(core, sid, user, form.pick("partners"),
+                            expected=date.fromisoformat(form.expected) if form.expected else None,
+                            message=form.texts.get("text"), include_description=bool(form.pick("share")))
+
+
+def record_outcome_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    key = form.pick("handover")[0].partition(":")[2]
+    return core_cases.record_outcome(core, int(key) if key.isdigit() else 0, user, form.text, signal_id=sid)
+
+
+def feedback_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.feedback(core, sid, user, form.text)
+
+
+def message_reporter_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.message_reporter(core, sid, user, form.text)
+
+
+def note_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.note(core, sid, user, form.text, echo=True)
+
+
+def close_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.close(core, sid, user, no_feedback_reason=form.texts.get("reason"))
+
+
+# -- the modals, as ModalOf(ctx, _, signal, meta)
+
+
+def message_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
+    return simple_text_modal(_, CaseAction.MESSAGE_REPORTER, s, meta, _("Message to the reporter"),
+                             hint=_("Delivered in the reporter's signal thread."))
+
+
+def note_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
+    return simple_text_modal(_, CaseAction.NOTE, s, meta, _("Internal note"),
+                             hint=_("Stored with the case; the reporter does not see it."))
+
+
+def _plain(builder: Callable[[Translate, Signal, dict[str, Any]], dict[str, Any]]) -> ModalOf:
+    """A modal that needs no database read beyond the signal."""
+    return lambda ctx, _, s, meta: builder(_, s, meta)
+
+
+TEXT = text_check()
+PARTNERS = pick_check("partners", N_("Choose at least one partner."))
+# The case card's actions, by key (flows.cases.CaseAction). To add one: the action in flows/cases.py
+# (its permission in flows/permissions.py), its step in bot/core/cases.py, its label in
+# case_views.ACTION_LABELS, and a row here: step, modal (None: the click acts at once), checks.
+CASE_ACTIONS: dict[str, CaseActionSpec] = {
+    CaseAction.CLAIM: CaseActionSpec(claim_step, acts_on_click=True),
+    CaseAction.REOPEN: CaseActionSpec(reopen_step, acts_on_click=True),
+    CaseAction.TIMELINE: CaseActionSpec(timeline_step, acts_on_click=True),
+    CaseAction.ASK_INFO: CaseActionSpec(ask_info_step, _plain(ask_info_modal), checks=(TEXT,)),
+    CaseAction.CONSULT: CaseActionSpec(consult_step, consult_modal, checks=(TEXT, PARTNERS)),
+    CaseAction.RECORD_ADVICE: CaseActionSpec(record_advice_step, record_advice_modal, checks=(
+        TEXT, pick_check("consultation", N_("Choose whose advice this is.")), text_check("question", required=False))),
+    CaseAction.CONCLUDE: CaseActionSpec(conclude_step, _plain(conclude_modal), checks=(conclusion_check,)),
+    CaseAction.ROUTE: CaseActionSpec(route_step, route_modal, checks=(text_check(required=False), PARTNERS,
+                                                                      date_check)),
+    CaseAction.RECORD_OUTCOME: CaseActionSpec(record_outcome_step, record_outcome_modal,
+                                              checks=(TEXT, pick_check("handover", N_("Choose the hand-over.")))),
+    CaseAction.FEEDBACK: CaseActionSpec(feedback_step, _plain(feedback_modal), checks=(TEXT,)),
+    CaseAction.MESSAGE_REPORTER: CaseActionSpec(message_reporter_step, message_modal, checks=(TEXT,)),
+    CaseAction.NOTE: CaseActionSpec(note_step, note_modal, checks=(TEXT,)),
+    # A modal only when a reason is due (close_needs_reason); concluded meanwhile, the core refuses the
+    # click and says so, and the next click opens the modal.
+    CaseAction.CLOSE: CaseActionSpec(close_step, _plain(close_modal), modal_needed=close_needs_reason,
+                                     checks=(text_check("reason", limit=1000),), acts_on_click=True),
+}
+
+
+# ------------------------------------------------------------------------------ listeners (module level)
+
+
+def open_action_modal(ctx: SlackContext, body: dict, action: CaseAction, signal_id: int, user: str) -> None:
+    """The click on a card action with a modal (after case_guard's check, in the listener): open it."""
+    spec = ctx.registry.case_actions.get(action)
+    s = _signal(ctx, signal_id)
+    if spec is None or spec.modal is None or s is None:
+        return
+    open_view(ctx, body, user, spec.modal(ctx, ctx.tr(user), s, meta_of(body, signal_id)))
+
+
+def act_on_click(ctx: SlackContext, body: dict, action: CaseAction, signal_id: int, user: str) -> None:
+    """The click on a card action that needs no modal (after case_guard's check, after the ack)."""
+    spec = ctx.registry.case_actions[action]
+    report(ctx, user, spec.step(ctx.core, signal_id, user, Form(meta=meta_of(body, signal_id))), body=body)
+
+
+def on_case_modal(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
+    """A case action's modal was submitted: check its answers (errors at the fields), then run the step."""
+    user = body["user"]["id"]
+    _ = ctx.tr(user)
+    meta = json.loads(view.get("private_metadata") or "{}")
+    try:
+        action = CaseAction(view["callback_id"].split(":", 1)[1])
+        sid = int(meta.get("s", 0))
+    except ValueError:
+        ack()
+        return
+    spec = ctx.registry.case_actions.get(action)
+    if spec is None or spec.modal is None:
+        ack()
+        return
+    vals = values(view)
+    errors = spec.errors(ctx, _, vals)
+    if errors:
+        ack(response_action="errors", errors={k: m.clip(v, 2000) for k, v in errors.items()})
+        return
+    ack()
+    picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share")}
+    texts = {block: text_of(vals, block) for block in ("text", "question", "reason")}
+    expected = expected_date(vals) if date_check in spec.checks else None
+    inputs = conclusion_inputs(vals) if conclusion_check in spec.checks else {}
+    ctx.after_ack(case_step, action.value, sid, user, texts, picks,
+                  expected.isoformat() if expected else None, inputs, meta)
+
+
+def case_step(ctx: SlackContext, action_value: str, sid: int, user: str, texts: dict[str, str | None],
+              picks: dict[str, list[str]], expected: str | None, conclusion: dict[str, Any],
+              meta: dict[str, Any]) -> None:
+    """The step a valid case modal asked for, after the ack (`texts` and `picks`: its inputs by block id)."""
+    spec = ctx.registry.case_actions.get(action_value)
+    if spec is None or spec.modal is None:
+        return
+    form = Form(texts=texts, picks=picks, expected=expected, conclusion=conclusion, meta=meta)
+    report(ctx, user, spec.step(ctx.core, sid, user, form), meta=meta)
+
+
+# -- the reporter's Answer button
+
+
+def on_answer_button(ctx: SlackContext, ack: Ack, body: dict) -> None:
+    ack()
+    user = body["user"]["id"]
+    _ = ctx.tr(user)
+    try:
+        event_id = int(body["actions"][0].get("value") or "")
+    except ValueError:
+        return
+    check = core_cases.check_reporter(ctx.core, event_id, user)
+    if not check.ok:
+        tell_after_ack(ctx, body, user, result_text(_, check))
+        return
+    view = modal(_, REPORTER_MODAL, _("Answer"), {"e": event_id, "s": check.signal_id,
+                                                  "c": container_channel(body), "t": container_thread(body)}, [
+        m.section(_("Signal {reference}: your answer goes to the attention officer.", reference=check.reference)),
+        text_input("text", _("Your answer")),
+    ])
+    open_view(ctx, body, user, view)
+
+
+def on_answer_submit(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
+    user = body["user"]["id"]
+    _ = ctx.tr(user)
+    meta = json.loads(view.get("private_metadata") or "{}")
+    text = text_of(values(view), "text")
+    problem = text_problem(_, text)
+    if problem:
+        ack(response_action="errors", errors={"text": problem})
+        return
+    ack()
+    ctx.after_ack(reporter_answer, meta, user, text or "")
+
+
+def reporter_answer(ctx: SlackContext, meta: dict, user: str, text: str) -> None:
+    result = core_cases.reporter_answer(ctx.core, int(meta.get("s") or 0), user, text,
+                                        question_event_id=int(meta.get("e") or 0))
+    report(ctx, user, result, meta=meta)
+
+
+# -- partner buttons: Give advice (a consultation), Report outcome (a hand-over)
+
+PARTNER_BUTTONS = {
+    "partner:advice": ("consultation", ADVICE_MODAL, N_("Give advice"), N_("Your advice")),
+    "partner:outcome": ("handover", OUTCOME_MODAL, N_("Report outcome"), N_("Outcome and next steps")),
+}
+
+
+def on_partner_button(ctx: SlackContext, ack: Ack, body: dict) -> None:
+    ack()
+    user = body["user"]["id"]
+    _ = ctx.tr(user)
+    kind, callback, title, label = PARTNER_BUTTONS[body["actions"][0]["action_id"]]
+    try:
+        item = int(body["actions"][0].get("value") or "")
+    except ValueError:
+        return
+    check = core_cases.check_partner(ctx.core, kind, item, user)
+    if not check.ok:
+        tell_after_ack(ctx, body, user, result_text(_, check))
+        return
+    view = modal(_, callback, _(title), {"i": item, "c": container_channel(body), "t": container_thread(body)}, [
+        m.section(_("Signal {reference}: your answer goes to the attention officer only.",
+                    reference=check.reference)),
+        text_input("text", _(label)),
+    ])
+    open_view(ctx, body, user, view)
+
+
+def on_partner_submit(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
+    user = body["user"]["id"]
+    _ = ctx.tr(user)
+    meta = json.loads(view.get("private_metadata") or "{}")
+    text = text_of(values(view), "text")
+    problem = text_problem(_, text)
+    if problem:
+        ack(response_action="errors", errors={"text": problem})
+        return
+    ack()
+    ctx.after_ack(partner_answer, view["callback_id"], meta, user, text or "")
+
+
+def partner_answer(ctx: SlackContext, callback_id: str, meta: dict, user: str, text: str) -> None:
+    item = int(meta.get("i") or 0)
+    if callback_id == ADVICE_MODAL:
+        result = core_cases.give_advice(ctx.core, item, user, text)
+    else:
+        result = core_cases.record_outcome(ctx.core, item, user, text)
+    report(ctx, user, result, meta=meta)
+
+
+# -- replies typed in threads
+
+
+@hooks.thread_reply("reporter_root:submitted")
+def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
+    """The reporter writes in their signal thread after sending: relay it to the case thread."""
+    user, text = event.get("user") or "", event.get("text") or ""
+    if root is None or root.signal_id is None:
+        return
+    _ = ctx.tr(user)
+    result = core_cases.reporter_answer(ctx.core, root.signal_id, user, text)
+    if result.ok:
+        ctx.ephemeral(event["channel"], user, _("Sent to the attention officer."), event["thread_ts"])
+    else:
+        ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
+
+
+@hooks.thread_reply("case_card")
+def on_case_thread(ctx: SlackContext, event: dict, root: Any) -> None:
+    """The AF writes in the case card's thread: an internal note, never sent to the reporter."""
+    user, text = event.get("user") or "", event.get("text") or ""
+    if root is None or root.signal_id is None:
+        return
+    _ = ctx.tr(user)
+    result = core_cases.note(ctx.core, root.signal_id, user, text)
+    if result.ok:
+        ctx.ephemeral(event["channel"], user,
+                      _("Saved as an internal note; the reporter does not see it. Your own message can stay in "
+                        "Slack after the case's retention period, because the bot cannot delete it: please delete "
+                        "it yourself now (⋯ on your message → Delete message). Next time use *Internal note* in "
+                        "the ⋯ menu of the card: the bot shows that note in this thread and removes it at the "
+                        "end of the retention period. To write to the reporter, use *Message to reporter* in the "
+                        "⋯ menu of the card."), event["thread_ts"])
+    else:
+        ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
+
+
+# Where an earlier version stored the same after-ack work (its listeners were closures in `register`).
+_STORED_AS = "bot.slack.cases:register.<locals>."
 
 
 @hooks.feature
 def register(ctx: SlackContext, app: App) -> None:
-    core = ctx.core
-
-    def meta_of(body: dict, signal_id: int) -> dict[str, Any]:
-        container = body.get("container") or {}
-        return {"s": signal_id, "c": container_channel(body),
-                "t": container_thread(body) or container.get("message_ts")}
-
-    def tell(body: dict, user: str, text: str) -> None:
-        ctx.ephemeral(container_channel(body), user, text, container_thread(body))
-
-    def tell_meta(meta: dict[str, Any], user: str, text: str) -> None:
-        ctx.ephemeral(meta.get("c"), user, text, meta.get("t"))
-
-    def tell_after_ack(body: dict, user: str, text: str) -> None:
-        ctx.ephemeral_after_ack(container_channel(body), user, text, container_thread(body))
-
-    def open_view(body: dict, user: str, view: dict[str, Any]) -> None:
-        """In the listener only: the click's trigger_id expires 3 s after the click."""
-        try:
-            ctx.client.views_open(trigger_id=body["trigger_id"], view=view)
-        except SlackApiError as exc:
-            log.warning("views.open failed: %s", exc.response.get("error"))
-            _ = ctx.tr(user)
-            tell_after_ack(body, user, _("The input window could not be opened (Slack was too slow). Please click "
-                                         "the button again."))
-
-    def report(body_or_meta: dict, user: str, result: core_cases.Result, *, meta: bool = False) -> None:
-        if result.ok:
-            return
-        text = result_text(ctx.tr(user), result)
-        if meta:
-            tell_meta(body_or_meta, user, text)
-        else:
-            tell(body_or_meta, user, text)
-
-    # -- card actions (case_guard already checked permission and state) --------------------------
-    # After the ack, except the modals (hooks.case_modal): those open in the listener.
-
-    @hooks.case_action(CaseAction.CLAIM.value)
-    def on_claim(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
-        report(body, actor.user_id, core_cases.claim(core, signal_id, actor.user_id))
-
-    @hooks.case_action(CaseAction.REOPEN.value)
-    def on_reopen(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
-        report(body, actor.user_id, core_cases.reopen(core, signal_id, actor.user_id))
-
-    @hooks.case_action(CaseAction.TIMELINE.value)
-    def on_timeline(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
-        meta = meta_of(body, signal_id)
-        report(body, actor.user_id, core_cases.timeline(core, signal_id, actor.user_id, post_to_card_ts=meta["t"]))
-
-    @hooks.case_action(CaseAction.CLOSE.value)
-    def on_close(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
-        # Concluded meanwhile, so a reason is needed after all: the core refuses and says so, and the
-        # next click opens the close modal.
-        report(body, actor.user_id, core_cases.close(core, signal_id, actor.user_id))
-
-    @hooks.case_modal(CaseAction.CLOSE.value, needed=close_needs_reason)
-    def on_close_modal(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
-        s = _signal(ctx, signal_id)
-        if s is not None:
-            open_view(body, actor.user_id, close_modal(ctx.tr(actor.user_id), s, meta_of(body, signal_id)))
-
-    @hooks.case_modal(CaseAction.ASK_INFO.value, CaseAction.CONSULT.value, CaseAction.RECORD_ADVICE.value,
-                       CaseAction.CONCLUDE.value, CaseAction.ROUTE.value, CaseAction.RECORD_OUTCOME.value,
-                       CaseAction.FEEDBACK.value, CaseAction.MESSAGE_REPORTER.value, CaseAction.NOTE.value)
-    def on_modal_action(ctx_: SlackContext, body: dict, signal_id: int, actor: Any) -> None:
-        user = actor.user_id
-        _ = ctx.tr(user)
-        s = _signal(ctx, signal_id)
-        if s is None:
-            return
-        name = body["actions"][0]["action_id"].split(":", 1)[1]
-        if name == "more":
-            name = (body["actions"][0].get("selected_option") or {}).get("value", "").partition(":")[0]
-        action = CaseAction(name)
-        meta = meta_of(body, signal_id)
-        if action is CaseAction.ASK_INFO:
-            view = ask_info_modal(_, s, meta)
-        elif action is CaseAction.CONSULT:
-            view = consult_modal(ctx, _, s, meta)
-        elif action is CaseAction.RECORD_ADVICE:
-            view = record_advice_modal(ctx, _, s, meta)
-        elif action is CaseAction.CONCLUDE:
-            view = conclude_modal(_, s, meta)
-        elif action is CaseAction.ROUTE:
-            view = route_modal(ctx, _, s, meta)
-        elif action is CaseAction.RECORD_OUTCOME:
-            view = record_outcome_modal(ctx, _, s, meta)
-        elif action is CaseAction.FEEDBACK:
-            view = feedback_modal(_, s, meta)
-        elif action is CaseAction.MESSAGE_REPORTER:
-            view = simple_text_modal(_, action, s, meta, _("Message to the reporter"),
-                                     hint=_("Delivered in the reporter's signal thread."))
-        else:
-            view = simple_text_modal(_, action, s, meta, _("Internal note"),
-                                     hint=_("Stored with the case; the reporter does not see it."))
-        open_view(body, user, view)
-
-    # -- the AF's modal submissions ---------------------------------------------------------------
-
-    @app.view(re.compile(rf"^{MODAL}:[a-z_]+$"))
-    def on_case_modal(ack: Ack, body: dict, view: dict) -> None:
-        user = body["user"]["id"]
-        _ = ctx.tr(user)
-        meta = json.loads(view.get("private_metadata") or "{}")
-        try:
-            action = CaseAction(view["callback_id"].split(":", 1)[1])
-            sid = int(meta.get("s", 0))
-        except ValueError:
-            ack()
-            return
-        vals = values(view)
-        errors: dict[str, str] = {}
-        text = text_of(vals, "text")
-        if action in (CaseAction.ASK_INFO, CaseAction.FEEDBACK, CaseAction.MESSAGE_REPORTER, CaseAction.NOTE,
-                      CaseAction.CONSULT, CaseAction.RECORD_ADVICE, CaseAction.RECORD_OUTCOME):
-            problem = text_problem(_, text)
-            if problem:
-                errors["text"] = problem
-        if action is CaseAction.ROUTE:
-            problem = text_problem(_, text, required=False)
-            if problem:
-                errors["text"] = problem
-        if action in (CaseAction.CONSULT, CaseAction.ROUTE) and not selected(vals, "partners"):
-            errors["partners"] = _("Choose at least one partner.")
-        if action is CaseAction.RECORD_ADVICE:
-            if not selected(vals, "consultation"):
-                errors["consultation"] = _("Choose whose advice this is.")
-            problem = text_problem(_, text_of(vals, "question"), required=False)
-            if problem:
-                errors["question"] = problem
-        if action is CaseAction.RECORD_OUTCOME and not selected(vals, "handover"):
-            errors["handover"] = _("Choose the hand-over.")
-        expected: date | None = None
-        if action is CaseAction.ROUTE:
-            raw = (vals.get("expected") or {}).get("selected_date")
-            try:
-                expected = date.fromisoformat(raw) if raw else None
-            except ValueError:
-                errors["expected"] = _("Choose a date.")
-            today = core.clock.now().astimezone(core.settings.tz).date()
-            if expected is not None and expected < today:
-                errors["expected"] = _("The expected outcome date cannot be in the past.")
-        conclusion_inputs: dict[str, Any] = {}
-        if action is CaseAction.CONCLUDE:
-            chosen = selected(vals, "conclusion")
-            conclusion_inputs = {"conclusion": chosen[0] if chosen else None,
-                                 "rationale": text_of(vals, "rationale"),
-                                 "referred_to_care": bool(selected(vals, "referral")),
-                                 "care_organisation": text_of(vals, "organisation")}
-            # flows.cases validates the inputs (pure); the state is checked again by the core.
-            check = decide(CaseView(status=CaseStatus.IN_PROGRESS, municipality=""), CaseAction.CONCLUDE,
-                           **conclusion_inputs)
-            if not check.allowed and check.reason in CONCLUSION_REASONS:
-                block, message = CONCLUSION_REASONS[check.reason]
-                errors[block] = _(message, limit=RATIONALE_MAX) if "{limit}" in message else _(message)
-        if action is CaseAction.CLOSE:
-            problem = text_problem(_, text_of(vals, "reason"), limit=1000)
-            if problem:
-                errors["reason"] = problem
-        if errors:
-            ack(response_action="errors", errors={k: m.clip(v, 2000) for k, v in errors.items()})
-            return
-        ack()
-        picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share")}
-        texts = {block: text_of(vals, block) for block in ("text", "question", "reason")}
-        ctx.after_ack(_case_step, action.value, sid, user, texts, picks,
-                      expected.isoformat() if expected else None, conclusion_inputs, meta)
-
-    @ctx.work_fn
-    def _case_step(action_value: str, sid: int, user: str, texts: dict[str, str | None], picks: dict[str, list[str]],
-                   expected: str | None, conclusion_inputs: dict[str, Any], meta: dict[str, Any]) -> None:
-        """The step a valid case modal asked for (`texts` and `picks`: its inputs by block id)."""
-        action = CaseAction(action_value)
-        text, share = texts["text"], bool(picks["share"])
-        if action is CaseAction.ASK_INFO:
-            result = core_cases.ask_info(core, sid, user, text or "")
-        elif action is CaseAction.FEEDBACK:
-            result = core_cases.feedback(core, sid, user, text or "")
-        elif action is CaseAction.MESSAGE_REPORTER:
-            result = core_cases.message_reporter(core, sid, user, text or "")
-        elif action is CaseAction.NOTE:
-            result = core_cases.note(core, sid, user, text or "", echo=True)
-        elif action is CaseAction.CONSULT:
-            result = core_cases.consult(core, sid, user, picks["partners"], text or "", share)
-        elif action is CaseAction.RECORD_ADVICE:
-            kind, _sep, key = picks["consultation"][0].partition(":")
-            if kind == "c" and key.isdigit():
-                result = core_cases.record_advice(core, sid, user, text or "", consultation_id=int(key))
-            else:
-                result = core_cases.record_advice(core, sid, user, text or "", partner_key=key,
-                                                  question=texts["question"])
-        elif action is CaseAction.RECORD_OUTCOME:
-            key = picks["handover"][0].partition(":")[2]
-            result = core_cases.record_outcome(core, int(key) if key.isdigit() else 0, user, text or "", signal_id=sid)
-        elif action is CaseAction.CONCLUDE:
-            result = core_cases.conclude(core, sid, user, **conclusion_inputs)
-        elif action is CaseAction.ROUTE:
-            result = core_cases.route(core, sid, user, picks["partners"],
-                                      expected=date.fromisoformat(expected) if expected else None,
-                                      message=text, include_description=share)
-        elif action is CaseAction.CLOSE:
-            result = core_cases.close(core, sid, user, no_feedback_reason=texts["reason"])
-        else:
-            return
-        report(meta, user, result, meta=True)
-
-    # -- the reporter's Answer button -------------------------------------------------------------
-
-    @app.action("case_reply:answer")
-    def on_answer_button(ack: Ack, body: dict) -> None:
-        ack()
-        user = body["user"]["id"]
-        _ = ctx.tr(user)
-        try:
-            event_id = int(body["actions"][0].get("value") or "")
-        except ValueError:
-            return
-        check = core_cases.check_reporter(core, event_id, user)
-        if not check.ok:
-            tell_after_ack(body, user, result_text(_, check))
-            return
-        view = modal(_, REPORTER_MODAL, _("Answer"), {"e": event_id, "s": check.signal_id,
-                                                      "c": container_channel(body), "t": container_thread(body)}, [
-            m.section(_("Signal {reference}: your answer goes to the attention officer.", reference=check.reference)),
-            text_input("text", _("Your answer")),
-        ])
-        open_view(body, user, view)
-
-    @app.view(REPORTER_MODAL)
-    def on_answer_submit(ack: Ack, body: dict, view: dict) -> None:
-        user = body["user"]["id"]
-        _ = ctx.tr(user)
-        meta = json.loads(view.get("private_metadata") or "{}")
-        text = text_of(values(view), "text")
-        problem = text_problem(_, text)
-        if problem:
-            ack(response_action="errors", errors={"text": problem})
-            return
-        ack()
-        ctx.after_ack(_reporter_answer, meta, user, text or "")
-
-    @ctx.work_fn
-    def _reporter_answer(meta: dict, user: str, text: str) -> None:
-        result = core_cases.reporter_answer(core, int(meta.get("s") or 0), user, text,
-                                            question_event_id=int(meta.get("e") or 0))
-        report(meta, user, result, meta=True)
-
-    # -- partner buttons --------------------------------------------------------------------------
-
-    def partner_button(kind: str, callback: str, title: str, label: str) -> Any:
-        def on_click(ack: Ack, body: dict) -> None:
-            ack()
-            user = body["user"]["id"]
-            _ = ctx.tr(user)
-            try:
-                item = int(body["actions"][0].get("value") or "")
-            except ValueError:
-                return
-            check = core_cases.check_partner(core, kind, item, user)
-            if not check.ok:
-                tell_after_ack(body, user, result_text(_, check))
-                return
-            view = modal(_, callback, _(title), {"i": item, "c": container_channel(body),
-                                                 "t": container_thread(body)}, [
-                m.section(_("Signal {reference}: your answer goes to the attention officer only.",
-                            reference=check.reference)),
-                text_input("text", _(label)),
-            ])
-            open_view(body, user, view)
-
-        return on_click
-
-    app.action("partner:advice")(partner_button("consultation", ADVICE_MODAL, N_("Give advice"), N_("Your advice")))
-    app.action("partner:outcome")(partner_button("handover", OUTCOME_MODAL, N_("Report outcome"),
-                                                 N_("Outcome and next steps")))
-
-    @app.view(re.compile(rf"^({ADVICE_MODAL}|{OUTCOME_MODAL})$"))
-    def on_partner_submit(ack: Ack, body: dict, view: dict) -> None:
-        user = body["user"]["id"]
-        _ = ctx.tr(user)
-        meta = json.loads(view.get("private_metadata") or "{}")
-        text = text_of(values(view), "text")
-        problem = text_problem(_, text)
-        if problem:
-            ack(response_action="errors", errors={"text": problem})
-            return
-        ack()
-        ctx.after_ack(_partner_answer, view["callback_id"], meta, user, text or "")
-
-    @ctx.work_fn
-    def _partner_answer(callback_id: str, meta: dict, user: str, text: str) -> None:
-        item = int(meta.get("i") or 0)
-        if callback_id == ADVICE_MODAL:
-            result = core_cases.give_advice(core, item, user, text)
-        else:
-            result = core_cases.record_outcome(core, item, user, text)
-        report(meta, user, result, meta=True)
-
-    # -- replies typed in threads -----------------------------------------------------------------
-
-    def on_reporter_thread(ctx_: SlackContext, event: dict, root: Any) -> None:
-        """The reporter writes in their signal thread after sending: relay it to the case thread."""
-        user, text = event.get("user") or "", event.get("text") or ""
-        if root is None or root.signal_id is None:
-            return
-        _ = ctx.tr(user)
-        result = core_cases.reporter_answer(core, root.signal_id, user, text)
-        if result.ok:
-            ctx.ephemeral(event["channel"], user, _("Sent to the attention officer."), event["thread_ts"])
-        else:
-            ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
-
-    def on_case_thread(ctx_: SlackContext, event: dict, root: Any) -> None:
-        """The AF writes in the case card's thread: an internal note, never sent to the reporter."""
-        user, text = event.get("user") or "", event.get("text") or ""
-        if root is None or root.signal_id is None:
-            return
-        _ = ctx.tr(user)
-        result = core_cases.note(core, root.signal_id, user, text)
-        if result.ok:
-            ctx.ephemeral(event["channel"], user,
-                          _("Saved as an internal note; the reporter does not see it. Your own message can stay in "
-                            "Slack after the case's retention period, because the bot cannot delete it: please delete "
-                            "it yourself now (⋯ on your message → Delete message). Next time use *Internal note* in "
-                            "the ⋯ menu of the card: the bot shows that note in this thread and removes it at the "
-                            "end of the retention period. To write to the reporter, use *Message to reporter* in the "
-                            "⋯ menu of the card."), event["thread_ts"])
-        else:
-            ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
-
-    hooks.THREAD_HANDLERS["reporter_root:submitted"] = on_reporter_thread
-    hooks.THREAD_HANDLERS["case_card"] = on_case_thread
+    """Wire the module-level listeners above to this app (Bolt passes arguments by parameter name)."""
+    app.view(re.compile(rf"^{MODAL}:[a-z_]+$"))(lambda ack, body, view: on_case_modal(ctx, ack, body, view))
+    app.action("case_reply:answer")(lambda ack, body: on_answer_button(ctx, ack, body))
+    app.view(REPORTER_MODAL)(lambda ack, body, view: on_answer_submit(ctx, ack, body, view))
+    for action_id in PARTNER_BUTTONS:
+        app.action(action_id)(lambda ack, body: on_partner_button(ctx, ack, body))
+    app.view(re.compile(rf"^({ADVICE_MODAL}|{OUTCOME_MODAL})$"))(
+        lambda ack, body, view: on_partner_submit(ctx, ack, body, view))
+    ctx.work_fn_of(case_step, stored_as=(_STORED_AS + "_case_step",))
+    ctx.work_fn_of(reporter_answer, stored_as=(_STORED_AS + "_reporter_answer",))
+    ctx.work_fn_of(partner_answer, stored_as=(_STORED_AS + "_partner_answer",))

@@ -4,6 +4,7 @@ them something privately."""
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import json
 import logging
@@ -26,7 +27,9 @@ from sqlmodel import Session, select
 
 from bot.core import inbox, people, platforms
 from bot.core.context import Core
+from bot.core.result import Result, message
 from bot.i18n import Translate, language_for, translator
+from bot.slack import hooks
 from models import Person
 from models.db import session_scope
 
@@ -142,6 +145,9 @@ class SlackContext:
     # process_before_response: the listener's return is the ack, and Bolt runs the middleware and then
     # the listener in the request's thread (learn_locale relies on both).
     answers_after_listener: bool = False
+    # What the app's features add (bot.slack.app.registry()): subcommands, thread handlers, App Home
+    # sections, templates, case actions. One per app.
+    registry: hooks.Registry = field(default_factory=hooks.Registry, repr=False)
     _work_fns: dict[str, Callable[..., Any]] = field(default_factory=dict, repr=False)
     _langs: dict[str, tuple[str, float]] = field(default_factory=dict, repr=False)  # user → (lang, until)
     _checked: dict[str, datetime] = field(default_factory=dict, repr=False)  # user → locale asked of Slack
@@ -161,6 +167,17 @@ class SlackContext:
         self._work_fns[key] = fn
         return fn
 
+    def work_fn_of(self, fn: Callable[..., Any], *, stored_as: tuple[str, ...] = ()) -> None:
+        """Register a module-level `fn(ctx, *args)` as after-ack work of this app, bound to this context
+        (`ctx.after_ack(fn, *args)` then runs `fn(ctx, *args)`). `stored_as`: keys an earlier version
+        stored the same work under, so inbox items stored before an upgrade still run."""
+        bound = functools.partial(fn, self)
+        for key in (work_key(fn), *stored_as):
+            known = self._work_fns.get(key)
+            if known is not None and getattr(known, "func", None) is not fn:
+                raise ValueError(f"two after-ack functions named {key}")
+            self._work_fns[key] = bound
+
     def after_ack(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a listener's work after its `ack()`, off the request path, durably: the work is stored
         in the inbox (bot.core.inbox) before this returns, so before the listener's answer goes back,
@@ -170,7 +187,8 @@ class SlackContext:
         limit). `fn` must be registered with `work_fn`; its arguments must be JSON (dicts, lists,
         strings, numbers)."""
         key = work_key(fn)
-        if self._work_fns.get(key) != fn:
+        registered = self._work_fns.get(key)
+        if registered != fn and getattr(registered, "func", None) is not fn:
             raise LookupError(f"{key} is not registered with SlackContext.work_fn")
         user = _REFRESH_FIRST.get()
         if user is not None:  # learn_locale: the user's language first, in the same piece of work
@@ -354,3 +372,12 @@ def container_channel(body: dict) -> str | None:
 def container_thread(body: dict) -> str | None:
     container = body.get("container") or {}
     return container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
+
+
+def result_text(_: Translate, result: Result) -> str:
+    """Why a core service refused, in the user's language: the core's msgid (`bot.core.result`),
+    translated, with a person shown as a Slack mention."""
+    text, params = message(result)
+    if "who" in params:
+        params["who"] = f"<@{params['who']}>"
+    return _(text, **params)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.error import URLError
@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.core import people, platforms
 from bot.core.outbox import Delivered, NotReady, PermanentError, Refusal, TransientError, Unauthorized
 from bot.i18n import language_for, translator
-from bot.slack.render import language_for_message, render, tombstone
+from bot.slack.render import Template, language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
 from models import MessageRef, Person
 
@@ -30,8 +30,9 @@ PLACE_ERRORS = {"not_in_channel", "channel_not_found", "is_archived", "restricte
 
 class SlackDeliverer:
     def __init__(self, client: WebClient, settings: Settings, questionnaire: Questionnaire,
-                 now: Callable[[], datetime] | None = None) -> None:
+                 now: Callable[[], datetime] | None = None, *, templates: Mapping[str, Template]) -> None:
         self.client = client
+        self.templates = templates  # the app's registry: bot.slack.app.registry().templates
         self.settings = settings
         self.questionnaire = questionnaire
         self.now = now or (lambda: datetime.now(UTC))
@@ -96,7 +97,8 @@ class SlackDeliverer:
             out = tombstone(translator(lang))
             self.client.chat_update(channel=msg.conversation, ts=msg.message_id, text=out.text, blocks=out.blocks)
             return Delivered(msg.conversation, msg.message_id)
-        out = render(session, self.settings, self.questionnaire, msg, self.language(session, msg, op == "post"))
+        out = render(session, self.settings, self.questionnaire, msg, self.language(session, msg, op == "post"),
+                     templates=self.templates)
         if op == "update":
             self.client.chat_update(channel=msg.conversation, ts=msg.message_id, text=out.text, blocks=out.blocks)
             return Delivered(msg.conversation, msg.message_id)

@@ -1,7 +1,7 @@
 """App Home: what each person needs at a glance. The AF and backup see their municipality's open
 cases (reference, status, age, next deadline, overdue, a link to the case card); a reporter their
 own signals; the ketenregisseur this month's figures (aggregates only); then every feature's own
-section (hooks.HOME_SECTIONS, e.g. trainings). References only, never case content; each view that
+section (`@hooks.home_section`, e.g. trainings). References only, never case content; each view that
 shows case references is audited."""
 
 from __future__ import annotations
@@ -120,7 +120,7 @@ def build_home(ctx: SlackContext, user: str) -> dict[str, Any]:
         if actor.has(Role.KETENREGISSEUR):
             blocks += figures_section(ctx, session, _, now)
         blocks += [m.divider(), *reporter_section(ctx, session, _, user, shown)]
-        for section in hooks.HOME_SECTIONS:
+        for section in ctx.registry.home_sections:
             try:
                 blocks += section(ctx, user, actor) or []
             except Exception:  # noqa: BLE001 - one broken section must not blank the whole Home tab
@@ -132,6 +132,7 @@ def build_home(ctx: SlackContext, user: str) -> dict[str, Any]:
     return {"type": "home", "blocks": blocks}
 
 
+@hooks.thread_reply("app_home")
 def on_home(ctx: SlackContext, event: dict, _root: Any) -> None:
     if event.get("tab", "home") != "home":
         return
@@ -143,5 +144,3 @@ def on_home(ctx: SlackContext, event: dict, _root: Any) -> None:
     except SlackApiError as exc:
         log.warning("views.publish failed: %s", exc.response.get("error"))
 
-
-hooks.THREAD_HANDLERS["app_home"] = on_home

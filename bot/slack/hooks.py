@@ -1,86 +1,106 @@
-"""Extension points of the Slack edge, so each feature registers its own listeners and handlers
-without editing the others: thread replies by the kind of their root message, /signaal
-subcommands, and App Home sections."""
+"""Extension points of the Slack edge, so each feature brings its own listeners and handlers without
+editing the others: listeners (`feature`), /signaal subcommands, thread replies by the kind of their
+root message, App Home sections, message templates (`bot.slack.render.template`), requests served on
+the event loop (`inline`), and the case card's actions (a module's `CASE_ACTIONS` table).
+
+The decorators only MARK a module-level function; importing a module changes no shared state.
+`bot.slack.app.registry()` builds a `Registry` from an explicit list of feature modules each time an
+app is built (`collect`), so two apps in one process each have their own, registered once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
-# kind of the thread's root MessageRef → handler(ctx, event, root_ref)
-THREAD_HANDLERS: dict[str, Callable[..., None]] = {}
-# first word after /signaal → handler(ctx, ack, command, respond, rest)
-SUBCOMMANDS: dict[str, Callable[..., None]] = {}
-# functions (ctx, app) that register listeners; run in order by build_app
-FEATURES: list[Callable[..., None]] = []
-# predicate(request) → True for a request whose listener only acks and hands its work on (ctx.after_ack):
-# no Slack Web API call, at most a read of the local database. `request`: a slash command's form fields,
-# or an interactive payload. In HTTP mode bot.slack.http dispatches such a request on its event loop
-# instead of handing it to a thread and back (bench/NOTES.md, part 1). Module level: pure functions.
-INLINE: list[Callable[[dict[str, Any]], bool]] = []
+_MARK = "__signaalbot_hooks__"
 
 
-def inline(fn: Callable[[dict[str, Any]], bool]) -> Callable[[dict[str, Any]], bool]:
-    INLINE.append(fn)
+def _mark(fn: Any, kind: str, value: Any) -> Any:
+    marks = fn.__dict__.setdefault(_MARK, [])
+    marks.append((kind, value))
     return fn
 
 
 def feature(fn: Callable[..., None] | None = None, *, order: int = 100) -> Any:
-    """Register a feature's listeners. Bolt tries listeners in the order they were added, so the
-    busiest feature (reporting: `/signaal` and every triage answer) passes `order=0` to be first."""
+    """`register(ctx, app)` adds a feature's Bolt listeners. Bolt tries listeners in the order they were
+    added, so the busiest feature (reporting: `/signaal` and every triage answer) passes `order=0`."""
     def add(f: Callable[..., None]) -> Callable[..., None]:
-        f.order = order  # type: ignore[attr-defined]
-        FEATURES.append(f)
-        FEATURES.sort(key=lambda g: g.order)  # stable: same order among equals
-        return f
+        return _mark(f, "feature", order)
 
     return add(fn) if fn is not None else add
 
 
 def subcommand(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for name in names:
-            SUBCOMMANDS[name] = fn
-        return fn
-
-    return register
-
-# case action (flows.cases.CaseAction value) → handler(ctx, body, signal_id, actor) after the guard allowed
-# it. The guard and the handler run after the ack (ctx.after_ack, maybe in the work process).
-CASE_ACTIONS: dict[str, Callable[..., None]] = {}
-# case action → (needed(ctx, signal_id) -> bool, opener(ctx, body, signal_id, actor)) for an action that
-# opens a modal. views.open needs the click's trigger_id, which expires 3 s after the click, so the guard
-# and the opener run in the listener itself; when `needed` says no, the click goes to CASE_ACTIONS.
-CASE_MODALS: dict[str, tuple[Callable[..., bool], Callable[..., None]]] = {}
+    """`handler(ctx, ack, command, respond, rest)` for `/signaal <name> …`."""
+    return lambda fn: _mark(fn, "subcommand", names)
 
 
-def case_action(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for name in names:
-            CASE_ACTIONS[name] = fn
-        return fn
+def thread_reply(*kinds: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`handler(ctx, event, root_ref)` for a reply in the thread of a root message of this kind
+    (after the ack); "app_home" gets the App Home opened event (root None)."""
+    return lambda fn: _mark(fn, "thread_reply", kinds)
 
-    return register
+
+def home_section(fn: Callable[..., list[dict[str, Any]]]) -> Callable[..., list[dict[str, Any]]]:
+    """`section(ctx, user_id, actor) -> blocks` (may be empty): a part of the App Home tab."""
+    return _mark(fn, "home_section", None)
+
+
+def inline(fn: Callable[..., bool]) -> Callable[..., bool]:
+    """`predicate(request, registry) -> bool`: True for a request whose listener only acks and hands its
+    work on (ctx.after_ack): no Slack Web API call, at most a read of the local database. `request`: a
+    slash command's form fields, or an interactive payload. In HTTP mode bot.slack.http dispatches such
+    a request on its event loop instead of handing it to a thread and back (bench/NOTES.md, part 1)."""
+    return _mark(fn, "inline", None)
+
+
+def template(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`render(ctx: RenderContext) -> Rendered` for MessageRefs with this template name."""
+    return lambda fn: _mark(fn, "template", name)
 
 
 def always(*_args: Any) -> bool:
     return True
 
 
-def case_modal(*names: str, needed: Callable[..., bool] = always) -> Callable[[Callable[..., Any]],
-                                                                              Callable[..., Any]]:
-    def register(fn: Callable[..., Any]) -> Callable[..., Any]:
-        for name in names:
-            CASE_MODALS[name] = (needed, fn)
-        return fn
-
-    return register
-
-# App Home: functions (ctx, user_id, actor) -> list of blocks (may be empty), shown in list order.
-# Each feature appends its own section (open cases, own signals, trainings, figures).
-HOME_SECTIONS: list[Callable[..., list[dict[str, Any]]]] = []
+@dataclass
+class Registry:
+    features: list[Callable[..., None]] = field(default_factory=list)  # in order
+    subcommands: dict[str, Callable[..., None]] = field(default_factory=dict)
+    thread_handlers: dict[str, Callable[..., None]] = field(default_factory=dict)
+    home_sections: list[Callable[..., list[dict[str, Any]]]] = field(default_factory=list)
+    inline: list[Callable[..., bool]] = field(default_factory=list)
+    templates: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # case action value → bot.slack.cases.CaseActionSpec (a module's CASE_ACTIONS table)
+    case_actions: dict[str, Any] = field(default_factory=dict)
 
 
-def home_section(fn: Callable[..., list[dict[str, Any]]]) -> Callable[..., list[dict[str, Any]]]:
-    HOME_SECTIONS.append(fn)
-    return fn
+def collect(modules: Iterable[ModuleType]) -> Registry:
+    """A fresh Registry of what these modules mark, in module order and then definition order."""
+    reg = Registry()
+    features: list[tuple[int, int, Callable[..., None]]] = []
+    for module in modules:
+        for name, obj in vars(module).items():
+            if getattr(obj, "__module__", None) != module.__name__:
+                continue  # imported from elsewhere: registered by its own module
+            for kind, value in getattr(obj, "__dict__", {}).get(_MARK, []):
+                if kind == "feature":
+                    features.append((value, len(features), obj))
+                elif kind == "subcommand":
+                    reg.subcommands.update(dict.fromkeys(value, obj))
+                elif kind == "thread_reply":
+                    reg.thread_handlers.update(dict.fromkeys(value, obj))
+                elif kind == "home_section":
+                    reg.home_sections.append(obj)
+                elif kind == "inline":
+                    reg.inline.append(obj)
+                elif kind == "template":
+                    if value in reg.templates:
+                        raise ValueError(f"two templates named {value!r}: {name} in {module.__name__}")
+                    reg.templates[value] = obj
+        reg.case_actions.update(getattr(module, "CASE_ACTIONS", {}))
+    reg.features = [fn for _order, _i, fn in sorted(features, key=lambda t: (t[0], t[1]))]
+    return reg

@@ -3,7 +3,7 @@
 Bolt verifies the signature (401 when missing, wrong or older than five minutes). A listener runs in
 a worker thread, so the event loop keeps answering while it waits for the database or Slack; except,
 when the app answers after its listener returns (`process_before_response`, HTTP mode's front), a
-request whose listener only acks and hands its work on (`hooks.INLINE`): that one is dispatched on
+request whose listener only acks and hands its work on (`hooks.inline`): that one is dispatched on
 the event loop. Its listener takes a tenth of a millisecond, and the hand-over to a thread and back
 cost several, up to 20 ms when the threads wait for the interpreter lock (bench/NOTES.md, part 1).
 """
@@ -66,7 +66,7 @@ def refused(status: int, error: str) -> Response:
 
 def make_asgi(app: App, healthy: health.Ready, extra_routes: list[BaseRoute] | None = None,
               *, intake: SlackContext | None = None, metrics: health.Metrics | None = None) -> Starlette:
-    """`intake` (the app's SlackContext): dispatch `hooks.INLINE` requests on the event loop. Their
+    """`intake` (the app's SlackContext): dispatch `hooks.inline` requests on the event loop. Their
     listener hands its work on; that is stored in the inbox by a writer thread while the loop serves
     the other requests, and the answer goes back once it is stored (bench/NOTES.md, part 1)."""
     if not getattr(app, "_signing_secret", ""):
@@ -94,8 +94,7 @@ def make_asgi(app: App, healthy: health.Ready, extra_routes: list[BaseRoute] | N
             return refused(413, "request_too_large")
         except ValueError:  # not UTF-8, or a body Bolt cannot parse (JSON, form, payload): never a traceback
             return refused(400, "invalid_body")
-        if on_loop and inline(body, request.headers.get("content-type", "")):
-            assert intake is not None
+        if on_loop and intake is not None and inline(body, request.headers.get("content-type", ""), intake.registry):
             rows, token = intake.collect()
             try:
                 resp = app.dispatch(bolt_req)
@@ -120,14 +119,14 @@ def make_asgi(app: App, healthy: health.Ready, extra_routes: list[BaseRoute] | N
     return Starlette(routes=routes)
 
 
-def inline(body: str, content_type: str) -> bool:
-    """Whether `hooks.INLINE` says this request's listener only acks and hands its work on. Slash
+def inline(body: str, content_type: str, registry: hooks.Registry) -> bool:
+    """Whether `hooks.inline` says this request's listener only acks and hands its work on. Slash
     commands and interactive payloads come form-encoded; events (JSON) never qualify."""
-    if not content_type.startswith("application/x-www-form-urlencoded") or not hooks.INLINE:
+    if not content_type.startswith("application/x-www-form-urlencoded") or not registry.inline:
         return False
     try:
         form = dict(parse_qsl(body))
         request: Any = json.loads(form["payload"]) if "payload" in form else form
-        return isinstance(request, dict) and any(check(request) for check in hooks.INLINE)
+        return isinstance(request, dict) and any(check(request, registry) for check in registry.inline)
     except (ValueError, TypeError, KeyError, AttributeError):
         return False  # Bolt answers what it makes of it, in a thread as any other request

@@ -128,7 +128,7 @@ def register(ctx: SlackContext, app: App) -> None:
             outcome = members.remove(ctx.core, user, chosen["member"] or "")
         else:
             outcome = members.save(ctx.core, user, member_input(chosen))
-        who = m.mention(outcome.params.get("user", ""))
+        who = m.mention(outcome.data.get("user", ""))
         if not outcome.ok:  # changed since the check
             text = " ".join(p.text(_) for p in outcome.problems) or _(
                 "Only the ketenregisseur and attention officers manage the network.")

@@ -12,8 +12,7 @@ from slack_bolt import Ack, App
 
 from bot.core import reminders as core_reminders
 from bot.slack import hooks
-from bot.slack.case_guard import denial_text
-from bot.slack.common import SlackContext, container_channel, container_thread
+from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from bot.slack.reminder_views import snooze_answer
 
 
@@ -41,12 +40,6 @@ def register(ctx: SlackContext, app: App) -> None:
         result = core_reminders.snooze(ctx.core, deadline_id, user, act["action_id"].rsplit(":", 1)[1])
         if result.ok and result.until is not None:
             text = snooze_answer(_, result.until, ctx.core.settings.tz)
-        elif result.error == "denied":
-            text = denial_text(_, result.denial)
-        elif result.error == "escalation":
-            text = _("An escalation cannot be snoozed.")
-        elif result.error == "settled":
-            text = _("This reminder is settled already: there is nothing to snooze.")
         else:
-            text = _("This button no longer works (the message is out of date).")
+            text = result_text(_, result)
         ctx.ephemeral(channel, user, text, thread)

@@ -1,12 +1,13 @@
 """Rendering: a MessageRef (template + opaque ref) and current database state → Slack text and blocks.
 
 The top-level `text` is what a phone shows as the push preview, so it never carries case content.
-Templates register themselves with `@template("name")`; each feature module adds its own.
+Each feature module marks its templates with `@template("name")` (bot.slack.hooks); the app's
+registry (`bot.slack.app.registry()`) collects them and the deliverer renders with that table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.core import people
 from bot.i18n import Translate, translator
+from bot.slack import hooks
 from flows.questionnaire import Questionnaire
 from models import MessageRef
 
@@ -39,15 +41,7 @@ class RenderContext:
 
 
 Template = Callable[[RenderContext], Rendered]
-TEMPLATES: dict[str, Template] = {}
-
-
-def template(name: str) -> Callable[[Template], Template]:
-    def register(fn: Template) -> Template:
-        TEMPLATES[name] = fn
-        return fn
-
-    return register
+template = hooks.template
 
 
 def language_for_message(session: Session, settings: Settings, msg: MessageRef) -> str:
@@ -56,12 +50,12 @@ def language_for_message(session: Session, settings: Settings, msg: MessageRef) 
 
 
 def render(session: Session, settings: Settings, questionnaire: Questionnaire, msg: MessageRef,
-           lang: str | None = None) -> Rendered:
+           lang: str | None = None, *, templates: Mapping[str, Template]) -> Rendered:
     """`msg` as it reads now, in `lang` (by default: language_for_message)."""
     lang = lang or language_for_message(session, settings, msg)
     ctx = RenderContext(session, settings, questionnaire, msg, translator(lang))
     try:
-        fn = TEMPLATES[msg.template]
+        fn = templates[msg.template]
     except KeyError as exc:
         raise LookupError(f"no template {msg.template!r}") from exc
     return fn(ctx)

@@ -14,13 +14,14 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
 from bot.core import access, training
-from bot.core.training import Outcome, TrainingInput
+from bot.core.result import Error, Result
+from bot.core.training import TrainingInput
 from bot.i18n import Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
-from bot.slack.common import SlackContext, container_channel, container_thread
+from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from bot.slack.render import RenderContext, Rendered, template
-from flows.permissions import Actor, stats_scope
+from flows.permissions import Actor, Denial, stats_scope
 from models.training import TrainingSession
 
 log = logging.getLogger(__name__)
@@ -273,34 +274,24 @@ def attendance_modal(_: Translate, t: TrainingSession, yes: list[str], attended:
 # --- texts for outcomes --------------------------------------------------------------------------
 
 
-def outcome_message(_: Translate, outcome: Outcome) -> str:
-    error = outcome.error
-    if error == "unknown":
-        return _("This training no longer exists.")
-    if error == "cancelled":
-        return _("This training has been cancelled.")
-    if error == "started":
-        return _("This training has already started, so this is no longer possible.")
-    if error == "not_started":
-        return _("Attendance can be recorded once the training has started.")
-    if error == "denied":
-        return _("Only the ketenregisseur and attention officers plan trainings; an attention officer only for "
-                 "their own municipality.")
-    if error == "left":
-        return _("You are no longer a member of the network, so you cannot sign up.")
-    if error == "not_invited":
-        return _("This training is meant for another group, so you cannot sign up for it.")
+DENIED = Result(False, error=Error.DENIED, reason=Denial.NOT_TRAINING_MANAGER)
+
+
+def outcome_message(_: Translate, outcome: Result) -> str:
+    """Why a training step was refused (the core's words), or what an RSVP did."""
+    if outcome.error is not None:
+        return result_text(_, outcome)
     if outcome.status == "yes":
         return _("Thanks! You are signed up.")
     if outcome.status == "waitlist":
         return _("The training is full: you are on the waiting list (place {rank}). You get a message when a "
-                 "place opens up.", rank=outcome.params.get("position"))
+                 "place opens up.", rank=outcome.data.get("position"))
     if outcome.status == "no":
         return _("Thanks for letting us know. You are not signed up.")
     return _("Done.")
 
 
-def refusal_text(_: Translate, outcome: Outcome) -> str:
+def refusal_text(_: Translate, outcome: Result) -> str:
     """Why a step was refused after its form closed: its problems, or the reason."""
     return " ".join(p.text(_) for p in outcome.problems) or outcome_message(_, outcome)
 
@@ -401,7 +392,7 @@ def training_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, r
             ack(text=_("Trained in the last 12 months"), blocks=blocks)
         return
     if not training.is_organiser(actor):
-        ack(text=outcome_message(_, Outcome(False, error="denied")))
+        ack(text=outcome_message(_, DENIED))
         return
     ack()
     _open(ctx, command["trigger_id"], user, None, command.get("channel_id"))
@@ -414,7 +405,7 @@ def _open(ctx: SlackContext, trigger_id: str, user: str, session_id: int | None,
         actor = access.actor(session, user)
         t = session.get(TrainingSession, session_id) if session_id else None
         if session_id and (t is None or not training.may_manage(actor, t)):
-            ctx.ephemeral_after_ack(channel, user, outcome_message(_, Outcome(False, error="unknown" if t is None
+            ctx.ephemeral_after_ack(channel, user, outcome_message(_, Result(False, error=Error.UNKNOWN if t is None
                                                                                else "denied")))
             return
         view = training_modal(_, session, actor, t)
@@ -439,7 +430,7 @@ def register(ctx: SlackContext, app: App) -> None:
     def _answer(body: dict, answer: str) -> None:
         user = body["user"]["id"]
         sid = _session_id(body)
-        outcome = training.rsvp(core, sid, user, answer) if sid else Outcome(False, error="unknown")
+        outcome = training.rsvp(core, sid, user, answer) if sid else Result(False, error=Error.UNKNOWN)
         ctx.ephemeral(container_channel(body), user, outcome_message(ctx.tr(user), outcome), container_thread(body))
 
     @app.action("training:yes")
@@ -460,7 +451,7 @@ def register(ctx: SlackContext, app: App) -> None:
             actor = access.actor(session, user)
         if not training.is_organiser(actor):
             ctx.ephemeral_after_ack(container_channel(body), user,
-                                    outcome_message(ctx.tr(user), Outcome(False, error="denied")))
+                                    outcome_message(ctx.tr(user), DENIED))
             return
         _open(ctx, body["trigger_id"], user, None, container_channel(body))
 
@@ -479,9 +470,9 @@ def register(ctx: SlackContext, app: App) -> None:
         user = body["user"]["id"]
         _ = ctx.tr(user)
         sid = _session_id(body)
-        outcome = training.cancel(core, sid, user) if sid else Outcome(False, error="unknown")
+        outcome = training.cancel(core, sid, user) if sid else Result(False, error=Error.UNKNOWN)
         text = _("The training is cancelled; {told} people who said they would come get a message.",
-                 told=outcome.params.get("told", 0)) if outcome.ok else outcome_message(_, outcome)
+                 told=outcome.data.get("told", 0)) if outcome.ok else outcome_message(_, outcome)
         ctx.ephemeral(container_channel(body), user, text, container_thread(body))
 
     @app.action("training:attendance")
@@ -541,10 +532,10 @@ def register(ctx: SlackContext, app: App) -> None:
             text = refusal_text(_, outcome)
         elif sid is None:
             text = _("The training is planned. {count} people get the invitation.",
-                     count=outcome.params.get("announced", 0))
+                     count=outcome.data.get("announced", 0))
         else:
             text = _("The training is changed; {told} people who said they would come get a message.",
-                     told=outcome.params.get("told", 0))
+                     told=outcome.data.get("told", 0))
         ctx.ephemeral(None, user, text)
 
     @app.view(CREATE_CALLBACK)
@@ -580,7 +571,7 @@ def register(ctx: SlackContext, app: App) -> None:
         _ = ctx.tr(user)
         outcome = training.record_attendance(core, sid, user, attended, walk_ins)
         if outcome.ok:
-            text = _("Attendance saved: {count} people attended.", count=outcome.params.get("attended", 0))
+            text = _("Attendance saved: {count} people attended.", count=outcome.data.get("attended", 0))
         else:  # changed since the check (cancelled, or no longer yours)
             text = refusal_text(_, outcome)
         ctx.ephemeral(None, user, text)

@@ -12,10 +12,11 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
 from bot.core import triage
+from bot.core.result import Error, Result
 from bot.i18n import N_, Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
-from bot.slack.common import SlackContext, container_channel, container_thread
+from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from bot.slack.triage_views import TEXT_CALLBACK, parse_block_id, text_modal
 from models import Signal
 
@@ -28,34 +29,6 @@ STATUS_LABELS = {
     "closed": N_("Closed"),
     "cancelled": N_("Cancelled"),
 }
-
-
-def result_message(_: Translate, result: triage.Result) -> str:
-    error = result.error
-    if error == "not_yours":
-        return _("This is not your signal, so you cannot answer here.")
-    if error == "moved_on":
-        return _("This question has already been answered. Continue with the latest question at the bottom of "
-                 "the thread; you can change answers in the summary.")
-    if error == "not_draft":
-        if result.params.get("status") == "cancelled":
-            return _("This signal was cancelled. Start a new one with /signaal.")
-        return _("This signal has already been sent, so answers can no longer be changed. To add something, "
-                 "reply in this thread.")
-    if error == "not_configured":
-        return _("The bot has not been set up for your municipality yet, so it cannot take signals. Please "
-                 "contact your attention officer or the administrator of this Slack workspace.")
-    if error == "unknown_signal":
-        return _("This signal no longer exists (it may have been removed according to the retention period).")
-    if error == "invalid":
-        reason = result.params.get("reason")
-        if reason == "too_long":
-            return _("Your text is {length} characters; at most {limit} are allowed. Please shorten it and "
-                     "try again.", length=result.params.get("length"), limit=result.params.get("limit"))
-        if reason == "required":
-            return _("This question needs an answer.")
-        return _("That answer is not one of the options. Please choose again.")
-    return _("Something went wrong. Please try again; if it keeps happening, contact your attention officer.")
 
 
 def help_blocks(_: Translate) -> list[dict[str, Any]]:
@@ -115,8 +88,8 @@ def register(ctx: SlackContext, app: App) -> None:
         if text.lower() == "status":
             ack(text=_("Your signals"), blocks=status_blocks(ctx, _, triage.own_signals(core, user)))
             return
-        if word.lower() in hooks.SUBCOMMANDS:
-            hooks.SUBCOMMANDS[word.lower()](ctx, ack, command, respond, rest.strip())
+        if word.lower() in ctx.registry.subcommands:
+            ctx.registry.subcommands[word.lower()](ctx, ack, command, respond, rest.strip())
             return
         ack(text=_("I have sent you a private message: answer the questions there."))
         ctx.after_ack(_start, user, text, command.get("response_url"))
@@ -126,19 +99,19 @@ def register(ctx: SlackContext, app: App) -> None:
         ctx.refresh_locale(user)
         result = triage.start(core, user, text or None)
         if not result.ok and response_url:
-            Respond(response_url=response_url)(text=result_message(ctx.tr(user), result), response_type="ephemeral",
+            Respond(response_url=response_url)(text=result_text(ctx.tr(user), result), response_type="ephemeral",
                                                replace_original=True)
 
     @ctx.work_fn
     def _answer(body: dict, key_and_value: tuple[int, str, Any] | None) -> None:
         user = body["user"]["id"]
         if key_and_value is None:
-            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), triage.Result(False)))
+            ctx.ephemeral(container_channel(body), user, result_text(ctx.tr(user), Result(False)))
             return
         sid, key, value = key_and_value
         result = triage.answer(core, sid, user, key, value)
         if not result.ok:
-            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
+            ctx.ephemeral(container_channel(body), user, result_text(ctx.tr(user), result),
                           container_thread(body))
 
     def _parsed(body: dict) -> tuple[int, str, str] | None:
@@ -208,15 +181,16 @@ def register(ctx: SlackContext, app: App) -> None:
             signal = session.get(Signal, sid)
             problem = None
             if signal is None:
-                problem = triage.Result(False, error="unknown_signal")
+                problem = Result(False, error=Error.UNKNOWN_SIGNAL)
             elif signal.reporter_id != user:
-                problem = triage.Result(False, error="not_yours")
+                problem = Result(False, error=Error.NOT_YOURS)
             elif signal.status != "draft":
-                problem = triage.Result(False, error="not_draft", params={"status": signal.status})
+                problem = Result(False, error=Error.NOT_DRAFT, reason=signal.status,
+                                        data={"status": signal.status})
             elif signal.current_question != key:
-                problem = triage.Result(False, error="moved_on")
+                problem = Result(False, error=Error.MOVED_ON)
             if problem:
-                ctx.ephemeral_after_ack(container_channel(body), user, result_message(_, problem),
+                ctx.ephemeral_after_ack(container_channel(body), user, result_text(_, problem),
                                         container_thread(body))
                 return
             assert signal is not None
@@ -242,8 +216,8 @@ def register(ctx: SlackContext, app: App) -> None:
             ack()
             return
         if not verdict.ok:
-            result = triage.Result(False, error="invalid", params={"reason": verdict.error, **verdict.params})
-            ack(response_action="errors", errors={"answer": m.clip(result_message(_, result), 2000)})
+            result = Result(False, error=Error.INVALID_ANSWER, reason=verdict.error, data=dict(verdict.params))
+            ack(response_action="errors", errors={"answer": m.clip(result_text(_, result), 2000)})
             return
         ack()
         ctx.after_ack(_text_answer, int(meta.get("s", 0)), user, meta["q"], raw)
@@ -252,7 +226,7 @@ def register(ctx: SlackContext, app: App) -> None:
     def _text_answer(sid: int, user: str, key: str, raw: Any) -> None:
         result = triage.answer(core, sid, user, key, raw)
         if not result.ok:
-            ctx.ephemeral(None, user, result_message(ctx.tr(user), result))
+            ctx.ephemeral(None, user, result_text(ctx.tr(user), result))
 
     summary_steps = {"submit": triage.submit, "cancel": triage.cancel, "edit": triage.edit}
 
@@ -261,9 +235,9 @@ def register(ctx: SlackContext, app: App) -> None:
         """Versturen / Annuleren / Wijzigen from the summary message."""
         user = body["user"]["id"]
         sid = _summary_signal(body)
-        result = summary_steps[step](core, sid, user, *args) if sid else triage.Result(False)
+        result = summary_steps[step](core, sid, user, *args) if sid else Result(False)
         if not result.ok:
-            ctx.ephemeral(container_channel(body), user, result_message(ctx.tr(user), result),
+            ctx.ephemeral(container_channel(body), user, result_text(ctx.tr(user), result),
                           container_thread(body))
 
     @app.action("triage:submit")
@@ -282,35 +256,35 @@ def register(ctx: SlackContext, app: App) -> None:
         ctx.after_ack(_summary_step, body, "edit",
                       (body["actions"][0].get("selected_option") or {}).get("value", ""))
 
-    def on_reporter_thread(ctx_: SlackContext, event: dict, root: Any) -> None:
-        """A reply typed in the reporter's DM thread while the triage runs."""
-        user, text = event.get("user"), event.get("text") or ""
-        signal, _root = triage.signal_for_thread(core, event["channel"], event["thread_ts"])
-        if signal is None or user != signal.reporter_id:
-            return
-        _ = ctx.tr(user)
-        if signal.status == "cancelled":
-            ctx.ephemeral(event["channel"], user, result_message(_, triage.Result(
-                False, signal.id, signal.reference, error="not_draft", params={"status": "cancelled"})),
-                event["thread_ts"])
-            return
-        if signal.status != "draft":
-            handler = hooks.THREAD_HANDLERS.get("reporter_root:submitted")
-            if handler:
-                handler(ctx, event, root)
-            return
-        q = core.questionnaire.get(signal.current_question) if core.questionnaire.has(
-            signal.current_question or "") else None
-        if q is None or q.type != "text":
-            ctx.ephemeral(event["channel"], user, _("Please answer the question above with its buttons first. "
-                                                    "You can add text when the bot asks for it."),
-                          event["thread_ts"])
-            return
-        result = triage.answer(core, signal.id or 0, user, q.key, text)
-        if not result.ok:
-            ctx.ephemeral(event["channel"], user, result_message(_, result), event["thread_ts"])
 
-    hooks.THREAD_HANDLERS["reporter_root"] = on_reporter_thread
+@hooks.thread_reply("reporter_root")
+def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
+    """A reply typed in the reporter's DM thread while the triage runs."""
+    user, text = event.get("user"), event.get("text") or ""
+    signal, _root = triage.signal_for_thread(ctx.core, event["channel"], event["thread_ts"])
+    if signal is None or user != signal.reporter_id:
+        return
+    _ = ctx.tr(user)
+    if signal.status == "cancelled":
+        ctx.ephemeral(event["channel"], user, result_text(_, Result(
+            False, signal.id, signal.reference, error=Error.NOT_DRAFT, reason="cancelled")),
+            event["thread_ts"])
+        return
+    if signal.status != "draft":
+        handler = ctx.registry.thread_handlers.get("reporter_root:submitted")
+        if handler:
+            handler(ctx, event, root)
+        return
+    q = ctx.core.questionnaire.get(signal.current_question) if ctx.core.questionnaire.has(
+        signal.current_question or "") else None
+    if q is None or q.type != "text":
+        ctx.ephemeral(event["channel"], user, _("Please answer the question above with its buttons first. "
+                                                "You can add text when the bot asks for it."),
+                      event["thread_ts"])
+        return
+    result = triage.answer(ctx.core, signal.id or 0, user, q.key, text)
+    if not result.ok:
+        ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
 
 
 def _summary_signal(body: dict) -> int | None:
@@ -324,12 +298,12 @@ ANSWERING = re.compile(r"^triage:(answer:\d+|select|tick|multi_done|skip|submit|
 
 
 @hooks.inline
-def acks_and_hands_on(request: dict[str, Any]) -> bool:
+def acks_and_hands_on(request: dict[str, Any], registry: hooks.Registry) -> bool:
     """`/signaal` (a new signal, or help: answered in the ack) and the triage's answering clicks and
-    text answers (hooks.INLINE). Not the subcommands and `status`: they read more or open forms."""
+    text answers (hooks.inline). Not the subcommands and `status`: they read more or open forms."""
     if request.get("command") == "/signaal":
         word = (request.get("text") or "").strip().partition(" ")[0].lower()
-        return word != "status" and word not in hooks.SUBCOMMANDS
+        return word != "status" and word not in registry.subcommands
     if request.get("type") == "block_actions":
         actions = request.get("actions") or []
         return len(actions) == 1 and bool(ANSWERING.match(str(actions[0].get("action_id", ""))))

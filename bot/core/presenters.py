@@ -1,0 +1,224 @@
+"""Who sees what of a case, decided once, here: plain data for an edge to format (Block Kit on Slack).
+
+- `reporter_event`: the reporter's view of a case event in their own thread — only what the AF sent
+  them (a question, a message, feedback), that the case was picked up, and their own answer; never a
+  note, advice, a partner, a conclusion or another event's text.
+- `case_card`: the attention officers' card in their private place — the case content (answers,
+  description, location, reporter) while the case is open, only a summary once it is closed.
+- `partner_brief`: what a partner may see of a signal — reference, municipality, form, signals,
+  sector, acute, minor; the description only when the AF chose to share it; never the reporter, the
+  source, the location or any other free text.
+
+Edges do not read `Signal`/`CaseEvent` for these audiences; they format what these functions return.
+Texts in the results are the people's own words (decrypted free text) or msgids of the questionnaire's
+option labels, for the edge to translate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.core.cases import (
+    CLAIMED,
+    FEEDBACK,
+    INFO_REQUESTED,
+    MESSAGE_TO_REPORTER,
+    REPORTER_ANSWER,
+    REPORTER_KINDS,
+    Due,
+    case_view,
+    due_dates,
+)
+from flows.calendar import WorkingCalendar
+from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
+from flows.questionnaire import Questionnaire
+from models import CaseEvent, Consultation, Handover, Municipality, Partner, Signal
+
+# ------------------------------------------------------------------------------ the reporter's thread
+
+
+class ReporterSees(StrEnum):
+    CLAIMED = "claimed"  # the case was picked up
+    QUESTION = "question"  # the AF asks; `answer` is the reporter's answer once given
+    MESSAGE = "message"  # a message from the AF
+    FEEDBACK = "feedback"  # the AF's feedback
+    NOTHING = "nothing"  # gone, or not for the reporter's eyes: "no longer available"
+
+
+# The event kinds a reporter's thread shows, and as what (a subset of cases.REPORTER_KINDS: the
+# reporter's own words are shown as the answer under the question, not as an event of their own).
+_SHOWN = {CLAIMED: ReporterSees.CLAIMED, INFO_REQUESTED: ReporterSees.QUESTION,
+          MESSAGE_TO_REPORTER: ReporterSees.MESSAGE, FEEDBACK: ReporterSees.FEEDBACK}
+assert set(_SHOWN) <= REPORTER_KINDS
+
+
+@dataclass(frozen=True)
+class ReporterEvent:
+    sees: ReporterSees
+    reference: str
+    event_id: int | None = None
+    text: str | None = None  # what the AF wrote to the reporter
+    answer: str | None = None  # QUESTION: the reporter's own answer, when given (else: they can answer)
+
+
+def reporter_event(session: Session, signal: Signal, event_id: int | None) -> ReporterEvent:
+    """The reporter's view of one case event of their signal."""
+    ev = session.get(CaseEvent, event_id) if event_id is not None else None
+    sees = _SHOWN.get(ev.kind) if ev is not None and ev.signal_id == signal.id and ev.visible_to_reporter else None
+    if ev is None or sees is None:
+        return ReporterEvent(ReporterSees.NOTHING, signal.reference)
+    if sees is ReporterSees.CLAIMED:
+        return ReporterEvent(sees, signal.reference, ev.id)
+    answer = _answer_to(session, signal, ev.id) if sees is ReporterSees.QUESTION else None
+    return ReporterEvent(sees, signal.reference, ev.id, ev.text, answer.text if answer is not None else None)
+
+
+def _answer_to(session: Session, signal: Signal, question_id: int | None) -> CaseEvent | None:
+    rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == signal.id,
+                                                CaseEvent.kind == REPORTER_ANSWER)
+                        .order_by(col(CaseEvent.id))).all()
+    return next((r for r in rows if r.data.get("question") == question_id), None)
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """A signal's answers as option labels (msgids) of the questionnaire; None: not asked."""
+
+    q: Questionnaire
+    answers: dict[str, Any]
+
+    def label(self, key: str) -> str | None:
+        if not self.q.has(key) or self.answers.get(key) is None:
+            return None
+        opt = self.q.get(key).option(str(self.answers[key]))
+        return opt.label if opt else None
+
+    def labels(self, key: str) -> tuple[str, ...] | None:
+        chosen: Any = self.answers.get(key, [])
+        if not self.q.has(key) or not isinstance(chosen, list):
+            return None
+        return tuple(o.label for o in self.q.get(key).options if o.key in chosen)
+
+
+# ------------------------------------------------------------------------------ partners
+
+
+@dataclass(frozen=True)
+class PartnerBrief:
+    """A signal as a partner may see it. Option labels are msgids; None: not asked in this questionnaire."""
+
+    reference: str
+    municipality: str | None
+    form: str | None
+    signals: tuple[str, ...] | None  # () when none of the options was chosen
+    sector: str | None
+    acute: bool
+    minor: str | None
+    description_shared: bool  # the AF chose to share the description (which may be empty)
+    description: str | None  # only when shared
+
+
+def partner_brief(session: Session, questionnaire: Questionnaire, signal: Signal, *,
+                  share_description: bool) -> PartnerBrief:
+    """What a partner may see: no reporter, no source, no location; the description only when shared."""
+    answers = _Answers(questionnaire, signal.answers)
+    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+    return PartnerBrief(
+        reference=signal.reference, municipality=muni.name if muni else None, form=answers.label("form"),
+        signals=answers.labels("signals"), sector=answers.label("sector"), acute=bool(signal.acute),
+        minor=answers.label("minor"),
+        description_shared=share_description, description=signal.description if share_description else None,
+    )
+
+
+# ------------------------------------------------------------------------------ the AF's case card
+
+
+@dataclass(frozen=True)
+class PartnerLine:
+    """A consultation ("advice") or hand-over ("handover") of the case, with its dates."""
+
+    kind: str
+    partner: str  # the partner's name
+    at: datetime  # asked / routed
+    done_at: datetime | None = None  # answered / outcome received
+    expected_at: datetime | None = None  # a hand-over's expected outcome
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """The signal's answers as the AF sees them; option labels are msgids, None: not asked."""
+
+    form: str | None
+    signals: tuple[str, ...] | None
+    minor: str | None
+    sector: str | None
+    source: str | None
+    reporter_id: str | None
+    reported_at: datetime
+    municipality: str | None
+
+
+@dataclass(frozen=True)
+class ClosedCase:
+    closed_at: datetime
+    referred_to_care: str | None
+    routed_to: tuple[str, ...]  # partner names, in order, once each
+    feedback_at: datetime | None
+    without_feedback: bool  # closed with a reason instead of feedback
+    feedback_not_asked: bool
+
+
+@dataclass(frozen=True)
+class CaseCard:
+    """The case card, for the attention officers' private place only. While the case is open it
+    holds the case content (facts, description, location); once closed only a summary (`closed`)."""
+
+    signal_id: int
+    reference: str
+    acute: bool
+    minor: bool
+    view: CaseView
+    handled_by: str | None  # who claimed it, while not closed
+    actions: tuple[CaseAction, ...]
+    closed: ClosedCase | None = None
+    partners: tuple[PartnerLine, ...] = ()
+    next_due: Due | None = None
+    facts: CaseFacts | None = None
+    description: str | None = None
+    location: str | None = None
+
+
+def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, cal: WorkingCalendar) -> CaseCard:
+    assert signal.id is not None
+    view = case_view(session, signal)
+    names = {p.key: p.name for p in session.exec(select(Partner)).all()}
+    base = dict(signal_id=signal.id, reference=signal.reference, acute=bool(signal.acute), minor=bool(signal.minor),
+                view=view, handled_by=signal.claimed_by if signal.status != CaseStatus.CLOSED else None,
+                actions=tuple(available_actions(view)))
+    if signal.status == CaseStatus.CLOSED:
+        routed = session.exec(select(Handover.partner_key).where(Handover.signal_id == signal.id)).all()
+        return CaseCard(**base, closed=ClosedCase(
+            closed_at=signal.closed_at or signal.updated_at, referred_to_care=signal.referred_to_care or None,
+            routed_to=tuple(names.get(k, k) for k in dict.fromkeys(routed)), feedback_at=signal.first_feedback_at,
+            without_feedback=bool(signal.no_feedback_reason), feedback_not_asked=not signal.wants_feedback))
+    partners = [PartnerLine("advice", names.get(c.partner_key, c.partner_key), c.asked_at, c.answered_at)
+                for c in session.exec(select(Consultation).where(Consultation.signal_id == signal.id)
+                                      .order_by(col(Consultation.id))).all()]
+    partners += [PartnerLine("handover", names.get(h.partner_key, h.partner_key), h.routed_at, h.outcome_at,
+                             h.expected_outcome_at)
+                 for h in session.exec(select(Handover).where(Handover.signal_id == signal.id)
+                                       .order_by(col(Handover.id))).all()]
+    due = due_dates(session, signal, cal)
+    answers = _Answers(questionnaire, signal.answers)
+    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+    facts = CaseFacts(form=answers.label("form"), signals=answers.labels("signals"), minor=answers.label("minor"),
+                      sector=answers.label("sector"), source=answers.label("source"), reporter_id=signal.reporter_id,
+                      reported_at=signal.submitted_at or signal.created_at, municipality=muni.name if muni else None)
+    return CaseCard(**base, partners=tuple(partners), next_due=due[0] if due else None, facts=facts,
+                    description=signal.description, location=signal.location or None)
