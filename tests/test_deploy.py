@@ -5,6 +5,7 @@ where systemd is installed). Each also checks the promises docs/operations.md ma
 
 from __future__ import annotations
 
+import argparse
 import http.server
 import os
 import re
@@ -299,3 +300,30 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     unit.write_text(unit.read_text().replace("ProtectSystem=strict", "ProtectSystem=very"))
     result = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
     assert "ProtectSystem" in result.stderr or "protect system" in result.stderr
+
+
+# --- docs/operations.md -------------------------------------------------------------------------
+
+def test_operations_guide_names_only_commands_the_cli_has() -> None:
+    parser = build_parser()
+    known = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    guide = read("docs/operations.md")
+    commands = set()
+    for rest in re.findall(r"(?=(?:\bsignaalbot|^\s*sbot) +([a-z][^`|#<>\n]*))", guide, flags=re.M):
+        argv = tuple(word for word in rest.strip().rstrip(").,;").split() if "…" not in word)
+        if argv and argv[0] in known:
+            commands.add(argv)
+    assert {("keys", "rotate"), ("db", "upgrade"), ("outbox",), ("run",),
+            ("network", "import", "/dev/stdin")} <= commands
+    for argv in sorted(commands):
+        try:
+            parser.parse_args(list(argv))
+        except SystemExit:
+            pytest.fail(f"`signaalbot {' '.join(argv)}` in docs/operations.md is not a command")
+
+
+def test_operations_guide_links_to_files_that_exist() -> None:
+    guide = read("docs/operations.md")
+    for target in re.findall(r"\]\((\.\./[^)#]+|[a-z]+\.md)(?:#[^)]*)?\)", guide):
+        assert (ROOT / "docs" / target).resolve().exists(), target
+    assert "docs/operations.md" in read("README.md")
