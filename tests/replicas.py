@@ -51,6 +51,7 @@ class RoundRobinProxy:
 
     def __init__(self, ports: list[int]) -> None:
         self.ports, self._next, self._lock = ports, 0, threading.Lock()
+        self.active: Counter[int] = Counter()  # open connections per replica port
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self._stop = threading.Event()
@@ -64,6 +65,10 @@ class RoundRobinProxy:
             with contextlib.suppress(OSError):
                 return socket.create_connection(("127.0.0.1", port), timeout=2)
         return None
+
+    def in_flight(self, port: int) -> int:
+        with self._lock:
+            return self.active[port]
 
     def _accept(self) -> None:
         while not self._stop.is_set():
@@ -79,6 +84,9 @@ class RoundRobinProxy:
             client.close()
             return
         backend.settimeout(None)
+        port = backend.getpeername()[1]
+        with self._lock:
+            self.active[port] += 1
 
         def pipe(src: socket.socket, dst: socket.socket) -> None:
             with contextlib.suppress(OSError):
@@ -93,6 +101,8 @@ class RoundRobinProxy:
         back.join(timeout=60)
         client.close()
         backend.close()
+        with self._lock:
+            self.active[port] -= 1
 
     def stop(self) -> None:
         self._stop.set()
@@ -285,17 +295,24 @@ def run(c: Cluster, n_reporters: int = 30, workers: int = 6, kill: int | None = 
     c.driver.send_raw = send_raw
 
     def slack_fails() -> None:
-        rnd = random.Random(18)  # noqa: S311
-        while not stop.wait(0.5):
-            if rnd.random() < 0.5:
-                c.fake.fail_next("chat.postMessage", status=500)
-            else:
-                c.fake.fail_next("chat.update", error="ratelimited", retry_after=1)
+        rnd, last = random.Random(18), 0  # noqa: S311
+        while not stop.wait(0.2):  # now and then: one failure per 15 calls or so, never a queue of them
+            method = "chat.postMessage" if rnd.random() < 0.5 else "chat.update"
+            if len(c.fake.calls) - last >= 15 and not c.fake.injections_pending(method):
+                last = len(c.fake.calls)
+                if method == "chat.postMessage":
+                    c.fake.fail_next(method, status=500)
+                else:
+                    c.fake.fail_next(method, error="ratelimited", retry_after=1)
 
     def chaos() -> None:
         while not stop.is_set() and done["routes"] < max(1, n_reporters // 3):
             time.sleep(0.1)
         if kill is not None and not stop.is_set():
+            assert c.proxy is not None
+            deadline = time.monotonic() + 10  # kill it with a request of someone's on its way in it
+            while c.proxy.in_flight(c.ports[kill]) == 0 and time.monotonic() < deadline:
+                time.sleep(0.001)
             c.kill(kill)
             time.sleep(1.0)
             c.start_replica(kill)
@@ -378,3 +395,18 @@ def with_cluster(database_url: str, fake: FakeSlack, tmp: Path, replicas: int,
         return body(c)
     finally:
         c.stop()
+
+
+def describe(c: Cluster) -> str:
+    """What is still waiting, for a failure message (no content: states, errors, ages)."""
+    from models import InboxItem
+
+    lines = []
+    with Session(c.core.engine) as session:
+        for item in session.exec(select(OutboxMessage).where(col(OutboxMessage.status) != "sent")).all():
+            lines.append(f"outbox #{item.id} {item.op} {item.status} attempts={item.attempts} "
+                         f"error={item.last_error} locked_until={item.locked_until} next={item.next_attempt_at}")
+        for row in session.exec(select(InboxItem).where(col(InboxItem.done_at).is_(None))).all():
+            lines.append(f"inbox #{row.id} {row.work} attempts={row.attempts} error={row.last_error} "
+                         f"claimed_until={row.claimed_until} received={row.received_at}")
+    return "\n".join(lines) or "nothing waiting"

@@ -22,6 +22,7 @@ from bot.core import outbox
 from bot.core.outbox import (
     MAX_RETRY_AFTER,
     Delivered,
+    NotReady,
     OutboxWorker,
     PermanentError,
     TransientError,
@@ -373,3 +374,16 @@ def test_a_post_whose_process_died_after_slack_took_it_is_not_sent_twice(running
     with Session(r.core.engine) as session:
         stored = session.get(MessageRef, msg.id)
         assert stored is not None and stored.message_id == posted[0]["ts"]
+
+
+def test_a_reply_that_read_its_root_before_another_process_sent_it_waits_not_fails(engine) -> None:
+    """Two processes: this attempt read the root without its message id; meanwhile another process
+    sent the root. The reply tries again (it sees the id then) — it must not fail as 'root failed'."""
+    with session_scope(engine) as session:
+        root = outbox.post(session, template="t", kind="root", recipient="U1", now=NOW)
+        outbox.post(session, template="t", kind="reply", parent=root, now=NOW)
+    with session_scope(engine) as session:
+        [item] = [i for i in items(engine) if i.message_ref_id == root.id]
+        session.get(OutboxMessage, item.id).status = "sent"  # …by the other process, id not seen here
+    with Session(engine) as session, pytest.raises(NotReady):
+        OutboxWorker._wait_for(session, root.id)

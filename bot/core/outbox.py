@@ -663,7 +663,9 @@ class OutboxWorker:
         failed (or is gone), this one fails with that reason, and is requeued with it."""
         rows = session.exec(select(OutboxMessage.status, OutboxMessage.last_error).where(
             OutboxMessage.message_ref_id == ref_id, OutboxMessage.op == "post")).all()
-        if any(status in ("pending", "sending") for status, _ in rows):
+        # "sent": another process delivered it after this attempt read the message (it saw no id yet):
+        # the next attempt sees the id. Only a post that failed (or none at all) fails this one.
+        if any(status in ("pending", "sending", "sent") for status, _ in rows):
             raise NotReady()
         reason = next((error for status, error in rows if status == "failed" and error), None) or "not delivered"
         raise DependencyFailed((reason if reason.startswith(ROOT_FAILED) else ROOT_FAILED + reason)[:200])

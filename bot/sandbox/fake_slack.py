@@ -1202,6 +1202,11 @@ class FakeSlack:
         with self._lock:
             self._injections.setdefault(method, []).append(_Injection(error, status, retry_after, times))
 
+    def injections_pending(self, method: str) -> int:
+        """How many failures `fail_next` has queued for `method` that no call met yet."""
+        with self._lock:
+            return sum(i.remaining for i in self._injections.get(method) or [])
+
     def _take_injection(self, method: str) -> _Injection | None:
         queue = self._injections.get(method) or []
         if not queue:
