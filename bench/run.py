@@ -46,7 +46,12 @@ def parts(quick: bool) -> list[tuple[int, Callable[[Scratch], Part]]]:
         out.append((1, lambda s, db=db: ack.run(s, requests=requests, warmup=warmup, database=db)))
     for db in dbs:
         out.append((2, lambda s, db=db: reporting.run(s, window=window, quiet=quiet, database=db)))
-    return [*out, (4, sweep), (5, lambda s: memory.run(s, signals=signals, requests=requests))]
+    out += [(4, sweep), (5, lambda s: memory.run(s, signals=signals, requests=requests))]
+    if pg_available():
+        from bench import replicas
+
+        out.append((6, lambda s: replicas.run(s, reporters=9 if quick else 30)))
+    return out
 
 
 def render(info: dict[str, str], done: list[Part], total: float) -> str:
@@ -79,7 +84,7 @@ def render(info: dict[str, str], done: list[Part], total: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
     parser.add_argument("--quick", action="store_true", help="small numbers, a smoke test")
-    parser.add_argument("--only", default="", help="comma-separated part numbers (1,2,4,5; 2 includes 3)")
+    parser.add_argument("--only", default="", help="comma-separated part numbers (1,2,4,5,6; 2 includes 3)")
     parser.add_argument("--out", type=Path, default=None, help=f"where to write (default {RESULTS})")
     args = parser.parse_args(argv)
     only = {int(x) for x in args.only.split(",") if x.strip()}
