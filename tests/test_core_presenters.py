@@ -130,3 +130,40 @@ def test_the_case_card_shows_content_while_open_and_only_a_summary_once_closed(r
     assert (closed.description, closed.location, closed.facts, closed.partners, closed.handled_by) == (
         None, None, None, (), None)
     assert CaseAction.REOPEN in closed.actions
+
+
+def test_a_reminder_tells_each_audience_only_its_part_and_never_case_content(running) -> None:
+    from datetime import timedelta
+
+    from models.reminders import Deadline
+
+    r = running
+    reference = report(r, answers={"description": SECRET})
+    settle(r)
+    sid = signal_id(r, reference)
+    with Session(r.core.engine) as session:
+        signal = session.get(Signal, sid)
+        assert signal is not None
+        deadline = session.exec(select(Deadline).where(Deadline.signal_id == sid, Deadline.trigger == "unclaimed")
+                                .order_by(col(Deadline.due_at))).first()
+        assert deadline is not None
+        slot = deadline.due_at + timedelta(minutes=1)
+        views = {audience: presenters.reminder(session, deadline, signal, slot, audience, mention=[AF])
+                 for audience in presenters.ReminderFor}
+        secrets = (SECRET, signal.location, signal.reporter_id)
+    kr, backup, af = (views[presenters.ReminderFor.KETENREGISSEUR], views[presenters.ReminderFor.BACKUP],
+                      views[presenters.ReminderFor.AF])
+    assert kr.reference == reference and kr.municipality == "Breda"
+    assert (kr.partner, kr.case_place, kr.mention, kr.can_snooze) == (None, None, (), False)
+    assert backup.case_place == "C0AFCASES1" and not backup.can_snooze
+    assert af.mention == (AF,) and af.can_snooze == (not deadline.escalation) and af.state.settled is None
+    for view in views.values():
+        values = " ".join(str(v) for v in dataclasses.astuple(view))
+        for secret in secrets:
+            assert secret and secret not in values, (view.audience, secret)
+
+    assert core_cases.claim(r.core, sid, AF).ok
+    with Session(r.core.engine) as session:
+        signal, deadline = session.get(Signal, sid), session.get(Deadline, deadline.id)
+        settled = presenters.reminder(session, deadline, signal, slot, presenters.ReminderFor.AF, mention=[AF])
+    assert settled.state.settled == "claimed" and not settled.can_snooze

@@ -5,6 +5,8 @@
   note, advice, a partner, a conclusion or another event's text.
 - `case_card`: the attention officers' card in their private place — the case content (answers,
   description, location, reporter) while the case is open, only a summary once it is closed.
+- `reminder`: a reminder or escalation for its audience — the AF, the backup, the ketenregisseur (no
+  case content, no partner, no case place) or a partner contact.
 - `partner_brief`: what a partner may see of a signal — reference, municipality, form, signals,
   sector, acute, minor; the description only when the AF chose to share it; never the reporter, the
   source, the location or any other free text.
@@ -37,7 +39,9 @@ from bot.core.cases import (
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
 from flows.questionnaire import Questionnaire
+from flows.reminder_rules import Trigger
 from models import CaseEvent, Consultation, Handover, Municipality, Partner, Signal
+from models.reminders import Deadline
 
 # ------------------------------------------------------------------------------ the reporter's thread
 
@@ -222,3 +226,85 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
                       reported_at=signal.submitted_at or signal.created_at, municipality=muni.name if muni else None)
     return CaseCard(**base, partners=tuple(partners), next_due=due[0] if due else None, facts=facts,
                     description=signal.description, location=signal.location or None)
+
+
+# ------------------------------------------------------------------------------ reminders
+
+
+class ReminderFor(StrEnum):
+    AF = "af"  # in the case thread (or the AF's DM): who should act and why, with Snooze
+    BACKUP = "backup"  # an escalation by DM to the backup, who may see the case
+    KETENREGISSEUR = "ketenregisseur"  # an escalation by DM: no case content at all
+    PARTNER = "partner"  # by DM to a partner contact: the reference and what is awaited
+
+
+@dataclass(frozen=True)
+class ReminderState:
+    settled: str | None = None  # why the reminder's reason went away (reminders.reason_gone), else None
+    snoozed_until: datetime | None = None
+    snoozed_by: str | None = None  # a person key
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """What a reminder message may say to its audience. None of it is case content: the reference,
+    the municipality, a partner's name and how long the case waited — and each audience gets only its
+    part (the ketenregisseur no partner and no case place; a partner no Snooze and no case place)."""
+
+    audience: ReminderFor
+    deadline_id: int
+    trigger: Trigger
+    reference: str
+    acute: bool
+    waited_minutes: int | None  # a minute rule (the acute ladder)
+    waited_working_days: int | None  # else
+    state: ReminderState
+    municipality: str | None = None
+    case_place: str | None = None  # BACKUP: where the case card is (a conversation id)
+    partner: str | None = None  # AF and PARTNER: the partner's name (or key)
+    partner_reminded: bool | None = None  # AF, partner triggers: whether someone of the partner got it too
+    no_backup: bool = False  # AF: no backup is configured, so nobody else was asked
+    mention: tuple[str, ...] = ()  # AF: who should act (person keys)
+    can_snooze: bool = False  # AF, while open
+    awaited_since: datetime | None = None  # PARTNER: when the advice was asked or the case handed over
+    partner_action: str | None = None  # PARTNER, while open: "advice" or "outcome" (with subject_id)
+    subject_id: int | None = None
+
+
+def reminder(session: Session, deadline: Deadline, signal: Signal, slot: datetime, audience: ReminderFor, *,
+             mention: list[str] | None = None, no_backup: bool = False) -> Reminder:
+    """A reminder (or escalation) of `deadline` at its `slot`, for `audience`, from current state."""
+    from bot.core import people, reminders
+
+    policy = reminders.policy_for(session)
+    rule = policy.rule(deadline.rule_key)
+    minutes = days = None
+    if rule is not None and rule.offset.minutes is not None:
+        minutes = max(0, int((slot - deadline.anchor_at).total_seconds() // 60))
+    else:
+        days = policy.calendar.working_days_between(deadline.anchor_at, max(slot, deadline.anchor_at))
+    gone = reminders.reason_gone(session, deadline, signal)
+    snoozed = (not gone and deadline.snoozed and deadline.state == reminders.PENDING and deadline.due_at > slot)
+    state = ReminderState(settled=gone or None, snoozed_until=deadline.due_at if snoozed else None,
+                          snoozed_by=deadline.snoozed_by if snoozed else None)
+    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+    trigger = Trigger(deadline.trigger)
+    base = {"deadline_id": deadline.id or 0, "trigger": trigger, "reference": signal.reference,
+            "acute": bool(signal.acute), "waited_minutes": minutes, "waited_working_days": days, "state": state,
+            "municipality": muni.name if muni else None}
+    if audience is ReminderFor.KETENREGISSEUR:
+        return Reminder(audience, **base)
+    if audience is ReminderFor.BACKUP:
+        return Reminder(audience, **base, case_place=muni.conversation if muni else None)
+    key = reminders.subject_partner(session, deadline)
+    found = session.get(Partner, key) if key else None
+    partner = found.name if found else key
+    if audience is ReminderFor.PARTNER:
+        advice = trigger == Trigger.ADVICE_UNANSWERED
+        return Reminder(audience, **base, partner=partner, awaited_since=deadline.anchor_at,
+                        partner_action=None if gone else ("advice" if advice else "outcome"),
+                        subject_id=deadline.subject_id)
+    reminded = (bool(key and people.partner_members(session, key))
+                if trigger in (Trigger.ADVICE_UNANSWERED, Trigger.OUTCOME_MISSING) else None)
+    return Reminder(audience, **base, partner=partner, partner_reminded=reminded, no_backup=no_backup,
+                    mention=tuple(mention or ()), can_snooze=not gone and not snoozed and not deadline.escalation)

@@ -18,6 +18,7 @@ Nothing here imports a platform (tests/test_layers.py): a Teams or console edge 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,11 +31,12 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.core import cases, jobs, network, reminders, retention, triage
+from bot.core import cases, jobs, network, presenters, reminders, retention, triage
 from bot.core.clock import Clock
 from bot.core.context import Core
 from bot.core.outbox import Delivered, NotReady, OutboxWorker, PermanentError, Refusal
 from flows import questionnaire as questionnaire_mod
+from flows.questionnaire import Questionnaire
 from models import CaseEvent, Consultation, Handover, MessageRef, Signal, crypto
 from models.db import make_engine, session_scope, upgrade
 from models.reminders import Deadline
@@ -42,12 +44,16 @@ from models.reminders import Deadline
 # ------------------------------------------------------------------------------ what a message shows
 
 
-def present(session: Session, msg: MessageRef) -> dict[str, Any]:
+def present(session: Session, msg: MessageRef, questionnaire: Questionnaire | None = None) -> dict[str, Any]:
     """The plain data of a message as it would be shown now: its kind and opaque ref, plus what the
     core put within its reach — the case's state on a case card, the event a thread reply or a
     reporter's message is about, the consultation or hand-over a partner's message is about, the
-    deadline a reminder chases. It reads what the template of `msg.template` gets to render."""
+    deadline a reminder chases — and, under `shown`, what the core's presenters (bot.core.presenters)
+    give that message's audience: what any platform edge formats."""
     data: dict[str, Any] = {"kind": msg.kind, "ref": dict(msg.ref)}
+    shown = _presented(session, msg, questionnaire)
+    if shown is not None:
+        data["shown"] = shown
     signal = session.get(Signal, msg.signal_id) if msg.signal_id else None
     if signal is not None:
         data["signal"], data["reference"] = signal.id, signal.reference
@@ -79,6 +85,29 @@ def present(session: Session, msg: MessageRef) -> dict[str, Any]:
         if row is not None:
             data["deadline"] = {"rule": row.rule_key, "trigger": row.trigger, "state": row.state}
     return data
+
+
+def _presented(session: Session, msg: MessageRef, questionnaire: Questionnaire | None) -> dict[str, Any] | None:
+    signal = session.get(Signal, msg.signal_id) if msg.signal_id else None
+    if signal is None:
+        return None
+    if msg.template == "reporter_event":
+        return dataclasses.asdict(presenters.reporter_event(session, signal, msg.ref.get("event")))
+    if msg.template in ("partner_consultation", "partner_handover") and questionnaire is not None:
+        row = (session.get(Consultation, msg.ref.get("consultation")) if msg.template == "partner_consultation"
+               else session.get(Handover, msg.ref.get("handover")))
+        share = bool(getattr(row, "include_description", False))
+        return dataclasses.asdict(presenters.partner_brief(session, questionnaire, signal, share_description=share))
+    if msg.template in ("reminder", "reminder_escalation", "reminder_partner") and "deadline" in msg.ref:
+        row = session.get(Deadline, msg.ref["deadline"])
+        if row is None:
+            return None
+        audience = {"reminder": presenters.ReminderFor.AF, "reminder_partner": presenters.ReminderFor.PARTNER}.get(
+            msg.template) or presenters.ReminderFor(msg.ref.get("audience", "backup"))
+        slot = datetime.fromisoformat(msg.ref.get("slot") or row.due_at.isoformat())
+        return dataclasses.asdict(presenters.reminder(session, row, signal, slot, audience,
+                                                      mention=msg.ref.get("mention", [])))
+    return None
 
 
 TOMBSTONE: dict[str, Any] = {"kind": "tombstone"}
@@ -198,7 +227,8 @@ class TestEdge:
 
     def __init__(self, core: Core, deliverer: MemoryDeliverer | None = None) -> None:
         self.core = core
-        self.deliverer = deliverer or MemoryDeliverer()
+        self.deliverer = deliverer or MemoryDeliverer(
+            present=lambda session, msg: present(session, msg, core.questionnaire))
         self.worker = OutboxWorker(core.engine, self.deliverer, core.clock.now)
 
     @classmethod

@@ -160,6 +160,10 @@ def test_a_partner_sees_the_description_only_when_the_af_shares_it(edge: TestEdg
     assert edge.click(AF, "consult", reference, partners=["zoco"], question=CONSULT, include_description=True).ok
     assert newest(edge.inbox(ZOCO), "partner_consultation").data["consultation"]["include_description"] is True
     assert newest(edge.inbox(AVIM), "partner_consultation").data["consultation"]["include_description"] is False
+    # What the core's presenter gives each partner to show (bot.core.presenters.partner_brief).
+    assert newest(edge.inbox(ZOCO), "partner_consultation").data["shown"]["description"] == DESCRIPTION
+    assert newest(edge.inbox(AVIM), "partner_consultation").data["shown"]["description"] is None
+    assert not holds(edge.ever_shown(dm(AVIM)), DESCRIPTION) and not holds(edge.ever_shown(dm(AVIM)), LOCATION)
 
 
 def test_nothing_of_the_case_reaches_a_place_other_than_the_case_place(edge: TestEdge) -> None:
