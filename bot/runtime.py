@@ -62,10 +62,13 @@ def load_questionnaire(settings: Settings) -> questionnaire_mod.Questionnaire:
     return questionnaire_mod.load(path)
 
 
-def open_database(settings: Settings) -> Engine:
+def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
+    """The database, its schema brought up to date (`migrate=False`: the caller knows it is — HTTP
+    mode migrates once before it forks, so neither process loads the migrations again)."""
     configure_encryption(settings)
     engine = make_engine(settings.database_url)
-    upgrade(engine)
+    if migrate:
+        upgrade(engine)
     check_key(engine)  # a wrong SIGNAAL_DATA_KEY stops here, before anything is written with it
     return engine
 

@@ -7,6 +7,7 @@ import gc
 import logging
 import signal
 import threading
+from typing import Any
 
 import uvicorn
 
@@ -39,16 +40,76 @@ def http_bot(settings: Settings) -> Bot:
     """The bot for HTTP mode: with the work process (bot/workproc.py) unless SIGNAAL_WORK_PROCESS=false."""
     if not settings.work_process:
         bot = build_bot(settings, process_before_response=True)
+        release_memory()
         bot.start_background()
         return bot
-    open_database(settings).dispose()  # migrate once, before the fork, so the two do not race
+    migrate_apart(settings)  # once, before the fork, so the two do not race
+    preload()
+    release_memory()
     work = WorkProcess(settings)
     work.start()
-    bot = build_bot(settings, process_before_response=True)
+    bot = build_bot(settings, engine=open_database(settings, migrate=False), process_before_response=True)
     bot.slack.forward, bot.core.kick, bot.work_process = work.forward, work.kick, work
     work.watch(lambda: take_over(bot))
     gc.freeze()  # what start-up built lives as long as the process: keep it out of the collector's scans
     return bot
+
+
+def migrate_apart(settings: Settings) -> None:
+    """Bring the schema up to date (and check the key) in a short-lived child process: what a
+    migration builds up in memory (schema reflection, the migration scripts) leaves with it instead
+    of staying in both of HTTP mode's processes. Its error (a wrong key, an unreachable database) is
+    raised here, as if it had happened here."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_migrate, args=(settings, send), name="signaalbot-migrate")
+    child.start()
+    send.close()
+    try:
+        failure = receive.recv()
+    except EOFError:
+        failure = RuntimeError(f"the schema upgrade stopped (exit code {child.join() or child.exitcode})")
+    child.join()
+    if failure is not None:
+        raise failure
+
+
+def _migrate(settings: Settings, send: Any) -> None:
+    try:
+        open_database(settings).dispose()
+    except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+        try:
+            send.send(exc)
+        except Exception:  # noqa: BLE001 - not picklable: its type and text
+            send.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    else:
+        send.send(None)
+    finally:
+        send.close()
+
+
+def preload() -> None:
+    """Import the code both processes run before the fork: its pages are then shared (copy-on-write)
+    instead of loaded twice (bench part 5: the memory of the two processes together)."""
+    from bot.core import jobs
+    from bot.slack import app
+
+    app.registry()
+    jobs.load_sweeps()
+
+
+def release_memory() -> None:
+    """What start-up freed (a migration's schema reflection, the import machinery's caches) goes back
+    to the system instead of staying in the C allocator's free lists of both processes (glibc's
+    malloc_trim; elsewhere nothing happens)."""
+    import ctypes
+    import ctypes.util
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def take_over(bot: Bot) -> None:

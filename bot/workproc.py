@@ -120,7 +120,7 @@ class WorkProcess:
 
 
 def _child_main(settings: Settings, work: Any) -> None:
-    from bot.runtime import build_bot
+    from bot.runtime import build_bot, open_database
 
     with contextlib.suppress(OSError):
         os.nice(NICE)
@@ -128,7 +128,7 @@ def _child_main(settings: Settings, work: Any) -> None:
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     parent = os.getppid()
-    bot = build_bot(settings)
+    bot = build_bot(settings, engine=open_database(settings, migrate=False))  # the front migrated before the fork
     bot.start_background()
     try:
         while not stopping.is_set():

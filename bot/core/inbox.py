@@ -324,6 +324,7 @@ class Staging:
         self.conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA cache_size=-256")  # KiB: a queue of seconds needs no 2 MB page cache
         self.conn.execute(self.SCHEMA)
         self._lock = threading.Lock()  # one connection, used by one thread at a time
 
