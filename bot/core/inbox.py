@@ -189,6 +189,9 @@ def _sqlite_write(engine: Engine, write: Callable[[Any], Any]) -> Any:
             conn.commit()
 
 
+WRITERS = 2  # writer threads (and connections) on PostgreSQL
+
+
 class Writer:
     """Stores inbox items for the process that acknowledges, off its event loop: one thread with its
     own database connection, and one transaction for whatever waits when it gets to it, so concurrent
@@ -201,9 +204,12 @@ class Writer:
         self.engine = engine
         self._queue: queue.SimpleQueue[tuple[list[Row], Any]] = queue.SimpleQueue()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
-        self._conn: Any = None  # the pooled DBAPI connection of the writer thread
+        self._threads: list[threading.Thread] = []
+        self._local = threading.local()  # each writer thread's own pooled DBAPI connection
         self._stage: Staging | None = None  # SQLite: the staging file
+        # PostgreSQL: two writers, so a batch need not wait for the previous one's commit (its wait
+        # for the disk) to begin; the server flushes concurrent commits together. SQLite: one.
+        self.writers = 1 if engine.dialect.name == "sqlite" else WRITERS
 
     def submit(self, rows: list[Row]) -> Future[list[int | None]]:
         """From any thread: a future of the rows' ids (None: stored before)."""
@@ -221,11 +227,13 @@ class Writer:
 
     def _put(self, rows: list[Row], future: Any) -> None:
         self._queue.put((rows, future))
-        if self._thread is None or not self._thread.is_alive():
+        if len(self._threads) < self.writers or not all(t.is_alive() for t in self._threads):
             with self._lock:
-                if self._thread is None or not self._thread.is_alive():
-                    self._thread = threading.Thread(target=self._loop, name="inbox-writer", daemon=True)
-                    self._thread.start()
+                self._threads = [t for t in self._threads if t.is_alive()]
+                while len(self._threads) < self.writers:
+                    thread = threading.Thread(target=self._loop, name="inbox-writer", daemon=True)
+                    thread.start()
+                    self._threads.append(thread)
 
     def _loop(self) -> None:
         while True:
@@ -264,12 +272,13 @@ class Writer:
             return self._staging().stage(rows)
         insert = _insert_for(self.engine)
         while True:
-            if self._conn is None:
-                self._conn = self.engine.raw_connection()
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = self.engine.raw_connection()
                 # The batch is one statement: in autocommit, one round trip with its commit.
-                self._conn.driver_connection.autocommit = True
+                conn.driver_connection.autocommit = True
             try:
-                cursor = self._conn.cursor()
+                cursor = conn.cursor()
                 try:
                     return insert.run(cursor, rows, now())
                 finally:
@@ -284,7 +293,7 @@ class Writer:
         return self._stage
 
     def _drop(self) -> None:
-        conn, self._conn = self._conn, None
+        conn, self._local.conn = getattr(self._local, "conn", None), None
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.invalidate()
