@@ -467,3 +467,25 @@ def test_the_ack_never_waits_for_the_databases_write_lock_on_sqlite(tmp_path) ->
     [item] = inbox.claim_due(engine, inbox.now() + timedelta(seconds=1))
     assert (item.work, item.args) == ("triage.start", ["C1"])
     engine.dispose()
+
+
+def test_a_busy_runner_leaves_its_own_backlog_to_its_queue(database_url) -> None:
+    """Work handed over long ago but still queued in this process (a backlog) is not 'lost': the
+    recovery of a busy process does not take it (it would run twice, once rolled back) — only what is
+    older than the process and what a lease let go. When the process is idle, it is taken."""
+    from models import crypto
+
+    crypto.configure(Fernet.generate_key().decode())
+    engine = make_engine(database_url)
+    upgrade(engine)
+    started = inbox.now() - timedelta(minutes=5)
+    [before, queued, leased] = inbox.store(engine, [("old", "w", []), ("queued", "w", []), ("leased", "w", [])])
+    with session_scope(engine) as session:
+        session.get(InboxItem, before).received_at = started - timedelta(seconds=1)  # before this process
+        session.get(InboxItem, queued).received_at = inbox.now() - inbox.GRACE * 3  # handed over long ago
+        leased_row = session.get(InboxItem, leased)
+        leased_row.received_at, leased_row.claim = started + timedelta(seconds=1), "dead-runner"
+        leased_row.claimed_until = inbox.now() - timedelta(seconds=1)
+    assert sorted(i.id for i in inbox.claim_due(engine, started, busy=True)) == [before, leased]
+    assert [i.id for i in inbox.claim_due(engine, started, busy=False)] == [queued]
+    engine.dispose()

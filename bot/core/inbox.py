@@ -409,11 +409,11 @@ def run_staged(engine: Engine, item: Claimed, dedupe_key: str, lookup: Callable[
     run(engine, Claimed(item_id, item.work, item.args, None), lookup)
 
 
-def admit_staged(engine: Engine, started: datetime) -> int:
+def admit_staged(engine: Engine, started: datetime, busy: bool = False) -> int:
     """Recovery on SQLite: admit what was staged before this process started (a crash, a kill) or more
     than GRACE ago (a hand-over that got lost), and delete from staging what was admitted."""
     stage, at = Staging.of(engine), now()
-    rows = [row for row in stage.older(at - GRACE if at - GRACE > started else started)]
+    rows = stage.older(started if busy else max(started, at - GRACE))  # busy: see claim_due
     if not rows:
         return 0
     store(engine, [(key, work, args) for _, key, work, args, _ in rows], [row[4] for row in rows])
@@ -459,10 +459,15 @@ def claim(engine: Engine, item_id: int) -> Claimed | None:
     return Claimed(item_id, row.work, json.loads(row.args or "[]"), token) if row is not None else None
 
 
-def claim_due(engine: Engine, started: datetime, limit: int = 50) -> list[Claimed]:
+def claim_due(engine: Engine, started: datetime, limit: int = 50, busy: bool = False) -> list[Claimed]:
     """Items to recover: handed over before `started` (this process's start: nobody else remembers
-    them) or more than GRACE ago and still unclaimed, or whose lease or backoff is over."""
+    them) or more than GRACE ago and still unclaimed, or whose lease or backoff is over. `busy`: this
+    process has a queue of work handed to it — then an unclaimed item older than GRACE is most likely
+    waiting in that queue, not lost, and is left to it (taking it too would do the work twice, the
+    second run rolled back); only what is older than this process and what a lease lets go are taken."""
     at = now()
+    if busy:
+        return _claim(engine, or_(T.c.claimed_until.is_not(None), T.c.received_at < started), limit)
     fresh = and_(T.c.claimed_until.is_(None), T.c.received_at >= started, T.c.received_at > at - GRACE)
     return _claim(engine, ~fresh, limit)
 
@@ -585,8 +590,9 @@ class Recovery:
     RECOVER_EVERY seconds (items never claimed, leases of dead runners, retries after backoff)."""
 
     def __init__(self, engine: Engine, lookup: Callable[[str], Callable[..., Any]],
-                 every: float = RECOVER_EVERY) -> None:
+                 every: float = RECOVER_EVERY, busy: Callable[[], bool] | None = None) -> None:
         self.engine, self.lookup, self.every = engine, lookup, every
+        self.busy = busy or (lambda: False)  # whether this process has handed-over work queued
         self.started = now()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -600,11 +606,11 @@ class Recovery:
     def run_once(self) -> int:
         done = 0
         if self.engine.dialect.name == "sqlite":
-            admitted = admit_staged(self.engine, self.started)
+            admitted = admit_staged(self.engine, self.started, busy=self.busy())
             if admitted:
                 log.info("admitted %s acknowledged request(s) from the inbox's staging", admitted)
         while not self._stop.is_set():
-            items = claim_due(self.engine, self.started)
+            items = claim_due(self.engine, self.started, busy=self.busy())
             if not items:
                 break
             for item in items:

@@ -61,12 +61,20 @@ class WorkExecutor:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="work")
         self._slots = threading.BoundedSemaphore(max_queued)
         self._closed = False
+        self._waiting = 0  # submitted, not finished
+        self._count = threading.Lock()
 
     @classmethod
     def for_database(cls, url: str) -> WorkExecutor:
         return cls(1 if url.startswith("sqlite") else 4)
 
+    def busy(self) -> bool:
+        """Work is queued or running here."""
+        return self._waiting > 0
+
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        with self._count:
+            self._waiting += 1
         if self._closed or not self._slots.acquire(blocking=False):
             self._run(fn, args, release=False)
             return
@@ -82,6 +90,8 @@ class WorkExecutor:
         except Exception:  # noqa: BLE001 - as Bolt's listener runner does: log, keep serving
             log.exception("work after ack failed in %s", getattr(fn, "__qualname__", fn))
         finally:
+            with self._count:
+                self._waiting -= 1
             if release:
                 self._slots.release()
 
@@ -253,7 +263,9 @@ class SlackContext:
 
     def recovery(self) -> inbox.Recovery:
         """The inbox's recovery for the process that runs the work (started with the outbox)."""
-        return inbox.Recovery(self.core.engine, self._work_fns.__getitem__)
+        work = self.work
+        return inbox.Recovery(self.core.engine, self._work_fns.__getitem__,
+                              busy=(lambda: work.busy()) if work is not None else None)
 
     def run_work(self, key: str, args: tuple[Any, ...]) -> None:
         """Run work handed over by the front (the work process): a stored inbox item."""
