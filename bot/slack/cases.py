@@ -644,17 +644,24 @@ def on_answer_button(ctx: SlackContext, ack: Ack, body: dict) -> None:
     open_view(ctx, body, user, view)
 
 
-def on_answer_submit(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
+def submitted_text(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> tuple[str, dict, str] | None:
+    """A one-text modal (the reporter's answer, a partner's advice or outcome): (user, its metadata,
+    the text) once acked; None when the text was refused (the modal shows why)."""
     user = body["user"]["id"]
-    _ = ctx.tr(user)
-    meta = json.loads(view.get("private_metadata") or "{}")
     text = text_of(values(view), "text")
-    problem = text_problem(_, text)
+    problem = text_problem(ctx.tr(user), text)
     if problem:
         ack(response_action="errors", errors={"text": problem})
-        return
+        return None
     ack()
-    ctx.after_ack(reporter_answer, meta, user, text or "")
+    return user, json.loads(view.get("private_metadata") or "{}"), text or ""
+
+
+def on_answer_submit(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
+    submitted = submitted_text(ctx, ack, body, view)
+    if submitted is not None:
+        user, meta, text = submitted
+        ctx.after_ack(reporter_answer, meta, user, text)
 
 
 def reporter_answer(ctx: SlackContext, meta: dict, user: str, text: str) -> None:
@@ -693,16 +700,10 @@ def on_partner_button(ctx: SlackContext, ack: Ack, body: dict) -> None:
 
 
 def on_partner_submit(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
-    user = body["user"]["id"]
-    _ = ctx.tr(user)
-    meta = json.loads(view.get("private_metadata") or "{}")
-    text = text_of(values(view), "text")
-    problem = text_problem(_, text)
-    if problem:
-        ack(response_action="errors", errors={"text": problem})
-        return
-    ack()
-    ctx.after_ack(partner_answer, view["callback_id"], meta, user, text or "")
+    submitted = submitted_text(ctx, ack, body, view)
+    if submitted is not None:
+        user, meta, text = submitted
+        ctx.after_ack(partner_answer, view["callback_id"], meta, user, text)
 
 
 def partner_answer(ctx: SlackContext, callback_id: str, meta: dict, user: str, text: str) -> None:
