@@ -3,6 +3,7 @@ Bolt app → scheduler → HTTP server or Socket Mode."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -195,7 +196,18 @@ def health(bot: Bot) -> dict[str, Any]:
     return body
 
 
-_HEADS: dict[str, frozenset[str]] = {}
+@functools.cache
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """(the heads, every revision) of this version's migrations: read once per process."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from models.db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(cfg)
+    return frozenset(scripts.get_heads()), frozenset(rev.revision for rev in scripts.walk_revisions())
 
 
 def schema_state(engine: Engine) -> str:
@@ -203,20 +215,13 @@ def schema_state(engine: Engine) -> str:
     version migrated the database — forward-only migrations keep it usable by this one during a
     rolling upgrade, so still ready)."""
     from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
-    from models.db import alembic_config
-
-    key = engine.dialect.name
-    if key not in _HEADS:
-        _HEADS[key] = frozenset(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
-        _HEADS[key + ":known"] = frozenset(
-            rev.revision for rev in ScriptDirectory.from_config(alembic_config(engine)).walk_revisions())
+    heads, known = _revisions()
     with engine.connect() as conn:
         current = set(MigrationContext.configure(conn).get_current_heads())
-    if current == _HEADS[key]:
+    if current == heads:
         return "current"
-    return "behind" if current <= _HEADS[key + ":known"] else "newer"
+    return "behind" if current <= known else "newer"
 
 
 def metrics(bot: Bot) -> tuple[bytes, str]:
