@@ -128,6 +128,9 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.NOT_DRAFT, None): N_("This signal has already been sent, so answers can no longer be changed. To add "
                                 "something, reply in this thread."),
     (Error.NOT_DRAFT, "cancelled"): N_("This signal was cancelled. Start a new one with /signaal."),
+    # Versturen clicked again (bot.core.triage.send): said to the reporter, about their own click.
+    (Error.NOT_DRAFT, "already_sent"): N_("This signal has already been sent. To add something, reply in this "
+                                          "thread."),
     (Error.NOT_CONFIGURED, None): N_("The bot has not been set up for your municipality yet, so it cannot take "
                                      "signals. Please contact your attention officer or the administrator of this "
                                      "Slack workspace."),

@@ -6,19 +6,21 @@ transaction, and returns a plain result the edge turns into an ephemeral reply w
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update as sa_update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core import audit, events, outbox, people
 from bot.core.context import Core
 from bot.core.result import Error, Result
 from flows.questionnaire import ENCRYPTED_TEXT_KEYS
-from models import CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
+from models import CaseEvent, MessageRef, Municipality, OutboxMessage, ReferenceCounter, Signal
 from models.db import session_scope
 
 TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
@@ -261,19 +263,26 @@ def _latest(session: Session, signal_id: int, kind: str) -> MessageRef | None:
 
 @_draft_step
 def cancel(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
+    """Annuleren, from the summary, from any question, from "stop" typed in the thread, or because the
+    reporter chose to start anew: the draft is marked cancelled and what was typed is dropped at once;
+    the row itself (no content left) goes with the purge of abandoned drafts (flows/retention.yaml)."""
+    at_question = signal.current_question
     signal.status, signal.current_question, signal.updated_at = "cancelled", None, now
     # Nothing was sent: drop what was typed right away rather than waiting for the purge.
     signal.description = None
     signal.location = None
     session.add(signal)
-    # Every message of this draft that showed typed text, and the open question, show that it was cancelled.
+    # Every message of this draft that showed typed text, the open question and the root show that it
+    # was cancelled.
     shown = _typed_text_messages(core, session, signal)
     latest = _latest(session, signal.id or 0, "question")
-    for msg in shown + ([latest] if latest is not None and latest not in shown else []):
+    root = root_of(session, signal.id or 0)
+    for msg in shown + [m for m in (latest, root) if m is not None and m not in shown]:
         outbox.update(session, msg, now=now)
     outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
-                parent=root_of(session, signal.id or 0), contains_details=False, now=now)
-    audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now)
+                parent=root, contains_details=False, now=now)
+    audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now,
+                 at_question=at_question)
     return Result(True, signal.id, signal.reference)
 
 
@@ -386,3 +395,77 @@ def signal_for_thread(core: Core, conversation: str, message_id: str) -> tuple[S
         if root is None or root.signal_id is None:
             return None, root
         return session.get(Signal, root.signal_id), root
+
+
+def open_draft(core: Core, user_id: str) -> Signal | None:
+    """The reporter's newest signal that was started but neither sent nor cancelled (read only)."""
+    with session_scope(core.engine) as session:
+        signal = session.exec(
+            select(Signal).where(Signal.reporter_id == user_id, Signal.status == "draft",
+                                 col(Signal.purged_at).is_(None)).order_by(col(Signal.id).desc()).limit(1)
+        ).first()
+        if signal is not None:
+            session.expunge(signal)
+        return signal
+
+
+@_draft_step
+def resume(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
+    """Verder gaan: `/signaal` with a draft open, and the reporter chose to continue it: the open
+    question (or the summary) is asked again at the bottom of the draft's thread."""
+    earlier = _latest(session, signal.id or 0, "summary" if signal.current_question == "_summary" else "question")
+    _ask_next(core, session, signal)
+    if earlier is not None:
+        outbox.update(session, earlier, now=now)  # asked again below: its buttons go
+    audit.record(session, user_id, "signal.resumed", signal_id=signal.id, subject=signal.reference, at=now)
+    return Result(True, signal.id, signal.reference)
+
+
+def restart(core: Core, old_id: int, user_id: str, prefill: str | None = None) -> Result:
+    """Opnieuw beginnen: the open draft is cancelled as if Annuleren was clicked (its thread says so),
+    then a new signal starts."""
+    cancelled = cancel(core, old_id, user_id)
+    if not cancelled.ok and cancelled.error is not Error.NOT_DRAFT:
+        return cancelled
+    return start(core, user_id, prefill)
+
+
+def direct_message_hint(core: Core, user_id: str) -> bool:
+    """A message typed to the bot outside a signal's thread: a short answer on how to report, at most
+    once a day per person (their direct conversation with the bot). The message itself is not read,
+    stored or echoed. True when an answer was queued."""
+    now = core.clock.now()
+    key = f"dm_hint:{user_id}:{now.astimezone(core.settings.tz).date().isoformat()}"
+    with session_scope(core.engine) as session:
+        if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
+            return False
+        try:
+            with session.begin_nested():
+                outbox.post(session, template="dm_hint", recipient=user_id, contains_details=False, now=now,
+                            dedupe_key=key, priority=outbox.URGENT)
+        except IntegrityError:  # a second message at the same moment: the first one's answer is on its way
+            return False
+    core.kick()
+    return True
+
+
+def remind_open_draft(core: Core, user_id: str, signal_id: int) -> None:
+    """A new signal was started while this draft was open (and the choice could not be asked): a
+    message in the reporter's conversation names the draft, so it is not silently forgotten."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        signal = session.get(Signal, signal_id)
+        if signal is None or signal.reporter_id != user_id or signal.status != "draft":
+            return
+        outbox.post(session, template="draft_open", recipient=user_id, signal_id=signal.id, contains_details=False,
+                    now=now)
+    core.kick()
+
+
+def send(core: Core, signal_id: int, user_id: str) -> Result:
+    """Versturen as the reporter clicks it: a second click (a double click, or an old summary) is told
+    the signal was sent already, not that answers can no longer be changed."""
+    result = submit(core, signal_id, user_id)
+    if result.error is Error.NOT_DRAFT and result.reason != "cancelled":
+        return dataclasses.replace(result, reason="already_sent")
+    return result

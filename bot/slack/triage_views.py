@@ -56,13 +56,34 @@ def reporter_root(ctx: RenderContext) -> Rendered:
     _ = ctx._
     s = signal_of(ctx)
     status = {
-        "draft": _("Answer the questions in this thread. Only you and the attention officer of your "
-                   "municipality can see your answers."),
+        "draft": _("Answer the questions in this thread. You can stop at any time with *Cancel* or by "
+                   "typing \"stop\" here."),
         "cancelled": _("Cancelled: nothing was sent."),
     }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this thread."))
-    blocks = [m.header(_("Signal {reference}", reference=s.reference)), m.section(status),
-              m.context(_("If a life is in danger, call 112 first."))]
+    blocks = [m.header(_("Signal {reference}", reference=s.reference)), m.section(status)]
+    if s.status != "cancelled":
+        blocks.append(m.context(privacy_notice(_)))
+    blocks.append(m.context(_("If a life is in danger, call 112 first.")))
     return Rendered(_("Signal {reference}: open Slack to continue", reference=s.reference), blocks)
+
+
+def privacy_notice(_: Translate) -> str:
+    """Who sees what of a signal (AVG transparency): said in the first message of every signal and in help."""
+    return _("*Who sees what:* the attention officer and the backup attention officer (vervanger) of your "
+             "municipality see everything you send. Partners the attention officer consults or passes the "
+             "signal to get a summary without your name; your description only when the attention officer "
+             "chooses to share it. The ketenregisseur sees counts only.")
+
+
+def cancel_button(_: Translate, signal_id: int | None) -> dict[str, Any]:
+    """Annuleren with Slack's own confirm dialog: under every open question, in the summary, and
+    offered when the reporter types "stop" in the thread."""
+    confirm = {"title": m.plain(_("Cancel signal?")), "text": m.plain(_("Nothing will be sent.")),
+               "confirm": m.plain(_("Yes, cancel")), "deny": m.plain(_("Go back")), "style": "danger"}
+    return m.button(_("Cancel"), CANCEL_ACTION, str(signal_id), confirm=confirm)
+
+
+CANCEL_ACTION = "triage:stop"
 
 
 def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) -> list[dict[str, Any]]:
@@ -75,11 +96,11 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
                                                                                  for mu in munis]}
         last = next((mu for mu in munis if mu.id == s.answers.get("_last_municipality")), None)
         if last is None:
-            return [m.actions(bid, [select])]
+            return [m.actions(bid, [select, cancel_button(_, s.id)])]
         # Pre-filled with the last choice: one click to keep it, or choose another one.
         select["placeholder"] = m.plain(_("Another municipality"))
         return [m.actions(bid, [m.button(m.clip(last.name, 75), "triage:answer:0", last.name, style="primary"),
-                                select]),
+                                select, cancel_button(_, s.id)]),
                 m.context(_("Last time you chose {municipality}. Check that it is right for this signal.",
                             municipality=m.esc(last.name)))]
     if q.type == "multi":
@@ -90,11 +111,13 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
         if pending:
             box["initial_options"] = [m.option(_(o.label), o.key, _(o.description) if o.description else None)
                                       for o in pending]
-        return [m.actions(bid, [box, m.button(_("Next"), "triage:multi_done", "next", style="primary")])]
+        return [m.actions(bid, [box, m.button(_("Next"), "triage:multi_done", "next", style="primary"),
+                                cancel_button(_, s.id)])]
     if q.type == "text":
         buttons = [m.button(_(q.button or "Write answer"), "triage:text", q.key, style="primary")]
         if not q.required:
             buttons.append(m.button(_("Skip"), "triage:skip", q.key))
+        buttons.append(cancel_button(_, s.id))
         return [m.actions(bid, buttons),
                 m.context(_("You may also reply in this thread, but text written via the button does not stay "
                             "behind in Slack as a separate message."))]
@@ -103,10 +126,11 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
         for i, o in enumerate(q.options):
             style = "primary" if q.default == o.key else None
             buttons.append(m.button(_(o.label), f"triage:answer:{i}", o.key, style=style))
-        return [m.actions(bid, buttons)]
+        return [m.actions(bid, [*buttons, cancel_button(_, s.id)])]
     return [m.actions(bid, [{"type": "static_select", "action_id": "triage:select",
                              "placeholder": m.plain(_("Choose an answer")),
-                             "options": [m.option(_(o.label), o.key) for o in q.options]}])]
+                             "options": [m.option(_(o.label), o.key) for o in q.options]},
+                            cancel_button(_, s.id)])]
 
 
 @template("question")
@@ -117,13 +141,14 @@ def question(ctx: RenderContext) -> Rendered:
     q = ctx.questionnaire.get(key)
     prompt = _(q.prompt)
     text = _("Question for signal {reference}", reference=s.reference)
-    if s.status == "draft" and s.current_question == key:
+    # Open only in its newest asking (a question asked again, e.g. on Verder gaan, is asked below).
+    if s.status == "draft" and s.current_question == key and int(ctx.msg.ref.get("step", 0)) == s.step:
         blocks = [m.section(f"*{m.esc(prompt)}*")]
         if q.hint:
             blocks.append(m.context(m.esc(_(q.hint))))
         blocks += _question_elements(ctx, s, q, step)
         return Rendered(text, blocks)
-    if q.type == "text" and s.status == "cancelled":
+    if s.status == "cancelled" and (q.type == "text" or key not in s.answers):
         return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("Cancelled: nothing was sent."))])
     if key in s.answers:
         if q.type == "text" and int(ctx.msg.ref.get("step", 0)) <= int(s.answers.get("_edit_step", -1)):
@@ -227,6 +252,30 @@ def cancelled(ctx: RenderContext) -> Rendered:
     body = _("Signal {reference} was cancelled. Nothing was sent and what you typed was deleted.",
              reference=s.reference)
     return Rendered(body, [m.section(body)])
+
+
+@template("draft_open")
+def draft_open(ctx: RenderContext) -> Rendered:
+    """Names a draft left open when a new signal was started beside it (Afmaken in its thread, or Annuleren)."""
+    _ = ctx._
+    s = signal_of(ctx)
+    if s.status != "draft":
+        return Rendered(_("Signal {reference} is no longer open.", reference=s.reference),
+                        [m.context(_("Signal {reference} is no longer open.", reference=s.reference))])
+    body = _("You also have signal {reference}, which has not been sent. You can finish it in its thread, "
+             "or cancel it here.", reference=s.reference)
+    return Rendered(body, [m.section(body), m.actions(f"stop:{s.id}", [cancel_button(_, s.id)])])
+
+
+@template("dm_hint")
+def dm_hint(ctx: RenderContext) -> Rendered:
+    """The answer to a message typed to the bot outside a signal's thread (it never repeats it)."""
+    _ = ctx._
+    body = _("Hello! I only read messages in the thread of a signal. To report a suspicion of human "
+             "trafficking, type `/signaal` here or in any channel: I then ask you a few questions. Type "
+             "`/signaal help` to see everything I can do.")
+    return Rendered(_("How to report a signal"), [m.section(body),
+                                                  m.context(_("If a life is in danger, call 112 first."))])
 
 
 def text_modal(_: Translate, q: Question, signal: Signal, initial: str | None) -> dict[str, Any]:

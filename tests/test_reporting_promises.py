@@ -1,0 +1,240 @@
+"""Issue 14, the reporter's side: drafts are never silently lost, a signal can be cancelled at any
+point, a typo of a command is a question, a plain DM gets an answer, the privacy notice is true and
+a double click on Versturen answers in the second person.
+
+Everything goes through the bot's real HTTP endpoint with signed requests; what the bot sends is
+read back from the fake Slack."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from models import AuditEntry, Signal
+from tests.helpers import (
+    CASES_CHANNEL,
+    REPORTER,
+    answer,
+    open_question,
+    report,
+    root_message,
+    signal_status,
+    thread_of,
+    thread_texts,
+    wait_question,
+    wait_summary,
+)
+
+UNTRUE = ("Alleen jij en de aandachtsfunctionaris", "Only you and the attention officer")
+HONEST = ("vervanger", "zonder je naam", "ketenregisseur")
+
+
+def _reference(r) -> str:
+    return root_message(r)["blocks"][0]["text"]["text"].split()[-1]
+
+
+def _stored(r, reference: str) -> Signal:
+    with Session(r.core.engine) as session:
+        return session.exec(select(Signal).where(Signal.reference == reference)).one()
+
+
+def _latest_ephemeral(r, containing: str) -> dict:
+    def found() -> dict | None:
+        hits = [e for e in r.fake.ephemerals_for(REPORTER) if containing in json.dumps(e, ensure_ascii=False)]
+        return hits[-1] if hits else None
+
+    return r.fake.wait_for(found)
+
+
+def _active_actions(msg: dict) -> list[dict]:
+    return [e for b in msg.get("blocks") or [] if b.get("type") == "actions" for e in b["elements"]]
+
+
+def _draft_until_acute(r) -> str:
+    r.driver.slash(REPORTER)
+    answer(r, REPORTER, "municipality", "Breda")
+    answer(r, REPORTER, "form", "AU")
+    answer(r, REPORTER, "signals", ["conditions"])
+    wait_question(r, REPORTER, "acute")
+    return _reference(r)
+
+
+# -- point 2: /signaal with a draft open ----------------------------------------------------------
+
+def test_signaal_with_a_draft_open_asks_to_continue_and_continuing_asks_the_open_question_again(running) -> None:
+    r = running
+    first = _draft_until_acute(r)
+    resp = r.driver.slash(REPORTER)
+    assert resp.status == 200
+    choice = _latest_ephemeral(r, "opnieuw beginnen")
+    assert first in choice["text"]
+    asked_before = wait_question(r, REPORTER, "acute")
+    assert r.driver.click(REPORTER, choice, "triage:draft_continue").status == 200
+
+    def asked_again() -> dict | None:
+        current = open_question(r, REPORTER)
+        return current[1] if current and current[0] == "acute" and current[1]["ts"] != asked_before["ts"] else None
+
+    again = r.fake.wait_for(asked_again)
+    assert _reference(r) == first, "no second signal was started"
+    # The earlier asking lost its buttons: only the newest one can be answered.
+    r.fake.wait_for(lambda: not _active_actions(r.fake.locate(asked_before["ts"])[1]))
+    assert _active_actions(again)
+    with Session(r.core.engine) as session:
+        assert len(session.exec(select(Signal).where(Signal.reporter_id == REPORTER)).all()) == 1
+    answer(r, REPORTER, "acute", "no")
+    wait_question(r, REPORTER, "minor")
+
+
+def test_starting_anew_cancels_the_open_draft_and_keeps_the_new_text(running) -> None:
+    r = running
+    first = _draft_until_acute(r)
+    r.driver.slash(REPORTER, text="Meisje werkt elke nacht in de nagelsalon")
+    choice = _latest_ephemeral(r, "opnieuw beginnen")
+    assert "nagelsalon" not in choice["text"], "the push preview never shows what was typed"
+    assert r.driver.click(REPORTER, choice, "triage:draft_restart").status == 200
+    r.fake.wait_for(lambda: signal_status(r, first) == "cancelled")
+    r.fake.wait_for(lambda: _reference(r) != first)
+    second = _reference(r)
+    assert _stored(r, second).description == "Meisje werkt elke nacht in de nagelsalon"
+    # The old draft is not silently dropped: its thread says it was cancelled, and the purge of
+    # abandoned drafts (flows/retention.yaml) takes the rest; what was typed is gone at once.
+    old_root = next(m for m in r.fake.messages_in(r.fake.dm_channel_for(REPORTER))
+                    if (m.get("blocks") or [{}])[0].get("text", {}).get("text", "").endswith(first))
+    r.fake.wait_for(lambda: "geannuleerd" in thread_texts(r, old_root))
+    with Session(r.core.engine) as session:
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "signal.cancelled",
+                                                     AuditEntry.subject == first)).first() is not None
+
+
+# -- point 3: cancel at any point -------------------------------------------------------------------
+
+def test_every_question_offers_cancel_with_a_confirm_dialog_and_cancelling_there_sends_nothing(running) -> None:
+    r = running
+    r.driver.slash(REPORTER)
+    for key, value in [("municipality", "Breda"), ("form", "SU"), ("signals", ["freedom"]), ("acute", "no"),
+                       ("minor", "no"), ("sector", "sekswerk"), ("source", "controle"),
+                       ("description", "Vrouw wordt elke avond opgehaald"), ("location", ""), ("feedback", "yes")]:
+        msg = wait_question(r, REPORTER, key)
+        cancel = next((e for e in _active_actions(msg) if e.get("action_id") == "triage:stop"), None)
+        assert cancel is not None, f"no Cancel under {key}"
+        assert cancel["confirm"]["confirm"]["text"] == "Ja, annuleren"
+        answer(r, REPORTER, key, value)
+    wait_summary(r, REPORTER)
+    reference = _reference(r)
+    assert signal_status(r, reference) == "draft"
+
+    r.driver.slash(REPORTER, text="x")  # a second draft, cancelled halfway with the button
+    r.driver.click(REPORTER, _latest_ephemeral(r, "opnieuw beginnen"), "triage:draft_restart")
+    r.fake.wait_for(lambda: _reference(r) != reference)
+    second = _reference(r)
+    answer(r, REPORTER, "municipality", "Breda")
+    msg = wait_question(r, REPORTER, "form")
+    assert r.driver.click(REPORTER, msg, "triage:stop").status == 200
+    r.fake.wait_for(lambda: signal_status(r, second) == "cancelled")
+    r.fake.wait_for(lambda: "Geannuleerd" in str(r.fake.locate(msg["ts"])[1]["blocks"]))
+    root = root_message(r)
+    r.fake.wait_for(lambda: "geannuleerd" in thread_texts(r, root))
+    assert _stored(r, second).description is None
+    assert not [m for m in r.fake.messages_in(CASES_CHANNEL) if second in str(m)]
+
+
+def test_typing_stop_in_the_thread_offers_cancel_and_is_never_taken_as_an_answer(running) -> None:
+    r = running
+    r.driver.slash(REPORTER)
+    for key, value in [("municipality", "Breda"), ("form", "CU"), ("signals", []), ("acute", "no"),
+                       ("minor", "unknown"), ("sector", "drugs"), ("source", "huisbezoek")]:
+        answer(r, REPORTER, key, value)
+    wait_question(r, REPORTER, "description")
+    root = root_message(r)
+    reference = _reference(r)
+    channel = r.fake.locate(root["ts"])[0]
+    r.driver.message(REPORTER, channel, "annuleren", thread_ts=root["ts"])
+    offer = _latest_ephemeral(r, "annuleren")
+    assert reference in offer["text"]
+    assert _stored(r, reference).description is None, "'annuleren' is not a description"
+    assert open_question(r, REPORTER)[0] == "description"
+    r.driver.click(REPORTER, offer, "triage:stop")
+    r.fake.wait_for(lambda: signal_status(r, reference) == "cancelled")
+
+
+# -- point 4: unknown words, help, a plain DM ---------------------------------------------------------
+
+def test_a_typo_of_a_command_is_a_question_not_a_signal(running) -> None:
+    r = running
+    resp = r.driver.slash(REPORTER, text="stauts")
+    assert resp.status == 200
+    assert "Bedoelde je `status`?" in resp.body
+    for command in ("status", "training", "netwerk", "help"):
+        assert f"/signaal {command}" in resp.body
+    with Session(r.core.engine) as session:
+        assert session.exec(select(Signal)).first() is None
+    # A single word that is no command's typo is a description as before.
+    reference = report(r, text="nagelsalon")
+    assert _stored(r, reference).description == "nagelsalon"
+
+
+def test_help_lists_every_command_how_to_cancel_and_who_sees_what(running) -> None:
+    body = running.driver.slash(REPORTER, text="help").body
+    for command in ("status", "training", "netwerk", "help"):
+        assert f"/signaal {command}" in body
+    assert "/signaal info" not in body, "only commands that exist"
+    assert "Annuleren" in body and "stop" in body
+    for honest in HONEST:
+        assert honest in body
+    for untrue in UNTRUE:
+        assert untrue not in body
+
+
+def test_a_plain_dm_gets_a_short_answer_once_a_day_without_echoing_it(running) -> None:
+    r = running
+    dm = r.fake.dm_channel_for(REPORTER)
+    r.driver.message(REPORTER, dm, "hallo, ik wil iets melden over mijn buurman")
+
+    def hints() -> list[dict]:
+        return [m for m in r.fake.messages_in(dm) if m.get("bot_id") and "/signaal" in json.dumps(m)]
+
+    r.fake.wait_for(lambda: hints() or None)
+    assert "buurman" not in json.dumps(r.fake.messages_in(dm)[-1])
+    r.driver.message(REPORTER, dm, "hallo?")
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0, timeout=10)
+    assert len(hints()) == 1, "once per conversation per day"
+    r.core.clock.advance(timedelta(days=1))
+    r.driver.message(REPORTER, dm, "hallo?")
+    r.fake.wait_for(lambda: len(hints()) == 2 or None)
+
+
+# -- point 11: an honest privacy notice --------------------------------------------------------------
+
+def test_the_first_message_of_a_signal_says_honestly_who_sees_what(running) -> None:
+    r = running
+    r.driver.slash(REPORTER)
+    root = root_message(r)
+    text = json.dumps(root["blocks"], ensure_ascii=False)
+    for honest in HONEST:
+        assert honest in text
+    for untrue in UNTRUE:
+        assert untrue not in text
+    # The push preview stays content-free.
+    assert "vervanger" not in root["text"]
+
+
+# -- point 13: a double click on Versturen ---------------------------------------------------------
+
+def test_a_second_click_on_send_says_this_signal_was_already_sent(running) -> None:
+    r = running
+    reference = report(r, send=False)
+    summary = wait_summary(r, REPORTER)
+    r.driver.click(REPORTER, summary, "triage:submit")
+
+    def receipts() -> list[dict]:
+        return [m for m in thread_of(r, root_message(r)) if f"{reference} is verstuurd" in (m.get("text") or "")]
+
+    r.fake.wait_for(lambda: receipts() or None)
+    r.driver.click(REPORTER, summary, "triage:submit", stale=True)
+    second = _latest_ephemeral(r, "al verstuurd")
+    assert second["text"] == "Dit signaal is al verstuurd. Wil je iets toevoegen? Reageer dan in deze thread."
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0, timeout=10)
+    assert len(receipts()) == 1
