@@ -109,6 +109,25 @@ def test_starting_anew_cancels_the_open_draft_and_keeps_the_new_text(running) ->
                                                      AuditEntry.subject == first)).first() is not None
 
 
+def test_a_text_too_long_to_carry_through_the_choice_starts_anew_and_names_the_open_draft(running) -> None:
+    r = running
+    first = _draft_until_acute(r)
+    long_text = "Meisje werkt elke nacht in de nagelsalon. " * 60  # 2,520 characters: more than a button holds
+    r.driver.slash(REPORTER, text=long_text.strip())
+    r.fake.wait_for(lambda: _reference(r) != first)
+    assert _stored(r, _reference(r)).description == long_text.strip()
+    dm = r.fake.dm_channel_for(REPORTER)
+
+    def named() -> dict | None:
+        return next((m for m in r.fake.messages_in(dm) if not m.get("thread_ts") and "nog niet verstuurd" in
+                     (m.get("text") or "") and first in m["text"]), None)
+
+    notice = r.fake.wait_for(named)
+    assert signal_status(r, first) == "draft"
+    r.driver.click(REPORTER, notice, "triage:stop")
+    r.fake.wait_for(lambda: signal_status(r, first) == "cancelled")
+
+
 # -- point 3: cancel at any point -------------------------------------------------------------------
 
 def test_every_question_offers_cancel_with_a_confirm_dialog_and_cancelling_there_sends_nothing(running) -> None:
