@@ -416,7 +416,9 @@ def resume(core: Core, session: Session, signal: Signal, user_id: str, now: date
     earlier = _latest(session, signal.id or 0, "summary" if signal.current_question == "_summary" else "question")
     _ask_next(core, session, signal)
     if earlier is not None:
-        outbox.update(session, earlier, now=now)  # asked again below: its buttons go
+        earlier.ref = {**earlier.ref, "shown_again": True}  # asked again below: its buttons go
+        session.add(earlier)
+        outbox.update(session, earlier, now=now)
     audit.record(session, user_id, "signal.resumed", signal_id=signal.id, subject=signal.reference, at=now)
     return Result(True, signal.id, signal.reference)
 

@@ -73,10 +73,11 @@ def close_command(word: str, registry: hooks.Registry) -> str | None:
     match = difflib.get_close_matches(word.lower(), list(names), n=1, cutoff=0.7)
     if not match:
         return None
-    # Shown by the name the command list uses (a subcommand's first name).
     handler = registry.subcommands.get(match[0])
-    return next((n for n in registry.subcommands if registry.subcommands[n] is handler), match[0]) \
-        if handler else names[match[0]]
+    if handler is None:
+        return names[match[0]]
+    # Shown by the name the command list uses: the subcommand's first name.
+    return next(n for n, h in registry.subcommands.items() if h is handler)
 
 
 def did_you_mean_blocks(_: Translate, registry: hooks.Registry, command: str) -> list[dict[str, Any]]:

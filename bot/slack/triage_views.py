@@ -204,6 +204,8 @@ def summary(ctx: RenderContext) -> Rendered:
     text = _("Check and send signal {reference}", reference=s.reference)
     active = s.status == "draft" and s.current_question == "_summary" and ctx.msg.ref.get("step") == s.step
     if s.status == "draft" and not active:
+        if ctx.msg.ref.get("shown_again"):
+            return Rendered(text, [m.context(_("(shown again below)"))])
         return Rendered(text, [m.context(_("You are changing an answer; a new summary follows below."))])
     blocks = summary_blocks(ctx, s)
     if s.status == "cancelled":
