@@ -423,13 +423,13 @@ def resume(core: Core, session: Session, signal: Signal, user_id: str, now: date
     return Result(True, signal.id, signal.reference)
 
 
-def restart(core: Core, old_id: int, user_id: str, prefill: str | None = None) -> Result:
+def restart(core: Core, old_id: int, user_id: str) -> Result:
     """Opnieuw beginnen: the open draft is cancelled as if Annuleren was clicked (its thread says so),
     then a new signal starts."""
     cancelled = cancel(core, old_id, user_id)
     if not cancelled.ok and cancelled.error is not Error.NOT_DRAFT:
         return cancelled
-    return start(core, user_id, prefill)
+    return start(core, user_id)
 
 
 def direct_message_hint(core: Core, user_id: str) -> bool:
@@ -452,8 +452,9 @@ def direct_message_hint(core: Core, user_id: str) -> bool:
 
 
 def remind_open_draft(core: Core, user_id: str, signal_id: int) -> None:
-    """A new signal was started while this draft was open (and the choice could not be asked): a
-    message in the reporter's conversation names the draft, so it is not silently forgotten."""
+    """A new signal was started with a description (`/signaal <tekst>`) while this draft was open: a
+    message in the reporter's conversation names the draft, with Annuleren, so it is not silently
+    forgotten."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
         signal = session.get(Signal, signal_id)

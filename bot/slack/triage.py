@@ -90,25 +90,19 @@ def did_you_mean_blocks(_: Translate, registry: hooks.Registry, command: str) ->
     return [m.section(text)]
 
 
-def draft_choice_blocks(_: Translate, draft: Signal, text: str) -> list[dict[str, Any]]:
-    """`/signaal` while a draft is open: continue it, or cancel it and start anew (with the text typed
-    after /signaal, carried in the button: this message is the reporter's own ephemeral)."""
+def draft_choice_blocks(_: Translate, draft: Signal) -> list[dict[str, Any]]:
+    """`/signaal` while a draft is open: continue it, or cancel it and start anew."""
     confirm = {"title": m.plain(_("Start anew?")),
                "text": m.plain(_("Signal {reference} will be cancelled: nothing of it is sent and what you "
                                  "typed in it is deleted.", reference=draft.reference)),
                "confirm": m.plain(_("Yes, start anew")), "deny": m.plain(_("Go back"))}
-    restart = json.dumps({"s": draft.id, "t": text}, ensure_ascii=False)
     body = _("You have not sent signal {reference} yet. Do you want to continue with {reference} or start anew?",
              reference=draft.reference)
     return [m.section(body), m.actions(f"draft:{draft.id}", [
         m.button(_("Continue with {reference}", reference=draft.reference), "triage:draft_continue",
                  str(draft.id), style="primary"),
-        m.button(_("Start anew"), "triage:draft_restart", restart, confirm=confirm),
+        m.button(_("Start anew"), "triage:draft_restart", str(draft.id), confirm=confirm),
     ])]
-
-
-# Slack's limit for a button's value; a longer text after /signaal is never squeezed into one.
-BUTTON_VALUE_MAX = 2000
 
 
 def help_blocks(_: Translate, registry: hooks.Registry | None = None) -> list[dict[str, Any]]:
@@ -180,15 +174,16 @@ def register(ctx: SlackContext, app: App) -> None:
             ack(text=_("Did you mean `{command}`?", command=meant), blocks=did_you_mean_blocks(_, ctx.registry, meant))
             return
         draft = triage.open_draft(core, user)
-        if draft is not None and len(text) <= BUTTON_VALUE_MAX:
+        if draft is not None and not text:
             ack(text=_("You have not sent signal {reference} yet. Do you want to continue with {reference} or "
-                       "start anew?", reference=draft.reference), blocks=draft_choice_blocks(_, draft, text))
+                       "start anew?", reference=draft.reference), blocks=draft_choice_blocks(_, draft))
             return
         ack(text=_("I have sent you a private message: answer the questions there."))
         ctx.after_ack(_start, user, text, command.get("response_url"))
         if draft is not None:
-            # Too long to carry through the choice: the new signal starts with the text, and the open
-            # draft is named, so it is not forgotten.
+            # A description typed after /signaal is a new signal: it starts with that text (which never
+            # goes into a button or a channel to await a choice), and the open draft is named in the
+            # reporter's conversation with a Cancel button, so it is not forgotten.
             ctx.after_ack(_remind_draft, user, draft.id)
 
     @ctx.work_fn
@@ -218,18 +213,16 @@ def register(ctx: SlackContext, app: App) -> None:
         user = body["user"]["id"]
         _ = ctx.tr(user)
         value = body["actions"][0].get("value") or ""
-        try:
-            data = json.loads(value) if choice == "restart" else {"s": int(value)}
-            sid, text = int(data["s"]), str(data.get("t") or "")
-        except (ValueError, KeyError, TypeError):
+        if not value.isdigit():
             ctx.ephemeral(container_channel(body), user, result_text(_, Result(False)))
             return
+        sid = int(value)
         if choice == "continue":
             result = triage.resume(core, sid, user)
             reply = _("Continue with signal {reference} in your private conversation with me: the open question "
                       "is at the bottom of its thread.", reference=result.reference) if result.ok else None
         else:
-            result = triage.restart(core, sid, user, text or None)
+            result = triage.restart(core, sid, user)
             reply = _("I have sent you a private message: answer the questions there.") if result.ok else None
         response_url = body.get("response_url")
         message = {"text": reply or result_text(_, result), "response_type": "ephemeral", "replace_original": True}
