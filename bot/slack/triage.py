@@ -470,7 +470,8 @@ ANSWERING = re.compile(r"^triage:(answer:\d+|select|tick|multi_done|skip|submit|
 
 @hooks.inline
 def acks_and_hands_on(request: dict[str, Any], registry: hooks.Registry) -> bool:
-    """`/signaal` (a new signal, or help: answered in the ack) and the triage's answering clicks and
+    """`/signaal` (a new signal, help, a command's typo, or the choice about an open draft: answered in
+    the ack after at most one read of the reporter's newest draft) and the triage's answering clicks and
     text answers (hooks.inline). Not the subcommands and `status`: they read more or open forms."""
     if request.get("command") == "/signaal":
         word = (request.get("text") or "").strip().partition(" ")[0].lower()
