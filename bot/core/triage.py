@@ -13,14 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update as sa_update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.core import audit, events, outbox, people
 from bot.core.context import Core
 from bot.core.result import Error, Result
 from flows.questionnaire import ENCRYPTED_TEXT_KEYS
-from models import CaseEvent, MessageRef, Municipality, OutboxMessage, ReferenceCounter, Signal
+from models import AuditEntry, CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
 from models.db import session_scope
 
 TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
@@ -433,22 +432,22 @@ def restart(core: Core, old_id: int, user_id: str) -> Result:
 
 
 def direct_message_hint(core: Core, user_id: str) -> bool:
-    """A message typed to the bot outside a signal's thread: a short answer on how to report, at most
-    once a day per person (their direct conversation with the bot). The message itself is not read,
-    stored or echoed. True when an answer was queued."""
+    """A message typed to the bot outside a signal's thread: whether to answer it with a short word on
+    how to report — at most once a day per person (their direct conversation with the bot). The message
+    itself is not read, stored or echoed; the answer is recorded in the audit log (like `/signaal
+    status`), which keeps no person's row alive and expires on its own."""
     now = core.clock.now()
-    key = f"dm_hint:{user_id}:{now.astimezone(core.settings.tz).date().isoformat()}"
+    local = now.astimezone(core.settings.tz)
+    since = local.replace(hour=0, minute=0, second=0, microsecond=0)
     with session_scope(core.engine) as session:
-        if session.exec(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None:
+        if session.exec(select(AuditEntry.id).where(AuditEntry.actor_id == user_id, AuditEntry.action == DM_ANSWERED,
+                                                    col(AuditEntry.at) >= since)).first() is not None:
             return False
-        try:
-            with session.begin_nested():
-                outbox.post(session, template="dm_hint", recipient=user_id, contains_details=False, now=now,
-                            dedupe_key=key, priority=outbox.URGENT)
-        except IntegrityError:  # a second message at the same moment: the first one's answer is on its way
-            return False
-    core.kick()
+        audit.record(session, user_id, DM_ANSWERED, subject=user_id, at=now)
     return True
+
+
+DM_ANSWERED = "bot.dm_answered"
 
 
 def remind_open_draft(core: Core, user_id: str, signal_id: int) -> None:

@@ -173,30 +173,34 @@ def register(ctx: SlackContext, app: App) -> None:
             # A typo of a command is a question, not a signal (and never stored).
             ack(text=_("Did you mean `{command}`?", command=meant), blocks=did_you_mean_blocks(_, ctx.registry, meant))
             return
-        draft = triage.open_draft(core, user)
-        if draft is not None and not text:
-            ack(text=_("You have not sent signal {reference} yet. Do you want to continue with {reference} or "
-                       "start anew?", reference=draft.reference), blocks=draft_choice_blocks(_, draft))
-            return
         ack(text=_("I have sent you a private message: answer the questions there."))
         ctx.after_ack(_start, user, text, command.get("response_url"))
-        if draft is not None:
-            # A description typed after /signaal is a new signal: it starts with that text (which never
-            # goes into a button or a channel to await a choice), and the open draft is named in the
-            # reporter's conversation with a Cancel button, so it is not forgotten.
-            ctx.after_ack(_remind_draft, user, draft.id)
 
     @ctx.work_fn
     def _start(user: str, text: str, response_url: str | None) -> None:
         ctx.refresh_locale(user)
+        _ = ctx.tr(user)
+        # Looked up after the ack, which stays free of database reads (bench part 1).
+        draft = triage.open_draft(core, user)
+        if draft is not None and not text:
+            # Not a second silent draft: continue the open one, or cancel it and start anew.
+            choice = {"text": _("You have not sent signal {reference} yet. Do you want to continue with {reference} "
+                                "or start anew?", reference=draft.reference),
+                      "blocks": draft_choice_blocks(_, draft)}
+            if response_url:
+                Respond(response_url=response_url)(**choice, response_type="ephemeral", replace_original=True)
+            else:
+                ctx.ephemeral(None, user, choice["text"], blocks=choice["blocks"])
+            return
         result = triage.start(core, user, text or None)
         if not result.ok and response_url:
-            Respond(response_url=response_url)(text=result_text(ctx.tr(user), result), response_type="ephemeral",
+            Respond(response_url=response_url)(text=result_text(_, result), response_type="ephemeral",
                                                replace_original=True)
-
-    @ctx.work_fn
-    def _remind_draft(user: str, sid: int) -> None:
-        triage.remind_open_draft(core, user, sid)
+        elif result.ok and draft is not None:
+            # A description typed after /signaal is a new signal: it starts with that text (which never
+            # goes into a button or a channel to await a choice), and the open draft is named in the
+            # reporter's conversation with a Cancel button, so it is not forgotten.
+            triage.remind_open_draft(core, user, draft.id or 0)
 
     @app.action("triage:draft_continue")
     def on_draft_continue(ack: Ack, body: dict) -> None:
@@ -448,13 +452,22 @@ def stop_blocks(_: Translate, signal: Signal) -> list[dict[str, Any]]:
             m.actions(f"stop:{signal.id}", [cancel_button(_, signal.id)])]
 
 
+def dm_hint_blocks(_: Translate) -> list[dict[str, Any]]:
+    """The answer to a message typed to the bot outside a signal's thread (it never repeats it)."""
+    return [m.section(_("Hello! I only read messages in the thread of a signal. To report a suspicion of human "
+                        "trafficking, type `/signaal` here or in any channel: I then ask you a few questions. "
+                        "Type `/signaal help` to see everything I can do.")),
+            m.context(_("If a life is in danger, call 112 first."))]
+
+
 @hooks.thread_reply("direct_message")
 def on_direct_message(ctx: SlackContext, event: dict, root: Any) -> None:
-    """A message typed to the bot in its direct conversation, outside any signal's thread."""
+    """A message typed to the bot in its direct conversation, outside any signal's thread: answered
+    privately (an ephemeral: no message of the bot's stays behind naming the person)."""
     user = event.get("user")
-    if user:
-        ctx.refresh_locale(user)
-        triage.direct_message_hint(ctx.core, user)
+    if user and triage.direct_message_hint(ctx.core, user):
+        _ = ctx.tr(user)  # the language already known; no users.info (it would store a person's row)
+        ctx.ephemeral(event.get("channel") or user, user, _("How to report a signal"), blocks=dm_hint_blocks(_))
 
 
 def _summary_signal(body: dict) -> int | None:
@@ -470,9 +483,9 @@ ANSWERING = re.compile(r"^triage:(answer:\d+|select|tick|multi_done|skip|submit|
 
 @hooks.inline
 def acks_and_hands_on(request: dict[str, Any], registry: hooks.Registry) -> bool:
-    """`/signaal` (a new signal, help, a command's typo, or the choice about an open draft: answered in
-    the ack after at most one read of the reporter's newest draft) and the triage's answering clicks and
-    text answers (hooks.inline). Not the subcommands and `status`: they read more or open forms."""
+    """`/signaal` (a new signal — or the choice about an open draft, asked after the ack —, help, or a
+    command's typo: answered in the ack) and the triage's answering clicks and text answers
+    (hooks.inline). Not the subcommands and `status`: they read more or open forms."""
     if request.get("command") == "/signaal":
         word = (request.get("text") or "").strip().partition(" ")[0].lower()
         return word != "status" and word not in registry.subcommands

@@ -269,17 +269,6 @@ def draft_open(ctx: RenderContext) -> Rendered:
     return Rendered(body, [m.section(body), m.actions(f"stop:{s.id}", [cancel_button(_, s.id)])])
 
 
-@template("dm_hint")
-def dm_hint(ctx: RenderContext) -> Rendered:
-    """The answer to a message typed to the bot outside a signal's thread (it never repeats it)."""
-    _ = ctx._
-    body = _("Hello! I only read messages in the thread of a signal. To report a suspicion of human "
-             "trafficking, type `/signaal` here or in any channel: I then ask you a few questions. Type "
-             "`/signaal help` to see everything I can do.")
-    return Rendered(_("How to report a signal"), [m.section(body),
-                                                  m.context(_("If a life is in danger, call 112 first."))])
-
-
 def text_modal(_: Translate, q: Question, signal: Signal, initial: str | None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": q.multiline}
     # No max_length on purpose: longer input is refused with a message that shows the limit and keeps
