@@ -116,6 +116,9 @@ def test_send_now_sends_at_once_and_the_later_answers_update_the_case(running) -
     # Each later answer updates the stored signal and the AF's card.
     answer(r, REPORTER, "minor", "yes")
     r.fake.wait_for(lambda: stored(r, reference).minor is True)
+    r.fake.wait_for(lambda: r.bot.worker.pending_count() == 0, timeout=10)
+    thread = thread_texts(r, root)
+    assert thread.count("(hieronder opnieuw gevraagd)") == 1 and thread.count("✅ *Is er een minderjarige") == 1
     r.fake.wait_for(lambda: "Veilig Thuis" in str(case_card(r, reference)["blocks"]))
     answer(r, REPORTER, "sector", "horeca")
     r.fake.wait_for(lambda: stored(r, reference).sector == "horeca")
@@ -132,7 +135,7 @@ def test_send_now_sends_at_once_and_the_later_answers_update_the_case(running) -
     assert signal.current_question is None and signal.wants_feedback is False
     assert signal.status == "new" and len(cards_in_channel(r, reference)) == 1  # one card, updated
     r.fake.wait_for(lambda: "vult de overige vragen nog in" not in str(case_card(r, reference)["blocks"]))
-    assert open_question(r, REPORTER) is None
+    r.fake.wait_for(lambda: open_question(r, REPORTER) is None)
     # Never a summary with Versturen: the signal was sent already.
     assert "triage:submit" not in thread_texts(r, root)
 

@@ -23,10 +23,12 @@ from models.db import session_scope
 
 TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
 # `answers` key: sent with Nu versturen (acute) before every question was answered; the reporter may
-# answer the rest afterwards in the same thread, and each answer updates the case.
+# answer the rest afterwards in the same thread, and each answer updates the case. Its value: the
+# question that was open then and the step of its asking ({"q", "step"}): it is asked again below.
 SENT_EARLY = "_sent_early"
 # `answers` key: the text given with `/signaal <tekst>` (or a message shortcut) was over the description's
-# limit; it is kept in `Signal.description` (encrypted) until the reporter shortens it: {"length", "limit"}.
+# limit; it is kept in `Signal.description` (encrypted) until the reporter shortens it, and the description
+# is asked first: {"length", "limit"}.
 KEPT_TOO_LONG = "_kept_too_long"
 
 
@@ -100,13 +102,11 @@ def start(core: Core, user_id: str, prefill: str | None = None, *, from_message:
             outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
                         ref={"notice": "from_message", "empty": not (prefill and prefill.strip())},
                         contains_details=False, now=now, priority=outbox.URGENT)
-        if answers.get(KEPT_TOO_LONG):
-            outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
-                        ref={"notice": "prefill_too_long", **answers[KEPT_TOO_LONG]},
-                        contains_details=False, now=now, priority=outbox.URGENT)
         audit.record(session, user_id, "signal.started", signal_id=signal.id, subject=signal.reference, at=now,
                      **({"from_message": True} if from_message else {}))
-        _ask_next(core, session, signal, root, priority=outbox.URGENT)
+        # Text kept over the limit: the description is asked first, to shorten it while it is fresh.
+        _ask_next(core, session, signal, root, priority=outbox.URGENT,
+                  first="description" if answers.get(KEPT_TOO_LONG) else None)
         result = Result(True, signal.id, signal.reference)
     core.kick()
     return result
@@ -121,11 +121,13 @@ def last_choice(session: Session, user_id: str) -> int | None:
 
 
 def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None,
-              priority: int = outbox.INTERACTIVE) -> None:
+              priority: int = outbox.INTERACTIVE, first: str | None = None) -> None:
+    """Ask the next question (`first`: this one, out of the questionnaire's order), or show the summary."""
     root = root or root_of(session, signal.id or 0)
     assert root is not None
     now = core.clock.now()
-    question = core.questionnaire.next_question(_public_answers(signal), _context(session, signal))
+    question = (core.questionnaire.get(first) if first else
+                core.questionnaire.next_question(_public_answers(signal), _context(session, signal)))
     signal.step += 1
     signal.updated_at = now
     if question is None:
@@ -364,7 +366,7 @@ def send_now(core: Core, session: Session, signal: Signal, user_id: str, now: da
     if signal.current_question == "_summary":
         return _send(session, signal, user_id, now)  # nothing left to ask: as Versturen
     open_key = signal.current_question or ""
-    signal.answers = {**signal.answers, SENT_EARLY: True}
+    signal.answers = {**signal.answers, SENT_EARLY: {"q": open_key, "step": signal.step}}
     result = _send(session, signal, user_id, now, early=True)
     if result.ok:
         asked = _question_message(session, signal.id or 0, open_key)

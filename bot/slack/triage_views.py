@@ -146,6 +146,8 @@ def question(ctx: RenderContext) -> Rendered:
         return Rendered(text, blocks)
     if q.type == "text" and s.status == "cancelled":
         return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("Cancelled: nothing was sent."))])
+    if s.answers.get(SENT_EARLY) == {"q": key, "step": int(step)}:
+        return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("(asked again below)"))])
     if key in s.answers:
         if q.type == "text" and int(ctx.msg.ref.get("step", 0)) <= int(s.answers.get("_edit_step", -1)):
             # Asked before the reporter changed an answer: the text shows only in the newest summary.
@@ -188,9 +190,9 @@ def notice(ctx: RenderContext) -> Rendered:
     _ = ctx._
     ref = ctx.msg.ref
     if ref.get("notice") == "prefill_too_long":
-        body = _("Your text has {length} characters; the description may be at most {limit}. I kept it: when "
-                 "the description question comes, you can shorten it there.",
-                 length=ref.get("length", 0), limit=ref.get("limit", 3000))
+        # Queued before this version: the text was not kept then (now it is, and the description is asked first).
+        body = _("The text after /signaal was {length} characters; the description may be at most 3000. "
+                 "You can write it again when the question comes.", length=ref.get("length", 0))
         return Rendered(_("A note about your signal"), [m.section(body)])
     if ref.get("notice") == "from_message":
         body = _("I started this signal from a Slack message; its text is the description. The message itself "
