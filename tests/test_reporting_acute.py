@@ -24,6 +24,7 @@ from tests.helpers import (
     thread_of,
     thread_texts,
     wait_question,
+    wait_summary,
 )
 
 BEFORE_ACUTE = ["municipality", "form", "signals"]
@@ -163,8 +164,6 @@ def test_sending_normally_after_acute_yes_also_retires_the_send_now_button(runni
     for key in AFTER_ACUTE:
         answer(r, REPORTER, key, DEFAULT_ANSWERS[key])
     reference = reference_of(r)
-    from tests.helpers import wait_summary
-
     r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:submit")
     r.fake.wait_for(lambda: signal_status(r, reference) == "new")
     r.fake.wait_for(lambda: send_now_message(r) is None)
@@ -173,3 +172,25 @@ def test_sending_normally_after_acute_yes_also_retires_the_send_now_button(runni
     assert r.driver.click(REPORTER, notice, "triage:send_now", stale=True).status == 200
     r.fake.wait_for(lambda: any("al verstuurd" in (e.get("text") or "") for e in r.fake.ephemerals_for(REPORTER)))
     assert len(cards_in_channel(r, reference)) == 1
+
+
+def test_send_now_never_leaves_the_municipality_open(running) -> None:
+    """Wijzigen on the municipality asks it again; Nu versturen then waits for that answer, so a sent
+    case can never move to another municipality afterwards."""
+    r = running
+    notice = answer_until_acute(r)
+    for key in AFTER_ACUTE:
+        answer(r, REPORTER, key, DEFAULT_ANSWERS[key])
+    r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:edit", selected="municipality")
+    wait_question(r, REPORTER, "municipality")
+    r.driver.click(REPORTER, notice, "triage:send_now")
+    r.fake.wait_for(lambda: any("Deze vraag is verplicht" in (e.get("text") or "")
+                                for e in r.fake.ephemerals_for(REPORTER)))
+    reference = reference_of(r)
+    assert signal_status(r, reference) == "draft" and not cards_in_channel(r, reference)
+    answer(r, REPORTER, "municipality", "Breda")
+    r.fake.wait_for(lambda: send_now_message(r))
+    r.driver.click(REPORTER, r.fake.locate(notice["ts"])[1], "triage:send_now")  # now at the summary: sent
+    r.fake.wait_for(lambda: signal_status(r, reference) == "new")
+    case_card(r, reference)
+    assert stored(r, reference).current_question is None

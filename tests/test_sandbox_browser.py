@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sandbox.app import AF_BREDA, CASES_CHANNEL, REPORTER, Sandbox, make_web_app
+from bot.sandbox.app import AF_BREDA, CASES_CHANNEL, GENERAL_CHANNEL, REPORTER, Sandbox, make_web_app
 from bot.sandbox.server import ThreadedServer
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -331,3 +331,31 @@ def test_acute_yes_then_send_now_puts_the_acute_card_in_the_af_channel_within_a_
     # Posted in the channel within a second of the click: a message's ts is when Slack stored it.
     [posted] = [m for m in box.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
     assert float(posted["ts"]) - clicked_at < 1.0, float(posted["ts"]) - clicked_at
+
+
+# --------------------------------------------------------------------------- Meld als signaal
+
+
+def test_a_message_in_a_channel_is_reported_with_the_message_shortcut(page, sandbox) -> None:
+    """Issue 14: "⋯ → Meld als signaal" on a colleague's message starts a signal with its text as the
+    description; the message stays in the channel and the reporter is reminded of that."""
+    box, _url = sandbox
+    be(page, NETWORK_MEMBER)
+    page.locator(f"#channels [data-channel='{GENERAL_CHANNEL}']").click()
+    page.fill("#composer-input", "Bij de wasstraat slapen drie jongens in de bus van de baas.")
+    page.press("#composer-input", "Enter")
+    posted = page.locator("#messages .msg").filter(has_text="slapen drie jongens")
+    posted.wait_for()
+
+    be(page, REPORTER)
+    page.locator(f"#channels [data-channel='{GENERAL_CHANNEL}']").click()
+    posted.get_by_role("button", name="⋯ Meld als signaal").click()
+    page.locator("#messages .msg.ephemeral").get_by_text("Ik heb je een privébericht gestuurd").wait_for()
+    page.locator("#apps button").first.click()
+    page.locator("#messages .thread-link").last.click()
+    thread = page.locator("#thread-messages")
+    thread.get_by_text("uit het kanaal halen").wait_for()
+    wait_question(page, "Voor welke gemeente")
+    shot(page, "15-reporter-from-message")
+    general = [m["text"] for m in box.fake.messages_in(GENERAL_CHANNEL)]
+    assert general == ["Bij de wasstraat slapen drie jongens in de bus van de baas."]  # the original stays

@@ -366,6 +366,8 @@ def send_now(core: Core, session: Session, signal: Signal, user_id: str, now: da
     if signal.current_question == "_summary":
         return _send(session, signal, user_id, now)  # nothing left to ask: as Versturen
     open_key = signal.current_question or ""
+    if open_key == "municipality":  # (asked again after Wijzigen) where the signal goes is never left open
+        return Result(False, signal.id, signal.reference, error=Error.INVALID_ANSWER, reason="required")
     signal.answers = {**signal.answers, SENT_EARLY: {"q": open_key, "step": signal.step}}
     result = _send(session, signal, user_id, now, early=True)
     if result.ok:
