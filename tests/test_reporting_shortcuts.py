@@ -101,8 +101,8 @@ def test_meld_als_signaal_starts_a_signal_with_the_message_text_as_description(r
     assert "nagelsalon op de Markt" in str(case_card(r, reference)["blocks"])
 
 
-def test_the_global_shortcut_starts_a_signal(running) -> None:
-    r = running
+def test_the_global_shortcut_starts_a_signal(running_both_transports) -> None:
+    r = running_both_transports
     resp = r.driver.global_shortcut(REPORTER, START)
     assert resp.status == 200 and not resp.body.strip()
     wait_question(r, REPORTER, "municipality")

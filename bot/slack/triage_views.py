@@ -284,13 +284,14 @@ def early_receipt(ctx: RenderContext, s: Signal) -> Rendered:
     muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
     lines = [
         "*" + _("Signal {reference} has been sent with your answers so far.", reference=s.reference) + "*",
-        _("The attention officer for human trafficking of {municipality} has been notified; the signal is "
-          "marked as acute.", municipality=m.esc(muni.name if muni else "")),
+        _("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
+          municipality=m.esc(muni.name if muni else "")),
         _("Please answer the remaining questions below if you can: each answer is added to your signal and the "
           "attention officer sees it."),
-        "🚨 " + _("If a life is in danger, call 112."),
-        _("Do not confront the person involved. You can add information later by replying in this thread."),
     ]
+    if s.acute:
+        lines.append("🚨 " + _("Marked as acute. If a life is in danger, call 112."))
+    lines.append(_("Do not confront the person involved. You can add information later by replying in this thread."))
     return Rendered(_("Signal {reference} has been sent", reference=s.reference), [m.section("\n\n".join(lines))])
 
 
