@@ -194,3 +194,17 @@ def test_send_now_never_leaves_the_municipality_open(running) -> None:
     r.fake.wait_for(lambda: signal_status(r, reference) == "new")
     case_card(r, reference)
     assert stored(r, reference).current_question is None
+
+
+def test_after_send_now_a_reply_beside_a_button_question_reaches_the_af_as_added_information(running) -> None:
+    r = running
+    notice = answer_until_acute(r)
+    reference = reference_of(r)
+    r.driver.click(REPORTER, notice, "triage:send_now")
+    card = case_card(r, reference)
+    wait_question(r, REPORTER, "minor")
+    root = root_message(r)
+    r.driver.message(REPORTER, r.fake.locate(root["ts"])[0], "Ze zijn nu in het pand aan de Haven",
+                     thread_ts=root["ts"])
+    r.fake.wait_for(lambda: "in het pand aan de Haven" in str(thread_of(r, card)))
+    assert open_question(r, REPORTER)[0] == "minor"  # the question stays open for its buttons
