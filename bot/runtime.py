@@ -121,6 +121,8 @@ class Bot:
         self.worker.stop()
         if self.work_process is not None:
             self.work_process.stop()
+        if self.slack is not None and "writer" in vars(self.slack):
+            self.slack.writer.close()  # its thread and connection (acks have stopped: the server is down)
         self._stopped.set()
 
 
@@ -131,7 +133,7 @@ OUTBOX_THREADS_SQLITE = 2
 
 
 def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
-              token_verification: bool = True, process_before_response: bool = False) -> Bot:
+              token_verification: bool = True, process_before_response: bool = True) -> Bot:
     from bot.slack.app import build_app, registry
     from bot.slack.delivery import SlackDeliverer
 
