@@ -25,6 +25,7 @@ from bot.core.jobs import run_due
 from bot.core.jobs import sweep as sweep
 from bot.core.outbox import OutboxWorker
 from bot.scheduler import start_scheduler
+from flows import knowledge as knowledge_mod
 from flows import questionnaire as questionnaire_mod
 from models import crypto
 from models.db import make_engine, ping, upgrade
@@ -77,7 +78,7 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
 def make_core(settings: Settings, engine: Engine | None = None, clock: Clock | None = None) -> Core:
     engine = engine or open_database(settings)
     return Core(settings=settings, engine=engine, questionnaire=load_questionnaire(settings),
-                clock=clock or Clock())
+                clock=clock or Clock(), knowledge=knowledge_mod.for_region(settings.region_dir))
 
 
 def make_client(settings: Settings, token: str | None = None) -> WebClient:
