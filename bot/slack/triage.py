@@ -46,6 +46,7 @@ COMMAND_TEXTS = {
     "status": N_("your own signals and where they stand"),
     "training": N_("trainings: see them and sign up (attention officers also plan them)"),
     "netwerk": N_("the network of trained colleagues (for attention officers and the ketenregisseur)"),
+    "info": N_("what human trafficking is, the signals to look for, and where else it can be reported"),
     "help": N_("this help"),
 }
 
@@ -334,7 +335,7 @@ def register(ctx: SlackContext, app: App) -> None:
                 problem = Result(False, error=Error.UNKNOWN_SIGNAL)
             elif signal.reporter_id != user:
                 problem = Result(False, error=Error.NOT_YOURS)
-            elif signal.status != "draft":
+            elif signal.status != "draft" and not triage.still_answering(signal):
                 problem = Result(False, error=Error.NOT_DRAFT, reason=signal.status,
                                         data={"status": signal.status})
             elif signal.current_question != key:
@@ -420,12 +421,12 @@ def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
             False, signal.id, signal.reference, error=Error.NOT_DRAFT, reason="cancelled")),
             event["thread_ts"])
         return
-    if signal.status != "draft":
+    if signal.status != "draft" and not _answers_by_reply(ctx, signal):
         handler = ctx.registry.thread_handlers.get("reporter_root:submitted")
         if handler:
             handler(ctx, event, root)
         return
-    if text.strip().strip(".!").lower() in STOP_WORDS:
+    if signal.status == "draft" and text.strip().strip(".!").lower() in STOP_WORDS:
         ctx.ephemeral(event["channel"], user, _("Do you want to cancel signal {reference}?",
                                                 reference=signal.reference), event["thread_ts"],
                       blocks=stop_blocks(_, signal))
@@ -440,6 +441,14 @@ def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
     result = triage.answer(ctx.core, signal.id or 0, user, q.key, text)
     if not result.ok:
         ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
+
+
+def _answers_by_reply(ctx: SlackContext, signal: Signal) -> bool:
+    """A signal sent early whose open question takes text: a reply in its thread answers that question
+    (any other reply after sending goes to the attention officer as added information)."""
+    key = signal.current_question or ""
+    return (triage.still_answering(signal) and ctx.core.questionnaire.has(key)
+            and ctx.core.questionnaire.get(key).type == "text")
 
 
 STOP_WORDS = frozenset({"stop", "stoppen", "annuleren", "annuleer", "cancel"})
