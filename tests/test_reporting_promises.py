@@ -206,7 +206,7 @@ def test_a_typo_of_a_command_is_a_question_not_a_signal(running) -> None:
     resp = r.driver.slash(REPORTER, text="stauts")
     assert resp.status == 200
     assert "Bedoelde je `status`?" in resp.body
-    for command in ("status", "training", "netwerk", "help"):
+    for command in ("status", "training", "netwerk", "info", "help"):
         assert f"/signaal {command}" in resp.body
     with Session(r.core.engine) as session:
         assert session.exec(select(Signal)).first() is None
@@ -217,9 +217,10 @@ def test_a_typo_of_a_command_is_a_question_not_a_signal(running) -> None:
 
 def test_help_lists_every_command_how_to_cancel_and_who_sees_what(running) -> None:
     body = running.driver.slash(REPORTER, text="help").body
-    for command in ("status", "training", "netwerk", "help"):
-        assert f"/signaal {command}" in body
-    assert "/signaal info" not in body, "only commands that exist"
+    for command in ("status", "training", "netwerk", "info", "help"):
+        assert f"`/signaal {command}`" in body
+    for alias in ("trainingen", "network", "hulp"):
+        assert f"`/signaal {alias}`" not in body, "each command once, by its first name"
     assert "Annuleren" in body and "stop" in body
     for honest in HONEST:
         assert honest in body
