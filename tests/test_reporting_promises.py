@@ -180,6 +180,24 @@ def test_every_question_offers_cancel_with_a_confirm_dialog_and_cancelling_there
     assert not [m for m in r.fake.messages_in(CASES_CHANNEL) if second in str(m)]
 
 
+def test_a_signal_sent_early_offers_no_cancel_under_its_open_questions(running) -> None:
+    """Nu versturen (acute) sent it: what was sent cannot be taken back, so its remaining questions
+    have no Annuleren."""
+    from tests.test_reporting_acute import answer_until_acute
+
+    r = running
+    notice = answer_until_acute(r)
+    reference = _reference(r)
+    while_draft = wait_question(r, REPORTER, "minor")
+    assert [e for e in _active_actions(while_draft) if e.get("action_id") == "triage:stop"]
+    r.driver.click(REPORTER, notice, "triage:send_now")
+    r.fake.wait_for(lambda: signal_status(r, reference) == "new")
+    msg = r.fake.wait_for(lambda: (lambda m: m if m["ts"] != while_draft["ts"] else None)(
+        wait_question(r, REPORTER, "minor")))
+    assert _active_actions(msg), "the open question can still be answered"
+    assert not [e for e in _active_actions(msg) if e.get("action_id") == "triage:stop"]
+
+
 def test_typing_stop_in_the_thread_offers_cancel_and_is_never_taken_as_an_answer(running) -> None:
     r = running
     r.driver.slash(REPORTER)
