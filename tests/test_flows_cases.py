@@ -16,6 +16,7 @@ from flows.cases import (
     Reason,
     available_actions,
     decide,
+    still_open,
 )
 
 A = CaseAction
@@ -202,9 +203,34 @@ def test_closing_needs_a_conclusion() -> None:
 
 
 def test_closing_a_concluded_case() -> None:
-    decision = decide(in_progress(conclusion=Conclusion.WEL), A.CLOSE)
+    decision = decide(in_progress(conclusion=Conclusion.WEL, routed=1), A.CLOSE)
     assert decision.allowed
     assert decision.new_status is CaseStatus.CLOSED
+
+
+def test_wel_mensenhandel_needs_a_hand_over_or_a_reason_why_not_before_closing() -> None:
+    # Bijlage 1: "Conclusie: wel mensenhandel -> melden aan".
+    unrouted = in_progress(conclusion=Conclusion.WEL)
+    assert decide(unrouted, A.CLOSE).reason is Reason.ROUTE_MISSING
+    assert decide(unrouted, A.CLOSE, no_route_reason="   ").reason is Reason.ROUTE_MISSING
+    assert decide(unrouted, A.CLOSE, no_route_reason="x" * 1001).reason is Reason.TEXT_TOO_LONG
+    why = decide(unrouted, A.CLOSE, no_route_reason="Slachtoffer wil geen aangifte; ZoCo al betrokken.")
+    assert why.allowed and why.no_route_reason == "Slachtoffer wil geen aangifte; ZoCo al betrokken."
+    assert decide(in_progress(conclusion=Conclusion.WEL, routed=2, open_handovers=2), A.CLOSE).allowed
+    # Other conclusions need no hand-over.
+    assert decide(in_progress(conclusion=Conclusion.GEEN), A.CLOSE).allowed
+    assert decide(in_progress(conclusion=Conclusion.VERDER_ONDERZOEK), A.CLOSE).allowed
+
+
+def test_still_open_names_what_closing_leaves_undone() -> None:
+    left = still_open(in_progress(conclusion=Conclusion.WEL, open_handovers=2, open_consultations=1,
+                                  wants_feedback=True))
+    assert (left.outcomes_expected, left.advice_pending, left.feedback_missing, left.no_feedback,
+            left.route_missing) == (2, 1, True, True, True)
+    done = still_open(in_progress(conclusion=Conclusion.GEEN, feedback_given=True, wants_feedback=True))
+    assert not done.anything
+    unasked = still_open(in_progress(conclusion=Conclusion.GEEN))
+    assert unasked.no_feedback and not unasked.feedback_missing and unasked.anything
 
 
 def test_closing_without_the_feedback_the_reporter_asked_for_needs_a_reason() -> None:
