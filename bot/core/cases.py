@@ -326,8 +326,9 @@ def _deny(signal: Signal, user: str, action: str, reason: Any) -> _Stop:
 
 # Refusals that depend on what the action's form asks (a conclusion still to choose, a reason still to
 # write): for the form to handle, not for the click that opens it.
-INPUT_REASONS = frozenset({Reason.NEEDS_CONCLUSION, Reason.FEEDBACK_MISSING, Reason.RATIONALE_REQUIRED,
-                           Reason.UNKNOWN_CONCLUSION, Reason.ROUTE_MISSING})
+# A close without a conclusion is refused at the click: its confirmation cannot fix that.
+INPUT_REASONS = frozenset({Reason.FEEDBACK_MISSING, Reason.RATIONALE_REQUIRED, Reason.UNKNOWN_CONCLUSION,
+                           Reason.ROUTE_MISSING})
 ALREADY_CLAIMED_BY_YOU = "already_claimed_by_you"  # Result.reason of a second claim by the same AF
 
 
