@@ -51,6 +51,7 @@ class CaseAction(StrEnum):
     TIMELINE = "timeline"  # show the case history (read-only)
     RECORD_ADVICE = "record_advice"  # record a partner's advice by hand
     RECORD_OUTCOME = "record_outcome"  # record a partner's outcome of a hand-over
+    SEEN = "seen"  # gezien: the AF saw the reporter's new information (nothing else changes)
 
 
 class Conclusion(StrEnum):
@@ -103,15 +104,15 @@ TRANSITIONS: Mapping[CaseStatus, Mapping[CaseAction, CaseStatus]] = MappingProxy
     {
         _S.DRAFT: MappingProxyType({}),
         _S.CANCELLED: MappingProxyType({}),
-        _S.NEW: MappingProxyType({_A.CLAIM: _S.IN_PROGRESS, _A.TIMELINE: _S.NEW, **_HANDLING}),
-        _S.IN_PROGRESS: MappingProxyType({_A.TIMELINE: _S.IN_PROGRESS, **_HANDLING}),
-        _S.CLOSED: MappingProxyType({_A.TIMELINE: _S.CLOSED, _A.REOPEN: _S.IN_PROGRESS}),
+        _S.NEW: MappingProxyType({_A.CLAIM: _S.IN_PROGRESS, _A.TIMELINE: _S.NEW, _A.SEEN: _S.NEW, **_HANDLING}),
+        _S.IN_PROGRESS: MappingProxyType({_A.TIMELINE: _S.IN_PROGRESS, _A.SEEN: _S.IN_PROGRESS, **_HANDLING}),
+        _S.CLOSED: MappingProxyType({_A.TIMELINE: _S.CLOSED, _A.REOPEN: _S.IN_PROGRESS, _A.SEEN: _S.CLOSED}),
     }
 )
 
 # Actions that only read; they never claim a new case (a backup glancing at the history of a
-# signal must not take it over from the AF).
-READ_ONLY: frozenset[CaseAction] = frozenset({_A.TIMELINE})
+# signal, or marking the reporter's words as seen, must not take it over from the AF).
+READ_ONLY: frozenset[CaseAction] = frozenset({_A.TIMELINE, _A.SEEN})
 
 # Button order follows the meldroute: enrich, advise, conclude, route, outcome, feedback, close.
 _ORDER: tuple[CaseAction, ...] = (
@@ -127,6 +128,7 @@ _ORDER: tuple[CaseAction, ...] = (
     _A.NOTE,
     _A.CLOSE,
     _A.REOPEN,
+    _A.SEEN,
     _A.TIMELINE,
 )
 
@@ -147,6 +149,7 @@ class CaseView:
     open_consultations: int = 0  # advice asked, not yet recorded
     open_handovers: int = 0  # routed, no outcome recorded yet
     routed: int = 0  # hand-overs made, with or without an outcome
+    new_from_reporter: bool = False  # the reporter added or answered something nobody acted on since
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,8 @@ def _worth_showing(case: CaseView, action: CaseAction) -> bool:
         return case.open_handovers > 0
     if action is _A.CLOSE:
         return case.conclusion is not None
+    if action is _A.SEEN:
+        return case.new_from_reporter
     return True
 
 

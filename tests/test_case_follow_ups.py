@@ -67,6 +67,13 @@ def test_an_answer_on_an_unclaimed_case_mentions_the_afs_and_the_vervanger(runni
     assert ADDITION not in message["text"]
     wait_in(r, lambda: text_of(case_card(r, reference)), NEW_INFO)
 
+    # The vervanger saw it: "Gezien" clears the line, and does not take the case from the AF.
+    r.driver.click(BACKUP, case_card(r, reference), "case:seen")
+    r.fake.wait_for(lambda: NEW_INFO not in text_of(case_card(r, reference)))
+    assert "case:seen" not in text_of(case_card(r, reference))
+    row = signal_row(r, reference)
+    assert row.claimed_by is None and row.status == "new"
+
 
 def test_a_question_reaches_the_reporter_and_their_signal_shows_it_waits_until_answered(running) -> None:
     r = running

@@ -53,12 +53,14 @@ def test_the_enum_values_are_the_agreed_keys() -> None:
         "timeline",
         "record_advice",
         "record_outcome",
+        "seen",
     }
 
 
 def test_every_state_has_a_row_in_the_transition_table() -> None:
     assert set(TRANSITIONS) == set(CaseStatus)
-    assert TRANSITIONS[CaseStatus.CLOSED] == {A.TIMELINE: CaseStatus.CLOSED, A.REOPEN: CaseStatus.IN_PROGRESS}
+    assert TRANSITIONS[CaseStatus.CLOSED] == {A.TIMELINE: CaseStatus.CLOSED, A.REOPEN: CaseStatus.IN_PROGRESS,
+                                              A.SEEN: CaseStatus.CLOSED}
 
 
 # --- claiming -------------------------------------------------------------------------------------
@@ -118,12 +120,21 @@ def test_nothing_happens_to_a_draft_or_cancelled_signal(status: CaseStatus, acti
     assert available_actions(case(status=status)) == []
 
 
-@pytest.mark.parametrize("action", sorted(set(CaseAction) - {A.TIMELINE, A.REOPEN}))
+@pytest.mark.parametrize("action", sorted(set(CaseAction) - {A.TIMELINE, A.REOPEN, A.SEEN}))
 def test_a_closed_case_only_shows_its_timeline_or_reopens(action: CaseAction) -> None:
     closed = in_progress(status=CaseStatus.CLOSED, conclusion=Conclusion.GEEN)
     decision = decide(closed, action)
     assert not decision.allowed
     assert decision.reason is Reason.CLOSED
+
+
+def test_seen_is_offered_only_for_new_information_and_never_claims() -> None:
+    assert A.SEEN not in available_actions(in_progress())
+    assert A.SEEN in available_actions(in_progress(new_from_reporter=True))
+    assert available_actions(in_progress(status=CaseStatus.CLOSED, conclusion=Conclusion.GEEN,
+                                          new_from_reporter=True)) == [A.REOPEN, A.SEEN, A.TIMELINE]
+    seen = decide(case(new_from_reporter=True), A.SEEN)  # a new case: seeing it does not take it
+    assert seen.allowed and not seen.implicit_claim and seen.new_status is CaseStatus.NEW
 
 
 def test_a_closed_case_can_be_reopened() -> None:

@@ -60,6 +60,7 @@ ROUTED = "routed"
 OUTCOME = "outcome"
 FEEDBACK = "feedback"
 CLOSED = "closed"
+SEEN = "seen"  # the AF marked the reporter's new information as seen
 CLOSED_WITHOUT_ROUTE = "closed_without_route"  # "wel mensenhandel" closed without a hand-over: the reason
 REOPENED = "reopened"
 
@@ -95,6 +96,7 @@ def case_view(session: Session, signal: Signal) -> CaseView:
         wants_feedback=signal.wants_feedback, feedback_given=signal.first_feedback_at is not None,
         acute=signal.acute, minor=signal.minor, form=form, open_consultations=len(open_consults),
         open_handovers=sum(1 for at in handovers if at is None), routed=len(handovers),
+        new_from_reporter=new_from_reporter(session, signal),
     )
 
 
@@ -545,6 +547,23 @@ def answered(session: Session, signal_id: int, question_event_id: int) -> bool:
     rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == signal_id,
                                                 CaseEvent.kind == REPORTER_ANSWER)).all()
     return any(r.data.get("question") == question_event_id for r in rows)
+
+
+def mark_seen(core: Core, signal_id: int, user: str) -> Result:
+    """Gezien: the AF saw what the reporter added; the card stops saying there is new information.
+    Read-only in effect: it never claims the case (flows.cases.READ_ONLY)."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.SEEN)
+        if not new_from_reporter(session, st.signal):
+            return st.result(seen=False)  # someone else was first: nothing to do
+        st.event(SEEN)
+        st.audit("case.seen")
+        for card in cards_of(session, st.sid):
+            outbox.update(session, card, now=st.now)
+        return st.result(seen=True)
+
+    return _step_run(core, fn)
 
 
 def note(core: Core, signal_id: int, user: str, text: str, *, echo: bool = False) -> Result:

@@ -59,6 +59,7 @@ TIMELINE_LABELS = {
     core_cases.CLOSED: N_("Closed"),
     core_cases.CLOSED_WITHOUT_ROUTE: N_("Closed without routing to a partner"),
     core_cases.REOPENED: N_("Reopened"),
+    core_cases.SEEN: N_("Seen: the reporter's new information"),
 }
 TIMELINE_BLOCKS = 45
 

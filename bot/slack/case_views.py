@@ -29,6 +29,7 @@ ACTION_LABELS: dict[str, str] = {
     CaseAction.CLOSE: N_("Close"),
     CaseAction.REOPEN: N_("Reopen"),
     CaseAction.TIMELINE: N_("Timeline"),
+    CaseAction.SEEN: N_("Seen"),
 }
 STATUS_LABELS = {
     CaseStatus.NEW: N_("New — not claimed yet"),
@@ -43,6 +44,8 @@ CONCLUSION_LABELS = {
 # Buttons that stay on the card itself; the rest sit in an overflow menu to keep it calm.
 PRIMARY = (CaseAction.CLAIM, CaseAction.ASK_INFO, CaseAction.CONSULT, CaseAction.CONCLUDE, CaseAction.ROUTE,
            CaseAction.FEEDBACK, CaseAction.CLOSE, CaseAction.REOPEN)
+# Not in the row of actions: Seen sits beside the "new information" line it clears.
+BESIDE = (CaseAction.SEEN,)
 
 
 def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> list[dict[str, Any]]:
@@ -52,7 +55,7 @@ def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> 
         if action in PRIMARY:
             style = "primary" if action in (CaseAction.CLAIM, CaseAction.REOPEN) else None
             buttons.append(m.button(_(ACTION_LABELS[action]), f"case:{action.value}", value, style=style))
-    rest = [a for a in actions if a not in PRIMARY]
+    rest = [a for a in actions if a not in PRIMARY and a not in BESIDE]
     if len(rest) == 1:  # an overflow menu needs at least two options
         buttons.append(m.button(_(ACTION_LABELS[rest[0]]), f"case:{rest[0].value}", value))
     elif rest:
@@ -198,7 +201,9 @@ def case_card(ctx: RenderContext) -> Rendered:
         note = _("New information from the reporter: see the thread.")
         if card.closed is not None:
             note += " " + _("The case is closed; reopen it to act on it.")
-        blocks.append(m.section("🔔 *" + note + "*"))
+        seen = (m.button(_(ACTION_LABELS[CaseAction.SEEN]), f"case:{CaseAction.SEEN.value}", str(card.signal_id))
+                if CaseAction.SEEN in card.actions else None)
+        blocks.append(m.section("🔔 *" + note + "*", **({"accessory": seen} if seen else {})))
     if card.closed is not None:
         blocks += closed_summary(ctx, card.closed)
     else:

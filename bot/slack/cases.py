@@ -537,6 +537,10 @@ def reopen_step(core: Core, sid: int, user: str, form: Form) -> core_result.Resu
     return core_cases.reopen(core, sid, user)
 
 
+def seen_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.mark_seen(core, sid, user)
+
+
 def timeline_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
     return core_cases.timeline(core, sid, user, post_to_card_ts=form.meta.get("t"))
 
@@ -616,6 +620,7 @@ CASE_ACTIONS: dict[str, CaseActionSpec] = {
     CaseAction.CLAIM: CaseActionSpec(claim_step, acts_on_click=True),
     CaseAction.REOPEN: CaseActionSpec(reopen_step, acts_on_click=True),
     CaseAction.TIMELINE: CaseActionSpec(timeline_step, acts_on_click=True),
+    CaseAction.SEEN: CaseActionSpec(seen_step, acts_on_click=True),
     CaseAction.ASK_INFO: CaseActionSpec(ask_info_step, _plain(ask_info_modal), checks=(TEXT,)),
     CaseAction.CONSULT: CaseActionSpec(consult_step, consult_modal, checks=(TEXT, PARTNERS)),
     CaseAction.RECORD_ADVICE: CaseActionSpec(record_advice_step, record_advice_modal, checks=(
