@@ -356,7 +356,7 @@ def partner_consultation(ctx: RenderContext) -> Rendered:
     if brief.description_shared:
         blocks += m.user_text_sections(_("Description"), brief.description)
     if c.answered_at is not None:
-        blocks += m.user_text_sections("✅ " + _("Advice given by {who} on {when}", who=_who(c.answered_by),
+        blocks += m.user_text_sections("✅ " + _("Advice given by {who} ({when})", who=_who(c.answered_by),
                                                  when=m.date(c.answered_at, ctx.tz)), c.answer)
     elif s.status == "closed":
         blocks.append(m.context(_("The case has been closed; no advice is needed any more.")))
@@ -393,7 +393,7 @@ def partner_handover(ctx: RenderContext) -> Rendered:
         blocks.append(m.context(_("Please report the outcome and next steps by {date}.",
                                   date=m.date(h.expected_outcome_at, ctx.tz, "{date_short_pretty}"))))
     if h.outcome_at is not None:
-        blocks += m.user_text_sections("✅ " + _("Outcome reported by {who} on {when}", who=_who(h.outcome_by),
+        blocks += m.user_text_sections("✅ " + _("Outcome reported by {who} ({when})", who=_who(h.outcome_by),
                                                  when=m.date(h.outcome_at, ctx.tz)), h.outcome)
     elif s.status == "closed":
         blocks.append(m.context(_("The attention officer has closed the case. Contact them if there is still an "
