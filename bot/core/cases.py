@@ -482,7 +482,7 @@ def _question_waits(st: _Step, ev: CaseEvent) -> None:
     if root is None or not st.signal.reporter_id:
         return
     outbox.post(st.session, template="reporter_question_notice", kind="reporter_question_notice",
-                recipient=st.signal.reporter_id, signal_id=st.sid, ref={"event": ev.id}, contains_details=False,
+                recipient=st.signal.reporter_id, signal_id=st.sid, contains_details=False,
                 now=st.now, dedupe_key=f"question_notice:{ev.id}")
     outbox.update(st.session, root, now=st.now)
 
