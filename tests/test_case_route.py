@@ -220,7 +220,7 @@ def test_doorzetten_lists_who_has_it_and_never_sends_the_same_hand_over_twice_by
     r.fake.wait_for(lambda: _handovers(r, reference) == ["avim", "zoco"])
     settle(r)
     card = text_of(case_card(r, reference))
-    assert f"Opgepakt door <@{AF}>" in card and "AVIM (politie): doorgezet" in card
+    assert f"In behandeling bij <@{AF}>" in card and "Opgepakt (" in card and "AVIM (politie): doorgezet" in card
     assert " op <!date" not in card  # no "op vandaag"
     assert "route" in card_actions(r, reference)
 

@@ -203,6 +203,7 @@ class CaseCard:
     next_due: Due | None = None
     new_from_reporter: bool = False  # the reporter added or answered something not acted on yet
     claimed_by: str | None = None  # who claimed it (also once closed)
+    claimed_at: datetime | None = None
     conclusion_at: datetime | None = None
     feedback_at: datetime | None = None  # first feedback to the reporter
     facts: CaseFacts | None = None
@@ -217,7 +218,8 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
     base = dict(signal_id=signal.id, reference=signal.reference, acute=bool(signal.acute), minor=bool(signal.minor),
                 view=view, handled_by=signal.claimed_by if signal.status != CaseStatus.CLOSED else None,
                 actions=tuple(available_actions(view)), new_from_reporter=new_from_reporter(session, signal),
-                claimed_by=signal.claimed_by, conclusion_at=signal.conclusion_at, feedback_at=signal.first_feedback_at)
+                claimed_by=signal.claimed_by, claimed_at=signal.claimed_at, conclusion_at=signal.conclusion_at,
+                feedback_at=signal.first_feedback_at)
     if signal.status == CaseStatus.CLOSED:
         routed = session.exec(select(Handover.partner_key).where(Handover.signal_id == signal.id)).all()
         return CaseCard(**base, closed=ClosedCase(

@@ -119,14 +119,14 @@ def status_line(ctx: RenderContext, card: presenters.CaseCard) -> str:
 
 
 def done_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
-    """What is done on an open case: claimed, concluded, feedback (hand-overs are the partner lines)."""
+    """What is done on an open case, with dates: claimed, concluded, feedback (who holds it and the
+    conclusion are in the status line; hand-overs are the partner lines)."""
     _ = ctx._
     lines = []
-    if card.claimed_by:
-        lines.append("✅ " + _("Claimed by {who}", who=m.mention(card.claimed_by)))
+    if card.claimed_by and card.claimed_at:
+        lines.append("✅ " + _("Claimed ({date})", date=m.date(card.claimed_at, ctx.tz, "{date_short_pretty}")))
     if card.view.conclusion and card.conclusion_at:
-        lines.append("✅ " + _("Concluded: {conclusion} ({date})",
-                              conclusion=_(CONCLUSION_LABELS[card.view.conclusion]),
+        lines.append("✅ " + _("Conclusion recorded ({date})",
                               date=m.date(card.conclusion_at, ctx.tz, "{date_short_pretty}")))
     if card.feedback_at:
         lines.append("✅ " + _("Feedback given to the reporter ({date})",
