@@ -9,14 +9,14 @@ from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.core import people, platforms
 from bot.core.outbox import Delivered, NotReady, PermanentError, Refusal, TransientError, Unauthorized
 from bot.i18n import language_for, translator
-from bot.slack.render import Template, language_for_message, render, tombstone
+from bot.slack.render import Rendered, Template, language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
 from models import MessageRef, Person
 
@@ -76,6 +76,8 @@ class SlackDeliverer:
                                  else Refusal.OTHER) from exc
         except (URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise TransientError(type(exc).__name__) from exc
+        except SlackRequestError as exc:  # files_upload_v2: the upload URL did not take the file
+            raise TransientError("upload_failed") from exc
 
     def probe(self) -> None:
         """auth.test: returns when Slack accepts the token again; Unauthorized while it does not."""
@@ -102,6 +104,8 @@ class SlackDeliverer:
         if op == "update":
             self.client.chat_update(channel=msg.conversation, ts=msg.message_id, text=out.text, blocks=out.blocks)
             return Delivered(msg.conversation, msg.message_id)
+        if out.files:
+            return self._upload(msg, out)
         thread_ts = None
         channel = msg.conversation or msg.recipient  # a person key of Slack's is their user id: their DM
         if msg.parent_id:
@@ -112,6 +116,20 @@ class SlackDeliverer:
         resp = self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=out.text, blocks=out.blocks,
                                             unfurl_links=False, unfurl_media=False, metadata=marker(msg))
         return Delivered(resp["channel"], resp["ts"])
+
+    def _upload(self, msg: MessageRef, out: Rendered) -> Delivered:
+        """A post with files (the digest's charts): files_upload_v2 into the conversation, `text` as the
+        comment. Slack shares the files into a channel ID, so a DM is opened first. The message id kept is
+        the first file's id (Slack shares asynchronously: there is no message ts to keep)."""
+        channel = msg.conversation
+        if not channel:
+            channel = self.client.conversations_open(users=msg.recipient)["channel"]["id"]
+        resp = self.client.files_upload_v2(
+            channel=channel, initial_comment=out.text,
+            file_uploads=[{"content": f.content, "filename": f.filename, "title": f.title, "alt_txt": f.alt}
+                          for f in out.files])
+        files = resp.get("files") or []
+        return Delivered(channel, str(files[0]["id"]) if files else None)
 
     def find(self, session: Session, msg: MessageRef) -> Delivered | None:
         """A post whose earlier attempt did not finish: look for it in its conversation by the marker
