@@ -73,16 +73,16 @@ def breakdown_blocks(_: Translate, report: stats.Report, questionnaire: Question
             signals = _.ngettext("{count} signal", "{count} signals", report.plural(count), count=report.n(count))
             meldingen = _.ngettext("{count} led to a melding", "{count} led to a melding", report.plural(routed),
                                    count=report.n(routed))
-            lines.append(f"• {m.esc(_label(_, questionnaire, dim, value))}: {signals}, {meldingen}")
+            lines.append(f"• {m.esc(_label(_, questionnaire, dim, value))}: {m.esc(signals)}, {m.esc(meldingen)}")
         title = DIMENSION_TITLES.get(dim, dim)
         blocks.append(m.section("*" + (_(title) if dim in DIMENSION_TITLES else m.esc(title)) + "*\n"
                                 + "\n".join(lines)))
     if report.partners:
-        lines = [f"• {m.esc(p.name or p.partner)}: "
-                 + _.ngettext("{count} handed over", "{count} handed over", report.plural(p.handed_over),
+        lines = [f"• {m.esc(p.name or p.partner)}: " + m.esc(
+                 _.ngettext("{count} handed over", "{count} handed over", report.plural(p.handed_over),
                               count=report.n(p.handed_over)) + ", "
                  + _.ngettext("{count} outcome reported back", "{count} outcomes reported back",
-                              report.plural(p.outcome_reported), count=report.n(p.outcome_reported))
+                              report.plural(p.outcome_reported), count=report.n(p.outcome_reported)))
                  for p in report.partners]
         blocks.append(m.section("*" + _("Hand-overs (meldingen) per partner") + "*\n" + "\n".join(lines)))
     return blocks
