@@ -189,13 +189,15 @@ def test_the_yearly_report_hides_small_counts(seeded_year, settings, monkeypatch
 
 
 def figures(r, user: str, text: str = "cijfers") -> str:  # noqa: ANN001
-    """What `/signaal <text>` answers `user`: its text and blocks as one string."""
+    """What `/signaal <text>` answers `user`: the immediate answer, or — for the figures, counted after
+    the ack — the answer that replaces it (an ephemeral by the response_url): its text and blocks."""
+    before = len(r.fake.ephemerals_for(user))
     raw = r.driver.slash(user, text=text).body
-    if not raw.startswith("{"):
-        return raw  # an answer of text only (Bolt sends it as plain text)
-    body = json.loads(raw)
-    return body.get("text", "") + json.dumps(body.get("blocks", []), ensure_ascii=False)
-
+    if "Even tellen" not in raw:
+        return raw if not raw.startswith("{") else json.loads(raw).get("text", "")
+    answer = r.fake.wait_for(lambda: [e for e in r.fake.ephemerals_for(user)[before:]
+                                      if "Even tellen" not in e.get("text", "")])[-1]
+    return answer.get("text", "") + json.dumps(answer.get("blocks", []), ensure_ascii=False)
 
 
 def test_figures_in_slack_per_role(running, monkeypatch) -> None:  # noqa: ANN001

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel.dates import format_date
-from slack_bolt import Ack
+from slack_bolt import Ack, App, Respond
 from sqlmodel import Session
 
 from bot.core import access, audit, charts, stats
@@ -224,8 +224,32 @@ def figures_reply(ctx: SlackContext, user: str, rest: str) -> tuple[str, list[di
 
 @hooks.subcommand("cijfers", "figures")
 def figures_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, rest: str) -> None:
-    text, blocks = figures_reply(ctx, command["user_id"], rest)
-    if blocks:
-        ack(text=text, blocks=blocks)
+    """A refusal or a wrong period is answered at once; the figures are counted after the ack (a year
+    of a region is more than a listener may do within Slack's 3 seconds) and sent to the response_url."""
+    user = command["user_id"]
+    _ = ctx.tr(user)
+    with Session(ctx.core.engine) as session:
+        actor = access.actor(session, user)
+    if stats_scope(actor) is None:
+        ack(text=_("Only attention officers (for their own municipality) and the ketenregisseur (for the region) "
+                   "see these figures. Ask the attention officer of your municipality or the ketenregisseur."))
+        return
+    if period(rest.strip(), ctx.core.clock.now().astimezone(ctx.core.settings.tz).date()) is None:
+        ack(text=_("Give a year or a month, such as “/signaal cijfers 2026” or “/signaal cijfers 2026-03”."))
+        return
+    ack(text=_("Counting the figures…"))
+    ctx.after_ack(figures_work, user, rest, command.get("response_url"))
+
+
+def figures_work(ctx: SlackContext, user: str, rest: str, response_url: str | None) -> None:
+    text, blocks = figures_reply(ctx, user, rest)
+    if response_url:
+        Respond(response_url=response_url)(text=text, blocks=blocks or None, response_type="ephemeral",
+                                           replace_original=True)
     else:
-        ack(text=text)
+        ctx.ephemeral(None, user, text, blocks=blocks or None)
+
+
+@hooks.feature
+def register(ctx: SlackContext, app: App) -> None:
+    ctx.work_fn_of(figures_work)
