@@ -53,6 +53,8 @@ def test_a_chart_never_draws_a_small_count() -> None:
     assert drawn == {"AU": (8, 6, 0), "CU": (0, 0, None), "SU": (None, None, 0)}
     assert set(by_form.hidden) == {("2027-01", "SU"), ("2027-02", "SU"), ("2027-03", "CU")}
     assert share.series[0].values == (50.0, None, None)  # February: only 2 meldingen; March: 1 signal
+    r.months[0].routed = 10  # 10 of 12: the two others would be a small number
+    assert charts.melding_share(r, NL).series[0].values == (None, None, None)
     assert claim.series[0].values == (3.5, None, None)  # a median over fewer than five claims is not drawn
     assert not [v for v in by_form.visible_values() if 0 < v < r.threshold]
     # With threshold 1 everything is drawn (the data is what the PNG shows).

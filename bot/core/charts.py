@@ -3,7 +3,8 @@ median time to claim. Aggregates only.
 
 Two steps, so the privacy rule can be tested on plain data: `*_chart(report)` gives the `Chart` that
 is drawn — every count from 1 up to the threshold is suppressed there (value None, labelled "< N"),
-a share is drawn only when both the month's signals and the meldingen reach the threshold, a median
+a share is drawn only when the month's signals, its meldingen and the rest each reach the threshold
+(or are none), a median
 only over at least threshold claims — and `png(chart)` draws exactly that with matplotlib (Agg
 canvas, no pyplot state, no network: the fonts ship with matplotlib).
 """
@@ -63,7 +64,8 @@ def melding_share(report: Report, _: Translate) -> Chart:
     values: list[float | None] = []
     hidden = []
     for m in report.months:
-        small = m.total < limit or 0 < m.routed < limit
+        # A share gives away its counts: not drawn when the meldingen or the others are a small number.
+        small = m.total < limit or 0 < m.routed < limit or 0 < m.total - m.routed < limit
         values.append(None if small else round(100 * m.routed / m.total, 1) if m.total else None)
         if small and m.total:
             hidden.append((m.month, ""))
