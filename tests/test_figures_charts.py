@@ -49,7 +49,7 @@ def test_a_chart_never_draws_a_small_count() -> None:
     r = month_report()
     by_form, share, claim = charts.charts(r, NL, lambda form: form)
     assert by_form.months == ("2027-01", "2027-02", "2027-03")
-    drawn = {s.label: s.values for s in by_form.series}
+    drawn = {s.key: s.values for s in by_form.series}
     assert drawn == {"AU": (8, 6, 0), "CU": (0, 0, None), "SU": (None, None, 0)}
     assert set(by_form.hidden) == {("2027-01", "SU"), ("2027-02", "SU"), ("2027-03", "CU")}
     assert share.series[0].values == (50.0, None, None)  # February: only 2 meldingen; March: 1 signal
@@ -59,7 +59,7 @@ def test_a_chart_never_draws_a_small_count() -> None:
     assert not [v for v in by_form.visible_values() if 0 < v < r.threshold]
     # With threshold 1 everything is drawn (the data is what the PNG shows).
     by_form_1 = charts.signals_by_form(month_report(limit=1), NL, lambda form: form)
-    assert {s.label: s.values for s in by_form_1.series}["SU"] == (4, 1, 0)
+    assert {s.key: s.values for s in by_form_1.series}["SU"] == (4, 1, 0)
 
 
 def test_the_chart_png_is_made_without_network_access(monkeypatch: pytest.MonkeyPatch) -> None:

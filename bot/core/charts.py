@@ -24,6 +24,7 @@ from bot.i18n import Translate
 class Series:
     label: str
     values: tuple[float | None, ...]  # one per month; None: not shown (a small count, or too few cases)
+    key: str = ""  # short name in the "< N" marks (a form: AU, SU, CU…)
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,8 @@ def signals_by_form(report: Report, _: Translate, label: Callable[[str], str]) -
     series, hidden = [], []
     for form in forms:
         values = tuple(_count(m.by_form.get(form, 0), limit) for m in report.months)
-        series.append(Series(label(form), values))
-        hidden += [(m.month, label(form)) for m, v in zip(report.months, values, strict=True) if v is None]
+        series.append(Series(f"{label(form)} ({form})" if label(form) != form else form, values, form))
+        hidden += [(m.month, form) for m, v in zip(report.months, values, strict=True) if v is None]
     return Chart("signals_by_form", _("Signals per month by form"), _("Signals"),
                  tuple(m.month for m in report.months), tuple(series), stacked=True,
                  note=_("Counts below {limit} are not drawn (“< {limit}”).", limit=limit), hidden=tuple(hidden))
@@ -111,18 +112,17 @@ def png(chart: Chart, limit: int) -> bytes:
             ax.bar(x, heights, bottom=bottom, label=s.label)
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
         for i in x:
-            labels = [s.label for s in chart.series if s.values[i] is None]
-            if labels:
-                ax.annotate("\n".join(f"{name}: {small}" for name in labels), (i, bottom[i]), ha="center",
+            keys = [s.key or s.label for s in chart.series if s.values[i] is None]
+            if keys:
+                ax.annotate("\n".join(f"{key} {small}" for key in keys), (i, bottom[i]), ha="center",
                             va="bottom", fontsize=7, color="#555555")
         ax.margins(y=0.25)
         if chart.series:
             ax.legend(fontsize=8, loc="upper left")
     else:
         for s in chart.series:
-            xs = [i for i, v in zip(x, s.values, strict=True) if v is not None]
-            ys = [v for v in s.values if v is not None]
-            ax.plot(xs, ys, marker="o", label=s.label)
+            # A month not shown breaks the line (NaN), so no line runs across it.
+            ax.plot(x, [float("nan") if v is None else v for v in s.values], marker="o", label=s.label)
             for i, v in enumerate(s.values):
                 if v is None and (chart.months[i], "") in chart.hidden:
                     ax.annotate(small, (i, 0), ha="center", va="bottom", fontsize=7, color="#555555")
