@@ -282,3 +282,25 @@ def test_the_ketenregisseur_plans_a_training_in_the_form_and_the_network_member_
     invitation = page.locator("#messages .msg").filter(has_text="Netwerkbijeenkomst arbeidsuitbuiting")
     invitation.get_by_text("10:00 – 12:00").wait_for()
     invitation.get_by_role("button", name="Ik kom", exact=True).wait_for()
+
+
+def test_the_ketenregisseur_sees_the_digests_charts_as_images_in_the_dm(page, sandbox) -> None:
+    """The monthly digest's charts are uploaded with files_upload_v2; the sandbox draws them."""
+    from datetime import time
+
+    from flows.calendar import WorkingCalendar
+
+    box, _url = sandbox
+    calendar = WorkingCalendar()
+    today = calendar.local(box.bot.core.clock.now()).date()
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)  # the 1st of next month
+    day = first if calendar.is_working_day(first) else calendar.next_working_day(first)
+    moved = box.move_clock("at", calendar.at_local(day, time(9, 30)).isoformat())
+    assert any(line.startswith("digest:") for line in moved["jobs"]), moved["jobs"]
+    be(page, "U0DEMOKR01")
+    charts = page.locator("#messages img.msg-file")
+    charts.first.wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('#messages img.msg-file')].length === 3 && "
+                           "[...document.querySelectorAll('#messages img.msg-file')].every(i => i.naturalWidth > 0)")
+    assert charts.first.get_attribute("alt").startswith("Signalen per maand")
+    shot(page, "13-ketenregisseur-digest-charts")
