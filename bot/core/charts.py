@@ -99,10 +99,12 @@ def png(chart: Chart, limit: int) -> bytes:
     """The chart as a PNG. A value of None is left out and marked "< N" at its place (counts) or "—"."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(8, 4.2), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     x = list(range(len(chart.months)))
     small = f"< {limit}"
     if chart.stacked:
@@ -117,6 +119,7 @@ def png(chart: Chart, limit: int) -> bytes:
                 ax.annotate("\n".join(f"{key} {small}" for key in keys), (i, bottom[i]), ha="center",
                             va="bottom", fontsize=7, color="#555555")
         ax.margins(y=0.25)
+        ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]))
         if chart.series:
             ax.legend(fontsize=8, loc="upper left")
     else:
@@ -126,7 +129,8 @@ def png(chart: Chart, limit: int) -> bytes:
             for i, v in enumerate(s.values):
                 if v is None and (chart.months[i], "") in chart.hidden:
                     ax.annotate(small, (i, 0), ha="center", va="bottom", fontsize=7, color="#555555")
-        ax.set_ylim(bottom=0)
+        top = 100.0 if chart.unit == "%" else max(1.0, ax.get_ylim()[1])
+        ax.set_ylim(bottom=0, top=top)
     ax.set_xticks(x, [m[2:] if len(chart.months) > 12 else m[5:] + "/" + m[2:4] for m in chart.months],
                   fontsize=8)
     ax.set_title(chart.title)
