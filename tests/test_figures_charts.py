@@ -273,3 +273,10 @@ def test_the_digest_uploads_its_charts_to_the_ketenregisseurs_dm(running) -> Non
     everything = str(message)
     assert reference not in everything and not any(bit in everything for bit in FREE_TEXT_BITS)
     assert len(_charts_message(r)) == 1  # once
+
+
+def test_durations_are_written_the_languages_way() -> None:
+    from bot.slack.stats_views import duration
+
+    assert duration(NL, 3.5) == "3,5 uur" and duration(translator("en"), 3.5) == "3.5 hours"
+    assert duration(NL, 84) == "3,5 dagen" and duration(NL, None) == "niet getoond (te weinig casussen)"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from sqlmodel import Session, select
 
 from bot.core import charts, stats
@@ -92,8 +93,7 @@ def as_csv(year_report: YearReport) -> str:
 def _hours(_: Translate, values: list[float], limit: int) -> str:
     if len(values) < limit:
         return _("not shown (too few cases)")
-    rounded = f"{statistics.median(values):.1f}"
-    return _("{hours} hours", hours=rounded)
+    return _("{hours} hours", hours=format_decimal(round(statistics.median(values), 1), "0.0", locale=_.lang))
 
 
 def section(_: Translate, title: str, report: stats.Report, label: Callable[[str, str], str]) -> list[str]:
