@@ -280,3 +280,9 @@ def test_durations_are_written_the_languages_way() -> None:
 
     assert duration(NL, 3.5) == "3,5 uur" and duration(translator("en"), 3.5) == "3.5 hours"
     assert duration(NL, 84) == "3,5 dagen" and duration(NL, None) == "niet getoond (te weinig casussen)"
+
+
+def test_the_report_command_refuses_a_year_it_cannot_mean(settings, monkeypatch, capsys, tmp_path) -> None:  # noqa: ANN001
+    code, printed = run_cli(monkeypatch, capsys, settings, "report", "--year", "26", "--out", str(tmp_path))
+    assert code != 0 and "--year takes a year such as 2026" in printed
+    assert list(tmp_path.iterdir()) == []
