@@ -38,6 +38,7 @@ def help_blocks(_: Translate) -> list[dict[str, Any]]:
           "then the attention officer for human trafficking (aandachtsfunctionaris) of your municipality "
           "receives it. Only you and the attention officer see your answers."),
         _("`/signaal <text>` starts with your description filled in. `/signaal status` shows your own signals."),
+        _("`/signaal info`: what human trafficking is, the signals to look for, and where else it can be reported."),
         _("Good practice: write down what you saw and heard, keep facts and interpretation apart, "
           "and do not confront the person."),
     ])
