@@ -286,3 +286,36 @@ def test_the_report_command_refuses_a_year_it_cannot_mean(settings, monkeypatch,
     code, printed = run_cli(monkeypatch, capsys, settings, "report", "--year", "26", "--out", str(tmp_path))
     assert code != 0 and "--year takes a year such as 2026" in printed
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("reached_slack", [True, False])
+def test_charts_whose_process_died_after_slack_took_them_are_not_uploaded_twice(running, reached_slack) -> None:  # noqa: ANN001
+    """As for any post (tests/test_outbox_recovery.py): the attempt that uploaded died before recording
+    it; the next one, after the lease, finds the file message by its comment and file names."""
+    from bot.core import outbox
+    from bot.core.outbox import OutboxWorker
+    from models import MessageRef, OutboxMessage
+
+    r = running
+    r.bot.worker.stop()
+    deliver, clock = r.bot.worker.deliver, r.bot.core.clock
+    r.fake.ensure_user(KETENREGISSEUR)  # the clock stays near the fake's own (history is searched from then)
+    with session_scope(r.core.engine) as session:
+        msg = outbox.post(session, template="digest_charts", kind="digest_charts", recipient=KETENREGISSEUR,
+                          ref={"month": "2027-04"}, contains_details=False, now=clock.now())
+    with session_scope(r.core.engine) as session:  # the dying attempt: leased, and (maybe) uploaded
+        [item] = [i for i in session.exec(select(OutboxMessage).where(OutboxMessage.message_ref_id == msg.id))]
+        assert OutboxWorker._lease(session, item.id, "post", msg.id, r.bot.worker.now())
+    with session_scope(r.core.engine) as session:
+        if reached_slack:
+            deliver(session, "post", session.get(MessageRef, msg.id))
+        session.rollback()  # …and the process died before recording it
+    with session_scope(r.core.engine) as session:  # its lease runs out
+        session.get(OutboxMessage, item.id).locked_until = r.bot.worker.now() - timedelta(seconds=1)
+    assert len(_charts_message(r)) == (1 if reached_slack else 0)
+    outcomes = r.bot.worker.drain()
+    assert [(o, m.id) for o, m, _ in outcomes if m.id == msg.id] == [("sent", msg.id)]
+    (message,) = _charts_message(r)
+    with Session(r.core.engine) as session:
+        stored = session.get(MessageRef, msg.id)
+        assert stored is not None and stored.message_id == message["files"][0]["id"]

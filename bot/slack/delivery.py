@@ -133,7 +133,8 @@ class SlackDeliverer:
 
     def find(self, session: Session, msg: MessageRef) -> Delivered | None:
         """A post whose earlier attempt did not finish: look for it in its conversation by the marker
-        every post carries (message metadata with the MessageRef's opaque id — no content)."""
+        every post carries (message metadata with the MessageRef's opaque id — no content); an upload
+        by its comment and file names."""
         if msg.parent_id:
             parent = session.get(MessageRef, msg.parent_id)
             if parent is None or not parent.message_id:
@@ -150,9 +151,20 @@ class SlackDeliverer:
             since = msg.created_at.timestamp() - 60 if msg.created_at else 0
             found = self.client.conversations_history(channel=channel, oldest=f"{since:.6f}", limit=200,
                                                       include_all_metadata=True)
-        for message in found.get("messages") or []:
+        messages = found.get("messages") or []
+        for message in messages:
             if message.get("metadata") == marker(msg):
                 return Delivered(channel, message["ts"])
+        if not msg.parent_id and any(message.get("files") for message in messages):
+            # An upload (the digest's charts) carries no metadata: it is the file message since then with
+            # the same comment and the same file names (the comment names the month: one per digest).
+            out = render(session, self.settings, self.questionnaire, msg, self.language(session, msg, False),
+                         templates=self.templates)
+            names = [f.filename for f in out.files]
+            for message in messages:
+                files = message.get("files") or []
+                if names and message.get("text") == out.text and [f.get("name") for f in files] == names:
+                    return Delivered(channel, str(files[0]["id"]))
         return None
 
 
