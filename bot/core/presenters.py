@@ -36,6 +36,7 @@ from bot.core.cases import (
     case_view,
     due_dates,
 )
+from bot.core.triage import still_answering
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
 from flows.questionnaire import Questionnaire
@@ -196,6 +197,7 @@ class CaseCard:
     facts: CaseFacts | None = None
     description: str | None = None
     location: str | None = None
+    still_answering: bool = False  # sent early (acute): the reporter is still answering the rest
 
 
 def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, cal: WorkingCalendar) -> CaseCard:
@@ -225,7 +227,8 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
                       sector=answers.label("sector"), source=answers.label("source"), reporter_id=signal.reporter_id,
                       reported_at=signal.submitted_at or signal.created_at, municipality=muni.name if muni else None)
     return CaseCard(**base, partners=tuple(partners), next_due=due[0] if due else None, facts=facts,
-                    description=signal.description, location=signal.location or None)
+                    description=signal.description, location=signal.location or None,
+                    still_answering=still_answering(signal))
 
 
 # ------------------------------------------------------------------------------ reminders

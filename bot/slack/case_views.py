@@ -182,6 +182,9 @@ def case_card(ctx: RenderContext) -> Rendered:
         due = next_due_line(ctx, card.next_due)
         if due:
             blocks.append(m.context(due))
+        if card.still_answering:
+            blocks.append(m.context("⏳ " + _("Sent right away because it is acute: the reporter is still answering "
+                                             "the remaining questions. This card shows each answer as it comes.")))
         if card.facts is not None:
             blocks += m.fields(signal_facts(ctx, card.facts, card.acute))
         if card.minor:

@@ -173,6 +173,18 @@ function renderMessage(message, channelId, { inThread = false } = {}) {
     edited.textContent = "(bewerkt)";
     body.appendChild(edited);
   }
+  if (!isBot && !message.is_ephemeral) {
+    // Slack's ⋯ menu on a person's message, with the app's message shortcut (slack-app-manifest.yaml).
+    const report = document.createElement("button");
+    report.type = "button";
+    report.className = "msg-shortcut";
+    report.textContent = "⋯ Meld als signaal";
+    report.title = "Berichtsnelkoppeling van Signaalbot";
+    report.addEventListener("click", () => act("/api/shortcut", {
+      user: ui.me, callback_id: "signal_from_message", ts: message.ts,
+    }));
+    body.appendChild(report);
+  }
   if (!inThread && message.reply_count) {
     const link = document.createElement("button");
     link.type = "button";
