@@ -235,9 +235,9 @@ def test_a_typo_of_a_command_is_a_question_not_a_signal(running) -> None:
 
 def test_help_lists_every_command_how_to_cancel_and_who_sees_what(running) -> None:
     body = running.driver.slash(REPORTER, text="help").body
-    for command in ("status", "training", "netwerk", "info", "help"):
+    for command in ("status", "training", "netwerk", "info", "cijfers", "help"):
         assert f"`/signaal {command}`" in body
-    for alias in ("trainingen", "network", "hulp"):
+    for alias in ("trainingen", "network", "hulp", "figures"):
         assert f"`/signaal {alias}`" not in body, "each command once, by its first name"
     assert "Annuleren" in body and "stop" in body
     for honest in HONEST:

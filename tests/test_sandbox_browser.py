@@ -361,3 +361,25 @@ def test_a_message_in_a_channel_is_reported_with_the_message_shortcut(page, sand
     shot(page, "15-reporter-from-message")
     general = [m["text"] for m in box.fake.messages_in(GENERAL_CHANNEL)]
     assert general == ["Bij de wasstraat slapen drie jongens in de bus van de baas."]  # the original stays
+
+
+def test_the_ketenregisseur_sees_the_digests_charts_as_images_in_the_dm(page, sandbox) -> None:
+    """The monthly digest's charts are uploaded with files_upload_v2; the sandbox draws them."""
+    from datetime import time
+
+    from flows.calendar import WorkingCalendar
+
+    box, _url = sandbox
+    calendar = WorkingCalendar()
+    today = calendar.local(box.bot.core.clock.now()).date()
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)  # the 1st of next month
+    day = first if calendar.is_working_day(first) else calendar.next_working_day(first)
+    moved = box.move_clock("at", calendar.at_local(day, time(9, 30)).isoformat())
+    assert any(line.startswith("digest:") for line in moved["jobs"]), moved["jobs"]
+    be(page, "U0DEMOKR01")
+    charts = page.locator("#messages img.msg-file")
+    charts.first.wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('#messages img.msg-file')].length === 3 && "
+                           "[...document.querySelectorAll('#messages img.msg-file')].every(i => i.naturalWidth > 0)")
+    assert charts.first.get_attribute("alt").startswith("Signalen per maand")
+    shot(page, "20-ketenregisseur-digest-charts")

@@ -502,6 +502,14 @@ def make_web_app(sandbox: Sandbox) -> Any:
 
         return endpoint
 
+    async def file(request: Request) -> Response:
+        """An uploaded file (the digest's charts) for someone in a conversation it was shared to."""
+        user = request.query_params.get("user") or REPORTER
+        content, mimetype = sandbox.fake.file_content(request.path_params["file_id"], viewer=user)
+        if content is None:
+            return JSONResponse({"ok": False, "error": "file_not_found"}, status_code=404)
+        return Response(content, media_type=mimetype, headers={"Cache-Control": "no-store"})
+
     async def reset(_: Request) -> Response:
         await run_in_threadpool(sandbox.reset)
         return JSONResponse({"ok": True})
@@ -509,6 +517,7 @@ def make_web_app(sandbox: Sandbox) -> Any:
     routes = [
         Route("/", index),
         Route("/api/state", state),
+        Route("/api/file/{file_id}", file),
         Route("/api/compose", action(sandbox.compose, "user", "channel", "text", optional=("thread_ts",)),
               methods=["POST"]),
         Route("/api/click", action(sandbox.click, "user", "ts", "action_id",

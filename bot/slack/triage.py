@@ -47,6 +47,7 @@ COMMAND_TEXTS = {
     "training": N_("trainings: see them and sign up (attention officers also plan them)"),
     "netwerk": N_("the network of trained colleagues (for attention officers and the ketenregisseur)"),
     "info": N_("what human trafficking is, the signals to look for, and where else it can be reported"),
+    "cijfers": N_("figures on signals, for a year or a month (for attention officers and the ketenregisseur)"),
     "help": N_("this help"),
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.core import people
+from bot.core import people, presenters
 from bot.core.triage import KEPT_TOO_LONG, SENT_EARLY, still_answering
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
@@ -62,6 +62,9 @@ def reporter_root(ctx: RenderContext) -> Rendered:
         "cancelled": _("Cancelled: nothing was sent."),
     }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this thread."))
     blocks = [m.header(_("Signal {reference}", reference=s.reference)), m.section(status)]
+    if presenters.question_waits(ctx.session, s):  # until the reporter answers (bot.core.cases)
+        blocks.append(m.section("❓ *" + _("The attention officer has asked you a question: see the newest "
+                                           "messages in this thread.") + "*"))
     if s.status != "cancelled":
         blocks.append(m.context(privacy_notice(_)))
     blocks.append(m.context(_("If a life is in danger, call 112 first.")))

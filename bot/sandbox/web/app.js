@@ -151,6 +151,22 @@ function renderMessage(message, channelId, { inThread = false } = {}) {
   }
   if (message.blocks && message.blocks.length) body.appendChild(renderBlocks(message.blocks, ctx));
   else body.appendChild(renderMrkdwn(message.text || "", ctx));
+  for (const file of message.files || []) {
+    // A shared file (files_upload_v2): images are shown, anything else as its title.
+    if ((file.mimetype || "").startsWith("image/")) {
+      const img = document.createElement("img");
+      img.className = "msg-file";
+      img.src = `/api/file/${encodeURIComponent(file.id)}?user=${encodeURIComponent(ui.me)}`;
+      img.alt = file.alt_txt || file.title || file.name;
+      img.title = file.title || file.name;
+      body.appendChild(img);
+    } else {
+      const name = document.createElement("div");
+      name.className = "msg-file-name";
+      name.textContent = `📎 ${file.title || file.name}`;
+      body.appendChild(name);
+    }
+  }
   if (message.edited) {
     const edited = document.createElement("span");
     edited.className = "edited";
