@@ -166,6 +166,11 @@ def test_an_acute_signal_is_chased_at_any_hour(running) -> None:
     assert sent(travel(r, local(2027, 3, 27, 3, 0))) == ["unclaimed_acute_escalation"]
     assert len(dms(r, BACKUP)) == 1 and len(dms(r, KETENREGISSEUR)) == 1
     assert "ACUUT" in dms(r, BACKUP)[0]["text"]
+    # Acute escalations say what to do outside office hours: the police number (and 112).
+    for escalation in (dms(r, BACKUP)[0], dms(r, KETENREGISSEUR)[0]):
+        blocks = str(escalation["blocks"])
+        assert "Buiten kantooruren" in blocks and "0900-8844" in blocks and "112" in blocks
+        assert "0900-8844" not in escalation["text"]
     assert sent(travel(r, local(2027, 3, 29, 10, 0))) == []
 
 
