@@ -482,6 +482,22 @@ def _skip_superseded(session: Session, policy: Policy, items: list[_Due], now: d
             ladders[(rung.signal_id, rung.trigger, rung.subject_id)].append(rung)
     # The ladders as they were before this chunk: a rung settled earlier in the chunk never counts
     # here, as it was due no later than the rungs processed after it (the chunk is in due order).
+    backups: dict[int, bool] = {}  # municipality id -> has a backup
+
+    def chases_af(rule_key: str, municipality_id: int | None) -> bool:
+        """Whether a rung reaches the AF in the case thread: an AF audience, or a backup audience where
+        the municipality has no backup (then the AFs are chased instead, see `_Delivery.deliver`)."""
+        rule = policy.rule(rule_key)
+        if rule is None:
+            return False
+        if Audience.AF in rule.audience:
+            return True
+        if Audience.BACKUP in rule.audience and municipality_id:
+            if municipality_id not in backups:
+                backups[municipality_id] = bool(people.handlers_of(session, municipality_id, "backup"))
+            return not backups[municipality_id]
+        return False
+
     for item in items:
         row = item.row
         later = [r for r in ladders[(row.signal_id, row.trigger, row.subject_id)]
@@ -489,15 +505,11 @@ def _skip_superseded(session: Session, policy: Policy, items: list[_Due], now: d
         top = max(later, key=lambda r: r.rung, default=None)
         if top is None:
             continue
-        if _chases_af(policy, row.rule_key) and not any(_chases_af(policy, r.rule_key) for r in later):
+        muni = item.signal.municipality_id if item.signal else None
+        if chases_af(row.rule_key, muni) and not any(chases_af(r.rule_key, muni) for r in later):
             continue  # the AF's own reminder goes with the escalation above it
         item.settle(SKIPPED, now, f"skipped {row.rule_key} for {item.reference}: {top.rule_key} is due as well",
                     note=f"superseded:{top.rule_key}"[:40])
-
-
-def _chases_af(policy: Policy, rule_key: str) -> bool:
-    rule = policy.rule(rule_key)
-    return rule is not None and Audience.AF in rule.audience
 
 
 def _slot(row: Any) -> tuple[int, str, int, datetime]:
