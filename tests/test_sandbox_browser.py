@@ -210,6 +210,14 @@ def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_st
     clock_click(page, "Volgende werkdag")
     clock_click(page, "Volgende werkdag")
     jobs = page.locator("#jobs")
+    # The job report reads in the UI's language, never covers the composer, and closes with its ✕.
+    assert f"Herinneringen: unclaimed_af voor {reference} verstuurd" in jobs.inner_text()
+    assert "Geplande taken na de klokwijziging" in jobs.inner_text()
+    report, composer = jobs.bounding_box(), page.locator("#composer").bounding_box()
+    assert report and composer and report["y"] + report["height"] <= composer["y"]
+    page.locator("#composer-input").click()  # reachable: nothing lies over it
+    jobs.get_by_role("button", name="Sluiten").click()
+    jobs.wait_for(state="hidden")
 
     be(page, AF_BREDA)
     page.locator(f"#channels [data-channel='{CASES_CHANNEL}']").click()
@@ -234,7 +242,7 @@ def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_st
     # Three more working days: past the backup's and the ketenregisseur's rungs; nothing is sent.
     for _ in range(3):
         clock_click(page, "Volgende werkdag")
-        assert "sent unclaimed" not in jobs.inner_text()
+        assert "Herinneringen: unclaimed" not in jobs.inner_text()
     assert thread.locator(".msg").filter(has_text="nog niet opgepakt").count() == 1
     shot(page, "09-af-reminder-settled")
 
