@@ -10,10 +10,21 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from models import MessageRef
+from models import MessageRef, Signal
+from models.db import session_scope
+from models.jobs import JobRun
 from tests.case_helpers import reporter_replies
 from tests.conftest import Running
-from tests.helpers import CASES_CHANNEL, DEFAULT_ANSWERS, REPORTER, answer, open_question, root_message
+from tests.helpers import (
+    CASES_CHANNEL,
+    DEFAULT_ANSWERS,
+    REPORTER,
+    answer,
+    open_question,
+    root_message,
+    signal_status,
+    wait_summary,
+)
 from tests.reminders_support import local, settle, travel
 
 DESCRIPTION = DEFAULT_ANSWERS["description"]
@@ -104,10 +115,35 @@ def test_a_draft_that_is_sent_in_time_gets_no_nudge(running) -> None:
     r.core.clock.set(monday + timedelta(minutes=5))
     for key in ["minor", "sector", "source", "description", "location", "feedback"]:
         answer(r, REPORTER, key, DEFAULT_ANSWERS[key])
-    from tests.helpers import signal_status, wait_summary
-
     assert r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:submit").status == 200
     r.fake.wait_for(lambda: signal_status(r, reference) == "new")
     assert nudged(travel(r, monday + timedelta(minutes=30))) == []
     assert nudged(travel(r, local(2027, 4, 13, 11, 0))) == []
+    assert not any("nog niet verstuurd" in everything(m) for m in bot_replies(r, reference))
+
+
+def test_a_nudged_acute_draft_that_is_then_sent_says_the_nudge_is_no_longer_needed(running) -> None:
+    r = running
+    monday = local(2027, 4, 12, 10, 0)
+    reference = start_draft(r, monday, "minor", acute="yes")
+    assert nudged(travel(r, monday + timedelta(minutes=10))) == [f"drafts: nudged {reference} (acute draft)"]
+    r.core.clock.set(monday + timedelta(minutes=12))
+    for key in ["minor", "sector", "source", "description", "location", "feedback"]:
+        answer(r, REPORTER, key, DEFAULT_ANSWERS[key])
+    assert r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:submit").status == 200
+    r.fake.wait_for(lambda: signal_status(r, reference) == "new")
+    settle(r)
+    [nudge] = [m for m in bot_replies(r, reference) if "herinnering is niet meer nodig" in everything(m)]
+    assert "nog niet verstuurd" not in everything(nudge) and "0900-8844" not in everything(nudge)
+
+
+def test_a_draft_another_process_nudged_is_not_nudged_again(running) -> None:
+    """As if another process claimed this nudge a moment ago: its unique marker is what counts."""
+    r = running
+    monday = local(2027, 4, 12, 10, 0)
+    reference = start_draft(r, monday, "minor", acute="yes")
+    with session_scope(r.core.engine) as session:
+        signal = session.exec(select(Signal).where(Signal.reference == reference)).one()
+        session.add(JobRun(job="draft_nudge", period=f"{signal.id}:acute", ran_at=monday))
+    assert nudged(travel(r, monday + timedelta(minutes=10))) == []
     assert not any("nog niet verstuurd" in everything(m) for m in bot_replies(r, reference))

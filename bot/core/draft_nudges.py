@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.core import audit, jobs, outbox, reminders, retention, triage
+from bot.core import audit, events, jobs, outbox, reminders, retention, triage
 from bot.core.context import Core
 from bot.core.jobs import sweep
-from models import Signal
+from models import MessageRef, Signal
 from models.db import session_scope
 from models.jobs import JobRun
 
@@ -76,3 +76,13 @@ def nudge_drafts(core: Core, now: datetime) -> list[str]:
     if lines:
         core.kick()
     return lines
+
+
+def _on_submitted(session: Session, *, signal: Signal, now: datetime, **_: object) -> None:
+    """Once the draft is sent, its nudges say they are no longer needed (re-rendered from state)."""
+    for msg in session.exec(select(MessageRef).where(MessageRef.signal_id == signal.id,
+                                                     MessageRef.kind == "draft_nudge")).all():
+        outbox.update(session, msg, now=now)
+
+
+events.subscribe(events.SUBMITTED, _on_submitted)

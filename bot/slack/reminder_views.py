@@ -190,9 +190,10 @@ def draft_nudge(ctx: RenderContext) -> Rendered:
     _ = ctx._
     signal = ctx.session.get(Signal, ctx.msg.signal_id)
     reference = signal.reference if signal else "—"
-    text = _("Your signal {reference} has not been sent yet", reference=reference)
     if signal is None or signal.status != "draft" or signal.purged_at is not None:
-        return Rendered(text, [m.context("✓ " + _("This reminder is no longer needed."))])
+        settled = _("This reminder is no longer needed.")
+        return Rendered(settled, [m.context("✓ " + settled)])
+    text = _("Your signal {reference} has not been sent yet", reference=reference)
     if ctx.msg.ref.get("nudge") == "acute":
         body = _("🚨 Your signal {reference} is marked as acute, but it has *not been sent yet*: the attention "
                  "officer does not know about it. Send it now with *Send now* at the question above; you can "
