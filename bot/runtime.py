@@ -25,6 +25,7 @@ from bot.core.jobs import run_due
 from bot.core.jobs import sweep as sweep
 from bot.core.outbox import OutboxWorker
 from bot.scheduler import start_scheduler
+from flows import knowledge as knowledge_mod
 from flows import questionnaire as questionnaire_mod
 from models import crypto
 from models.db import make_engine, ping, upgrade
@@ -77,7 +78,7 @@ def open_database(settings: Settings, *, migrate: bool = True) -> Engine:
 def make_core(settings: Settings, engine: Engine | None = None, clock: Clock | None = None) -> Core:
     engine = engine or open_database(settings)
     return Core(settings=settings, engine=engine, questionnaire=load_questionnaire(settings),
-                clock=clock or Clock())
+                clock=clock or Clock(), knowledge=knowledge_mod.for_region(settings.region_dir))
 
 
 def make_client(settings: Settings, token: str | None = None) -> WebClient:
@@ -121,6 +122,8 @@ class Bot:
         self.worker.stop()
         if self.work_process is not None:
             self.work_process.stop()
+        if self.slack is not None and "writer" in vars(self.slack):
+            self.slack.writer.close()  # its thread and connection (acks have stopped: the server is down)
         self._stopped.set()
 
 
@@ -131,7 +134,7 @@ OUTBOX_THREADS_SQLITE = 2
 
 
 def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
-              token_verification: bool = True, process_before_response: bool = False) -> Bot:
+              token_verification: bool = True, process_before_response: bool = True) -> Bot:
     from bot.slack.app import build_app, registry
     from bot.slack.delivery import SlackDeliverer
 

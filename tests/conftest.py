@@ -88,7 +88,7 @@ class Running:
 
 
 def start_bot(settings: Settings, fake: FakeSlack, *, clock=None, network_file: Path | None = DATA / "network.yaml",
-              transport: str = "http", process_before_response: bool = False) -> Running:  # noqa: ANN001
+              transport: str = "http", process_before_response: bool = True) -> Running:  # noqa: ANN001
     """The bot on its real HTTP endpoint (signed requests), or connected over Socket Mode.
     `process_before_response`: answer when the listener returns, as HTTP mode's front does."""
     if transport == "socket":

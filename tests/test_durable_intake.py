@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -488,4 +489,24 @@ def test_a_busy_runner_leaves_its_own_backlog_to_its_queue(database_url) -> None
         leased_row.claimed_until = inbox.now() - timedelta(seconds=1)
     assert sorted(i.id for i in inbox.claim_due(engine, started, busy=True)) == [before, leased]
     assert [i.id for i in inbox.claim_due(engine, started, busy=False)] == [queued]
+    engine.dispose()
+
+
+def test_a_stopped_writer_stores_what_waited_then_lets_go_of_its_thread_and_refuses_more(database_url) -> None:
+    """Bot.stop closes the inbox writer: what was submitted is stored first, its thread ends (a stopped bot
+    keeps no thread or database connection), and a request after that fails rather than being acked."""
+    from models import crypto
+
+    crypto.configure(Fernet.generate_key().decode())
+    engine = make_engine(database_url)
+    upgrade(engine)
+    writer = inbox.Writer(engine)
+    stored = writer.submit([("close-1", "triage.start", ["C1"])])
+    writer.close()
+    assert stored.result(timeout=10)[0] is not None
+    assert not [t for t in writer._threads if t.is_alive()]
+    assert not any(t.name == "inbox-writer" and t.is_alive() and getattr(t, "_target", None) == writer._loop
+                   for t in threading.enumerate())
+    with pytest.raises(RuntimeError, match="closed"):
+        writer.submit([("close-2", "triage.start", ["C1"])]).result(timeout=10)
     engine.dispose()

@@ -192,6 +192,9 @@ def _sqlite_write(engine: Engine, write: Callable[[Any], Any]) -> Any:
 WRITERS = 2  # writer threads (and connections) on PostgreSQL
 
 
+_STOP: Any = object()  # Writer.close(): a writer thread ends when it takes this from the queue
+
+
 class Writer:
     """Stores inbox items for the process that acknowledges, off its event loop: one thread with its
     own database connection, and one transaction for whatever waits when it gets to it, so concurrent
@@ -202,7 +205,7 @@ class Writer:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._queue: queue.SimpleQueue[tuple[list[Row], Any]] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._local = threading.local()  # each writer thread's own pooled DBAPI connection
@@ -210,6 +213,18 @@ class Writer:
         # PostgreSQL: two writers, so a batch need not wait for the previous one's commit (its wait
         # for the disk) to begin; the server flushes concurrent commits together. SQLite: one.
         self.writers = 1 if engine.dialect.name == "sqlite" else WRITERS
+        self._closed = False
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the writer threads once what waits is stored, and give back their connections (the bot
+        stops: nothing is acknowledged after this; a late submit fails, so its request is not acked)."""
+        with self._lock:
+            self._closed = True
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(_STOP)
+        for thread in threads:
+            thread.join(timeout)
 
     def submit(self, rows: list[Row]) -> Future[list[int | None]]:
         """From any thread: a future of the rows' ids (None: stored before)."""
@@ -226,9 +241,16 @@ class Writer:
         return future
 
     def _put(self, rows: list[Row], future: Any) -> None:
+        if self._closed:
+            self._settle([(future, None, RuntimeError("the inbox writer is closed: the bot is stopping"))])
+            return
         self._queue.put((rows, future))
         if len(self._threads) < self.writers or not all(t.is_alive() for t in self._threads):
             with self._lock:
+                if self._closed:  # close() came between: one thread more stores what was queued, then stops
+                    threading.Thread(target=self._loop, name="inbox-writer", daemon=True).start()
+                    self._queue.put(_STOP)
+                    return
                 self._threads = [t for t in self._threads if t.is_alive()]
                 while len(self._threads) < self.writers:
                     thread = threading.Thread(target=self._loop, name="inbox-writer", daemon=True)
@@ -236,11 +258,19 @@ class Writer:
                     self._threads.append(thread)
 
     def _loop(self) -> None:
-        while True:
-            batch = [self._queue.get()]
+        stop = False
+        while not stop:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch = [first]
             with contextlib.suppress(queue.Empty):
                 while len(batch) < self.MAX_BATCH:
-                    batch.append(self._queue.get_nowait())
+                    item = self._queue.get_nowait()
+                    if item is _STOP:
+                        stop = True
+                        break
+                    batch.append(item)
             try:
                 ids = self._store([row for rows, _ in batch for row in rows])
             except Exception as exc:  # noqa: BLE001 - each waiting request answers with the failure
@@ -251,6 +281,7 @@ class Writer:
                 outcomes.append((future, ids[at:at + len(rows)], None))
                 at += len(rows)
             self._settle(outcomes)
+        self._drop()  # its own connection (autocommit): closed, not back to the pool
 
     @staticmethod
     def _settle(outcomes: list[tuple[Any, list[int | None] | None, BaseException | None]]) -> None:

@@ -33,18 +33,20 @@ def registry() -> hooks.Registry:
         case_views,
         cases,
         home,
+        knowledge,
         language,
         members,
         reminder_views,
         reminders,
+        reporting,
         stats_views,
         training,
         triage,
         triage_views,
     )
 
-    return hooks.collect([case_guard, case_messages, case_views, cases, home, language, members, reminder_views,
-                          reminders, stats_views, training, triage, triage_views])
+    return hooks.collect([case_guard, case_messages, case_views, cases, home, knowledge, language, members,
+                          reminder_views, reminders, reporting, stats_views, training, triage, triage_views])
 
 
 def build_app(core: Core, client: WebClient, *, token_verification: bool = True,

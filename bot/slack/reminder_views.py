@@ -180,9 +180,6 @@ def snooze_answer(_: Translate, until: datetime, tz: Any) -> str:
 
 # --- drafts that were not sent (issue 14): nudges and the expiry, in the draft's own thread ---------
 
-POLICE = N_("Can it not wait and is the attention officer not directly reachable? Call the police: 0900-8844.")
-
-
 @template("draft_nudge")
 def draft_nudge(ctx: RenderContext) -> Rendered:
     """To the reporter, in their draft's thread: it has not been sent yet, and what to do. Rendered from
@@ -196,10 +193,12 @@ def draft_nudge(ctx: RenderContext) -> Rendered:
     text = _("Your signal {reference} has not been sent yet", reference=reference)
     if ctx.msg.ref.get("nudge") == "acute":
         body = _("🚨 Your signal {reference} is marked as acute, but it has *not been sent yet*: the attention "
-                 "officer does not know about it. Send it now with *Send now* at the question above; you can "
-                 "answer the other questions afterwards. Or answer the remaining questions and click *Send*.",
+                 "officer does not know about it. Send it now with the *Send now* button above in this thread; you "
+                 "can answer the other questions afterwards. Or answer the remaining questions and click *Send*.",
                  reference=reference)
-        body += "\n*" + _("If a life is in danger, call 112.") + "* " + _(POLICE)
+        # The same words as the acute notice above it (bot.slack.triage_views.acute_notice).
+        body += "\n*" + _("If a life is in danger, call 112 now.") + "*\n" + _(
+            "Can it not wait, and is the attention officer not directly reachable? Call the police: 0900-8844.")
     else:
         body = _("⏳ Your signal {reference} has not been sent yet. Continue with the question above in this "
                  "thread when you are ready, or cancel it. A signal that is not sent is deleted after {days} days "
