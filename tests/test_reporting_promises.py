@@ -198,6 +198,19 @@ def test_a_signal_sent_early_offers_no_cancel_under_its_open_questions(running) 
     assert not [e for e in _active_actions(msg) if e.get("action_id") == "triage:stop"]
 
 
+def test_the_nudge_of_an_idle_draft_offers_annuleren_there(running) -> None:
+    from tests.reminders_support import local, travel
+    from tests.test_reminders_drafts import bot_replies, start_draft
+
+    r = running
+    reference = start_draft(r, local(2027, 4, 9, 16, 0), "acute")
+    travel(r, local(2027, 4, 12, 16, 0))  # a working day later: the idle nudge (bot.core.draft_nudges)
+    nudge = r.fake.wait_for(lambda: next((m for m in bot_replies(r, reference)
+                                          if "nog niet verstuurd" in json.dumps(m, ensure_ascii=False)), None))
+    assert r.driver.click(REPORTER, nudge, "triage:stop").status == 200
+    r.fake.wait_for(lambda: signal_status(r, reference) == "cancelled")
+
+
 def test_typing_stop_in_the_thread_offers_cancel_and_is_never_taken_as_an_answer(running) -> None:
     r = running
     r.driver.slash(REPORTER)
