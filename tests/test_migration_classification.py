@@ -4,6 +4,8 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
+
 from alembic import command
 from sqlalchemy import text
 from sqlmodel import select
@@ -22,7 +24,7 @@ def test_the_classification_migration_fills_minor_weet_ik_niet(database_url: str
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO partner (key, name) VALUES ('avim', 'AVIM')"))
         for n, minor in ((1, "unknown"), (2, "yes"), (3, None)):
-            answers = '{"minor": "%s", "form": "AU"}' % minor if minor else "{}"
+            answers = json.dumps({"minor": minor, "form": "AU"} if minor else {})
             sid = conn.execute(text(
                 "INSERT INTO signal (reference, status, questionnaire_version, answers, step, editing, acute, minor, "
                 "wants_feedback, created_at, updated_at) VALUES (:ref, 'new', 'v1', :answers, 0, :f, :f, :minor, "
