@@ -128,6 +128,12 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.INVALID, "date_past"): N_("The expected outcome date cannot be in the past."),
     (Error.INVALID, "partner_required"): N_("Choose at least one partner."),
     (Error.INVALID, "form_sent"): N_("This form was already sent. Nothing was sent twice."),
+    (Error.INVALID, "unknown_outcome"): N_("Choose what the hand-over led to from the list."),
+    (Error.INVALID, "nothing_changed"): N_("Nothing changed: the details were already like this."),
+    (Error.INVALID, "unknown_form"): N_("Choose a form from the list."),
+    (Error.INVALID, "unknown_minor"): N_("Choose whether a minor is involved."),
+    (Error.INVALID, "unknown_sector"): N_("Choose a sector from the list."),
+    (Error.INVALID, "unknown_target_group"): N_("Choose a target group from the list."),
     (Error.NOT_YOURS, None): N_("This is not your signal, so you cannot answer here."),
     (Error.MOVED_ON, None): N_("This question has already been answered. Continue with the latest question at the "
                                "bottom of the thread; you can change answers in the summary."),

@@ -387,11 +387,15 @@ def send_now(core: Core, session: Session, signal: Signal, user_id: str, now: da
 
 
 def _store_answers(signal: Signal) -> None:
-    """The answers the case works with, in their own columns."""
+    """The answers the case works with, in their own columns. Once the AF corrected the classification
+    (`classified_at`), a late answer (a signal sent early) stays in `answers` only: the AF's word holds."""
     a = signal.answers
+    signal.wants_feedback = a.get("feedback", "yes") != "no"
+    if signal.classified_at is not None:
+        return
     signal.form, signal.sector = a.get("form"), a.get("sector")
     signal.acute, signal.minor = a.get("acute") == "yes", a.get("minor") == "yes"
-    signal.wants_feedback = a.get("feedback", "yes") != "no"
+    signal.minor_possible = a.get("minor") == "unknown"
 
 
 def _send(session: Session, signal: Signal, user_id: str, now: datetime, *, early: bool = False) -> Result:

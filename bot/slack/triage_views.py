@@ -189,8 +189,10 @@ def question(ctx: RenderContext) -> Rendered:
 
 
 NOTICE_TEXTS = {
-    "minor": N_("A minor is involved: the reporting code for domestic violence and child abuse (meldcode) applies. "
-             "You can call Veilig Thuis for advice, day and night: 0800-2000."),
+    # The same words as flows/questionnaire.yaml: the meldcode binds professionals who work with youth.
+    "minor": N_("Thank you: the attention officer takes this into account. Do you work with young people (in "
+             "education, youth care, youth work)? Then also follow your organisation's reporting code for domestic "
+             "violence and child abuse (meldcode). Anyone can call Veilig Thuis for advice, day and night: 0800-2000."),
 }
 
 
