@@ -25,8 +25,13 @@ RENEW_BEFORE = 300.0  # seconds before its expiry a token is renewed
 
 class IncomingTokens:
     def __init__(self, settings: Settings) -> None:
+        import warnings
+
         from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
-        from microsoft_teams.apps.auth.token_validator import TokenValidator
+
+        with warnings.catch_warnings():  # the SDK's package warns about its preview features on import
+            warnings.simplefilter("ignore")
+            from microsoft_teams.apps.auth.token_validator import TokenValidator
 
         cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_metadata_url)
         self._validator = TokenValidator.for_service(settings.teams_app_id or "", cloud=cloud)
