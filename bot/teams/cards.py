@@ -371,7 +371,7 @@ def mention(ctx: Ctx, key: str) -> tuple[str, dict[str, Any] | None]:
     return at, {"type": "mention", "text": at, "mentioned": {"id": external, "name": name}}
 
 
-STATUS_LABELS = {"new": N_("New"), "in_progress": N_("In progress"), "closed": N_("Closed")}
+STATUS_LABELS = {"new": N_("New — not claimed yet"), "in_progress": N_("Being handled"), "closed": N_("Closed")}
 
 
 @template("case_card")
