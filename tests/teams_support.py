@@ -76,6 +76,8 @@ class TeamsRun:
         headers = {"content-type": "application/json"}
         if token == "valid":
             token = self.teams.token()
+            # Teams sends the bot activities only from conversations it is a member of.
+            self.teams.join(str((activity.get("conversation") or {}).get("id") or ""))
         if token is not None:
             headers["authorization"] = f"Bearer {token}"
         return httpx.post(self.endpoint, content=json.dumps(activity), headers=headers, timeout=30)

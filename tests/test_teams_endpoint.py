@@ -118,6 +118,11 @@ def _open_step(run: TeamsRun, since: int) -> tuple[int, dict[str, Any], dict[str
     return None
 
 
+def _step(run: TeamsRun, since: int, verb: str) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
+    found = _open_step(run, since)
+    return found if found is not None and found[2]["verb"] == verb else None
+
+
 def test_a_report_in_teams_reaches_the_af_in_their_channel(teams_run: TeamsRun) -> None:
     teams = teams_run.teams
     teams_run.add_to_team()
@@ -153,6 +158,7 @@ def test_without_the_channels_address_the_card_goes_to_the_af_directly(teams_run
     card falls back to the AF's own 1:1 chat, opened through the connector."""
     teams = teams_run.teams
     report_in_teams(teams_run, ANSWERS)
+    wait_for(lambda: [r for r in teams.received if r.conversation == CHANNEL and r.status == 403])
     created = wait_for(lambda: [r for r in teams.received if r.path == "/v3/conversations" and r.status == 201])
     assert created[0].body["members"] == [{"id": AF_AAD}] and created[0].body["tenantId"] == teams.tenant
     chat = next(iter(teams.conversations))
@@ -198,3 +204,38 @@ def test_teams_is_enabled_by_its_app_id_and_its_sdk_is_loaded_only_then() -> Non
     assert done.stdout.strip() == "False"
     settings = load_settings({"TEAMS_APP_ID": "a", "TEAMS_APP_PASSWORD": "p", "TEAMS_TENANT_ID": "t"}, dotenv=False)
     assert settings.teams_enabled and not load_settings({}, dotenv=False).teams_enabled
+
+
+def test_what_the_core_refuses_is_told_on_a_card_and_an_answer_can_be_changed(teams_run: TeamsRun) -> None:
+    teams = teams_run.teams
+    teams_run.add_to_team()
+    assert teams_run.send(teams_run.activity("message", text="hallo")).status_code == 200
+    _, _, start = teams_run.card_with(REPORTER_CHAT, "start")
+    teams_run.click("start", start["data"])
+    seen, refused = 0, False
+    for _ in range(30):
+        index, _card, action = wait_for(lambda s=seen: _open_step(teams_run, s))
+        seen = index + 1
+        if action["verb"] == "submit":
+            break
+        key = action["data"]["q"]
+        if key == "description" and not refused:
+            count = len(teams.cards(REPORTER_CHAT))
+            teams_run.click("answer", action["data"], answer="x" * 3001)
+            note = wait_for(lambda c=count: teams.cards(REPORTER_CHAT)[c:])[0]
+            assert "3001" in texts(card_of(note)) and "3000" in texts(card_of(note))
+            refused, seen = True, index  # the same question is still open
+            continue
+        value = ANSWERS[key]
+        teams_run.click("answer", action["data"], answer=",".join(value) if isinstance(value, list) else value)
+    assert refused
+    # Wijzigen: the location again, then a new summary with the new answer.
+    teams_run.click("edit", action["data"], edit="location")
+    index, _card, asked = wait_for(lambda: _step(teams_run, seen, "answer"))
+    assert asked["data"]["q"] == "location"
+    teams_run.click("answer", asked["data"], answer="Bij het station")
+    index, summary, send = wait_for(lambda: _step(teams_run, index + 1, "submit"))
+    assert "Bij het station" in texts(summary) and ANSWERS["location"] not in texts(summary)
+    teams_run.click("submit", send["data"])
+    case = card_of(wait_for(lambda: teams.cards(CHANNEL))[0])
+    assert "Bij het station" in texts(case) and "x" * 3001 not in texts(case)

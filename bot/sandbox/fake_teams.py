@@ -10,7 +10,8 @@ sandbox): what Teams' side of a bot conversation does, over real HTTP.
   `DELETE /v3/conversations/{id}/activities/{activityId}`. Each checks the bot's bearer token (one
   this fake issued, unexpired) and the activity's shape (a message with an Adaptive Card; mentions
   that the card's text names), records what it received (`received`), and keeps each conversation's
-  activities as they are now (`activities`).
+  activities as they are now (`activities`). It takes posts only in conversations the bot is a member
+  of (`join`, or one it opened); elsewhere 403, as Teams answers a bot that is not in the team.
 - `fail(status, times, retry_after)`: the next calls answer 429 (with Retry-After) or a 5xx.
 """
 
@@ -59,6 +60,7 @@ class FakeTeams:
     activities: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)  # conversation → id → activity
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)  # made by POST /v3/conversations
     tokens_issued: int = 0
+    joined: set[str] = field(default_factory=set)  # conversations the bot is a member of (`join`)
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -109,6 +111,11 @@ class FakeTeams:
             else:
                 body[name] = value
         return jwt.encode(body, key or self.key, algorithm="RS256", headers={"kid": KID})
+
+    def join(self, conversation: str) -> None:
+        """The bot is a member of `conversation` (a 1:1 chat, or a channel of a team the app was added
+        to): Teams takes the bot's posts there. Elsewhere it answers 403, as Teams does."""
+        self.joined.add(conversation.split(";messageid=")[0])
 
     def fail(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
         """The next `times` connector calls answer `status` (429 with Retry-After, or a 5xx)."""
@@ -203,6 +210,9 @@ class FakeTeams:
         conversation = request.path_params["conversation"]
         body = await _json(request)
         refused = self._gate(request) or _bad_activity(body)
+        base = conversation.split(";messageid=")[0]
+        if refused is None and base not in self.joined and base not in self.conversations:
+            refused = JSONResponse({"error": {"code": "BotNotInConversationRoster"}}, status_code=403)
         if refused is not None:
             self._record(request, conversation, None, body, refused.status_code)
             return refused

@@ -77,12 +77,15 @@ class TeamsDeliverer:
                 return parent.conversation, f"{parent.conversation};messageid={parent.message_id}", address.service_url
             return parent.conversation, parent.conversation, address.service_url
         if msg.conversation:
+            # A channel the bot has not heard from yet (the app was added to its team, but nobody wrote
+            # there): Teams' address is the same for all of a tenant's conversations. When the app is
+            # not in that team, the connector refuses (403): unreachable, the AFs get it directly.
             address = store.address(session, msg.conversation)
-            if address is None:
-                # Teams tells the bot a channel's address when the app is added to its team.
-                raise PermanentError("teams: the app was not added to this conversation's team",
-                                     Refusal.PLACE_UNREACHABLE)
-            return msg.conversation, msg.conversation, address.service_url
+            service_url = (address.service_url if address is not None
+                           else store.service_url_of_tenant(session, self.settings.teams_tenant_id or ""))
+            if service_url is None:
+                raise PermanentError("teams: no conversation with this tenant yet", Refusal.PLACE_UNREACHABLE)
+            return msg.conversation, msg.conversation, service_url
         if not msg.recipient:
             raise PermanentError("teams: no recipient")
         chat = store.personal_chat(session, msg.recipient)

@@ -72,7 +72,8 @@ def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, An
     return {
         "type": str(activity.get("type") or ""), "name": str(activity.get("name") or ""),
         "service_url": str(activity.get("serviceUrl") or ""), "tenant": tenant,
-        "conversation": str(conversation.get("id") or ""),
+        # A channel message's conversation is its reply chain (`19:…;messageid=…`): the channel's is before.
+        "conversation": str(conversation.get("id") or "").split(";messageid=", 1)[0],
         "conversation_type": str(conversation.get("conversationType") or "personal"),
         "from_id": str(sender.get("id") or ""), "aad": str(sender.get("aadObjectId") or ""),
         "name_of_sender": str(sender.get("name") or "")[:200],
