@@ -239,3 +239,27 @@ def test_what_the_core_refuses_is_told_on_a_card_and_an_answer_can_be_changed(te
     teams_run.click("submit", send["data"])
     case = card_of(wait_for(lambda: teams.cards(CHANNEL))[0])
     assert "Bij het station" in texts(case) and "x" * 3001 not in texts(case)
+
+
+def test_a_forgotten_person_takes_the_address_of_their_teams_chat_along(database_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from bot.core import people, platforms
+    from bot.core.testing import open_core
+    from bot.teams import store
+    from models.db import session_scope
+    from models.teams import TeamsConversation
+
+    core = open_core(database_url)
+    try:
+        with session_scope(core.engine) as session:
+            key = people.resolve(session, platforms.TEAMS, "tenant-1", REPORTER_AAD)
+            store.remember(session, REPORTER_CHAT, "https://smba.example/emea/", "tenant-1", "personal", key,
+                           "29:1reporter-teams-id-0001", datetime(2026, 12, 1, tzinfo=UTC))
+        with session_scope(core.engine) as session:
+            assert store.personal_chat(session, key) is not None
+            assert people.forget_people(session, [key]) == 1
+        with Session(core.engine) as session:
+            assert session.exec(select(TeamsConversation)).all() == []
+    finally:
+        core.engine.dispose()
