@@ -263,3 +263,30 @@ def test_a_forgotten_person_takes_the_address_of_their_teams_chat_along(database
             assert session.exec(select(TeamsConversation)).all() == []
     finally:
         core.engine.dispose()
+
+
+def test_a_redacted_teams_message_becomes_the_tombstone_in_place(teams_run: TeamsRun) -> None:
+    """What the purge does to each of the bot's messages (outbox.redact): the card is replaced, in
+    its conversation, by the tombstone; no text of the case stays."""
+    from bot.core import outbox
+    from models import MessageRef
+    from models.db import session_scope
+
+    teams = teams_run.teams
+    teams_run.add_to_team()
+    reference = report_in_teams(teams_run, ANSWERS)
+    case = wait_for(lambda: teams.cards(CHANNEL))
+
+    def posted_card() -> MessageRef | None:  # its post recorded (the activity id Teams gave it)
+        with Session(teams_run.bot.core.engine) as session:
+            return session.exec(select(MessageRef).where(MessageRef.kind == "case_card",
+                                                         MessageRef.message_id.is_not(None))).first()
+    card_id = wait_for(posted_card).id
+    with session_scope(teams_run.bot.core.engine) as session:
+        outbox.redact(session, session.get(MessageRef, card_id))
+    teams_run.bot.core.kick()
+    tombstone = wait_for(lambda: [a for a in teams.cards(CHANNEL) if ANSWERS["description"] not in texts(card_of(a))])
+    assert len(teams.cards(CHANNEL)) == len(case) == 1
+    shown = texts(card_of(tombstone[0])) + tombstone[0]["summary"]
+    assert reference not in shown and ANSWERS["location"] not in shown
+    assert [r.method for r in teams.received if r.conversation == CHANNEL][-1] == "PUT"
