@@ -290,3 +290,12 @@ def test_a_redacted_teams_message_becomes_the_tombstone_in_place(teams_run: Team
     shown = texts(card_of(tombstone[0])) + tombstone[0]["summary"]
     assert reference not in shown and ANSWERS["location"] not in shown
     assert [r.method for r in teams.received if r.conversation == CHANNEL][-1] == "PUT"
+
+
+def test_installing_the_app_offers_signaal_melden_and_unknown_invokes_are_not_stored(teams_run: TeamsRun) -> None:
+    resp = teams_run.send(teams_run.activity("invoke", name="task/fetch", value={"data": {}}))
+    assert resp.status_code == 501
+    assert teams_run.send(teams_run.activity("installationUpdate", action="add")).status_code == 200
+    _, card, start = teams_run.card_with(REPORTER_CHAT, "start")
+    assert start["title"] == "Signaal melden"  # nl-NL, the activity's locale
+    assert inbox_rows(teams_run) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -25,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 
 from bot.core import inbox, outbox, people, platforms, triage
 from bot.core.context import Core
+from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Result, message
 from bot.i18n import language_for, translator
 from bot.teams import store
@@ -71,6 +73,7 @@ def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, An
     action = (value or {}).get("action") or {} if isinstance(value, dict) else {}
     return {
         "type": str(activity.get("type") or ""), "name": str(activity.get("name") or ""),
+        "action": str(activity.get("action") or ""),  # installationUpdate: add | remove
         "service_url": str(activity.get("serviceUrl") or ""), "tenant": tenant,
         # A channel message's conversation is its reply chain (`19:…;messageid=…`): the channel's is before.
         "conversation": str(conversation.get("id") or "").split(";messageid=", 1)[0],
@@ -94,6 +97,13 @@ class TeamsEdge:
         return [Route("/api/messages", self.messages, methods=["POST"])]
 
     async def messages(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = await self._respond(request)
+        REQUESTS.labels("teams", str(response.status_code)).inc()
+        ACK_SECONDS.labels("teams").observe(time.perf_counter() - started)
+        return response
+
+    async def _respond(self, request: Request) -> Response:
         authorization = request.headers.get("authorization")
         if not authorization:
             return _refused(401, "unauthorized")
@@ -119,7 +129,7 @@ class TeamsEdge:
         if kind not in ("message", "invoke", "conversationUpdate", "installationUpdate") or key is None:
             return Response(status_code=200)  # typing, reactions…: nothing to do
         if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION:
-            return JSONResponse({"status": 501}, status_code=200)  # dialogs, message extensions: not yet
+            return Response(status_code=501)  # dialogs, message extensions: not yet
         row = (key, inbox_work(self.on_activity), [essentials(activity, claims)])
         try:
             ids = await self.intake.writer.submit_async([row])
@@ -152,8 +162,8 @@ class TeamsEdge:
                 people.remember_locale(session, person, a["locale"], self.core.clock.now())
         if person is None or a["conversation_type"] != "personal":
             return  # a channel's address learned (the app added to a team); channel work: a later slice
-        if a["type"] == "message":
-            self._post(person, "teams_start", {})
+        if a["type"] == "message" or (a["type"] == "installationUpdate" and a.get("action") == "add"):
+            self._post(person, "teams_start", {})  # what the bot is for, and Signaal melden
         elif a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION:
             self._act(person, a["verb"], a["data"] or {})
 
