@@ -47,7 +47,7 @@ def configure_encryption(settings: Settings) -> None:
 
 # Libraries that log request and response bodies (Slack message blocks, SQL parameters) at DEBUG or
 # INFO. Case content must never reach a log, so they stay at WARNING even when the bot runs verbose.
-PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "sqlalchemy.engine", "urllib3")
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "sqlalchemy.engine", "urllib3", "httpx", "httpcore", "microsoft_teams")
 
 
 def quiet_payload_loggers() -> None:

@@ -33,6 +33,8 @@ class IncomingTokens:
             warnings.simplefilter("ignore")
             from microsoft_teams.apps.auth.token_validator import TokenValidator
 
+        # It logs every refused token at ERROR: anyone can send those. Ours says it once, at INFO.
+        logging.getLogger("microsoft_teams.apps.auth.token_validator").setLevel(logging.CRITICAL)
         cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_metadata_url)
         self._validator = TokenValidator.for_service(settings.teams_app_id or "", cloud=cloud)
 
