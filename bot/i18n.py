@@ -5,6 +5,7 @@ compiled in memory at first use, so no build step is needed. Use:
 
     _ = translator("nl")
     _("Signal {reference} was received.", reference=ref)
+    _.ngettext("{count} signal", "{count} signals", n)  # the plural form the language needs
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Translate(Protocol):
     lang: str
 
     def __call__(self, message: str, /, **params: Any) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, count: int, /, **params: Any) -> str: ...
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, translate later"
@@ -63,6 +66,13 @@ class _Translator:
     def __call__(self, message: str, /, **params: Any) -> str:
         text = self._cat.gettext(message) if message else message
         return text.format(**params) if params else text
+
+    def ngettext(self, singular: str, plural: str, count: int, /, **params: Any) -> str:
+        """A count in words, in the plural form the language needs for `count` ("1 signaal", "3 signalen").
+        `{count}` in the text is `count` unless `params` gives what to show instead (e.g. "< 5": pass
+        the threshold as `count` then, so that the plural is chosen)."""
+        text = self._cat.ngettext(singular, plural, count)
+        return text.format(**{"count": count, **params})
 
 
 @lru_cache(maxsize=8)

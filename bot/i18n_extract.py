@@ -13,7 +13,7 @@ from babel.messages.extract import extract_from_file
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("bot", "flows")
-KEYWORDS = {"_": None, "N_": None}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}  # _.ngettext(singular, plural, n): plural forms
 YAML_TEXT_KEYS = ("prompt", "hint", "label", "description", "text", "button", "title")
 YAML_FILES = ("flows/questionnaire.yaml", "flows/knowledge.yaml")
 
@@ -40,6 +40,8 @@ def extract(root: Path = ROOT) -> Catalog:
             for lineno, message, _comments, _context in extract_from_file("python", str(path), keywords=KEYWORDS):
                 if isinstance(message, str) and message:
                     catalog.add(message, locations=[(str(rel), lineno)])
+                elif isinstance(message, tuple) and all(isinstance(part, str) and part for part in message):
+                    catalog.add(message, locations=[(str(rel), lineno)])  # (singular, plural)
     for name in YAML_FILES:
         data = yaml.safe_load((root / name).read_text(encoding="utf-8"))
         for text in _yaml_texts(data):

@@ -51,6 +51,7 @@ class CaseAction(StrEnum):
     TIMELINE = "timeline"  # show the case history (read-only)
     RECORD_ADVICE = "record_advice"  # record a partner's advice by hand
     RECORD_OUTCOME = "record_outcome"  # record a partner's outcome of a hand-over
+    SEEN = "seen"  # gezien: the AF saw the reporter's new information (nothing else changes)
 
 
 class Conclusion(StrEnum):
@@ -75,6 +76,7 @@ class Reason(StrEnum):
     CARE_ORGANISATION_REQUIRED = "care_organisation_required"
     TEXT_TOO_LONG = "text_too_long"
     NOT_ALLOWED = "not_allowed"
+    ROUTE_MISSING = "route_missing"  # "wel mensenhandel" closed without a hand-over or a reason why not
 
 
 RATIONALE_MAX = 1000  # characters, for a conclusion's rationale (onderbouwing)
@@ -102,15 +104,15 @@ TRANSITIONS: Mapping[CaseStatus, Mapping[CaseAction, CaseStatus]] = MappingProxy
     {
         _S.DRAFT: MappingProxyType({}),
         _S.CANCELLED: MappingProxyType({}),
-        _S.NEW: MappingProxyType({_A.CLAIM: _S.IN_PROGRESS, _A.TIMELINE: _S.NEW, **_HANDLING}),
-        _S.IN_PROGRESS: MappingProxyType({_A.TIMELINE: _S.IN_PROGRESS, **_HANDLING}),
-        _S.CLOSED: MappingProxyType({_A.TIMELINE: _S.CLOSED, _A.REOPEN: _S.IN_PROGRESS}),
+        _S.NEW: MappingProxyType({_A.CLAIM: _S.IN_PROGRESS, _A.TIMELINE: _S.NEW, _A.SEEN: _S.NEW, **_HANDLING}),
+        _S.IN_PROGRESS: MappingProxyType({_A.TIMELINE: _S.IN_PROGRESS, _A.SEEN: _S.IN_PROGRESS, **_HANDLING}),
+        _S.CLOSED: MappingProxyType({_A.TIMELINE: _S.CLOSED, _A.REOPEN: _S.IN_PROGRESS, _A.SEEN: _S.CLOSED}),
     }
 )
 
 # Actions that only read; they never claim a new case (a backup glancing at the history of a
-# signal must not take it over from the AF).
-READ_ONLY: frozenset[CaseAction] = frozenset({_A.TIMELINE})
+# signal, or marking the reporter's words as seen, must not take it over from the AF).
+READ_ONLY: frozenset[CaseAction] = frozenset({_A.TIMELINE, _A.SEEN})
 
 # Button order follows the meldroute: enrich, advise, conclude, route, outcome, feedback, close.
 _ORDER: tuple[CaseAction, ...] = (
@@ -126,6 +128,7 @@ _ORDER: tuple[CaseAction, ...] = (
     _A.NOTE,
     _A.CLOSE,
     _A.REOPEN,
+    _A.SEEN,
     _A.TIMELINE,
 )
 
@@ -145,6 +148,23 @@ class CaseView:
     form: Form = Form.UNKNOWN
     open_consultations: int = 0  # advice asked, not yet recorded
     open_handovers: int = 0  # routed, no outcome recorded yet
+    routed: int = 0  # hand-overs made, with or without an outcome
+    new_from_reporter: bool = False  # the reporter added or answered something nobody acted on since
+
+
+@dataclass(frozen=True)
+class StillOpen:
+    """What closing a case leaves undone, for the AF to confirm (`still_open`)."""
+
+    outcomes_expected: int = 0  # hand-overs without an outcome
+    advice_pending: int = 0  # consultations without an answer
+    feedback_missing: bool = False  # the reporter asked for feedback and had none
+    no_feedback: bool = False  # no feedback given at all (asked for or not)
+    route_missing: bool = False  # "wel mensenhandel" and no hand-over: a reason why not is needed
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.outcomes_expected or self.advice_pending or self.no_feedback or self.route_missing)
 
 
 @dataclass(frozen=True)
@@ -169,6 +189,7 @@ class Decision:
     claimed_by: str | None = None  # who holds the case, with `already_claimed`
     conclusion: ConclusionRecord | None = None  # set by `conclude`
     no_feedback_reason: str | None = None  # set by `close` when feedback was wanted but not given
+    no_route_reason: str | None = None  # set by `close` for "wel mensenhandel" without any hand-over
 
 
 def available_actions(case: CaseView) -> list[CaseAction]:
@@ -191,6 +212,8 @@ def _worth_showing(case: CaseView, action: CaseAction) -> bool:
         return case.open_handovers > 0
     if action is _A.CLOSE:
         return case.conclusion is not None
+    if action is _A.SEEN:
+        return case.new_from_reporter
     return True
 
 
@@ -200,7 +223,9 @@ def decide(case: CaseView, action: CaseAction | str, **inputs: Any) -> Decision:
     Inputs by action:
       conclude: ``conclusion`` (Conclusion or its value), ``rationale`` (1..1000 chars),
                 ``referred_to_care`` (bool, only with geen), ``care_organisation`` (required if referred);
-      close:    ``confirm_no_feedback_reason`` when the reporter wanted feedback and had none.
+      close:    ``confirm_no_feedback_reason`` when the reporter wanted feedback and had none;
+                ``no_route_reason`` when the conclusion is "wel mensenhandel" and nothing was routed
+                (Bijlage 1: "Conclusie: wel mensenhandel → melden aan").
     """
     action = CaseAction(action)
     table = TRANSITIONS[case.status]
@@ -225,6 +250,7 @@ def decide(case: CaseView, action: CaseAction | str, **inputs: Any) -> Decision:
 
     record: ConclusionRecord | None = None
     no_feedback_reason: str | None = None
+    no_route_reason: str | None = None
     if action is _A.CONCLUDE:
         checked = _check_conclusion(inputs)
         if isinstance(checked, Reason):
@@ -239,6 +265,12 @@ def decide(case: CaseView, action: CaseAction | str, **inputs: Any) -> Decision:
                 return _refuse(action, Reason.FEEDBACK_MISSING)
             if len(no_feedback_reason) > REASON_TEXT_MAX:
                 return _refuse(action, Reason.TEXT_TOO_LONG)
+        if still_open(case).route_missing:
+            no_route_reason = _clean(inputs.get("no_route_reason"))
+            if no_route_reason is None:
+                return _refuse(action, Reason.ROUTE_MISSING)
+            if len(no_route_reason) > REASON_TEXT_MAX:
+                return _refuse(action, Reason.TEXT_TOO_LONG)
 
     return Decision(
         action=action,
@@ -248,6 +280,19 @@ def decide(case: CaseView, action: CaseAction | str, **inputs: Any) -> Decision:
         claimed_by=case.claimed_by,
         conclusion=record,
         no_feedback_reason=no_feedback_reason,
+        no_route_reason=no_route_reason,
+    )
+
+
+def still_open(case: CaseView) -> StillOpen:
+    """What is still open when the AF wants to close: named in the confirmation, so nothing is closed
+    by accident. Only `feedback_missing` and `route_missing` block closing without a reason."""
+    return StillOpen(
+        outcomes_expected=case.open_handovers,
+        advice_pending=case.open_consultations,
+        feedback_missing=case.wants_feedback and not case.feedback_given,
+        no_feedback=not case.feedback_given,
+        route_missing=case.conclusion is Conclusion.WEL and case.routed == 0,
     )
 
 

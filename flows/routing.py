@@ -119,6 +119,23 @@ def suggest_route(
     return result
 
 
+def preselected(form: Form | str, suggestions: list[RouteSuggestion]) -> list[str]:
+    """The partners the route form ticks in advance. For a known form, the meldroute's suggestion
+    (Bijlage 1). For "weet ik niet" nobody: the form is not known, so one click must not hand an
+    unclear signal to the police; the AF reads the suggestions with their reasons and ticks them."""
+    if Form(form) is Form.UNKNOWN:
+        return []
+    return [s.partner_key for s in suggestions]
+
+
+def split_handovers(chosen: list[str], already_routed: set[str], send_again: bool) -> tuple[list[str], list[str]]:
+    """(to send, refused): a partner that already has this case's hand-over gets it again only when
+    the AF explicitly chose to send it again; never twice by accident (a second click, a stale form)."""
+    if send_again:
+        return list(chosen), []
+    return [k for k in chosen if k not in already_routed], [k for k in chosen if k in already_routed]
+
+
 def consultation_candidates(meldroute: Meldroute | None = None) -> list[Partner]:
     """Partners offered for advice (advies inwinnen) when a signal stays vague."""
     data = meldroute or load_meldroute()

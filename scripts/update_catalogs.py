@@ -33,10 +33,15 @@ def main() -> int:
             if not msg.id:
                 continue
             prev = old.get(msg.id)
-            text = prev.string if prev is not None and prev.string else ""
-            if lang == "en" and not text:
-                text = msg.id
-            if not text:
+            if isinstance(msg.id, tuple):  # plural forms: (singular, plural) → one text per form
+                known = prev.string if prev is not None and isinstance(prev.string, tuple) else ()
+                text: str | tuple[str, ...] = tuple(known) if known and all(known) else (
+                    tuple(msg.id) if lang == "en" else ("", ""))
+            else:
+                text = prev.string if prev is not None and isinstance(prev.string, str) and prev.string else ""
+                if lang == "en" and not text:
+                    text = msg.id
+            if not text or (isinstance(text, tuple) and not all(text)):
                 missing += 1
             new.add(msg.id, text, locations=msg.locations)
         with path.open("wb") as fh:

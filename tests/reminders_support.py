@@ -78,9 +78,9 @@ def reminders_in_thread(r: Running, reference: str) -> list[dict[str, Any]]:
 
 
 def dms(r: Running, user: str) -> list[dict[str, Any]]:
-    """Reminder DMs to a user (the ketenregisseur's monthly figures are another job's)."""
+    """Reminder DMs to a user (the ketenregisseur's monthly figures and their charts are another job's)."""
     return [m for m in r.fake.messages_in(r.fake.dm_channel_for(user))
-            if not (m.get("text") or "").startswith(("Maandcijfers", "Monthly figures"))]
+            if not (m.get("text") or "").startswith(("Maandcijfers", "Monthly figures")) and not m.get("files")]
 
 
 def claim(r: Running, reference: str, user: str = AF) -> None:

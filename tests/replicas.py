@@ -256,7 +256,7 @@ def whole_route(c: Cluster, user: str) -> str:
     c.fake.wait_for(lambda: signal_row(c, reference).claimed_by == AF)
     _modal_step(c, reference, "conclude", {"conclusion": "geen", "rationale": "Geen signalen van uitbuiting."})
     _modal_step(c, reference, "feedback", {"text": "Dank je wel voor je signaal; we hebben het bekeken."})
-    _card_action(c, AF, reference, "close")
+    _modal_step(c, reference, "close", {})  # the confirmation
     c.fake.wait_for(lambda: signal_row(c, reference).status == "closed")
     return reference
 

@@ -38,12 +38,12 @@ def test_closing_without_the_wanted_feedback_asks_why_and_keeps_the_reason(runni
     wait_in(r, lambda: text_of(case_card(r, reference)), "Geen mensenhandel")
     click_case(r, AF, reference, "close")
     view = modal_of(r, AF, "case_modal:close")
-    assert "heeft die nog niet gekregen" in str(view["blocks"])
+    assert "terwijl de melder erom vroeg" in str(view["blocks"])
     submit(r, AF, view, {"reason": ""})
     assert "reason" in modal_errors(r, view)
     assert signal_row(r, reference).status == "in_progress"
     submit(r, AF, view, {"reason": "Melder is uit dienst; niet meer bereikbaar."})
-    card = wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten op")
+    card = wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten:")
     assert "Afgesloten zonder terugkoppeling" in card
     assert "Doorverwezen naar zorg: Wijkteam Breda-Noord" in card
     assert "Twee mannen" not in card  # the closed card is a compact summary, no content
@@ -52,16 +52,21 @@ def test_closing_without_the_wanted_feedback_asks_why_and_keeps_the_reason(runni
     wait_in(r, lambda: case_thread(r, reference), "Melder is uit dienst")
 
 
-def test_after_feedback_the_case_closes_at_once(running) -> None:
+def test_after_feedback_closing_asks_only_a_confirmation(running) -> None:
     r = running
     reference = report(r)
-    act(r, AF, reference, "conclude", {"conclusion": "wel", "rationale": "Duidelijke signalen."})
-    act(r, AF, reference, "feedback", {"text": "Dank je wel, we hebben je signaal doorgezet."})
-    wait_in(r, lambda: reporter_thread(r, reference), "we hebben je signaal doorgezet")
+    act(r, AF, reference, "conclude", {"conclusion": "geen", "rationale": "Geen signalen."})
+    act(r, AF, reference, "feedback", {"text": "Dank je wel, we hebben je signaal bekeken."})
+    wait_in(r, lambda: reporter_thread(r, reference), "we hebben je signaal bekeken")
     assert signal_row(r, reference).first_feedback_at is not None
     settle(r)
     click_case(r, AF, reference, "close")
-    wait_in(r, lambda: text_of(case_card(r, reference)), "Terugkoppeling gegeven op")
+    view = modal_of(r, AF, "case_modal:close")
+    assert "Er staat niets meer open" in str(view["blocks"])
+    assert not [b for b in view["blocks"] if b["type"] == "input"]  # nothing to explain
+    assert signal_row(r, reference).status == "in_progress"  # the click alone closes nothing
+    submit(r, AF, view, {})
+    wait_in(r, lambda: text_of(case_card(r, reference)), "Terugkoppeling gegeven:")
     assert r.fake.views_for(AF) == []
 
 
@@ -71,7 +76,10 @@ def test_a_reporter_who_wanted_no_feedback_does_not_hold_up_closing(running) -> 
     act(r, AF, reference, "conclude", {"conclusion": "geen", "rationale": "Geen aanwijzingen."})
     settle(r)
     click_case(r, AF, reference, "close")
-    card = wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten op")
+    view = modal_of(r, AF, "case_modal:close")
+    assert "de melder vroeg er niet om" in str(view["blocks"])  # named, but it does not hold closing up
+    submit(r, AF, view, {})
+    card = wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten:")
     assert "vroeg niet om terugkoppeling" in card
 
 
@@ -80,8 +88,8 @@ def test_reopening_reverses_closing(running) -> None:
     reference = report(r, answers={"feedback": "no"})
     act(r, AF, reference, "conclude", {"conclusion": "geen", "rationale": "Geen aanwijzingen."})
     settle(r)
-    click_case(r, AF, reference, "close")
-    wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten op")
+    act(r, AF, reference, "close", {})
+    wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten:")
     assert card_actions(r, reference) == ["reopen", "timeline"]
     click_case(r, BACKUP, reference, "reopen")
     wait_in(r, lambda: case_thread(r, reference), "heeft het signaal heropend")
@@ -120,3 +128,49 @@ def test_the_feedback_draft_is_kind_and_fits_the_conclusion(running) -> None:
     draft = next(b for b in view["blocks"] if b.get("block_id") == "text")["element"]["initial_value"]
     assert "geen aanwijzingen voor mensenhandel" in draft and reference in draft
     assert "eigenaar is familie" not in draft
+
+
+def test_closing_names_what_is_still_open_and_wel_needs_a_hand_over_or_a_reason(running) -> None:
+    r = running
+    reference = report(r, answers={"form": "SU"})  # the reporter asked for feedback
+    act(r, AF, reference, "consult", {"partners": ["riec"], "text": "Kennen jullie dit adres?"})
+    act(r, AF, reference, "conclude", {"conclusion": "wel", "rationale": "Duidelijke signalen."})
+    settle(r)
+    click_case(r, AF, reference, "close")
+    view = modal_of(r, AF, "case_modal:close")
+    blocks = str(view["blocks"])
+    assert "Advies nog niet binnen: 1" in blocks
+    assert "terwijl de melder erom vroeg" in blocks
+    assert "nog niet doorgezet naar een partner" in blocks and "*Doorzetten*" in blocks
+    submit(r, AF, view, {"reason": "Melder is uit dienst."})  # no reason why not routed
+    assert "route_reason" in modal_errors(r, view)
+    assert signal_row(r, reference).status == "in_progress"
+    r.fake.close_view(view["id"])
+
+    # Route it; now the confirmation names the outcome still expected, and no route reason is asked.
+    act(r, AF, reference, "route", {"text": "Graag oppakken."})
+    settle(r)
+    click_case(r, AF, reference, "close")
+    view = modal_of(r, AF, "case_modal:close")
+    blocks = str(view["blocks"])
+    assert "Uitkomst van een partner nog verwacht: 2" in blocks
+    assert "route_reason" not in blocks and "nog niet doorgezet" not in blocks
+    submit(r, AF, view, {"reason": "Melder is uit dienst."})
+    r.fake.wait_for(lambda: signal_row(r, reference).status == "closed")
+
+
+def test_wel_closed_without_hand_over_keeps_the_reason_why_not(running) -> None:
+    r = running
+    reference = report(r, answers={"feedback": "no"})
+    act(r, AF, reference, "conclude", {"conclusion": "wel", "rationale": "Duidelijke signalen."})
+    # The core holds the rule too: a close without the reason (a forged or stale form) changes nothing.
+    from bot.core import cases as core_cases
+    from tests.case_helpers import signal_id
+
+    refused = core_cases.close(r.core, signal_id(r, reference), AF)
+    assert not refused.ok and refused.reason == "route_missing"
+    settle(r)
+    act(r, AF, reference, "close", {"route_reason": "Slachtoffer is al bij de politie bekend; AVIM is op de hoogte."})
+    r.fake.wait_for(lambda: signal_row(r, reference).status == "closed")
+    wait_in(r, lambda: case_thread(r, reference), "niet doorgezet naar een partner, omdat")
+    wait_in(r, lambda: case_thread(r, reference), "AVIM is op de hoogte")

@@ -106,7 +106,7 @@ def test_routing_records_each_hand_over_with_its_expected_outcome_date(running) 
     submit(r, AF, view, {"expected": yesterday})
     assert "expected" in modal_errors(r, view)
     submit(r, AF, view, {"partners": ["nla", "zoco"], "expected": "2099-03-02", "text": "Graag afstemmen."})
-    card = wait_in(r, lambda: text_of(case_card(r, reference)), "Doorgezet naar")
+    card = wait_in(r, lambda: text_of(case_card(r, reference)), ": doorgezet")
     assert "Nederlandse Arbeidsinspectie" in card and "uitkomst verwacht uiterlijk" in card
     assert "Volgende:" in card  # the next due date
     thread = wait_in(r, lambda: case_thread(r, reference), "Graag afstemmen.")

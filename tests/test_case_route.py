@@ -14,6 +14,7 @@ from tests.case_helpers import (
     click_case,
     dm_with,
     ephemeral_texts,
+    modal_errors,
     modal_of,
     reporter_replies,
     reporter_root,
@@ -136,7 +137,9 @@ def test_one_signal_per_form_travels_the_whole_route(running, form) -> None:
     # Conclusion and routing along the meldroute; a partner in Slack reports the outcome.
     act(r, AF, reference, "conclude", {"conclusion": "wel", "rationale": "Signalen bevestigd door RIEC."})
     wait_in(r, lambda: case_thread(r, reference), "Signalen bevestigd door RIEC.")
-    act(r, AF, reference, "route", {"text": "Graag oppakken volgens afspraak."})
+    # A known form comes with the suggestion ticked; for "weet ik niet" the AF ticks the partners.
+    chosen = {"partners": ["zoco", "avim"]} if form == "unknown" else {}
+    act(r, AF, reference, "route", {"text": "Graag oppakken volgens afspraak.", **chosen})
     partner = ZOCO
     handover = dm_with(r, partner, reference, "Overdracht")
     r.driver.click(partner, handover, "partner:outcome")
@@ -149,8 +152,8 @@ def test_one_signal_per_form_travels_the_whole_route(running, form) -> None:
     act(r, AF, reference, "feedback", {"text": "Dank je wel. Je signaal is doorgezet naar de juiste partners."})
     wait_in(r, lambda: reporter_thread(r, reference), "doorgezet naar de juiste partners")
     settle(r)
-    click_case(r, AF, reference, "close")
-    wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten op")
+    act(r, AF, reference, "close", {})  # routed and fed back: the confirmation names nothing open
+    wait_in(r, lambda: text_of(case_card(r, reference)), "Afgesloten:")
     assert signal_row(r, reference).status == "closed"
 
     # The reporter saw exactly what the AF sent them, nothing more.
@@ -169,3 +172,90 @@ def _open_consultation_option(r, reference: str) -> str:
     r.fake.close_view(view["id"])
     block = next(b for b in view["blocks"] if b.get("block_id") == "consultation")
     return next(o["value"] for o in block["element"]["options"] if o["value"].startswith("c:"))
+
+
+def _handovers(r, reference: str) -> list[str]:  # noqa: ANN001
+    from sqlmodel import col, select
+
+    from models import Handover
+    from models.db import session_scope
+
+    sid = signal_row(r, reference).id
+    with session_scope(r.core.engine) as session:
+        return list(session.exec(select(Handover.partner_key).where(Handover.signal_id == sid)
+                                 .order_by(col(Handover.id))).all())
+
+
+def _handover_dms(r, user: str, reference: str) -> int:  # noqa: ANN001
+    return sum(1 for msg in r.fake.messages_in(r.fake.dm_channel_for(user))
+               if reference in text_of(msg) and "Overdracht" in text_of(msg) and not msg.get("thread_ts"))
+
+
+def test_a_weet_ik_niet_form_pre_ticks_nobody_and_lists_the_suggestions_with_reasons(running) -> None:
+    r = running
+    reference = report(r, answers={"form": "unknown", "acute": "no"})
+    settle(r)
+    assert _route_suggestion(r, reference) == []  # one click must not hand an unclear signal to the police
+    click_case(r, AF, reference, "route")
+    view = modal_of(r, AF, "case_modal:route")
+    blocks = str(view["blocks"])
+    assert "Zorgcoördinator" in blocks and "de zorgcoördinator helpt de vorm te bepalen" in blocks
+    assert "AVIM (politie)" in blocks and "zodra het duidelijk mensenhandel is" in blocks
+    assert "niemand aangevinkt" in blocks
+    submit(r, AF, view, {"text": "Graag advies."})  # nobody ticked: the form says so, nothing is sent
+    assert "partners" in modal_errors(r, view)
+    assert _handovers(r, reference) == []
+    submit(r, AF, view, {"partners": ["zoco"], "text": "Graag advies."})
+    r.fake.wait_for(lambda: _handovers(r, reference) == ["zoco"])
+
+
+def test_doorzetten_lists_who_has_it_and_never_sends_the_same_hand_over_twice_by_accident(running) -> None:
+    from bot.core import cases as core_cases
+    from bot.sandbox.fake_slack import element_state, initial_state_values
+    from tests.case_helpers import card_actions, modal_errors, signal_id
+
+    r = running
+    reference = report(r, answers={"form": "SU"})
+    act(r, AF, reference, "route", {"text": "Graag oppakken."})  # AVIM and ZoCo, as suggested
+    r.fake.wait_for(lambda: _handovers(r, reference) == ["avim", "zoco"])
+    settle(r)
+    card = text_of(case_card(r, reference))
+    assert f"In behandeling bij <@{AF}>" in card and "Opgepakt (" in card and "AVIM (politie): doorgezet" in card
+    assert " op <!date" not in card  # no "op vandaag"
+    assert "route" in card_actions(r, reference)
+
+    # Doorzetten again: it lists who has the hand-over, ticks nobody, and refuses them without "Send again".
+    click_case(r, AF, reference, "route")
+    view = modal_of(r, AF, "case_modal:route")
+    blocks = str(view["blocks"])
+    assert "Al doorgezet naar" in blocks and "AVIM (politie) (" in blocks
+    partners = next(b for b in view["blocks"] if b.get("block_id") == "partners")
+    assert partners["element"].get("initial_options", []) == []
+    submit(r, AF, view, {"partners": ["avim"]})
+    assert "Al doorgezet naar AVIM (politie)" in modal_errors(r, view)["partners"]
+    settle(r)
+    assert _handovers(r, reference) == ["avim", "zoco"] and _handover_dms(r, AVIM, reference) == 1
+
+    # The core decides again (a stale or forged form): refused, nothing sent.
+    again = core_cases.route(r.core, signal_id(r, reference), AF, ["avim"])
+    assert not again.ok and again.reason == "already_routed"
+
+    # Chosen explicitly: sent once more — and a second submission of the same form sends nothing.
+    answers = {"partners": ["avim"], "again": ["yes"], "text": "Nieuwe informatie: zie de beschrijving."}
+    # The same form once more with one letter changed (a double click while typing): another delivery
+    # to Slack and to the inbox, the same form to the core.
+    values = initial_state_values(view["blocks"])
+    for block in view["blocks"]:
+        if block.get("block_id") in answers and block.get("type") == "input":
+            values.setdefault(block["block_id"], {})[block["element"]["action_id"]] = element_state(
+                block["element"], {**answers, "text": answers["text"] + "!"}[block["block_id"]])
+    stale = {**r.fake.view(view["id"]), "state": {"values": values}}
+    submit(r, AF, view, answers)
+    r.fake.wait_for(lambda: _handovers(r, reference) == ["avim", "zoco", "avim"])
+    payload = r.driver._interaction_base("view_submission", AF)
+    payload.update(view=stale, response_urls=[])
+    assert r.driver._send_interaction(payload).status == 200
+    wait_in(r, lambda: ephemeral_texts(r, AF), "Dit formulier is al verstuurd")
+    settle(r)
+    assert _handovers(r, reference) == ["avim", "zoco", "avim"]
+    r.fake.wait_for(lambda: _handover_dms(r, AVIM, reference) == 2)

@@ -478,3 +478,57 @@ def test_snapshot_is_json_ready(fake: FakeSlack, client: WebClient, anna: str) -
     assert snapshot["team"]["id"] == "T0SANDBOX"
     assert any(u["id"] == anna for u in snapshot["users"])
     assert snapshot["messages"][fake.dm_channel_for(anna)][0]["text"] == "hoi"
+
+
+# ------------------------------------------------------------------ files_upload_v2
+
+
+def test_files_upload_v2_shares_the_file_into_the_channel(fake: FakeSlack, client: WebClient, anna: str) -> None:
+    dm = client.conversations_open(users=anna)["channel"]["id"]
+    resp = client.files_upload_v2(channel=dm, initial_comment="Maandcijfers", file_uploads=[
+        {"content": b"\x89PNG one", "filename": "a.png", "title": "A", "alt_txt": "first"},
+        {"content": b"two", "filename": "b.csv", "title": "B"}])
+    assert [f["title"] for f in resp["files"]] == ["A", "B"]
+    assert [c.method for c in fake.calls][-5:] == ["files.getUploadURLExternal", "files.getUploadURLExternal",
+                                                    "(upload)", "(upload)", "files.completeUploadExternal"]
+    (message,) = fake.messages_in(dm)
+    assert message["text"] == "Maandcijfers" and message["upload"] is True
+    assert [(f["name"], f["mimetype"], f["size"]) for f in message["files"]] == [
+        ("a.png", "image/png", 8), ("b.csv", "text/csv", 3)]
+    assert fake.file_content(resp["files"][0]["id"]) == (b"\x89PNG one", "image/png")
+    assert fake.file_content(resp["files"][0]["id"], viewer=anna)[0] == b"\x89PNG one"
+    assert fake.file_content(resp["files"][0]["id"], viewer=BOT_USER_ID)[0] is not None
+
+
+def test_files_upload_arguments_are_checked_as_slack_documents_them(fake: FakeSlack, client: WebClient,
+                                                                    anna: str) -> None:
+    with pytest.raises(SlackApiError) as exc:
+        client.api_call("files.getUploadURLExternal", params={"filename": "x.png"})
+    assert exc.value.response["error"] == "invalid_arguments"
+    assert "missing required field: length" in str(exc.value.response["response_metadata"])
+    with pytest.raises(SlackApiError) as exc:
+        client.files_completeUploadExternal(files=[])
+    assert exc.value.response["error"] == "invalid_arguments"
+    with pytest.raises(SlackApiError) as exc:
+        client.files_completeUploadExternal(files=[{"id": "F0NOPE", "title": "x"}])
+    assert exc.value.response["error"] == "file_not_found"
+    # An upload URL whose bytes never arrived cannot be completed.
+    started = client.files_getUploadURLExternal(filename="x.png", length=3)
+    with pytest.raises(SlackApiError) as exc:
+        client.files_completeUploadExternal(files=[{"id": started["file_id"]}])
+    assert exc.value.response["error"] == "file_upload_size_mismatch"
+
+
+def test_a_file_completed_without_a_channel_is_private(fake: FakeSlack, client: WebClient, anna: str) -> None:
+    resp = client.files_upload_v2(content=b"abc", filename="x.txt", title="X")
+    assert resp["file"]["id"] and fake.all_messages() == []
+    assert fake.file_content(resp["file"]["id"], viewer=anna) == (None, "")
+
+
+def test_files_upload_v2_retries_after_a_server_error(fake: FakeSlack, client: WebClient, anna: str) -> None:
+    fake.fail_next("files.completeUploadExternal", status=500)
+    dm = fake.dm_channel_for(anna)
+    with pytest.raises(SlackApiError):
+        client.files_upload_v2(channel=dm, content=b"abc", filename="x.txt")
+    client.files_upload_v2(channel=dm, content=b"abc", filename="x.txt")
+    assert len([m for m in fake.messages_in(dm) if m.get("files")]) == 1

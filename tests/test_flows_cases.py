@@ -16,6 +16,7 @@ from flows.cases import (
     Reason,
     available_actions,
     decide,
+    still_open,
 )
 
 A = CaseAction
@@ -52,12 +53,14 @@ def test_the_enum_values_are_the_agreed_keys() -> None:
         "timeline",
         "record_advice",
         "record_outcome",
+        "seen",
     }
 
 
 def test_every_state_has_a_row_in_the_transition_table() -> None:
     assert set(TRANSITIONS) == set(CaseStatus)
-    assert TRANSITIONS[CaseStatus.CLOSED] == {A.TIMELINE: CaseStatus.CLOSED, A.REOPEN: CaseStatus.IN_PROGRESS}
+    assert TRANSITIONS[CaseStatus.CLOSED] == {A.TIMELINE: CaseStatus.CLOSED, A.REOPEN: CaseStatus.IN_PROGRESS,
+                                              A.SEEN: CaseStatus.CLOSED}
 
 
 # --- claiming -------------------------------------------------------------------------------------
@@ -117,12 +120,21 @@ def test_nothing_happens_to_a_draft_or_cancelled_signal(status: CaseStatus, acti
     assert available_actions(case(status=status)) == []
 
 
-@pytest.mark.parametrize("action", sorted(set(CaseAction) - {A.TIMELINE, A.REOPEN}))
+@pytest.mark.parametrize("action", sorted(set(CaseAction) - {A.TIMELINE, A.REOPEN, A.SEEN}))
 def test_a_closed_case_only_shows_its_timeline_or_reopens(action: CaseAction) -> None:
     closed = in_progress(status=CaseStatus.CLOSED, conclusion=Conclusion.GEEN)
     decision = decide(closed, action)
     assert not decision.allowed
     assert decision.reason is Reason.CLOSED
+
+
+def test_seen_is_offered_only_for_new_information_and_never_claims() -> None:
+    assert A.SEEN not in available_actions(in_progress())
+    assert A.SEEN in available_actions(in_progress(new_from_reporter=True))
+    assert available_actions(in_progress(status=CaseStatus.CLOSED, conclusion=Conclusion.GEEN,
+                                          new_from_reporter=True)) == [A.REOPEN, A.SEEN, A.TIMELINE]
+    seen = decide(case(new_from_reporter=True), A.SEEN)  # a new case: seeing it does not take it
+    assert seen.allowed and not seen.implicit_claim and seen.new_status is CaseStatus.NEW
 
 
 def test_a_closed_case_can_be_reopened() -> None:
@@ -202,9 +214,34 @@ def test_closing_needs_a_conclusion() -> None:
 
 
 def test_closing_a_concluded_case() -> None:
-    decision = decide(in_progress(conclusion=Conclusion.WEL), A.CLOSE)
+    decision = decide(in_progress(conclusion=Conclusion.WEL, routed=1), A.CLOSE)
     assert decision.allowed
     assert decision.new_status is CaseStatus.CLOSED
+
+
+def test_wel_mensenhandel_needs_a_hand_over_or_a_reason_why_not_before_closing() -> None:
+    # Bijlage 1: "Conclusie: wel mensenhandel -> melden aan".
+    unrouted = in_progress(conclusion=Conclusion.WEL)
+    assert decide(unrouted, A.CLOSE).reason is Reason.ROUTE_MISSING
+    assert decide(unrouted, A.CLOSE, no_route_reason="   ").reason is Reason.ROUTE_MISSING
+    assert decide(unrouted, A.CLOSE, no_route_reason="x" * 1001).reason is Reason.TEXT_TOO_LONG
+    why = decide(unrouted, A.CLOSE, no_route_reason="Slachtoffer wil geen aangifte; ZoCo al betrokken.")
+    assert why.allowed and why.no_route_reason == "Slachtoffer wil geen aangifte; ZoCo al betrokken."
+    assert decide(in_progress(conclusion=Conclusion.WEL, routed=2, open_handovers=2), A.CLOSE).allowed
+    # Other conclusions need no hand-over.
+    assert decide(in_progress(conclusion=Conclusion.GEEN), A.CLOSE).allowed
+    assert decide(in_progress(conclusion=Conclusion.VERDER_ONDERZOEK), A.CLOSE).allowed
+
+
+def test_still_open_names_what_closing_leaves_undone() -> None:
+    left = still_open(in_progress(conclusion=Conclusion.WEL, open_handovers=2, open_consultations=1,
+                                  wants_feedback=True))
+    assert (left.outcomes_expected, left.advice_pending, left.feedback_missing, left.no_feedback,
+            left.route_missing) == (2, 1, True, True, True)
+    done = still_open(in_progress(conclusion=Conclusion.GEEN, feedback_given=True, wants_feedback=True))
+    assert not done.anything
+    unasked = still_open(in_progress(conclusion=Conclusion.GEEN))
+    assert unasked.no_feedback and not unasked.feedback_missing and unasked.anything
 
 
 def test_closing_without_the_feedback_the_reporter_asked_for_needs_a_reason() -> None:

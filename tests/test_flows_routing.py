@@ -9,7 +9,14 @@ import yaml
 
 from flows.cases import Form
 from flows.data import DataError
-from flows.routing import DEFAULT_PATH, consultation_candidates, load_meldroute, suggest_route
+from flows.routing import (
+    DEFAULT_PATH,
+    consultation_candidates,
+    load_meldroute,
+    preselected,
+    split_handovers,
+    suggest_route,
+)
 
 
 def partners(form: str, acute: bool = False, minor: bool = False) -> list[str]:
@@ -71,6 +78,24 @@ def test_a_signal_about_a_minor_also_goes_to_veilig_thuis() -> None:
 
 def test_an_acute_signal_about_a_minor() -> None:
     assert partners("CU", acute=True, minor=True) == ["avim", "zoco", "veilig-thuis"]
+
+
+def test_an_unknown_form_pre_ticks_nobody_not_even_the_police() -> None:
+    for acute, minor in ((False, False), (True, False), (False, True)):
+        suggestion = suggest_route(Form.UNKNOWN, acute=acute, minor=minor)
+        assert suggestion and preselected(Form.UNKNOWN, suggestion) == []
+
+
+@pytest.mark.parametrize("form", [Form.SU, Form.AU, Form.CU, Form.OV])
+def test_a_known_form_pre_ticks_the_meldroute_suggestion(form: Form) -> None:
+    suggestion = suggest_route(form, acute=False, minor=False)
+    assert preselected(form, suggestion) == [s.partner_key for s in suggestion]
+
+
+def test_a_hand_over_is_never_sent_twice_unless_chosen_explicitly() -> None:
+    assert split_handovers(["avim", "zoco"], {"avim"}, send_again=False) == (["zoco"], ["avim"])
+    assert split_handovers(["avim", "zoco"], {"avim"}, send_again=True) == (["avim", "zoco"], [])
+    assert split_handovers(["nla"], set(), send_again=False) == (["nla"], [])
 
 
 def test_suggestions_never_name_a_partner_twice() -> None:

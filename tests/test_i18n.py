@@ -17,7 +17,10 @@ PLACEHOLDER = re.compile(r"\{(\w+)\}")
 def test_every_message_has_a_translation(lang: str) -> None:
     with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         catalog = read_po(fh, locale=lang)
-    missing = [m.id for m in extract() if m.id and not (catalog.get(m.id) and catalog.get(m.id).string)]
+    def translated(string: str | tuple[str, ...] | None) -> bool:  # a plural needs every form
+        return bool(string) and (not isinstance(string, tuple) or all(string))
+
+    missing = [m.id for m in extract() if m.id and not (catalog.get(m.id) and translated(catalog.get(m.id).string))]
     assert missing == [], f"{len(missing)} message(s) without {lang} translation; run scripts/update_catalogs.py " \
                           f"and translate: {missing[:10]}"
 
@@ -26,9 +29,21 @@ def test_every_message_has_a_translation(lang: str) -> None:
 def test_translations_keep_their_placeholders(lang: str) -> None:
     with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
         catalog = read_po(fh, locale=lang)
+    def forms(text: str | tuple[str, ...]) -> tuple[str, ...]:
+        return text if isinstance(text, tuple) else (text,)
+
     wrong = [m.id for m in catalog if m.id and m.string
-             and set(PLACEHOLDER.findall(m.id)) != set(PLACEHOLDER.findall(m.string))]
+             and any(set(PLACEHOLDER.findall(forms(m.id)[0])) != set(PLACEHOLDER.findall(s)) for s in forms(m.string))]
     assert wrong == []
+
+
+def test_counts_take_the_plural_form_of_the_language() -> None:
+    nl, en = translator("nl"), translator("en")
+    assert nl.ngettext("{count} signal", "{count} signals", 1) == "1 signaal"
+    assert nl.ngettext("{count} signal", "{count} signals", 3) == "3 signalen"
+    assert en.ngettext("{count} signal", "{count} signals", 1) == "1 signal"
+    assert en.ngettext("{count} signal", "{count} signals", 0) == "0 signals"
+    assert nl.ngettext("{count} signal", "{count} signals", 5, count="< 5") == "< 5 signalen"
 
 
 def test_dutch_is_the_default_and_english_follows_the_slack_locale() -> None:

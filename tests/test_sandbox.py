@@ -230,3 +230,32 @@ def test_the_sandbox_seeds_one_upcoming_training_session(tmp_path: Path) -> None
         assert not any("training" in n.lower() for n in box.notices), box.notices
     finally:
         box.stop()
+
+
+def _bytes(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - a local test server
+            return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), exc.read()
+
+
+def test_an_uploaded_image_shows_in_the_dm_and_only_to_who_is_in_it(web: tuple[Sandbox, ThreadedServer]) -> None:
+    from slack_sdk import WebClient
+
+    from bot.sandbox.app import BOT_TOKEN
+
+    box, server = web
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64  # the fake keeps bytes as they are: any content will do
+    client = WebClient(token=BOT_TOKEN, base_url=box.fake.base_url)
+    dm = client.conversations_open(users=REPORTER)["channel"]["id"]
+    client.files_upload_v2(channel=dm, initial_comment="Grafieken", file_uploads=[
+        {"content": png, "filename": "chart.png", "title": "Signalen per maand", "alt_txt": "Een grafiek"}])
+    message = next(m for m in box.state(REPORTER)["messages"][dm] if m.get("files"))
+    assert message["text"] == "Grafieken"
+    (file,) = message["files"]
+    assert (file["name"], file["mimetype"], file["title"], file["alt_txt"]) == (
+        "chart.png", "image/png", "Signalen per maand", "Een grafiek")
+    assert _bytes(f"{server.url}/api/file/{file['id']}?user={REPORTER}") == (200, "image/png", png)
+    assert _bytes(f"{server.url}/api/file/{file['id']}?user={AF_BREDA}")[0] == 404  # not in that DM
+    assert "msg-file" in _get(server.url + "/static/app.js")[1]  # the page draws it as an <img>

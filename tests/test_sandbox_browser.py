@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.sandbox.app import AF_BREDA, CASES_CHANNEL, REPORTER, Sandbox, make_web_app
+from bot.sandbox.app import AF_BREDA, CASES_CHANNEL, GENERAL_CHANNEL, REPORTER, Sandbox, make_web_app
 from bot.sandbox.server import ThreadedServer
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -282,3 +283,101 @@ def test_the_ketenregisseur_plans_a_training_in_the_form_and_the_network_member_
     invitation = page.locator("#messages .msg").filter(has_text="Netwerkbijeenkomst arbeidsuitbuiting")
     invitation.get_by_text("10:00 – 12:00").wait_for()
     invitation.get_by_role("button", name="Ik kom", exact=True).wait_for()
+
+
+# --------------------------------------------------------------------------- acute: Nu versturen
+
+
+def test_acute_yes_then_send_now_puts_the_acute_card_in_the_af_channel_within_a_second(page, sandbox) -> None:
+    """Issue 14: "Ja" to acute danger → 112, the police number and Nu versturen → the AF's channel shows
+    the acute card within a second; the reporter can still answer the rest in the same thread."""
+    box, _url = sandbox
+    page.fill("#composer-input", "/signaal")
+    page.press("#composer-input", "Enter")
+    page.get_by_text("Ik heb je een privébericht gestuurd").wait_for()
+    page.locator("#messages .thread-link").last.click()
+    wait_question(page, "Voor welke gemeente")
+    answer_select(page, "Breda")
+    wait_question(page, "Om welke vorm")
+    answer_button(page, "Seksuele uitbuiting")
+    wait_question(page, "Welke van deze signalen")
+    answer_button(page, "Volgende")
+    wait_question(page, "acuut")
+    answer_button(page, "Ja")
+    thread = page.locator("#thread-messages")
+    notice = thread.locator(".msg").filter(has=page.get_by_role("button", name="Nu versturen"))
+    notice.get_by_text("Bel de politie: 0900-8844").wait_for()
+    assert "112" in notice.inner_text()
+    assert "meteen bericht" not in thread.inner_text()
+    shot(page, "13-reporter-acute-send-now")
+    reference = re.search(r"S-\d{4}-\d{4}", thread.locator(".msg").first.inner_text())
+    assert reference
+    reference = reference.group(0)
+
+    clicked_at = time.time()
+    notice.get_by_role("button", name="Nu versturen").click()
+
+    # The reporter's thread says it was sent and asks the next question again below.
+    thread.get_by_text("is verstuurd met je antwoorden tot nu toe").wait_for()
+    wait_question(page, "minderjarige")
+
+    be(page, AF_BREDA)
+    page.locator(f"#channels [data-channel='{CASES_CHANNEL}']").click()
+    card = page.locator("#messages .msg").filter(has_text=f"ACUUT — Signaal {reference}")
+    card.wait_for()
+    card.get_by_text("de melder vult de overige vragen nog in").wait_for()
+    card.get_by_role("button", name="Oppakken").wait_for()
+    shot(page, "14-af-acute-card")
+    # Posted in the channel within a second of the click: a message's ts is when Slack stored it.
+    [posted] = [m for m in box.fake.messages_in(CASES_CHANNEL) if reference in str(m.get("blocks"))]
+    assert float(posted["ts"]) - clicked_at < 1.0, float(posted["ts"]) - clicked_at
+
+
+# --------------------------------------------------------------------------- Meld als signaal
+
+
+def test_a_message_in_a_channel_is_reported_with_the_message_shortcut(page, sandbox) -> None:
+    """Issue 14: "⋯ → Meld als signaal" on a colleague's message starts a signal with its text as the
+    description; the message stays in the channel and the reporter is reminded of that."""
+    box, _url = sandbox
+    be(page, NETWORK_MEMBER)
+    page.locator(f"#channels [data-channel='{GENERAL_CHANNEL}']").click()
+    page.fill("#composer-input", "Bij de wasstraat slapen drie jongens in de bus van de baas.")
+    page.press("#composer-input", "Enter")
+    posted = page.locator("#messages .msg").filter(has_text="slapen drie jongens")
+    posted.wait_for()
+
+    be(page, REPORTER)
+    page.locator(f"#channels [data-channel='{GENERAL_CHANNEL}']").click()
+    posted.get_by_role("button", name="⋯ Meld als signaal").click()
+    page.locator("#messages .msg.ephemeral").get_by_text("Ik heb je een privébericht gestuurd").wait_for()
+    page.locator("#apps button").first.click()
+    page.locator("#messages .thread-link").last.click()
+    thread = page.locator("#thread-messages")
+    thread.get_by_text("uit het kanaal halen").wait_for()
+    wait_question(page, "Voor welke gemeente")
+    shot(page, "15-reporter-from-message")
+    general = [m["text"] for m in box.fake.messages_in(GENERAL_CHANNEL)]
+    assert general == ["Bij de wasstraat slapen drie jongens in de bus van de baas."]  # the original stays
+
+
+def test_the_ketenregisseur_sees_the_digests_charts_as_images_in_the_dm(page, sandbox) -> None:
+    """The monthly digest's charts are uploaded with files_upload_v2; the sandbox draws them."""
+    from datetime import time
+
+    from flows.calendar import WorkingCalendar
+
+    box, _url = sandbox
+    calendar = WorkingCalendar()
+    today = calendar.local(box.bot.core.clock.now()).date()
+    first = (today.replace(day=1) + timedelta(days=32)).replace(day=1)  # the 1st of next month
+    day = first if calendar.is_working_day(first) else calendar.next_working_day(first)
+    moved = box.move_clock("at", calendar.at_local(day, time(9, 30)).isoformat())
+    assert any(line.startswith("digest:") for line in moved["jobs"]), moved["jobs"]
+    be(page, "U0DEMOKR01")
+    charts = page.locator("#messages img.msg-file")
+    charts.first.wait_for()
+    page.wait_for_function("() => [...document.querySelectorAll('#messages img.msg-file')].length === 3 && "
+                           "[...document.querySelectorAll('#messages img.msg-file')].every(i => i.naturalWidth > 0)")
+    assert charts.first.get_attribute("alt").startswith("Signalen per maand")
+    shot(page, "20-ketenregisseur-digest-charts")

@@ -69,7 +69,7 @@ def whole_route(r) -> Route:  # noqa: ANN001
     r.fake.wait_for(lambda: signal_row(r, reference).status == "in_progress")
     act(r, AF, reference, "feedback", {"text": FEEDBACK})
     settle(r)
-    click_case(r, AF, reference, "close")
+    act(r, AF, reference, "close", {})  # the confirmation (nothing left open)
     r.fake.wait_for(lambda: signal_row(r, reference).status == "closed")
 
     made = training.create(r.core, KETENREGISSEUR, training.TrainingInput(

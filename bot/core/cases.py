@@ -25,9 +25,20 @@ from bot.core.result import Error, Result, text_problem
 from bot.core.triage import root_of
 from flows import reminder_rules
 from flows.calendar import WorkingCalendar
-from flows.cases import CaseAction, CaseStatus, CaseView, Conclusion, Decision, Form, Reason, decide
+from flows.cases import (
+    CaseAction,
+    CaseStatus,
+    CaseView,
+    Conclusion,
+    Decision,
+    Form,
+    Reason,
+    StillOpen,
+    decide,
+    still_open,
+)
 from flows.permissions import Actor, CaseRef, ReporterAction, can_act_on_case, can_record_for_partner
-from flows.routing import RouteSuggestion, consultation_candidates, suggest_route
+from flows.routing import RouteSuggestion, consultation_candidates, split_handovers, suggest_route
 from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Partner, Signal
 from models.db import session_scope
 from models.reminders import Deadline
@@ -49,6 +60,8 @@ ROUTED = "routed"
 OUTCOME = "outcome"
 FEEDBACK = "feedback"
 CLOSED = "closed"
+SEEN = "seen"  # the AF marked the reporter's new information as seen
+CLOSED_WITHOUT_ROUTE = "closed_without_route"  # "wel mensenhandel" closed without a hand-over: the reason
 REOPENED = "reopened"
 
 # Kinds the reporter may see (and only in their own thread): what the AF sent them, their own words.
@@ -68,8 +81,7 @@ def case_view(session: Session, signal: Signal) -> CaseView:
     muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
     open_consults = session.exec(select(Consultation.id).where(
         Consultation.signal_id == signal.id, col(Consultation.answered_at).is_(None))).all()
-    open_handovers = session.exec(select(Handover.id).where(
-        Handover.signal_id == signal.id, col(Handover.outcome_at).is_(None))).all()
+    handovers = session.exec(select(Handover.outcome_at).where(Handover.signal_id == signal.id)).all()
     try:
         form = Form(signal.form or "unknown")
     except ValueError:
@@ -83,8 +95,53 @@ def case_view(session: Session, signal: Signal) -> CaseView:
         conclusion=Conclusion(signal.conclusion) if signal.conclusion else None, claimed_by=signal.claimed_by,
         wants_feedback=signal.wants_feedback, feedback_given=signal.first_feedback_at is not None,
         acute=signal.acute, minor=signal.minor, form=form, open_consultations=len(open_consults),
-        open_handovers=len(open_handovers),
+        open_handovers=sum(1 for at in handovers if at is None), routed=len(handovers),
+        new_from_reporter=new_from_reporter(session, signal),
     )
+
+
+def still_open_of(session: Session, signal: Signal) -> StillOpen:
+    """What closing this case would leave open (flows.cases.still_open), for the close confirmation."""
+    return still_open(case_view(session, signal))
+
+
+def routed_partners(session: Session, signal_id: int) -> dict[str, datetime]:
+    """The partners this case was handed over to, with the first time (what Doorzetten lists)."""
+    out: dict[str, datetime] = {}
+    for key, at in session.exec(select(Handover.partner_key, Handover.routed_at)
+                                .where(Handover.signal_id == signal_id).order_by(col(Handover.id))).all():
+        out.setdefault(key, at)
+    return out
+
+
+def handlers_to_mention(session: Session, signal: Signal) -> list[str]:
+    """Who must notice the reporter's words: the AF who claimed the case, else the municipality's
+    attention officers and backups (vervangers)."""
+    if signal.claimed_by:
+        return [signal.claimed_by]
+    if signal.municipality_id is None:
+        return []
+    return list(dict.fromkeys(people.handlers_of(session, signal.municipality_id, "af")
+                              + people.handlers_of(session, signal.municipality_id, "backup")))
+
+
+def new_from_reporter(session: Session, signal: Signal) -> bool:
+    """The reporter added or answered something the attention officers have not acted on since:
+    a reporter's event after the last event of anyone else (a step, a note, a snooze)."""
+    rows = session.exec(select(CaseEvent.kind, CaseEvent.actor_id).where(CaseEvent.signal_id == signal.id)
+                        .order_by(col(CaseEvent.id))).all()
+    new = False
+    for kind, actor in rows:
+        if kind in (REPORTER_ANSWER, REPORTER_MESSAGE):
+            new = True
+        elif kind != "submitted" and actor != signal.reporter_id:
+            new = False
+    return new
+
+
+def open_question(session: Session, signal_id: int) -> int | None:
+    """The AF's question to the reporter that still waits for an answer (the newest), if any."""
+    return _open_question(session, signal_id)
 
 
 def route_suggestion(signal: Signal) -> list[RouteSuggestion]:
@@ -111,6 +168,7 @@ def partner_in_slack(session: Session, partner_key: str) -> bool:
 class Due:
     what: str  # claim | feedback | advice | outcome | further_investigation
     at: datetime
+    overdue: bool = False  # its moment passed: the reminder for it went out (termijn verstreken)
 
 
 DUE_OF_TRIGGER = {
@@ -138,7 +196,8 @@ def due_dates(session: Session, signal: Signal, cal: WorkingCalendar) -> list[Du
                 continue
             passed = row.state == reminders.SENT or row.snoozed
             at = (row.sent_at or row.due_at) if passed else row.due_at
-            out_armed.append(Due(DUE_OF_TRIGGER.get(reminder_rules.Trigger(row.trigger), row.trigger), at))
+            out_armed.append(Due(DUE_OF_TRIGGER.get(reminder_rules.Trigger(row.trigger), row.trigger), at,
+                                 overdue=row.state == reminders.SENT))
         return sorted(out_armed, key=lambda d: d.at)
 
     def first(trigger: reminder_rules.Trigger, anchor: datetime) -> datetime | None:
@@ -220,11 +279,16 @@ class _Step:
     def emit(self, name: str, **extra: Any) -> None:
         events.emit(self.session, name, signal=self.signal, now=self.now, actor=self.user, **extra)
 
-    def to_case_threads(self, ev: CaseEvent, template: str = "case_event") -> None:
-        """A reply in the thread of every case card of this signal (the AF's private place)."""
+    def to_case_threads(self, ev: CaseEvent, template: str = "case_event", mention: list[str] | None = None) -> None:
+        """A reply in the thread of every case card of this signal (the AF's private place); `mention`:
+        who must notice it (in a card by DM, only its recipient)."""
         for card in cards_of(self.session, self.sid):
+            ref: dict[str, Any] = {"event": ev.id}
+            if mention:
+                ref["mention"] = ([card.recipient] if card.recipient in mention else []) if card.recipient \
+                    else list(mention)
             outbox.post(self.session, template=template, kind=template, signal_id=self.sid, parent=card,
-                        conversation=card.conversation, recipient=card.recipient, ref={"event": ev.id}, now=self.now)
+                        conversation=card.conversation, recipient=card.recipient, ref=ref, now=self.now)
 
     def to_reporter(self, ev: CaseEvent) -> MessageRef | None:
         """A reply in the reporter's own signal thread (their DM with the bot)."""
@@ -264,8 +328,10 @@ def _deny(signal: Signal, user: str, action: str, reason: Any) -> _Stop:
 
 # Refusals that depend on what the action's form asks (a conclusion still to choose, a reason still to
 # write): for the form to handle, not for the click that opens it.
-INPUT_REASONS = frozenset({Reason.NEEDS_CONCLUSION, Reason.FEEDBACK_MISSING, Reason.RATIONALE_REQUIRED,
-                           Reason.UNKNOWN_CONCLUSION})
+# A close without a conclusion is refused at the click: its confirmation cannot fix that.
+INPUT_REASONS = frozenset({Reason.FEEDBACK_MISSING, Reason.RATIONALE_REQUIRED, Reason.UNKNOWN_CONCLUSION,
+                           Reason.ROUTE_MISSING})
+ALREADY_CLAIMED_BY_YOU = "already_claimed_by_you"  # Result.reason of a second claim by the same AF
 
 
 def _gate(session: Session, signal: Signal, user: str, action: CaseAction, partner: str | None = None,
@@ -281,10 +347,18 @@ def _gate(session: Session, signal: Signal, user: str, action: CaseAction, partn
         raise _deny(signal, user, action, permission.reason)
     decision = decide(case_view(session, signal), action, **inputs)
     if not decision.allowed and not (inputs_pending and decision.reason in INPUT_REASONS):
-        error = "already_claimed" if decision.reason is Reason.ALREADY_CLAIMED else "refused"
-        raise _Stop(Result(False, signal.id, signal.reference, error=error, reason=str(decision.reason),
+        if decision.reason is Reason.ALREADY_CLAIMED:
+            raise _already_claimed(signal, user, decision.claimed_by)
+        raise _Stop(Result(False, signal.id, signal.reference, error=Error.REFUSED, reason=str(decision.reason),
                            claimed_by=decision.claimed_by))
     return who, ref, decision
+
+
+def _already_claimed(signal: Signal, user: str, claimed_by: str | None) -> _Stop:
+    """A second claim: by the one who holds the case it is their own earlier click, said as such."""
+    reason = ALREADY_CLAIMED_BY_YOU if claimed_by == user else str(Reason.ALREADY_CLAIMED)
+    return _Stop(Result(False, signal.id, signal.reference, error=Error.ALREADY_CLAIMED, reason=reason,
+                        claimed_by=claimed_by))
 
 
 def _begin(core: Core, session: Session, signal_id: int, user: str, action: CaseAction,
@@ -303,8 +377,7 @@ def _begin(core: Core, session: Session, signal_id: int, user: str, action: Case
             st.audit("case.claimed", implicit=action is not CaseAction.CLAIM)
             st.emit(events.CLAIMED)
         elif action is CaseAction.CLAIM:
-            raise _Stop(Result(False, signal.id, signal.reference, error=Error.ALREADY_CLAIMED,
-                               reason=str(Reason.ALREADY_CLAIMED), claimed_by=signal.claimed_by))
+            raise _already_claimed(signal, user, signal.claimed_by)
     if handles and decision.new_status is not None and action is not CaseAction.CLAIM:
         signal.status = decision.new_status.value
         session.add(signal)
@@ -392,12 +465,26 @@ def _to_reporter_step(core: Core, signal_id: int, user: str, text: str, action: 
         st = _begin(core, session, signal_id, user, action)
         ev = st.event(kind, body, visible=True)
         st.to_reporter(ev)
+        if kind == INFO_REQUESTED:
+            _question_waits(st, ev)
         st.to_case_threads(ev)
         st.audit(audit_action)
         st.refresh_cards()
         return st.result(event=ev.id)
 
     return _step_run(core, fn)
+
+
+def _question_waits(st: _Step, ev: CaseEvent) -> None:
+    """A question in the reporter's thread is easy to miss: a content-free DM tells them one waits,
+    and the root message of their signal shows it until they answer."""
+    root = root_of(st.session, st.sid)
+    if root is None or not st.signal.reporter_id:
+        return
+    outbox.post(st.session, template="reporter_question_notice", kind="reporter_question_notice",
+                recipient=st.signal.reporter_id, signal_id=st.sid, contains_details=False,
+                now=st.now, dedupe_key=f"question_notice:{ev.id}")
+    outbox.update(st.session, root, now=st.now)
 
 
 def ask_info(core: Core, signal_id: int, user: str, question: str) -> Result:
@@ -434,12 +521,17 @@ def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_e
                 raise _Stop(Result(False, signal.id, signal.reference, error=Error.ALREADY_ANSWERED))
             ev = st.event(REPORTER_ANSWER, body, visible=True, question=qid)
             _update_messages(st, "reporter_event", "event", qid)
+            root = root_of(session, st.sid)
+            if root is not None:
+                outbox.update(session, root, now=now)  # no question waits any more
             st.audit("case.reporter_answered")
         else:
-            ev = st.event(REPORTER_MESSAGE, body, visible=True)
-            st.audit("case.reporter_added_info")
-        st.to_case_threads(ev)
-        return st.result(event=ev.id)
+            closed = signal.status == CaseStatus.CLOSED
+            ev = st.event(REPORTER_MESSAGE, body, visible=True, after_closing=closed)
+            st.audit("case.reporter_added_info", after_closing=closed)
+        st.to_case_threads(ev, mention=handlers_to_mention(session, signal))
+        st.refresh_cards()  # "new information from the reporter"
+        return st.result(event=ev.id, closed=signal.status == CaseStatus.CLOSED)
 
     return _step_run(core, fn)
 
@@ -455,6 +547,23 @@ def answered(session: Session, signal_id: int, question_event_id: int) -> bool:
     rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == signal_id,
                                                 CaseEvent.kind == REPORTER_ANSWER)).all()
     return any(r.data.get("question") == question_event_id for r in rows)
+
+
+def mark_seen(core: Core, signal_id: int, user: str) -> Result:
+    """Gezien: the AF saw what the reporter added; the card stops saying there is new information.
+    Read-only in effect: it never claims the case (flows.cases.READ_ONLY)."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.SEEN)
+        if not new_from_reporter(session, st.signal):
+            return st.result(seen=False)  # someone else was first: nothing to do
+        st.event(SEEN)
+        st.audit("case.seen")
+        for card in cards_of(session, st.sid):
+            outbox.update(session, card, now=st.now)
+        return st.result(seen=True)
+
+    return _step_run(core, fn)
 
 
 def note(core: Core, signal_id: int, user: str, text: str, *, echo: bool = False) -> Result:
@@ -594,14 +703,25 @@ def default_outcome_date(core: Core, now: datetime | None = None) -> datetime:
 
 
 def route(core: Core, signal_id: int, user: str, partners: Iterable[str], *, expected: date | None = None,
-          message: str | None = None, include_description: bool = False) -> Result:
+          message: str | None = None, include_description: bool = False, send_again: bool = False,
+          form_id: str | None = None) -> Result:
     """Doorzetten: one Handover per partner (partner, date, expected outcome date). Partner members
-    in Slack get the hand-over with a Report outcome button."""
+    in Slack get the hand-over with a Report outcome button. A partner that already has this case's
+    hand-over gets it again only with `send_again` (flows.routing.split_handovers); `form_id` (the
+    form's own id) makes a second submission of the same form change nothing."""
 
     def fn(session: Session) -> Result:
         text = _text(message, required=False)
         keys = _partners(session, partners)
         st = _begin(core, session, signal_id, user, CaseAction.ROUTE)
+        if form_id and any(e.data.get("form_id") == form_id for e in session.exec(select(CaseEvent).where(
+                CaseEvent.signal_id == st.sid, CaseEvent.kind == ROUTED)).all()):
+            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.INVALID, reason="form_sent"))
+        keys, refused = split_handovers(keys, set(routed_partners(session, st.sid)), send_again)
+        if refused:
+            names = {p.key: p.name for p in session.exec(select(Partner)).all()}
+            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.REFUSED,
+                               reason="already_routed", data={"partners": ", ".join(names.get(k, k) for k in refused)}))
         cal = calendar(core)
         if expected is not None:
             if expected < cal.local(st.now).date():
@@ -610,7 +730,8 @@ def route(core: Core, signal_id: int, user: str, partners: Iterable[str], *, exp
         else:
             expected_at = cal.add_working_days(st.now, OUTCOME_WORKING_DAYS)
         urgent = {s.partner_key for s in route_suggestion(st.signal) if s.urgent}
-        ev = st.event(ROUTED, text, partners=keys, description=include_description)
+        ev = st.event(ROUTED, text, partners=keys, description=include_description, again=send_again,
+                      **({"form_id": form_id} if form_id else {}))
         made: list[int] = []
         for key in keys:
             h = Handover(signal_id=st.sid, partner_key=key, urgent=key in urgent, routed_by=user, routed_at=st.now,
@@ -684,12 +805,17 @@ def feedback(core: Core, signal_id: int, user: str, text: str) -> Result:
     return _step_run(core, fn)
 
 
-def close(core: Core, signal_id: int, user: str, no_feedback_reason: str | None = None) -> Result:
-    """Afsluiten: needs a conclusion, and feedback when the reporter wanted it (or a reason why not)."""
+def close(core: Core, signal_id: int, user: str, no_feedback_reason: str | None = None,
+          no_route_reason: str | None = None) -> Result:
+    """Afsluiten: needs a conclusion, feedback when the reporter wanted it (or a reason why not), and
+    for "wel mensenhandel" a hand-over (or a reason why not) — flows.cases.decide."""
 
     def fn(session: Session) -> Result:
-        st = _begin(core, session, signal_id, user, CaseAction.CLOSE, confirm_no_feedback_reason=no_feedback_reason)
+        st = _begin(core, session, signal_id, user, CaseAction.CLOSE, confirm_no_feedback_reason=no_feedback_reason,
+                    no_route_reason=no_route_reason)
         assert st.decision is not None
+        if st.decision.no_route_reason is not None:
+            st.to_case_threads(st.event(CLOSED_WITHOUT_ROUTE, st.decision.no_route_reason))
         reason = st.decision.no_feedback_reason
         st.signal.closed_at = st.now
         st.signal.no_feedback_reason = reason
@@ -698,7 +824,8 @@ def close(core: Core, signal_id: int, user: str, no_feedback_reason: str | None 
         _update_partner_messages(st)
         st.emit(events.CLOSED)
         st.to_case_threads(ev)
-        st.audit("case.closed", without_feedback=reason is not None)
+        st.audit("case.closed", without_feedback=reason is not None,
+                 without_route=st.decision.no_route_reason is not None)
         st.refresh_cards()
         return st.result()
 

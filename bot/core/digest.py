@@ -1,7 +1,9 @@
 """The monthly digest for the ketenregisseur: last month's figures by DM, on the first working day
 of the month in office hours, at most once per month and person. A bot that was down then catches
 up within the next two working days (a late digest beats none; a new installation mid-month does
-not send an old one)."""
+not send an old one). The charts (signals per month by form, share that led to a melding, median time
+to claim; `bot.core.charts`) follow as a second outbox message whose delivery uploads them as images:
+durable and retried like any message, aggregates only."""
 
 from __future__ import annotations
 
@@ -41,6 +43,9 @@ def digest_sweep(core: Core, now: datetime) -> list[str]:
             outbox.post(session, template="digest", kind="digest", recipient=uid, ref={"month": covered},
                         contains_details=False, dedupe_key=f"digest:{uid}:{month}", now=now,
                         priority=outbox.BACKGROUND)
+            outbox.post(session, template="digest_charts", kind="digest_charts", recipient=uid,
+                        ref={"month": covered}, contains_details=False, dedupe_key=f"digest_charts:{uid}:{month}",
+                        now=now, priority=outbox.BACKGROUND)
             audit.record(session, "digest", "stats.digest_sent", subject=uid, at=now, month=covered)
             lines.append(f"digest for {covered} to {uid}")
     core.kick()

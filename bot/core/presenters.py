@@ -35,7 +35,10 @@ from bot.core.cases import (
     Due,
     case_view,
     due_dates,
+    new_from_reporter,
+    open_question,
 )
+from bot.core.triage import still_answering
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
 from flows.questionnaire import Questionnaire
@@ -80,6 +83,12 @@ def reporter_event(session: Session, signal: Signal, event_id: int | None) -> Re
         return ReporterEvent(sees, signal.reference, ev.id)
     answer = _answer_to(session, signal, ev.id) if sees is ReporterSees.QUESTION else None
     return ReporterEvent(sees, signal.reference, ev.id, ev.text, answer.text if answer is not None else None)
+
+
+def question_waits(session: Session, signal: Signal) -> bool:
+    """The root message of the reporter's signal says so while a question of the AF waits."""
+    return signal.id is not None and signal.status in (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.CLOSED) \
+        and open_question(session, signal.id) is not None
 
 
 def _answer_to(session: Session, signal: Signal, question_id: int | None) -> CaseEvent | None:
@@ -193,9 +202,15 @@ class CaseCard:
     closed: ClosedCase | None = None
     partners: tuple[PartnerLine, ...] = ()
     next_due: Due | None = None
+    new_from_reporter: bool = False  # the reporter added or answered something not acted on yet
+    claimed_by: str | None = None  # who claimed it (also once closed)
+    claimed_at: datetime | None = None
+    conclusion_at: datetime | None = None
+    feedback_at: datetime | None = None  # first feedback to the reporter
     facts: CaseFacts | None = None
     description: str | None = None
     location: str | None = None
+    still_answering: bool = False  # sent early (acute): the reporter is still answering the rest
 
 
 def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, cal: WorkingCalendar) -> CaseCard:
@@ -204,7 +219,9 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
     names = {p.key: p.name for p in session.exec(select(Partner)).all()}
     base = dict(signal_id=signal.id, reference=signal.reference, acute=bool(signal.acute), minor=bool(signal.minor),
                 view=view, handled_by=signal.claimed_by if signal.status != CaseStatus.CLOSED else None,
-                actions=tuple(available_actions(view)))
+                actions=tuple(available_actions(view)), new_from_reporter=new_from_reporter(session, signal),
+                claimed_by=signal.claimed_by, claimed_at=signal.claimed_at, conclusion_at=signal.conclusion_at,
+                feedback_at=signal.first_feedback_at)
     if signal.status == CaseStatus.CLOSED:
         routed = session.exec(select(Handover.partner_key).where(Handover.signal_id == signal.id)).all()
         return CaseCard(**base, closed=ClosedCase(
@@ -225,7 +242,8 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
                       sector=answers.label("sector"), source=answers.label("source"), reporter_id=signal.reporter_id,
                       reported_at=signal.submitted_at or signal.created_at, municipality=muni.name if muni else None)
     return CaseCard(**base, partners=tuple(partners), next_due=due[0] if due else None, facts=facts,
-                    description=signal.description, location=signal.location or None)
+                    description=signal.description, location=signal.location or None,
+                    still_answering=still_answering(signal))
 
 
 # ------------------------------------------------------------------------------ reminders

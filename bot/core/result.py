@@ -104,6 +104,8 @@ REFUSALS = {
     Reason.NEEDS_CONCLUSION: N_("Record a conclusion before closing the case."),
     Reason.FEEDBACK_MISSING: N_("The reporter asked for feedback and has had none yet. Give feedback first, or "
                              "say why not when closing."),
+    Reason.ROUTE_MISSING: N_("The conclusion is \"human trafficking\", so the case is routed to a partner before "
+                          "it is closed. Use *Route to partner* first, or say why not when closing."),
 }
 REFUSED_OTHERWISE = N_("This is not possible in the current state of the case. Nothing was changed.")
 TOO_LONG = N_("Your text is {length} characters; at most {limit} are allowed. Please shorten it.")
@@ -115,6 +117,9 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.REFUSED, None): REFUSED_OTHERWISE,
     **{(Error.REFUSED, str(r)): text for r, text in REFUSALS.items()},
     (Error.ALREADY_CLAIMED, None): REFUSALS[Reason.ALREADY_CLAIMED],
+    (Error.ALREADY_CLAIMED, "already_claimed_by_you"): N_("You have already claimed this signal."),
+    (Error.REFUSED, "already_routed"): N_("This case was already routed to {partners}. Nothing was sent. To send "
+                                          "the same hand-over again, tick \"Send again\" in the form."),
     (Error.ALREADY_ANSWERED, None): N_("This has already been answered. Nothing was changed."),
     (Error.UNKNOWN_PARTNER, None): N_("That partner is not known to the bot. Nothing was changed."),
     (Error.INVALID, None): SOMETHING_WRONG,
@@ -122,6 +127,7 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.INVALID, "too_long"): TOO_LONG,
     (Error.INVALID, "date_past"): N_("The expected outcome date cannot be in the past."),
     (Error.INVALID, "partner_required"): N_("Choose at least one partner."),
+    (Error.INVALID, "form_sent"): N_("This form was already sent. Nothing was sent twice."),
     (Error.NOT_YOURS, None): N_("This is not your signal, so you cannot answer here."),
     (Error.MOVED_ON, None): N_("This question has already been answered. Continue with the latest question at the "
                                "bottom of the thread; you can change answers in the summary."),

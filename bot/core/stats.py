@@ -7,6 +7,13 @@ medians over fewer cases than the threshold are not shown at all.
 "Led to a melding" means at least one hand-over (Handover) to a partner. Overdue means: a deadline
 of the reminder ladder has passed (not claimed, no feedback, advice or outcome missing, further
 investigation not revisited; `bot.core.cases.due_dates`).
+
+The breakdowns follow `DIMENSIONS` (form, sector, source), each read by `dimension_value`: a later
+field (the target group of issue 15.1, the AF's corrected classification) is one more entry there and
+shows up in every breakdown, `/signaal cijfers`, the CSV and the yearly report without other changes.
+Partner outcomes are counted as they are stored today: per partner, hand-overs and how many reported
+an outcome back (the outcome itself is free text and is never read here); structured outcomes (issue
+15.6) slot in as `PartnerFigure.outcomes`.
 """
 
 from __future__ import annotations
@@ -24,12 +31,25 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from flows.calendar import WorkingCalendar
-from models import Handover, Municipality, Signal
+from models import Handover, Municipality, Partner, Signal
+from models.training import TrainingAttendance, TrainingSession
 
 log = logging.getLogger(__name__)
 DEFAULT_THRESHOLD = 5
 OUTCOMES = ("geen", "verder_onderzoek", "wel", "none")
 NO_VALUE = "—"
+# The breakdowns of §3.4 (signal attribute → how it is read: `dimension_value`).
+DIMENSIONS = ("form", "sector", "source")
+
+
+def dimension_value(signal: Signal, dimension: str) -> str:
+    """The value of one breakdown for a signal ("unknown" form, else "—" when it is missing)."""
+    if dimension == "form":
+        return signal.form or "unknown"
+    if dimension == "sector":
+        return signal.sector or NO_VALUE
+    value = (signal.answers or {}).get(dimension)
+    return str(value) if isinstance(value, str) and value else NO_VALUE
 
 
 def threshold(settings: Settings) -> int:
@@ -44,6 +64,28 @@ def threshold(settings: Settings) -> int:
 def shown(count: int, limit: int) -> str:
     """A count as it may be shown: small non-zero counts are hidden behind "< N"."""
     return f"< {limit}" if 0 < count < limit else str(count)
+
+
+@dataclass
+class MonthFigures:
+    """One calendar month of the period (local time): what the charts show."""
+
+    month: str  # YYYY-MM
+    total: int = 0
+    routed: int = 0
+    by_form: dict[str, int] = field(default_factory=dict)
+    claim_hours: list[float] = field(default_factory=list)
+
+
+@dataclass
+class PartnerFigure:
+    """Hand-overs to one partner of signals in the period, and how many reported an outcome."""
+
+    partner: str
+    name: str = ""
+    handed_over: int = 0
+    outcome_reported: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)  # structured outcomes (issue 15.6), when they exist
 
 
 @dataclass
@@ -62,9 +104,20 @@ class Report:
     open: int = 0
     overdue: int = 0
     trained: dict[str, int] | None = None
+    # dimension → value → (signals, of which led to a melding)
+    breakdowns: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
+    partners: list[PartnerFigure] = field(default_factory=list)
+    months: list[MonthFigures] = field(default_factory=list)
+    trainings_held: int = 0
+    training_attendees: int = 0
 
     def n(self, count: int) -> str:
         return shown(count, self.threshold)
+
+    def plural(self, count: int) -> int:
+        """The number that picks the plural form of a count shown as `n(count)`: "< 5" reads as a plural.
+        Use: `_.ngettext("{count} signal", "{count} signals", report.plural(n), count=report.n(n))`."""
+        return self.threshold if 0 < count < self.threshold else count
 
     def median(self, values: list[float]) -> float | None:
         return statistics.median(values) if len(values) >= self.threshold else None
@@ -96,6 +149,17 @@ def month_bounds(day: date, tz: object) -> tuple[datetime, datetime]:
     nxt = (first + timedelta(days=32)).replace(day=1)
     return (datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC),  # type: ignore[arg-type]
             datetime.combine(nxt, time(0), tzinfo=tz).astimezone(UTC))  # type: ignore[arg-type]
+
+
+def month_keys(start: datetime, end: datetime, tz: object) -> list[str]:
+    """The local calendar months (YYYY-MM) that [start, end) touches."""
+    first = start.astimezone(tz).date().replace(day=1)  # type: ignore[arg-type]
+    last = (end - timedelta(microseconds=1)).astimezone(tz).date()  # type: ignore[arg-type]
+    out = []
+    while first <= last:
+        out.append(first.strftime("%Y-%m"))
+        first = (first + timedelta(days=32)).replace(day=1)
+    return out
 
 
 def is_overdue(session: Session, signal: Signal, now: datetime, cal: WorkingCalendar) -> bool:
@@ -132,6 +196,22 @@ def trained_members(session: Session, now: datetime) -> dict[str, int] | None:
     return out
 
 
+def trainings_in(session: Session, start: datetime, end: datetime,
+                 municipality_ids: set[int] | None) -> tuple[int, int]:
+    """Trainings held in [start, end) (not cancelled) and their attendees (for one set of
+    municipalities: attendees from there, and the trainings they attended)."""
+    rows = session.exec(select(TrainingAttendance, TrainingSession.id).join(TrainingSession).where(
+        col(TrainingSession.cancelled_at).is_(None), col(TrainingSession.starts_at) >= start,
+        col(TrainingSession.starts_at) < end)).all()
+    if municipality_ids is None:
+        held = session.exec(select(TrainingSession.id).where(
+            col(TrainingSession.cancelled_at).is_(None), col(TrainingSession.starts_at) >= start,
+            col(TrainingSession.starts_at) < end)).all()
+        return len(held), len(rows)
+    mine = [(a, sid) for a, sid in rows if a.municipality_id in municipality_ids]
+    return len({sid for _a, sid in mine}), len(mine)
+
+
 def compute(session: Session, start: datetime, end: datetime, now: datetime, *, limit: int,
             cal: WorkingCalendar, municipalities: frozenset[str] | None = None) -> Report:
     """Figures for signals reported in [start, end); open and overdue as of `now`."""
@@ -145,8 +225,11 @@ def compute(session: Session, start: datetime, end: datetime, now: datetime, *, 
     rows = [s for s in session.exec(select(Signal).where(
         col(Signal.submitted_at).is_not(None), col(Signal.submitted_at) >= start,
         col(Signal.submitted_at) < end)).all() if in_scope(s)]
-    routed_ids = set(session.exec(select(Handover.signal_id).where(
-        col(Handover.signal_id).in_([s.id for s in rows]))).all()) if rows else set()
+    handovers = list(session.exec(select(Handover).where(
+        col(Handover.signal_id).in_([s.id for s in rows]))).all()) if rows else []
+    routed_ids = {h.signal_id for h in handovers}
+    months = {key: MonthFigures(key) for key in month_keys(start, end, cal.tz)}
+    breakdowns: dict[str, Counter[tuple[str, bool]]] = {d: Counter() for d in DIMENSIONS}
     groups: Counter[tuple[str, str, str]] = Counter()
     outcomes: Counter[str] = Counter()
     per_muni: Counter[str] = Counter()
@@ -156,8 +239,18 @@ def compute(session: Session, start: datetime, end: datetime, now: datetime, *, 
         per_muni[muni] += 1
         outcomes[s.conclusion or "none"] += 1
         assert s.submitted_at is not None
+        routed = s.id in routed_ids
+        for dim in DIMENSIONS:
+            breakdowns[dim][(dimension_value(s, dim), routed)] += 1
+        month = months.setdefault(s.submitted_at.astimezone(cal.tz).strftime("%Y-%m"),
+                                  MonthFigures(s.submitted_at.astimezone(cal.tz).strftime("%Y-%m")))
+        month.total += 1
+        month.routed += routed
+        form = dimension_value(s, "form")
+        month.by_form[form] = month.by_form.get(form, 0) + 1
         if s.claimed_at:
             report.claim_hours.append((s.claimed_at - s.submitted_at).total_seconds() / 3600)
+            month.claim_hours.append(report.claim_hours[-1])
         if s.first_feedback_at:
             report.feedback_hours.append((s.first_feedback_at - s.submitted_at).total_seconds() / 3600)
     report.total = len(rows)
@@ -165,6 +258,19 @@ def compute(session: Session, start: datetime, end: datetime, now: datetime, *, 
     report.groups = [(m, f, sec, n) for (m, f, sec), n in sorted(groups.items())]
     report.by_municipality = dict(sorted(per_muni.items()))
     report.outcomes = {k: outcomes.get(k, 0) for k in OUTCOMES}
+    for dim, counter in breakdowns.items():
+        values = sorted({v for v, _routed in counter})
+        report.breakdowns[dim] = {v: (counter[(v, True)] + counter[(v, False)], counter[(v, True)]) for v in values}
+    per_partner: dict[str, PartnerFigure] = {}
+    partner_names = {p.key: p.name for p in session.exec(select(Partner)).all()} if handovers else {}
+    for h in handovers:
+        figure = per_partner.setdefault(h.partner_key, PartnerFigure(h.partner_key,
+                                                                     partner_names.get(h.partner_key, h.partner_key)))
+        figure.handed_over += 1
+        figure.outcome_reported += h.outcome_at is not None
+    report.partners = [per_partner[k] for k in sorted(per_partner)]
+    report.months = [months[k] for k in sorted(months)]
+    report.trainings_held, report.training_attendees = trainings_in(session, start, end, wanted)
     open_rows = [s for s in session.exec(select(Signal).where(
         col(Signal.status).in_(["new", "in_progress"]), col(Signal.purged_at).is_(None))).all() if in_scope(s)]
     report.open = len(open_rows)
@@ -205,6 +311,14 @@ def rows(report: Report) -> list[tuple[str, str, str, str, str]]:
     else:
         out.append(("trained_network_members", "", "", "", report.n(report.trained_total or 0)))
         out += [("trained_network_members", m, "", "", report.n(n)) for m, n in sorted(report.trained.items())]
+    for dim, values in report.breakdowns.items():
+        out += [(f"signals_by_{dim}:{v}", "", "", "", report.n(n)) for v, (n, _r) in values.items()]
+        out += [(f"led_to_melding_by_{dim}:{v}", "", "", "", report.n(r)) for v, (_n, r) in values.items()]
+    for p in report.partners:
+        out.append((f"handed_over_to:{p.partner}", "", "", "", report.n(p.handed_over)))
+        out.append((f"outcome_reported_by:{p.partner}", "", "", "", report.n(p.outcome_reported)))
+    out.append(("trainings_held", "", "", "", str(report.trainings_held)))  # sessions, not people: not hidden
+    out.append(("training_attendees", "", "", "", report.n(report.training_attendees)))
     return out
 
 

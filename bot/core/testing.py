@@ -203,6 +203,7 @@ CASE_ACTIONS: dict[str, Callable[..., Any]] = {
     "close": cases.close,
     "reopen": cases.reopen,
     "timeline": cases.timeline,
+    "seen": cases.mark_seen,
 }
 
 

@@ -22,6 +22,14 @@ from models import CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
 from models.db import session_scope
 
 TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
+# `answers` key: sent with Nu versturen (acute) before every question was answered; the reporter may
+# answer the rest afterwards in the same thread, and each answer updates the case. Its value: the
+# question that was open then and the step of its asking ({"q", "step"}): it is asked again below.
+SENT_EARLY = "_sent_early"
+# `answers` key: the text given with `/signaal <tekst>` (or a message shortcut) was over the description's
+# limit; it is kept in `Signal.description` (encrypted) until the reporter shortens it, and the description
+# is asked first: {"length", "limit"}.
+KEPT_TOO_LONG = "_kept_too_long"
 
 
 def next_reference(session: Session, year: int) -> str:
@@ -50,8 +58,10 @@ def root_of(session: Session, signal_id: int) -> MessageRef | None:
     ).first()
 
 
-def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
-    """Begin a new signal: the DM root message with its reference, then the first question."""
+def start(core: Core, user_id: str, prefill: str | None = None, *, from_message: bool = False) -> Result:
+    """Begin a new signal: the DM root message with its reference, then the first question.
+    `prefill`: the description to start with (`/signaal <tekst>`, or a message's text with
+    `from_message`: the reporter is then reminded that the original message stays where it is)."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
         munis = people.municipalities(session)
@@ -77,8 +87,10 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
             if verdict.ok:
                 signal.description = verdict.value
                 answers["description"] = "provided"
-            else:
-                answers["_prefill_rejected"] = verdict.params.get("length", 0)
+            elif verdict.error == "too_long":
+                # Never thrown away: kept in the draft; the description question offers it to shorten.
+                signal.description = prefill.strip()
+                answers[KEPT_TOO_LONG] = {"length": verdict.params["length"], "limit": verdict.params["limit"]}
         signal.answers = answers
         session.add(signal)
         session.flush()
@@ -86,12 +98,15 @@ def start(core: Core, user_id: str, prefill: str | None = None) -> Result:
         # The answer to `/signaal` says these are on their way: they go before the queue (outbox.URGENT).
         root = outbox.post(session, template="reporter_root", kind="reporter_root", recipient=user_id,
                            signal_id=signal.id, contains_details=False, now=now, priority=outbox.URGENT)
-        if answers.get("_prefill_rejected"):
+        if from_message:
             outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
-                        ref={"notice": "prefill_too_long", "length": answers["_prefill_rejected"]},
+                        ref={"notice": "from_message", "empty": not (prefill and prefill.strip())},
                         contains_details=False, now=now, priority=outbox.URGENT)
-        audit.record(session, user_id, "signal.started", signal_id=signal.id, subject=signal.reference, at=now)
-        _ask_next(core, session, signal, root, priority=outbox.URGENT)
+        audit.record(session, user_id, "signal.started", signal_id=signal.id, subject=signal.reference, at=now,
+                     **({"from_message": True} if from_message else {}))
+        # Text kept over the limit: the description is asked first, to shorten it while it is fresh.
+        _ask_next(core, session, signal, root, priority=outbox.URGENT,
+                  first="description" if answers.get(KEPT_TOO_LONG) else None)
         result = Result(True, signal.id, signal.reference)
     core.kick()
     return result
@@ -106,11 +121,13 @@ def last_choice(session: Session, user_id: str) -> int | None:
 
 
 def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None,
-              priority: int = outbox.INTERACTIVE) -> None:
+              priority: int = outbox.INTERACTIVE, first: str | None = None) -> None:
+    """Ask the next question (`first`: this one, out of the questionnaire's order), or show the summary."""
     root = root or root_of(session, signal.id or 0)
     assert root is not None
     now = core.clock.now()
-    question = core.questionnaire.next_question(_public_answers(signal), _context(session, signal))
+    question = (core.questionnaire.get(first) if first else
+                core.questionnaire.next_question(_public_answers(signal), _context(session, signal)))
     signal.step += 1
     signal.updated_at = now
     if question is None:
@@ -141,6 +158,13 @@ def _load_draft(session: Session, signal_id: int, user_id: str) -> tuple[Signal 
     return signal, None
 
 
+def still_answering(signal: Signal) -> bool:
+    """Sent early (Nu versturen) with questions still open, on a case not closed: the reporter may
+    answer them in the same thread."""
+    return (signal.status in ("new", "in_progress") and bool(signal.answers.get(SENT_EARLY))
+            and signal.current_question not in (None, "_summary"))
+
+
 StepFn = Callable[..., Result]
 
 
@@ -168,6 +192,28 @@ def _draft_step(fn: StepFn) -> Callable[..., Result]:
     return run
 
 
+def _answer_step(fn: StepFn) -> Callable[..., Result]:
+    """`_draft_step` for answering: also on the reporter's signal that was sent early and still has
+    open questions (`still_answering`)."""
+
+    @functools.wraps(fn)
+    def run(core: Core, signal_id: int, user_id: str, *args: Any) -> Result:
+        now = core.clock.now()
+        with session_scope(core.engine) as session:
+            signal = session.get(Signal, signal_id, with_for_update=True)
+            if signal is None or signal.reporter_id != user_id or not still_answering(signal):
+                signal, refused = _load_draft(session, signal_id, user_id)
+                if refused:
+                    return refused
+            assert signal is not None
+            result = fn(core, session, signal, user_id, now, *args)
+        if result.ok:
+            core.kick()
+        return result
+
+    return run
+
+
 def _question_message(session: Session, signal_id: int, key: str) -> MessageRef | None:
     latest = _latest(session, signal_id, "question")  # the open question is nearly always the last one asked
     if latest is None or latest.ref.get("q") == key:
@@ -179,10 +225,11 @@ def _question_message(session: Session, signal_id: int, key: str) -> MessageRef 
     return next((m for m in rows if m.ref.get("q") == key), None)
 
 
-@_draft_step
+@_answer_step
 def answer(core: Core, session: Session, signal: Signal, user_id: str, now: datetime, key: str,
        raw: Any) -> Result:
-    """Record the reporter's answer to the open question, then ask the next one."""
+    """Record the reporter's answer to the open question, then ask the next one (on a signal sent
+    early: the case follows the answer too)."""
     if signal.current_question != key:
         return Result(False, signal.id, signal.reference, error=Error.MOVED_ON,
                       data={"current": signal.current_question})
@@ -201,6 +248,8 @@ def answer(core: Core, session: Session, signal: Signal, user_id: str, now: date
         muni = session.exec(select(Municipality).where(Municipality.name == verdict.value)).one()
         signal.municipality_id = muni.id
     private = {k: v for k, v in signal.answers.items() if k.startswith("_")}
+    if key == "description":
+        private.pop(KEPT_TOO_LONG, None)  # the kept text is replaced by the answer
     signal.answers = {**core.questionnaire.answer(_public_answers(signal), key, stored, context), **private}
     asked = _question_message(session, signal.id or 0, key)
     if asked is not None:
@@ -210,8 +259,31 @@ def answer(core: Core, session: Session, signal: Signal, user_id: str, now: date
         outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
                     ref={"question": key, "kind": notice.kind}, contains_details=False, now=now)
     audit.record(session, user_id, "signal.answered", signal_id=signal.id, subject=key, at=now)
-    _ask_next(core, session, signal, root)
+    if signal.status == "draft":
+        _ask_next(core, session, signal, root)
+    else:
+        _answered_after_sending(core, session, signal, root, now)
     return Result(True, signal.id, signal.reference)
+
+
+def _answered_after_sending(core: Core, session: Session, signal: Signal, root: MessageRef | None,
+                            now: datetime) -> None:
+    """An answer to a signal sent early: the stored case and the AF's card(s) follow it; then the next
+    open question, or — all answered — a thank-you with the complete answers."""
+    _store_answers(signal)
+    for card in session.exec(select(MessageRef).where(MessageRef.signal_id == signal.id,
+                                                      MessageRef.kind == "case_card")).all():
+        outbox.update(session, card, now=now)
+    if core.questionnaire.next_question(_public_answers(signal), _context(session, signal)) is not None:
+        _ask_next(core, session, signal, root)
+        return
+    signal.current_question, signal.updated_at = None, now
+    signal.step += 1
+    session.add(signal)
+    outbox.post(session, template="answers_complete", recipient=signal.reporter_id, signal_id=signal.id,
+                parent=root, ref={"step": signal.step}, now=now)
+    audit.record(session, signal.reporter_id, "signal.answers_completed", signal_id=signal.id,
+                 subject=signal.reference, at=now)
 
 
 @_draft_step
@@ -283,14 +355,47 @@ def submit(core: Core, session: Session, signal: Signal, user_id: str, now: date
     if signal.current_question != "_summary":
         return Result(False, signal.id, signal.reference, error=Error.MOVED_ON,
                       data={"current": signal.current_question})
-    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
-    if muni is None:
-        return Result(False, signal.id, signal.reference, error=Error.NOT_CONFIGURED)
+    return _send(session, signal, user_id, now)
+
+
+@_draft_step
+def send_now(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
+    """Nu versturen (acute): store the signal as a case now, with the answers so far, and ping the
+    AF(s) as for any signal. The open question is asked again below the receipt: the reporter can
+    still answer the rest, and each answer updates the case (`answer`)."""
+    if signal.current_question == "_summary":
+        return _send(session, signal, user_id, now)  # nothing left to ask: as Versturen
+    open_key = signal.current_question or ""
+    if open_key == "municipality":  # (asked again after Wijzigen) where the signal goes is never left open
+        return Result(False, signal.id, signal.reference, error=Error.INVALID_ANSWER, reason="required")
+    signal.answers = {**signal.answers, SENT_EARLY: {"q": open_key, "step": signal.step}}
+    result = _send(session, signal, user_id, now, early=True)
+    if result.ok:
+        asked = _question_message(session, signal.id or 0, open_key)
+        if asked is not None:
+            outbox.update(session, asked, now=now)  # now shows "asked again below"
+        _ask_next(core, session, signal)
+    return result
+
+
+def _store_answers(signal: Signal) -> None:
+    """The answers the case works with, in their own columns."""
     a = signal.answers
-    signal.status, signal.submitted_at, signal.updated_at, signal.current_question = "new", now, now, None
     signal.form, signal.sector = a.get("form"), a.get("sector")
     signal.acute, signal.minor = a.get("acute") == "yes", a.get("minor") == "yes"
     signal.wants_feedback = a.get("feedback", "yes") != "no"
+
+
+def _send(session: Session, signal: Signal, user_id: str, now: datetime, *, early: bool = False) -> Result:
+    """Store the draft as a case, give the reporter a receipt, ping the AF(s). `early`: sent before every
+    question was answered (the open question stays open)."""
+    muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+    if muni is None:
+        return Result(False, signal.id, signal.reference, error=Error.NOT_CONFIGURED)
+    signal.status, signal.submitted_at, signal.updated_at = "new", now, now
+    if not early:
+        signal.current_question = None
+    _store_answers(signal)
     session.add(signal)
     root = root_of(session, signal.id or 0)
     summary = _latest(session, signal.id or 0, "summary")
@@ -298,14 +403,23 @@ def submit(core: Core, session: Session, signal: Signal, user_id: str, now: date
         outbox.update(session, summary, now=now)
     if root is not None:
         outbox.update(session, root, now=now)
+    for msg in _acute_notices(session, signal.id or 0):
+        outbox.update(session, msg, now=now)  # Nu versturen gives way to "sent"
     outbox.post(session, template="receipt", recipient=user_id, signal_id=signal.id, parent=root,
                 contains_details=False, now=now, dedupe_key=f"receipt:{signal.id}")
     notify_handlers(session, signal, muni, now)
+    extra = {"early": True} if early else {}
     session.add(CaseEvent(signal_id=signal.id or 0, at=now, actor_id=user_id, kind="submitted",
-                          data={"acute": signal.acute, "minor": signal.minor}))
-    audit.record(session, user_id, "signal.submitted", signal_id=signal.id, subject=signal.reference, at=now)
+                          data={"acute": signal.acute, "minor": signal.minor, **extra}))
+    audit.record(session, user_id, "signal.submitted", signal_id=signal.id, subject=signal.reference, at=now,
+                 **extra)
     events.emit(session, events.SUBMITTED, signal=signal, now=now)
     return Result(True, signal.id, signal.reference)
+
+
+def _acute_notices(session: Session, signal_id: int) -> list[MessageRef]:
+    rows = session.exec(select(MessageRef).where(MessageRef.signal_id == signal_id, MessageRef.kind == "notice")).all()
+    return [msg for msg in rows if msg.ref.get("kind") == "emergency"]
 
 
 def notify_handlers(session: Session, signal: Signal, muni: Municipality, now: Any) -> list[MessageRef]:
@@ -350,7 +464,7 @@ def current_draft_question(session: Session, signal_id: int) -> tuple[Signal | N
     return signal, signal.current_question if signal else None
 
 
-@_draft_step
+@_answer_step
 def tick(core: Core, session: Session, signal: Signal, user_id: str, now: datetime, key: str,
      values: list[str]) -> Result:
     """Remember ticked checkboxes before 'Next', so a restart does not lose them."""

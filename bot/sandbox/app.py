@@ -357,6 +357,14 @@ class Sandbox:
             result["errors"] = self.fake.view_errors(view_id)
         return result
 
+    def shortcut(self, user_id: str, callback_id: str, ts: str | None = None) -> dict[str, Any]:
+        """A shortcut: from a message's ⋯ menu (``ts``: a message shortcut) or a global one."""
+        self._check_user(user_id)
+        with self._lock:
+            if ts:
+                return self._result(self._driver().message_shortcut(user_id, {"ts": ts}, callback_id))
+            return self._result(self._driver().global_shortcut(user_id, callback_id))
+
     def close_view(self, user_id: str, view_id: str) -> dict[str, Any]:
         self._check_user(user_id)
         with self._lock:
@@ -494,6 +502,14 @@ def make_web_app(sandbox: Sandbox) -> Any:
 
         return endpoint
 
+    async def file(request: Request) -> Response:
+        """An uploaded file (the digest's charts) for someone in a conversation it was shared to."""
+        user = request.query_params.get("user") or REPORTER
+        content, mimetype = sandbox.fake.file_content(request.path_params["file_id"], viewer=user)
+        if content is None:
+            return JSONResponse({"ok": False, "error": "file_not_found"}, status_code=404)
+        return Response(content, media_type=mimetype, headers={"Cache-Control": "no-store"})
+
     async def reset(_: Request) -> Response:
         await run_in_threadpool(sandbox.reset)
         return JSONResponse({"ok": True})
@@ -501,6 +517,7 @@ def make_web_app(sandbox: Sandbox) -> Any:
     routes = [
         Route("/", index),
         Route("/api/state", state),
+        Route("/api/file/{file_id}", file),
         Route("/api/compose", action(sandbox.compose, "user", "channel", "text", optional=("thread_ts",)),
               methods=["POST"]),
         Route("/api/click", action(sandbox.click, "user", "ts", "action_id",
@@ -509,6 +526,7 @@ def make_web_app(sandbox: Sandbox) -> Any:
                                          optional=("block_id", "value", "selected")), methods=["POST"]),
         Route("/api/submit", action(sandbox.submit, "user", "view_id", "values"), methods=["POST"]),
         Route("/api/close", action(sandbox.close_view, "user", "view_id"), methods=["POST"]),
+        Route("/api/shortcut", action(sandbox.shortcut, "user", "callback_id", optional=("ts",)), methods=["POST"]),
         Route("/api/home", action(sandbox.open_home, "user"), methods=["POST"]),
         Route("/api/clock", action(sandbox.move_clock, "op", optional=("at",)), methods=["POST"]),
         Route("/api/reset", reset, methods=["POST"]),

@@ -394,6 +394,31 @@ class SlackDriver:
         payload.update(container={"type": "view", "view_id": view_id}, view=view, actions=[action])
         return self._send_interaction(payload)
 
+    # ------------------------------------------------------------------ shortcuts
+
+    def global_shortcut(self, user_id: str, callback_id: str) -> DriverResponse:
+        """A global shortcut, chosen from the search bar's shortcut menu (``shortcut`` payload)."""
+        payload = self._interaction_base("shortcut", user_id)
+        payload.update(callback_id=callback_id, action_ts=f"{time.time():.6f}")
+        return self._send_interaction(payload)
+
+    def message_shortcut(self, user_id: str, message: dict[str, Any], callback_id: str) -> DriverResponse:
+        """A message shortcut from a message's ⋯ menu (``message_action`` payload, with the message)."""
+        ts = message.get("ts")
+        if not ts:
+            raise ValueError("message_shortcut() needs a message with 'ts'")
+        channel_id, stored = self.fake.locate(str(ts))
+        payload = self._interaction_base("message_action", user_id)
+        payload.update(
+            callback_id=callback_id,
+            action_ts=f"{time.time():.6f}",
+            channel=self._channel(channel_id),
+            message_ts=str(ts),
+            message={"type": "message", **{k: v for k, v in stored.items() if k != "channel"}},
+            response_url=self.fake.new_response_url(user_id, channel_id),
+        )
+        return self._send_interaction(payload)
+
     # ------------------------------------------------------------------ views
 
     def fill(self, view: dict[str, Any] | str, answers: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

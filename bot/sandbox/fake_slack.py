@@ -50,10 +50,15 @@ TRIGGER_TTL_SECONDS = 3.0  # FACTS §1: a trigger_id must be used within 3 s.
 MAX_VIEW_STACK = 3  # FACTS §2: root view plus 2 pushed views.
 # Arguments that slack_sdk sends as JSON strings inside form bodies.
 JSON_ARGS = ("blocks", "view", "metadata", "attachments")
+UPLOAD_PATH = "/upload/v1/"  # where files.getUploadURLExternal's upload URLs point (Slack: files.slack.com)
 
 # The published spec is stale (FACTS §6): methods it lacks and required fields it does not mark.
-EXTRA_METHODS = frozenset({"apps.connections.open"})
+# files.getUploadURLExternal / files.completeUploadExternal (what slack_sdk's files_upload_v2 calls) came
+# after the spec; their required arguments as docs.slack.dev/reference/methods/<method> lists them.
+EXTRA_METHODS = frozenset({"apps.connections.open", "files.getUploadURLExternal", "files.completeUploadExternal"})
 EXTRA_REQUIRED: dict[str, frozenset[str]] = {
+    "files.getUploadURLExternal": frozenset({"filename", "length"}),
+    "files.completeUploadExternal": frozenset({"files"}),
     "conversations.info": frozenset({"channel"}),
     "conversations.members": frozenset({"channel"}),
     "conversations.history": frozenset({"channel"}),
@@ -197,6 +202,7 @@ class Message:
     latest_reply: str | None = None
     edited: dict[str, str] | None = None
     metadata: dict[str, Any] | None = None
+    files: list[dict[str, Any]] | None = None  # a file share (files.completeUploadExternal with a channel)
 
     @property
     def is_reply(self) -> bool:
@@ -224,6 +230,37 @@ class Message:
             data["edited"] = dict(self.edited)
         if self.metadata:
             data["metadata"] = copy.deepcopy(self.metadata)
+        if self.files:
+            data.update(files=copy.deepcopy(self.files), upload=True)
+        return data
+
+
+@dataclass
+class UploadedFile:
+    """A file of files.getUploadURLExternal: its bytes arrive at the upload URL, then
+    files.completeUploadExternal makes it a file (shared into a channel, or private)."""
+
+    id: str
+    name: str
+    length: int
+    alt_txt: str | None = None
+    content: bytes | None = None
+    title: str | None = None
+    completed: bool = False
+    channels: list[str] = field(default_factory=list)
+
+    def to_slack(self, base_url: str) -> dict[str, Any]:
+        kind = self.name.rsplit(".", 1)[-1].lower() if "." in self.name else "binary"
+        mimetype = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
+                    "csv": "text/csv", "txt": "text/plain"}.get(kind, "application/octet-stream")
+        data: dict[str, Any] = {
+            "id": self.id, "name": self.name, "title": self.title or self.name, "mimetype": mimetype,
+            "filetype": kind, "size": len(self.content or b""), "user": BOT_USER_ID, "is_external": False,
+            "url_private": f"{base_url}/files-pri/{TEAM_ID}-{self.id}/{self.name}",
+            "channels": list(self.channels),
+        }
+        if self.alt_txt:
+            data["alt_txt"] = self.alt_txt
         return data
 
 
@@ -479,6 +516,8 @@ class Workspace:
         self.modal_stacks: dict[str, list[str]] = {}  # user -> view ids, root first
         self.home_views: dict[str, str] = {}  # user -> view id
         self.dms: dict[str, str] = {}  # user -> D channel id
+        self.files: dict[str, UploadedFile] = {}  # file id -> file (files_upload_v2)
+        self.upload_urls: dict[str, str] = {}  # secret of an upload URL -> file id
         self._counter = itertools.count(1)
         self._last_micros = 0
         self.add_user(BOT_NAME, user_id=BOT_USER_ID, real_name="Signaalbot", is_bot=True)
@@ -1260,6 +1299,10 @@ class FakeSlack:
     def _route(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, str], bytes]:
         parts = urlsplit(path)
         lowered = {k.lower(): v for k, v in headers.items()}
+        if parts.path.startswith(UPLOAD_PATH):
+            return self._handle_upload(parts.path[len(UPLOAD_PATH):], lowered.get("content-type", ""), raw)
+        if parts.path.startswith("/files-pri/"):
+            return self._serve_file(parts.path)
         try:
             args = dict(parse_qsl(parts.query, keep_blank_values=True))
             args.update(_parse_body(lowered.get("content-type", ""), raw))
@@ -1270,6 +1313,43 @@ class FakeSlack:
         if parts.path.startswith("/response_url/"):
             return self._handle_response_url(parts.path, args)
         return 404, {}, _json_bytes({"ok": False, "error": "not_found"})
+
+    def _handle_upload(self, secret: str, content_type: str, raw: bytes) -> tuple[int, dict[str, str], bytes]:
+        """The upload URL of files.getUploadURLExternal: the file's bytes, raw or multipart-encoded (Slack
+        takes both; docs.slack.dev/reference/methods/files.getUploadURLExternal), answered with HTTP 200."""
+        with self._mutating():
+            file_id = self.workspace.upload_urls.get(secret)
+            upload = self.workspace.files.get(file_id or "")
+            if upload is None or upload.completed:
+                self._record("(upload)", {"url": secret}, "not_found")
+                return 404, {"Content-Type": "text/plain"}, b"Not Found"  # fake: Slack's exact answer unknown
+            content = raw
+            if content_type.split(";")[0].strip().lower() == "multipart/form-data":
+                parts = [v for v in _parse_multipart(content_type, raw).values() if isinstance(v, bytes)]
+                content = parts[0] if parts else b""
+            upload.content = content
+            self._record("(upload)", {"file_id": upload.id, "size": len(content)}, None)
+            return 200, {"Content-Type": "text/plain; charset=utf-8"}, f"OK - {len(content)}".encode()
+
+    def _serve_file(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """A shared file's url_private (fake: without the bot-token check Slack makes)."""
+        file_id = path.split("/")[2].split("-", 1)[-1] if path.count("/") >= 3 else ""
+        content, mimetype = self.file_content(file_id)
+        if content is None:
+            return 404, {"Content-Type": "text/plain"}, b"Not Found"
+        return 200, {"Content-Type": mimetype}, content
+
+    def file_content(self, file_id: str, viewer: str | None = None) -> tuple[bytes | None, str]:
+        """The bytes and mimetype of a completed file (None if there is none, or if `viewer` is given
+        and is in none of the conversations it was shared to)."""
+        with self._lock:
+            upload = self.workspace.files.get(file_id)
+            if upload is None or not upload.completed or upload.content is None:
+                return None, ""
+            if viewer is not None and not any(viewer in self.workspace.channels[c].members for c in upload.channels
+                                              if c in self.workspace.channels):
+                return None, ""
+            return upload.content, str(upload.to_slack(self.url)["mimetype"])
 
     def _handle_response_url(self, path: str, args: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         if "payload" in args and isinstance(args["payload"], str):
@@ -1359,6 +1439,8 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "apps.connections.open": self._apps_connections_open,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1571,6 +1653,60 @@ class FakeSlack:
             raise ApiError("hash_conflict")
         definition = self._checked_view(args["view"], "home")
         return {"view": self.workspace.publish_home(user.id, definition).to_slack()}
+
+    def _files_get_upload_url_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        try:
+            length = int(str(args["length"]))
+        except ValueError:
+            raise ApiError("invalid_arguments", response_metadata={
+                "messages": ["[ERROR] length must be an integer"]}) from None
+        if length <= 0:
+            raise ApiError("invalid_length")  # fake: Slack's word for an empty file is not documented
+        upload = UploadedFile(self.workspace.new_id("F"), str(args["filename"]), length,
+                              alt_txt=args.get("alt_txt") or None)
+        secret = secrets.token_urlsafe(12)
+        self.workspace.files[upload.id] = upload
+        self.workspace.upload_urls[secret] = upload.id
+        return {"upload_url": f"{self.url}{UPLOAD_PATH}{secret}", "file_id": upload.id}
+
+    def _files_complete_upload_external(self, args: dict[str, Any]) -> dict[str, Any]:
+        raw = args["files"]
+        try:
+            items = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError:
+            raise ApiError("invalid_arguments", response_metadata={
+                "messages": ["[ERROR] files must be a JSON array"]}) from None
+        if not isinstance(items, list) or not items or not all(isinstance(i, dict) and i.get("id") for i in items):
+            raise ApiError("invalid_arguments", response_metadata={
+                "messages": ["[ERROR] files must be an array of objects with an id"]})
+        uploads = []
+        for item in items:
+            upload = self.workspace.files.get(str(item["id"]))
+            if upload is None or upload.completed:
+                raise ApiError("file_not_found")
+            if upload.content is None or len(upload.content) != upload.length:
+                # fake: what Slack answers for bytes that never arrived (or another length) is not documented.
+                raise ApiError("file_upload_size_mismatch")
+            uploads.append((upload, item))
+        channel = None
+        if args.get("channel_id") or args.get("channels"):
+            ref = str(args.get("channel_id") or str(args.get("channels")).split(",")[0])
+            channel = self.workspace.resolve_channel(ref)
+            if BOT_USER_ID not in channel.members:
+                raise ApiError("not_in_channel")
+        comment = str(args.get("initial_comment") or "")
+        if len(comment) > blockkit.MAX_MESSAGE_TEXT:
+            raise ApiError("msg_too_long")
+        for upload, item in uploads:
+            upload.completed, upload.title = True, str(item.get("title") or upload.name)
+            if channel is not None:
+                upload.channels.append(channel.id)
+        files = [u.to_slack(self.url) for u, _item in uploads]
+        if channel is not None:
+            message = self.workspace.post(channel, comment, thread_ts=args.get("thread_ts") or None)
+            message.files = copy.deepcopy(files)
+            self._emit("posted", channel.id, message.to_slack())
+        return {"files": [{"id": f["id"], "title": f["title"]} for f in files]}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         if self.socket_url is None:

@@ -38,6 +38,7 @@ def registry() -> hooks.Registry:
         members,
         reminder_views,
         reminders,
+        reporting,
         stats_views,
         training,
         triage,
@@ -45,7 +46,7 @@ def registry() -> hooks.Registry:
     )
 
     return hooks.collect([case_guard, case_messages, case_views, cases, home, knowledge, language, members,
-                          reminder_views, reminders, stats_views, training, triage, triage_views])
+                          reminder_views, reminders, reporting, stats_views, training, triage, triage_views])
 
 
 def build_app(core: Core, client: WebClient, *, token_verification: bool = True,

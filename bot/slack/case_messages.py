@@ -22,7 +22,7 @@ from bot.core.presenters import ReporterSees
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
-from flows.cases import Conclusion
+from flows.cases import CaseStatus, Conclusion
 from models import CaseEvent, Consultation, Handover, Municipality, Partner, Signal
 
 CONCLUSION_LABELS = {
@@ -57,7 +57,9 @@ TIMELINE_LABELS = {
     core_cases.OUTCOME: N_("Outcome received"),
     core_cases.FEEDBACK: N_("Feedback to the reporter"),
     core_cases.CLOSED: N_("Closed"),
+    core_cases.CLOSED_WITHOUT_ROUTE: N_("Closed without routing to a partner"),
     core_cases.REOPENED: N_("Reopened"),
+    core_cases.SEEN: N_("Seen: the reporter's new information"),
 }
 TIMELINE_BLOCKS = 45
 
@@ -118,6 +120,17 @@ def reporter_event(ctx: RenderContext) -> Rendered:
     return Rendered(preview, [m.context(_("This message is no longer available."))])
 
 
+@template("reporter_question_notice")
+def reporter_question_notice(ctx: RenderContext) -> Rendered:
+    """A top-level DM, so the reporter is notified: a question waits in their signal's thread.
+    No content: the question itself is only in the thread."""
+    _ = ctx._
+    s = signal_of(ctx)
+    text = _("The attention officer has a question about your signal {reference}. You find it in the thread "
+             "of your signal; answer with the Answer button or by replying there.", reference=s.reference)
+    return Rendered(_("A question about signal {reference}", reference=s.reference), [m.section(text)])
+
+
 # ------------------------------------------------------------------------------ the case thread
 
 
@@ -165,7 +178,13 @@ def case_event_blocks(ctx: RenderContext, s: Signal, ev: CaseEvent) -> list[dict
     if k == core_cases.REPORTER_ANSWER:
         return m.user_text_sections("💬 " + _("The reporter answered"), ev.text)
     if k == core_cases.REPORTER_MESSAGE:
-        return m.user_text_sections("💬 " + _("The reporter added in their thread"), ev.text)
+        blocks = m.user_text_sections("💬 " + _("The reporter added in their thread"), ev.text)
+        if ev.data.get("after_closing") and s.status == CaseStatus.CLOSED:
+            # Sent after closing: the reporter was told it reached the AF; reopening is one click here.
+            blocks.append(m.context(_("This case is closed. Reopen it to act on this information.")))
+            blocks.append(m.actions(f"case:{s.id}", [m.button(_("Reopen"), "case:reopen", str(s.id),
+                                                              style="primary")]))
+        return blocks
     if k == core_cases.NOTE:
         return m.user_text_sections("📝 " + _("Internal note (by {who})", who=who), ev.text)
     if k == core_cases.MESSAGE_TO_REPORTER:
@@ -223,6 +242,9 @@ def case_event_blocks(ctx: RenderContext, s: Signal, ev: CaseEvent) -> list[dict
         if ev.data.get("without_feedback"):
             blocks += m.user_text_sections(_("Closed without feedback to the reporter, because"), ev.text)
         return blocks
+    if k == core_cases.CLOSED_WITHOUT_ROUTE:
+        return m.user_text_sections("⚖️ " + _("Human trafficking, not routed to a partner, because (by {who})",
+                                               who=who), ev.text)
     if k == core_cases.REOPENED:
         return [m.section("🔓 " + _("{who} reopened the case.", who=who))]
     return [m.section(_(TIMELINE_LABELS.get(k, k)))]
@@ -236,7 +258,14 @@ def case_event(ctx: RenderContext) -> Rendered:
     preview = _("Update on signal {reference}", reference=s.reference)
     if ev is None:
         return Rendered(preview, [m.section(_("This message is no longer available."))])
-    return Rendered(preview, case_event_blocks(ctx, s, ev)[:50])
+    blocks = case_event_blocks(ctx, s, ev)
+    mention = " ".join(m.mention(u) for u in ctx.msg.ref.get("mention") or [])
+    if mention:
+        # The reporter's words: whoever must act is @-mentioned; the preview carries no content.
+        preview = mention + " " + _("New information from the reporter about signal {reference} — open Slack "
+                                    "to view it", reference=s.reference)
+        blocks.insert(0, m.context(mention))
+    return Rendered(preview, blocks[:50])
 
 
 def timeline_line(ctx: RenderContext, s: Signal, ev: CaseEvent) -> str:
@@ -327,7 +356,7 @@ def partner_consultation(ctx: RenderContext) -> Rendered:
     if brief.description_shared:
         blocks += m.user_text_sections(_("Description"), brief.description)
     if c.answered_at is not None:
-        blocks += m.user_text_sections("✅ " + _("Advice given by {who} on {when}", who=_who(c.answered_by),
+        blocks += m.user_text_sections("✅ " + _("Advice given by {who} ({when})", who=_who(c.answered_by),
                                                  when=m.date(c.answered_at, ctx.tz)), c.answer)
     elif s.status == "closed":
         blocks.append(m.context(_("The case has been closed; no advice is needed any more.")))
@@ -364,7 +393,7 @@ def partner_handover(ctx: RenderContext) -> Rendered:
         blocks.append(m.context(_("Please report the outcome and next steps by {date}.",
                                   date=m.date(h.expected_outcome_at, ctx.tz, "{date_short_pretty}"))))
     if h.outcome_at is not None:
-        blocks += m.user_text_sections("✅ " + _("Outcome reported by {who} on {when}", who=_who(h.outcome_by),
+        blocks += m.user_text_sections("✅ " + _("Outcome reported by {who} ({when})", who=_who(h.outcome_by),
                                                  when=m.date(h.outcome_at, ctx.tz)), h.outcome)
     elif s.status == "closed":
         blocks.append(m.context(_("The attention officer has closed the case. Contact them if there is still an "

@@ -29,6 +29,7 @@ ACTION_LABELS: dict[str, str] = {
     CaseAction.CLOSE: N_("Close"),
     CaseAction.REOPEN: N_("Reopen"),
     CaseAction.TIMELINE: N_("Timeline"),
+    CaseAction.SEEN: N_("Seen"),
 }
 STATUS_LABELS = {
     CaseStatus.NEW: N_("New — not claimed yet"),
@@ -43,6 +44,8 @@ CONCLUSION_LABELS = {
 # Buttons that stay on the card itself; the rest sit in an overflow menu to keep it calm.
 PRIMARY = (CaseAction.CLAIM, CaseAction.ASK_INFO, CaseAction.CONSULT, CaseAction.CONCLUDE, CaseAction.ROUTE,
            CaseAction.FEEDBACK, CaseAction.CLOSE, CaseAction.REOPEN)
+# Not in the row of actions: Seen sits beside the "new information" line it clears.
+BESIDE = (CaseAction.SEEN,)
 
 
 def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> list[dict[str, Any]]:
@@ -52,7 +55,7 @@ def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> 
         if action in PRIMARY:
             style = "primary" if action in (CaseAction.CLAIM, CaseAction.REOPEN) else None
             buttons.append(m.button(_(ACTION_LABELS[action]), f"case:{action.value}", value, style=style))
-    rest = [a for a in actions if a not in PRIMARY]
+    rest = [a for a in actions if a not in PRIMARY and a not in BESIDE]
     if len(rest) == 1:  # an overflow menu needs at least two options
         buttons.append(m.button(_(ACTION_LABELS[rest[0]]), f"case:{rest[0].value}", value))
     elif rest:
@@ -115,6 +118,24 @@ def status_line(ctx: RenderContext, card: presenters.CaseCard) -> str:
     return " · ".join(parts)
 
 
+def done_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
+    """What is done on an open case, with dates: claimed, concluded, feedback (who holds it and the
+    conclusion are in the status line; hand-overs are the partner lines)."""
+    _ = ctx._
+    lines = []
+    if card.claimed_by and card.claimed_at:
+        lines.append("✅ " + _("Claimed ({date})", date=m.date(card.claimed_at, ctx.tz, "{date_short_pretty}")))
+    if card.view.conclusion and card.conclusion_at:
+        lines.append("✅ " + _("Conclusion recorded ({date})",
+                              date=m.date(card.conclusion_at, ctx.tz, "{date_short_pretty}")))
+    if card.feedback_at:
+        lines.append("✅ " + _("Feedback given to the reporter ({date})",
+                              date=m.date(card.feedback_at, ctx.tz, "{date_short_pretty}")))
+    elif card.view.wants_feedback:
+        lines.append("◻️ " + _("No feedback given yet (the reporter asked for it)"))
+    return lines
+
+
 def partner_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
     """Consultations and hand-overs, with their dates: what the AF is waiting for."""
     _ = ctx._
@@ -128,15 +149,15 @@ def partner_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
             lines.append("🤝 " + _("Advice {partner}: asked {date}, no answer yet", partner=name,
                                    date=m.date(p.at, ctx.tz, "{date_short_pretty}")))
         elif p.done_at:
-            lines.append("➡️ " + _("Routed to {partner} on {date}; outcome received {outcome}", partner=name,
+            lines.append("➡️ " + _("Routed to {partner} ({date}); outcome received {outcome}", partner=name,
                                    date=m.date(p.at, ctx.tz, "{date_short_pretty}"),
                                    outcome=m.date(p.done_at, ctx.tz, "{date_short_pretty}")))
         elif p.expected_at:
-            lines.append("➡️ " + _("Routed to {partner} on {date}; outcome expected by {expected}", partner=name,
+            lines.append("➡️ " + _("Routed to {partner} ({date}); outcome expected by {expected}", partner=name,
                                    date=m.date(p.at, ctx.tz, "{date_short_pretty}"),
                                    expected=m.date(p.expected_at, ctx.tz, "{date_short_pretty}")))
         else:
-            lines.append("➡️ " + _("Routed to {partner} on {date}", partner=name,
+            lines.append("➡️ " + _("Routed to {partner} ({date})", partner=name,
                                    date=m.date(p.at, ctx.tz, "{date_short_pretty}")))
     return lines
 
@@ -145,18 +166,21 @@ def next_due_line(ctx: RenderContext, due: Due | None) -> str | None:
     _ = ctx._
     if due is None:
         return None
+    if due.overdue:
+        what = _(DUE_LABELS.get(due.what, due.what))
+        return "⚠️ *" + _("Deadline passed") + "*: " + _("{what}, due {date}", what=what, date=m.date(due.at, ctx.tz))
     return "⏰ " + _("Next: {what} by {date}", what=_(DUE_LABELS.get(due.what, due.what)), date=m.date(due.at, ctx.tz))
 
 
 def closed_summary(ctx: RenderContext, closed: presenters.ClosedCase) -> list[dict[str, Any]]:
     _ = ctx._
-    lines = [_("Closed on {when}", when=m.date(closed.closed_at, ctx.tz))]
+    lines = [_("Closed: {when}", when=m.date(closed.closed_at, ctx.tz))]
     if closed.referred_to_care:
         lines.append(_("Referred to care: {organisation}", organisation=m.esc(closed.referred_to_care)))
     if closed.routed_to:
         lines.append(_("Routed to: {partners}", partners=", ".join(m.esc(n) for n in closed.routed_to)))
     if closed.feedback_at:
-        lines.append(_("Feedback given on {when}", when=m.date(closed.feedback_at, ctx.tz, "{date_short_pretty}")))
+        lines.append(_("Feedback given: {when}", when=m.date(closed.feedback_at, ctx.tz, "{date_short_pretty}")))
     elif closed.without_feedback:
         lines.append(_("Closed without feedback to the reporter (reason in the thread)"))
     elif closed.feedback_not_asked:
@@ -173,15 +197,28 @@ def case_card(ctx: RenderContext) -> Rendered:
     card = presenters.case_card(ctx.session, ctx.questionnaire, signal, WorkingCalendar(ctx.settings.timezone))
     blocks: list[dict[str, Any]] = [m.header(card_header(_, card.reference, card.acute))]
     blocks.append(m.section("*" + _("Status") + ":* " + status_line(ctx, card)))
+    if card.new_from_reporter:
+        note = _("New information from the reporter: see the thread.")
+        if card.closed is not None:
+            note += " " + _("The case is closed; reopen it to act on it.")
+        seen = (m.button(_(ACTION_LABELS[CaseAction.SEEN]), f"case:{CaseAction.SEEN.value}", str(card.signal_id))
+                if CaseAction.SEEN in card.actions else None)
+        blocks.append(m.section("🔔 *" + note + "*", **({"accessory": seen} if seen else {})))
     if card.closed is not None:
         blocks += closed_summary(ctx, card.closed)
     else:
+        done = done_lines(ctx, card)
+        if done:
+            blocks.append(m.context("\n".join(done)))
         partners = partner_lines(ctx, card)
         if partners:
             blocks.append(m.section("*" + _("Partners") + "*\n" + "\n".join(partners)))
         due = next_due_line(ctx, card.next_due)
         if due:
             blocks.append(m.context(due))
+        if card.still_answering:
+            blocks.append(m.context("⏳ " + _("Sent right away because it is acute: the reporter is still answering "
+                                             "the remaining questions. This card shows each answer as it comes.")))
         if card.facts is not None:
             blocks += m.fields(signal_facts(ctx, card.facts, card.acute))
         if card.minor:

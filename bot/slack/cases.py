@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,6 +33,8 @@ from bot.slack import mrkdwn as m
 from bot.slack.case_messages import ROUTE_REASONS, partner_name
 from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from flows.cases import RATIONALE_MAX, CaseAction, CaseStatus, CaseView, Conclusion, Reason, decide
+from flows.cases import Form as CaseForm
+from flows.routing import preselected
 from models import Consultation, Handover, Signal
 
 log = logging.getLogger(__name__)
@@ -246,25 +249,63 @@ def route_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]
     suggestion = core_cases.route_suggestion(s)
     lines = []
     with Session(ctx.core.engine) as session:
+        routed = core_cases.routed_partners(session, s.id or 0)
         for sug in suggestion:
             lead = ("🚨 " + _("now")) if sug.urgent else _("step {n}", n=sug.priority)
             reason = _(ROUTE_REASONS[sug.reason]) if sug.reason in ROUTE_REASONS else ""
             lines.append(f"{sug.order}. *{m.esc(partner_name(session, sug.partner_key))}* — {lead}"
                          + (f" ({reason})" if reason else ""))
+        done = [_("{partner} ({date})", partner=m.esc(partner_name(session, key)),
+                  date=m.date(at, ctx.core.settings.tz, "{date_short_pretty}")) for key, at in routed.items()]
     options = partner_options(ctx, _)
-    initial = [o for key in (x.partner_key for x in suggestion) for o in options if o["value"] == key]
+    # Pre-ticked: the meldroute's suggestion for a known form, nobody for "weet ik niet"
+    # (flows.routing.preselected), and never a partner that already has the hand-over.
+    keys = [k for k in preselected(_form_of(s), suggestion) if k not in routed]
+    initial = [o for key in keys for o in options if o["value"] == key]
     default = core_cases.default_outcome_date(ctx.core).astimezone(ctx.core.settings.tz).date()
     picker = {"type": "datepicker", "action_id": "value", "initial_date": default.isoformat()}
-    return modal(_, f"{MODAL}:{CaseAction.ROUTE.value}", _(TITLES[CaseAction.ROUTE]), meta, [
-        m.section("*" + _("The meldroute suggests") + "*\n" + "\n".join(lines)),
-        select_input("partners", _("Route to"), options, multi=True, initial=initial,
-                     hint=_("Confirm the suggestion or change it.")),
+    hint = (_("Confirm the suggestion or change it.") if initial
+            else _("Nobody is ticked: choose the partners yourself, with the reasons above."))
+    blocks: list[dict[str, Any]] = [m.section("*" + _("The meldroute suggests") + "*\n" + "\n".join(lines))]
+    if done:
+        blocks.append(m.section("*" + _("Already routed to") + "*\n" + "\n".join(f"• {d}" for d in done)))
+    blocks.append(select_input("partners", _("Route to"), options, multi=True, initial=initial, hint=hint))
+    if done:
+        blocks.append(tick_input("again", _("Send again"), _("Send the hand-over again to a partner that already "
+                                                             "has it")))
+    blocks += [
         {"type": "input", "block_id": "expected", "label": m.plain(_("Expected outcome date")), "element": picker},
         text_input("text", _("Message to the partner(s)"), optional=True,
                    hint=_("What you ask of them and the outcome you expect.")),
         tick_input("share", _("Description"), _("Share the description of the signal")),
         privacy_context(_),
-    ])
+    ]
+    # The form's own id: a second submission of this very form sends nothing (bot.core.cases.route).
+    return modal(_, f"{MODAL}:{CaseAction.ROUTE.value}", _(TITLES[CaseAction.ROUTE]),
+                 {**meta, "f": secrets.token_hex(8)}, blocks)
+
+
+def _form_of(s: Signal) -> CaseForm:
+    try:
+        return CaseForm(s.form or CaseForm.UNKNOWN.value)
+    except ValueError:
+        return CaseForm.UNKNOWN
+
+
+def routed_check(ctx: SlackContext, _: Translate, vals: dict[str, dict[str, Any]],
+                 meta: dict[str, Any]) -> Errors:
+    """Partners that already have the hand-over, chosen without "Send again": said at the field (the core
+    refuses them again after the ack, whatever this form showed)."""
+    chosen = selected(vals, "partners")
+    if not chosen or selected(vals, "again"):
+        return {}
+    with Session(ctx.core.engine) as session:
+        routed = core_cases.routed_partners(session, int(meta.get("s") or 0))
+        twice = [partner_name(session, k) for k in chosen if k in routed]
+    if not twice:
+        return {}
+    return {"partners": _("Already routed to {partners}. Remove them, or tick \"Send again\" to send the same "
+                          "hand-over once more.", partners=", ".join(twice))}
 
 
 def record_outcome_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
@@ -294,23 +335,52 @@ def feedback_modal(_: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, A
     ])
 
 
-def close_needs_reason(ctx: SlackContext, signal_id: int) -> bool:
-    """Closing a concluded case whose reporter asked for feedback and has had none needs a reason,
-    which the close modal asks. Read in the listener (it decides whether a modal opens), so only
-    the columns it needs."""
+def close_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
+    """Afsluiten always asks for confirmation, naming what is still open (flows.cases.still_open);
+    a missing feedback the reporter asked for, or a missing hand-over with "wel mensenhandel", needs a
+    reason here (or Cancel, and do it first)."""
     with Session(ctx.core.engine) as session:
-        row = session.exec(select(Signal.wants_feedback, Signal.first_feedback_at, Signal.conclusion)
-                           .where(Signal.id == signal_id)).first()
-    return row is not None and bool(row[0]) and row[1] is None and bool(row[2])
+        row = session.get(Signal, s.id)
+        left = core_cases.still_open_of(session, row or s)
+    blocks: list[dict[str, Any]] = [m.section(_("Close signal {reference}?", reference=s.reference))]
+    open_lines = []
+    if left.outcomes_expected:
+        open_lines.append(_("Outcome still expected from a partner: {n} hand-over(s)", n=left.outcomes_expected))
+    if left.advice_pending:
+        open_lines.append(_("Advice still pending: {n} request(s)", n=left.advice_pending))
+    if left.feedback_missing:
+        open_lines.append(_("No feedback given; the reporter asked for it"))
+    elif left.no_feedback:
+        open_lines.append(_("No feedback given (the reporter did not ask for it)"))
+    if left.route_missing:
+        open_lines.append(_("Conclusion \"human trafficking\", but not routed to any partner"))
+    if open_lines:
+        blocks.append(m.section("*" + _("Still open") + "*\n" + "\n".join(f"• {line}" for line in open_lines)))
+    else:
+        blocks.append(m.section(_("Nothing is open any more.")))
+    if left.route_missing:
+        blocks.append(m.context(_("The meldroute says: human trafficking → route to a partner. Cancel and use "
+                                  "*Route to partner* first, or say here why this case is not routed.")))
+        blocks.append(text_input("route_reason", _("Why not routed"),
+                                 hint=_("At most {limit} characters.", limit=1000)))
+    if left.feedback_missing:
+        blocks.append(m.context(_("Cancel and use *Feedback to reporter* first, or say here why you close without "
+                                  "feedback.")))
+        blocks.append(text_input("reason", _("Why no feedback"), hint=_("At most {limit} characters.", limit=1000)))
+    blocks.append(m.context(_("Once closed, the card shows a summary only. You can reopen the case later.")))
+    return modal(_, f"{MODAL}:{CaseAction.CLOSE.value}", _(TITLES[CaseAction.CLOSE]), meta, blocks,
+                 submit=_("Close case"))
 
 
-def close_modal(_: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
-    return modal(_, f"{MODAL}:{CaseAction.CLOSE.value}", _(TITLES[CaseAction.CLOSE]), meta, [
-        m.section(_("The reporter asked for feedback about signal {reference} and has not had any yet. Cancel and "
-                    "use *Feedback to reporter* first, or say here why you close without feedback.",
-                    reference=s.reference)),
-        text_input("reason", _("Why no feedback"), hint=_("At most {limit} characters.", limit=1000)),
-    ], submit=_("Close case"))
+def close_checks(ctx: SlackContext, _: Translate, vals: dict[str, dict[str, Any]]) -> Errors:
+    """The reasons the close modal asked (only the blocks it showed are in `vals`)."""
+    errors: Errors = {}
+    for block in ("reason", "route_reason"):
+        if block in vals:
+            problem = text_problem(_, text_of(vals, block), limit=1000)
+            if problem:
+                errors[block] = problem
+    return errors
 
 
 # ------------------------------------------------------------------------------ answering
@@ -467,6 +537,10 @@ def reopen_step(core: Core, sid: int, user: str, form: Form) -> core_result.Resu
     return core_cases.reopen(core, sid, user)
 
 
+def seen_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    return core_cases.mark_seen(core, sid, user)
+
+
 def timeline_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
     return core_cases.timeline(core, sid, user, post_to_card_ts=form.meta.get("t"))
 
@@ -493,7 +567,8 @@ def conclude_step(core: Core, sid: int, user: str, form: Form) -> core_result.Re
 def route_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
     return core_cases.route(core, sid, user, form.pick("partners"),
                             expected=date.fromisoformat(form.expected) if form.expected else None,
-                            message=form.texts.get("text"), include_description=bool(form.pick("share")))
+                            message=form.texts.get("text"), include_description=bool(form.pick("share")),
+                            send_again=bool(form.pick("again")), form_id=form.meta.get("f"))
 
 
 def record_outcome_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
@@ -514,7 +589,8 @@ def note_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result
 
 
 def close_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
-    return core_cases.close(core, sid, user, no_feedback_reason=form.texts.get("reason"))
+    return core_cases.close(core, sid, user, no_feedback_reason=form.texts.get("reason"),
+                            no_route_reason=form.texts.get("route_reason"))
 
 
 # -- the modals, as ModalOf(ctx, _, signal, meta)
@@ -544,6 +620,7 @@ CASE_ACTIONS: dict[str, CaseActionSpec] = {
     CaseAction.CLAIM: CaseActionSpec(claim_step, acts_on_click=True),
     CaseAction.REOPEN: CaseActionSpec(reopen_step, acts_on_click=True),
     CaseAction.TIMELINE: CaseActionSpec(timeline_step, acts_on_click=True),
+    CaseAction.SEEN: CaseActionSpec(seen_step, acts_on_click=True),
     CaseAction.ASK_INFO: CaseActionSpec(ask_info_step, _plain(ask_info_modal), checks=(TEXT,)),
     CaseAction.CONSULT: CaseActionSpec(consult_step, consult_modal, checks=(TEXT, PARTNERS)),
     CaseAction.RECORD_ADVICE: CaseActionSpec(record_advice_step, record_advice_modal, checks=(
@@ -556,10 +633,8 @@ CASE_ACTIONS: dict[str, CaseActionSpec] = {
     CaseAction.FEEDBACK: CaseActionSpec(feedback_step, _plain(feedback_modal), checks=(TEXT,)),
     CaseAction.MESSAGE_REPORTER: CaseActionSpec(message_reporter_step, message_modal, checks=(TEXT,)),
     CaseAction.NOTE: CaseActionSpec(note_step, note_modal, checks=(TEXT,)),
-    # A modal only when a reason is due (close_needs_reason); concluded meanwhile, the core refuses the
-    # click and says so, and the next click opens the modal.
-    CaseAction.CLOSE: CaseActionSpec(close_step, _plain(close_modal), modal_needed=close_needs_reason,
-                                     checks=(text_check("reason", limit=1000),), acts_on_click=True),
+    # Always a confirmation that names what is still open, with the reasons it needs (close_modal).
+    CaseAction.CLOSE: CaseActionSpec(close_step, close_modal, checks=(close_checks,)),
 }
 
 
@@ -598,12 +673,14 @@ def on_case_modal(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
         return
     vals = values(view)
     errors = spec.errors(ctx, _, vals)
+    if action is CaseAction.ROUTE and not errors:
+        errors = routed_check(ctx, _, vals, meta)
     if errors:
         ack(response_action="errors", errors={k: m.clip(v, 2000) for k, v in errors.items()})
         return
     ack()
-    picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share")}
-    texts = {block: text_of(vals, block) for block in ("text", "question", "reason")}
+    picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share", "again")}
+    texts = {block: text_of(vals, block) for block in ("text", "question", "reason", "route_reason")}
     expected = expected_date(vals) if date_check in spec.checks else None
     inputs = conclusion_inputs(vals) if conclusion_check in spec.checks else {}
     ctx.after_ack(case_step, action.value, sid, user, texts, picks,
@@ -726,7 +803,10 @@ def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
         return
     _ = ctx.tr(user)
     result = core_cases.reporter_answer(ctx.core, root.signal_id, user, text)
-    if result.ok:
+    if result.ok and result.data.get("closed"):
+        ctx.ephemeral(event["channel"], user, _("This signal is closed. Your message was passed on to the attention "
+                                                "officer, who can reopen it."), event["thread_ts"])
+    elif result.ok:
         ctx.ephemeral(event["channel"], user, _("Sent to the attention officer."), event["thread_ts"])
     else:
         ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])

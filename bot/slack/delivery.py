@@ -9,14 +9,14 @@ from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.core import people, platforms
 from bot.core.outbox import Delivered, NotReady, PermanentError, Refusal, TransientError, Unauthorized
 from bot.i18n import language_for, translator
-from bot.slack.render import Template, language_for_message, render, tombstone
+from bot.slack.render import Rendered, Template, language_for_message, render, tombstone
 from flows.questionnaire import Questionnaire
 from models import MessageRef, Person
 
@@ -76,6 +76,8 @@ class SlackDeliverer:
                                  else Refusal.OTHER) from exc
         except (URLError, TimeoutError, ConnectionError, OSError) as exc:
             raise TransientError(type(exc).__name__) from exc
+        except SlackRequestError as exc:  # files_upload_v2: the upload URL did not take the file
+            raise TransientError("upload_failed") from exc
 
     def probe(self) -> None:
         """auth.test: returns when Slack accepts the token again; Unauthorized while it does not."""
@@ -102,6 +104,8 @@ class SlackDeliverer:
         if op == "update":
             self.client.chat_update(channel=msg.conversation, ts=msg.message_id, text=out.text, blocks=out.blocks)
             return Delivered(msg.conversation, msg.message_id)
+        if out.files:
+            return self._upload(msg, out)
         thread_ts = None
         channel = msg.conversation or msg.recipient  # a person key of Slack's is their user id: their DM
         if msg.parent_id:
@@ -113,9 +117,24 @@ class SlackDeliverer:
                                             unfurl_links=False, unfurl_media=False, metadata=marker(msg))
         return Delivered(resp["channel"], resp["ts"])
 
+    def _upload(self, msg: MessageRef, out: Rendered) -> Delivered:
+        """A post with files (the digest's charts): files_upload_v2 into the conversation, `text` as the
+        comment. Slack shares the files into a channel ID, so a DM is opened first. The message id kept is
+        the first file's id (Slack shares asynchronously: there is no message ts to keep)."""
+        channel = msg.conversation
+        if not channel:
+            channel = self.client.conversations_open(users=msg.recipient)["channel"]["id"]
+        resp = self.client.files_upload_v2(
+            channel=channel, initial_comment=out.text,
+            file_uploads=[{"content": f.content, "filename": f.filename, "title": f.title, "alt_txt": f.alt}
+                          for f in out.files])
+        files = resp.get("files") or []
+        return Delivered(channel, str(files[0]["id"]) if files else None)
+
     def find(self, session: Session, msg: MessageRef) -> Delivered | None:
         """A post whose earlier attempt did not finish: look for it in its conversation by the marker
-        every post carries (message metadata with the MessageRef's opaque id — no content)."""
+        every post carries (message metadata with the MessageRef's opaque id — no content); an upload
+        by its comment and file names."""
         if msg.parent_id:
             parent = session.get(MessageRef, msg.parent_id)
             if parent is None or not parent.message_id:
@@ -132,9 +151,20 @@ class SlackDeliverer:
             since = msg.created_at.timestamp() - 60 if msg.created_at else 0
             found = self.client.conversations_history(channel=channel, oldest=f"{since:.6f}", limit=200,
                                                       include_all_metadata=True)
-        for message in found.get("messages") or []:
+        messages = found.get("messages") or []
+        for message in messages:
             if message.get("metadata") == marker(msg):
                 return Delivered(channel, message["ts"])
+        if not msg.parent_id and any(message.get("files") for message in messages):
+            # An upload (the digest's charts) carries no metadata: it is the file message since then with
+            # the same comment and the same file names (the comment names the month: one per digest).
+            out = render(session, self.settings, self.questionnaire, msg, self.language(session, msg, False),
+                         templates=self.templates)
+            names = [f.filename for f in out.files]
+            for message in messages:
+                files = message.get("files") or []
+                if names and message.get("text") == out.text and [f.get("name") for f in files] == names:
+                    return Delivered(channel, str(files[0]["id"]))
         return None
 
 

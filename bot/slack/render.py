@@ -22,9 +22,20 @@ from models import MessageRef
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file that goes with a message (a chart): uploaded into the conversation (files_upload_v2)."""
+
+    filename: str
+    content: bytes
+    title: str
+    alt: str = ""
+
+
+@dataclass(frozen=True)
 class Rendered:
     text: str
     blocks: list[dict[str, Any]]
+    files: tuple[Upload, ...] = ()  # when set, a post uploads these with `text` as its comment
 
 
 @dataclass

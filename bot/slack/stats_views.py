@@ -1,18 +1,35 @@
-"""Figures in Slack: the monthly digest DM for the ketenregisseur and the numbers on their App Home.
-Aggregates only; every count goes through the threshold ("< N")."""
+"""Figures in Slack (beleid §3.4): the monthly digest DM for the ketenregisseur with its charts, the
+numbers on their App Home, and `/signaal cijfers` (an AF: their municipality; the ketenregisseur: the
+region). Aggregates only; every count goes through the threshold ("< N"), charts included."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import logging
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
+from slack_bolt import Ack, App, Respond
+from sqlmodel import Session
 
-from bot.core import stats
+from bot.core import access, audit, charts, stats
 from bot.i18n import N_, Translate
+from bot.slack import hooks
 from bot.slack import mrkdwn as m
-from bot.slack.render import RenderContext, Rendered, template
+from bot.slack.common import SlackContext
+from bot.slack.render import RenderContext, Rendered, Upload, template
+from flows.permissions import stats_scope
 from flows.questionnaire import Questionnaire
+
+log = logging.getLogger(__name__)
+DIMENSION_TITLES = {
+    "form": N_("By form"),
+    "sector": N_("By sector"),
+    "source": N_("By source (how the signal came in)"),
+}
+CHART_MONTHS = 12  # the digest's charts: the last twelve months
 
 OUTCOME_LABELS = {
     "geen": N_("No human trafficking"),
@@ -35,15 +52,39 @@ def _label(_: Translate, questionnaire: Questionnaire, key: str, value: str) -> 
 def duration(_: Translate, hours: float | None) -> str:
     if hours is None:
         return _("not shown (too few cases)")
-    if hours < 48:
-        rounded = f"{hours:.1f}"
-        return _("{hours} hours", hours=rounded)
-    rounded = f"{hours / 24:.1f}"
-    return _("{days} days", days=rounded)
+    if hours < 48:  # one decimal in the language's own way: "3,5 uur", "3.5 hours"
+        return _("{hours} hours", hours=format_decimal(round(hours, 1), "0.0", locale=_.lang))
+    return _("{days} days", days=format_decimal(round(hours / 24, 1), "0.0", locale=_.lang))
 
 
 def month_label(_: Translate, day: date) -> str:
     return format_date(day, "MMMM yyyy", locale=_.lang)
+
+
+def breakdown_blocks(_: Translate, report: stats.Report, questionnaire: Questionnaire) -> list[dict[str, Any]]:
+    """Signals and meldingen by form, sector and source (stats.DIMENSIONS), and per partner."""
+    blocks: list[dict[str, Any]] = []
+    for dim, values in report.breakdowns.items():
+        if not values:
+            continue
+        lines = []
+        for value, (count, routed) in sorted(values.items(), key=lambda kv: -kv[1][0]):
+            signals = _.ngettext("{count} signal", "{count} signals", report.plural(count), count=report.n(count))
+            meldingen = _.ngettext("{count} led to a melding", "{count} led to a melding", report.plural(routed),
+                                   count=report.n(routed))
+            lines.append(f"• {m.esc(_label(_, questionnaire, dim, value))}: {m.esc(signals)}, {m.esc(meldingen)}")
+        title = DIMENSION_TITLES.get(dim, dim)
+        blocks.append(m.section("*" + (_(title) if dim in DIMENSION_TITLES else m.esc(title)) + "*\n"
+                                + "\n".join(lines)))
+    if report.partners:
+        lines = [f"• {m.esc(p.name or p.partner)}: " + m.esc(
+                 _.ngettext("{count} handed over", "{count} handed over", report.plural(p.handed_over),
+                              count=report.n(p.handed_over)) + ", "
+                 + _.ngettext("{count} outcome reported back", "{count} outcomes reported back",
+                              report.plural(p.outcome_reported), count=report.n(p.outcome_reported)))
+                 for p in report.partners]
+        blocks.append(m.section("*" + _("Hand-overs (meldingen) per partner") + "*\n" + "\n".join(lines)))
+    return blocks
 
 
 def stats_blocks(_: Translate, report: stats.Report, questionnaire: Questionnaire, tz: Any) -> list[dict[str, Any]]:
@@ -64,6 +105,10 @@ def stats_blocks(_: Translate, report: stats.Report, questionnaire: Questionnair
         (_("Open cases now"), n(report.open)),
         (_("Overdue now"), n(report.overdue)),
         (_("Trained network members"), trained),
+        (_("Trainings held"), _.ngettext("{count} training", "{count} trainings", report.trainings_held)),
+        (_("Training attendees"), _.ngettext("{count} person", "{count} people",
+                                             report.plural(report.training_attendees),
+                                             count=report.n(report.training_attendees))),
     ])
     blocks += m.fields([(_(OUTCOME_LABELS[k]), n(v)) for k, v in report.outcomes.items()])
     if report.groups:
@@ -79,6 +124,7 @@ def stats_blocks(_: Translate, report: stats.Report, questionnaire: Questionnair
             chunk.append(line)
         if chunk:
             blocks.append(m.section("\n".join(chunk)))
+    blocks += breakdown_blocks(_, report, questionnaire)
     return blocks
 
 
@@ -94,3 +140,115 @@ def digest(ctx: RenderContext) -> Rendered:
     title = _("Monthly figures for {month}", month=month_label(_, first))
     blocks = [m.header(title), *stats_blocks(_, report, ctx.questionnaire, ctx.tz)]
     return Rendered(title, blocks[:50])
+
+
+def chart_uploads(_: Translate, report: stats.Report, questionnaire: Questionnaire) -> tuple[Upload, ...]:
+    """The §3.4 charts as PNG files (small counts are never drawn: bot.core.charts)."""
+    out = []
+    for chart in charts.charts(report, _, lambda form: _label(_, questionnaire, "form", form)):
+        alt = chart.title + ". " + chart.note
+        out.append(Upload(f"{chart.name}.png", charts.png(chart, report.threshold), chart.title, alt))
+    return tuple(out)
+
+
+@template("digest_charts")
+def digest_charts(ctx: RenderContext) -> Rendered:
+    """The digest's charts: the twelve months up to and including the digest's month, region-wide."""
+    _ = ctx._
+    year, month = (int(x) for x in ctx.msg.ref["month"].split("-"))
+    last = date(year, month, 1)
+    first = date(year - 1, month, 1) + timedelta(days=32)
+    start, _end = stats.month_bounds(first.replace(day=1), ctx.tz)
+    _start, end = stats.month_bounds(last, ctx.tz)
+    report = stats.compute(ctx.session, start, end, ctx.msg.created_at, limit=stats.threshold(ctx.settings),
+                           cal=stats.calendar_for(ctx.settings))
+    text = _("Charts of the last twelve months, up to {month}. Counts below {limit} are not drawn.",
+             month=month_label(_, last), limit=report.threshold)
+    return Rendered(text, [m.section(text)], files=chart_uploads(_, report, ctx.questionnaire))
+
+
+# --- /signaal cijfers ------------------------------------------------------------------------------
+
+PERIOD = re.compile(r"^(\d{4})(?:-(\d{1,2}))?$")
+
+
+def period(word: str, today: date) -> tuple[date, date] | None:
+    """`2026` (a year), `2026-03` (a month), or nothing (this year so far): [first, last] days."""
+    if not word:
+        return today.replace(month=1, day=1), today
+    match = PERIOD.match(word)
+    if not match:
+        return None
+    year = int(match.group(1))
+    if match.group(2) is None:
+        return date(year, 1, 1), date(year, 12, 31)
+    month = int(match.group(2))
+    if not 1 <= month <= 12:
+        return None
+    first = date(year, month, 1)
+    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+
+
+def figures_reply(ctx: SlackContext, user: str, rest: str) -> tuple[str, list[dict[str, Any]]]:
+    _ = ctx.tr(user)
+    settings, now = ctx.core.settings, ctx.core.clock.now()
+    with Session(ctx.core.engine) as session:
+        actor = access.actor(session, user)
+    scope = stats_scope(actor)
+    if scope is None:
+        return _("Only attention officers (for their own municipality) and the ketenregisseur (for the region) "
+                 "see these figures. Ask the attention officer of your municipality or the ketenregisseur."), []
+    days = period(rest.strip(), now.astimezone(settings.tz).date())
+    if days is None:
+        return _("Give a year or a month, such as “/signaal cijfers 2026” or “/signaal cijfers 2026-03”."), []
+    start = datetime.combine(days[0], time(0), tzinfo=settings.tz).astimezone(UTC)
+    end = datetime.combine(days[1] + timedelta(days=1), time(0), tzinfo=settings.tz).astimezone(UTC)
+    scopes: list[tuple[str, frozenset[str] | None]] = (
+        [(_("Region"), None)] if scope.region else [(name, frozenset({name})) for name in sorted(scope.municipalities)])
+    blocks: list[dict[str, Any]] = []
+    with Session(ctx.core.engine) as session:
+        for title, municipalities in scopes:
+            report = stats.compute(session, start, end, now, limit=stats.threshold(settings),
+                                   cal=stats.calendar_for(settings), municipalities=municipalities)
+            blocks += [m.header(_("Figures — {scope}", scope=title)),
+                       *stats_blocks(_, report, ctx.core.questionnaire, settings.tz)]
+        audit.record(session, user, "stats.viewed", subject=f"{days[0]}..{days[1]}", at=now,
+                     municipalities="region" if scope.region else sorted(scope.municipalities))
+        session.commit()
+    if len(blocks) > 50:
+        blocks = [*blocks[:49], m.context(_("Not everything fits here; ask the ketenregisseur for the yearly "
+                                            "report."))]
+    return _("Figures"), blocks
+
+
+@hooks.subcommand("cijfers", "figures")
+def figures_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, rest: str) -> None:
+    """A refusal or a wrong period is answered at once; the figures are counted after the ack (a year
+    of a region is more than a listener may do within Slack's 3 seconds) and sent to the response_url."""
+    user = command["user_id"]
+    _ = ctx.tr(user)
+    with Session(ctx.core.engine) as session:
+        actor = access.actor(session, user)
+    if stats_scope(actor) is None:
+        ack(text=_("Only attention officers (for their own municipality) and the ketenregisseur (for the region) "
+                   "see these figures. Ask the attention officer of your municipality or the ketenregisseur."))
+        return
+    if period(rest.strip(), ctx.core.clock.now().astimezone(ctx.core.settings.tz).date()) is None:
+        ack(text=_("Give a year or a month, such as “/signaal cijfers 2026” or “/signaal cijfers 2026-03”."))
+        return
+    ack(text=_("Counting the figures…"))
+    ctx.after_ack(figures_work, user, rest, command.get("response_url"))
+
+
+def figures_work(ctx: SlackContext, user: str, rest: str, response_url: str | None) -> None:
+    text, blocks = figures_reply(ctx, user, rest)
+    if response_url:
+        Respond(response_url=response_url)(text=text, blocks=blocks or None, response_type="ephemeral",
+                                           replace_original=True)
+    else:
+        ctx.ephemeral(None, user, text, blocks=blocks or None)
+
+
+@hooks.feature
+def register(ctx: SlackContext, app: App) -> None:
+    ctx.work_fn_of(figures_work)

@@ -185,7 +185,7 @@ def register(ctx: SlackContext, app: App) -> None:
                 problem = Result(False, error=Error.UNKNOWN_SIGNAL)
             elif signal.reporter_id != user:
                 problem = Result(False, error=Error.NOT_YOURS)
-            elif signal.status != "draft":
+            elif signal.status != "draft" and not triage.still_answering(signal):
                 problem = Result(False, error=Error.NOT_DRAFT, reason=signal.status,
                                         data={"status": signal.status})
             elif signal.current_question != key:
@@ -271,7 +271,7 @@ def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
             False, signal.id, signal.reference, error=Error.NOT_DRAFT, reason="cancelled")),
             event["thread_ts"])
         return
-    if signal.status != "draft":
+    if signal.status != "draft" and not _answers_by_reply(ctx, signal):
         handler = ctx.registry.thread_handlers.get("reporter_root:submitted")
         if handler:
             handler(ctx, event, root)
@@ -286,6 +286,14 @@ def on_reporter_thread(ctx: SlackContext, event: dict, root: Any) -> None:
     result = triage.answer(ctx.core, signal.id or 0, user, q.key, text)
     if not result.ok:
         ctx.ephemeral(event["channel"], user, result_text(_, result), event["thread_ts"])
+
+
+def _answers_by_reply(ctx: SlackContext, signal: Signal) -> bool:
+    """A signal sent early whose open question takes text: a reply in its thread answers that question
+    (any other reply after sending goes to the attention officer as added information)."""
+    key = signal.current_question or ""
+    return (triage.still_answering(signal) and ctx.core.questionnaire.has(key)
+            and ctx.core.questionnaire.get(key).type == "text")
 
 
 def _summary_signal(body: dict) -> int | None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.core import people
+from bot.core import people, presenters
+from bot.core.triage import KEPT_TOO_LONG, SENT_EARLY, still_answering
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
@@ -62,6 +63,9 @@ def reporter_root(ctx: RenderContext) -> Rendered:
     }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this thread."))
     blocks = [m.header(_("Signal {reference}", reference=s.reference)), m.section(status),
               m.context(_("If a life is in danger, call 112 first."))]
+    if presenters.question_waits(ctx.session, s):  # until the reporter answers (bot.core.cases)
+        blocks.insert(2, m.section("❓ *" + _("The attention officer has asked you a question: see the newest "
+                                              "messages in this thread.") + "*"))
     return Rendered(_("Signal {reference}: open Slack to continue", reference=s.reference), blocks)
 
 
@@ -95,7 +99,10 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
         buttons = [m.button(_(q.button or "Write answer"), "triage:text", q.key, style="primary")]
         if not q.required:
             buttons.append(m.button(_("Skip"), "triage:skip", q.key))
-        return [m.actions(bid, buttons),
+        kept = kept_too_long(s, q)
+        note = [m.context(_("Your text has {length} characters; at most {limit} fit. I kept it: the button opens it "
+                            "so you can shorten it.", **kept))] if kept else []
+        return [*note, m.actions(bid, buttons),
                 m.context(_("You may also reply in this thread, but text written via the button does not stay "
                             "behind in Slack as a separate message."))]
     if len(q.options) <= BUTTONS_MAX:
@@ -109,6 +116,23 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
                              "options": [m.option(_(o.label), o.key) for o in q.options]}])]
 
 
+def kept_too_long(s: Signal, q: Question) -> dict[str, int] | None:
+    """{length, limit} when this text question holds text kept from `/signaal <tekst>` (or a message
+    shortcut) that is over its limit: the reporter still has to shorten it."""
+    kept = s.answers.get(KEPT_TOO_LONG)
+    if q.type != "text" or q.key != "description" or q.key in s.answers or not kept or not s.description:
+        return None
+    return {"length": len(s.description), "limit": int(kept.get("limit") or q.max_length or 0)}
+
+
+def is_open(s: Signal, key: str, step: str | int) -> bool:
+    """This asking of question `key` waits for an answer. A signal sent early asks its open question
+    again below the receipt: only that newest asking is open."""
+    if s.current_question != key:
+        return False
+    return s.status == "draft" or (still_answering(s) and int(step) == s.step)
+
+
 @template("question")
 def question(ctx: RenderContext) -> Rendered:
     _ = ctx._
@@ -117,7 +141,7 @@ def question(ctx: RenderContext) -> Rendered:
     q = ctx.questionnaire.get(key)
     prompt = _(q.prompt)
     text = _("Question for signal {reference}", reference=s.reference)
-    if s.status == "draft" and s.current_question == key:
+    if is_open(s, key, step):
         blocks = [m.section(f"*{m.esc(prompt)}*")]
         if q.hint:
             blocks.append(m.context(m.esc(_(q.hint))))
@@ -125,6 +149,8 @@ def question(ctx: RenderContext) -> Rendered:
         return Rendered(text, blocks)
     if q.type == "text" and s.status == "cancelled":
         return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("Cancelled: nothing was sent."))])
+    if s.answers.get(SENT_EARLY) == {"q": key, "step": int(step)}:
+        return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("(asked again below)"))])
     if key in s.answers:
         if q.type == "text" and int(ctx.msg.ref.get("step", 0)) <= int(s.answers.get("_edit_step", -1)):
             # Asked before the reporter changed an answer: the text shows only in the newest summary.
@@ -134,11 +160,32 @@ def question(ctx: RenderContext) -> Rendered:
 
 
 NOTICE_TEXTS = {
-    "emergency": N_("🚨 *If a life is in danger, call 112 now.* Your signal is marked as acute and the attention "
-                 "officer is alerted at once."),
     "minor": N_("A minor is involved: the reporting code for domestic violence and child abuse (meldcode) applies. "
              "You can call Veilig Thuis for advice, day and night: 0800-2000."),
 }
+
+
+SEND_NOW_BLOCK = "acute_send"
+
+
+def acute_notice(ctx: RenderContext) -> Rendered:
+    """Acute = yes: who to call now, and Nu versturen — the signal goes to the attention officer at the
+    click, with the answers so far (nothing is promised before it is sent)."""
+    _ = ctx._
+    s = signal_of(ctx)
+    blocks = [m.section("🚨 *" + _("If a life is in danger, call 112 now.") + "*\n" + _(
+        "Can it not wait, and is the attention officer not directly reachable? Call the police: 0900-8844."))]
+    if s.status == "draft":
+        blocks.append(m.section(_("*Send now* sends your signal to the attention officer right away, with the "
+                                  "answers you gave so far. You can still answer the other questions afterwards.")))
+        blocks.append(m.actions(f"{SEND_NOW_BLOCK}:{s.id}", [
+            m.button(_("Send now"), "triage:send_now", str(s.id), style="danger")]))
+    elif s.status == "cancelled":
+        blocks.append(m.context(_("Cancelled: nothing was sent.")))
+    elif s.submitted_at is not None:
+        sent = _("Sent to the attention officer on {when}.", when=m.date(s.submitted_at, ctx.tz))
+        blocks.append(m.context("✅ " + sent))
+    return Rendered(_("Call 112 if a life is in danger"), blocks)
 
 
 @template("notice")
@@ -146,10 +193,22 @@ def notice(ctx: RenderContext) -> Rendered:
     _ = ctx._
     ref = ctx.msg.ref
     if ref.get("notice") == "prefill_too_long":
+        # Queued before this version: the text was not kept then (now it is, and the description is asked first).
         body = _("The text after /signaal was {length} characters; the description may be at most 3000. "
                  "You can write it again when the question comes.", length=ref.get("length", 0))
         return Rendered(_("A note about your signal"), [m.section(body)])
+    if ref.get("notice") == "from_message":
+        body = _("I started this signal from a Slack message; its text is the description. The message itself "
+                 "stays where it is: if it holds sensitive details, such as names or addresses, you may want to "
+                 "remove them from the channel.")
+        if ref.get("empty"):
+            body = _("I started this signal from a Slack message, but it has no text I can use: describe what you "
+                     "saw when the question comes. The message itself stays where it is: if it holds sensitive "
+                     "details, you may want to remove them from the channel.")
+        return Rendered(_("A note about your signal"), [m.section(body)])
     kind = ref.get("kind", "info")
+    if kind == "emergency":
+        return acute_notice(ctx)
     if kind in NOTICE_TEXTS:
         body = _(NOTICE_TEXTS[kind])
     else:
@@ -204,6 +263,8 @@ def summary(ctx: RenderContext) -> Rendered:
 def receipt(ctx: RenderContext) -> Rendered:
     _ = ctx._
     s = signal_of(ctx)
+    if s.answers.get(SENT_EARLY):
+        return early_receipt(ctx, s)
     muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
     lines = [
         "*" + _("Thank you. Signal {reference} has been sent.", reference=s.reference) + "*",
@@ -220,6 +281,36 @@ def receipt(ctx: RenderContext) -> Rendered:
     return Rendered(_("Signal {reference} has been sent", reference=s.reference), [m.section("\n\n".join(lines))])
 
 
+def early_receipt(ctx: RenderContext, s: Signal) -> Rendered:
+    """The receipt of a signal sent early (Nu versturen): sent with the answers so far, the rest may follow."""
+    _ = ctx._
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    lines = [
+        "*" + _("Signal {reference} has been sent with your answers so far.", reference=s.reference) + "*",
+        _("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
+          municipality=m.esc(muni.name if muni else "")),
+        _("Please answer the remaining questions below if you can: each answer is added to your signal and the "
+          "attention officer sees it."),
+    ]
+    if s.acute:
+        lines.append("🚨 " + _("Marked as acute. If a life is in danger, call 112."))
+    lines.append(_("Do not confront the person involved. You can add information later by replying in this thread."))
+    return Rendered(_("Signal {reference} has been sent", reference=s.reference), [m.section("\n\n".join(lines))])
+
+
+@template("answers_complete")
+def answers_complete(ctx: RenderContext) -> Rendered:
+    """All questions of a signal sent early are answered: what the attention officer now has."""
+    _ = ctx._
+    s = signal_of(ctx)
+    text = _("Your answers were added to signal {reference}", reference=s.reference)
+    blocks = [m.section("*" + _("Thank you: all your answers were added to signal {reference}. The attention "
+                                "officer sees them.", reference=s.reference) + "*")]
+    blocks += summary_blocks(ctx, s)[1:]
+    blocks.append(m.context(_("To add something later, reply in this thread.")))
+    return Rendered(text, blocks[:50])
+
+
 @template("cancelled")
 def cancelled(ctx: RenderContext) -> Rendered:
     _ = ctx._
@@ -229,23 +320,40 @@ def cancelled(ctx: RenderContext) -> Rendered:
     return Rendered(body, [m.section(body)])
 
 
+INPUT_MAX = 3000  # Slack: a plain_text_input holds at most 3000 characters (its initial_value too)
+
+
 def text_modal(_: Translate, q: Question, signal: Signal, initial: str | None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "plain_text_input", "action_id": "value", "multiline": q.multiline}
     # No max_length on purpose: longer input is refused with a message that shows the limit and keeps
     # what was typed (the client would otherwise silently stop accepting characters).
     if initial:
-        element["initial_value"] = initial[:3000]
+        element["initial_value"] = initial[:INPUT_MAX]
     block: dict[str, Any] = {"type": "input", "block_id": "answer", "label": m.plain(m.clip(_(q.prompt), 2000)),
                              "element": element, "optional": not q.required}
     if q.hint:
         block["hint"] = m.plain(m.clip(_(q.hint), 2000))
+    blocks = [block, m.context(_("At most {limit} characters.", limit=q.max_length))]
+    if initial and len(initial) > (q.max_length or INPUT_MAX):
+        blocks = [block, *kept_text_blocks(_, q, initial)]
     return {
         "type": "modal", "callback_id": TEXT_CALLBACK,
         "private_metadata": json.dumps({"s": signal.id, "q": q.key}),
         "title": m.plain(m.clip(_("Signal {reference}", reference=signal.reference), 24)),
         "submit": m.plain(_("Save")), "close": m.plain(_("Back")),
-        "blocks": [block, m.context(_("At most {limit} characters.", limit=q.max_length))],
+        "blocks": blocks,
     }
+
+
+def kept_text_blocks(_: Translate, q: Question, kept: str) -> list[dict[str, Any]]:
+    """Text kept over the limit: the limit and the count, and the whole text below the input (which holds
+    only what fits), so nothing is lost while the reporter shortens it."""
+    limit = q.max_length or INPUT_MAX
+    shown = min(limit, INPUT_MAX)
+    head = _("Your text has {length} characters; at most {limit} fit. The box above holds the first {shown}; "
+             "your whole text is below, so you can choose what to keep.", length=len(kept), limit=limit, shown=shown)
+    # A modal holds at most 100 blocks: a text too long for that (over ~290,000 characters) stays in the draft.
+    return [m.context(head), m.divider(), *m.user_text_sections(_("Your whole text"), kept)[:96]]
 
 
 def questionnaire_of(ctx: RenderContext) -> Questionnaire:

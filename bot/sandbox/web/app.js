@@ -151,11 +151,39 @@ function renderMessage(message, channelId, { inThread = false } = {}) {
   }
   if (message.blocks && message.blocks.length) body.appendChild(renderBlocks(message.blocks, ctx));
   else body.appendChild(renderMrkdwn(message.text || "", ctx));
+  for (const file of message.files || []) {
+    // A shared file (files_upload_v2): images are shown, anything else as its title.
+    if ((file.mimetype || "").startsWith("image/")) {
+      const img = document.createElement("img");
+      img.className = "msg-file";
+      img.src = `/api/file/${encodeURIComponent(file.id)}?user=${encodeURIComponent(ui.me)}`;
+      img.alt = file.alt_txt || file.title || file.name;
+      img.title = file.title || file.name;
+      body.appendChild(img);
+    } else {
+      const name = document.createElement("div");
+      name.className = "msg-file-name";
+      name.textContent = `📎 ${file.title || file.name}`;
+      body.appendChild(name);
+    }
+  }
   if (message.edited) {
     const edited = document.createElement("span");
     edited.className = "edited";
     edited.textContent = "(bewerkt)";
     body.appendChild(edited);
+  }
+  if (!isBot && !message.is_ephemeral) {
+    // Slack's ⋯ menu on a person's message, with the app's message shortcut (slack-app-manifest.yaml).
+    const report = document.createElement("button");
+    report.type = "button";
+    report.className = "msg-shortcut";
+    report.textContent = "⋯ Meld als signaal";
+    report.title = "Berichtsnelkoppeling van Signaalbot";
+    report.addEventListener("click", () => act("/api/shortcut", {
+      user: ui.me, callback_id: "signal_from_message", ts: message.ts,
+    }));
+    body.appendChild(report);
   }
   if (!inThread && message.reply_count) {
     const link = document.createElement("button");
