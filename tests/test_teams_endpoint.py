@@ -299,3 +299,35 @@ def test_installing_the_app_offers_signaal_melden_and_unknown_invokes_are_not_st
     _, card, start = teams_run.card_with(REPORTER_CHAT, "start")
     assert start["title"] == "Signaal melden"  # nl-NL, the activity's locale
     assert inbox_rows(teams_run) == 1
+
+
+def test_acute_nu_versturen_sends_at_once_and_later_answers_follow_the_case(teams_run: TeamsRun) -> None:
+    teams = teams_run.teams
+    teams_run.add_to_team()
+    assert teams_run.send(teams_run.activity("message", text="signaal")).status_code == 200
+    _, _, start = teams_run.card_with(REPORTER_CHAT, "start")
+    teams_run.click("start", start["data"])
+    seen = 0
+    for key in ("form", "signals", "acute"):
+        index, _card, action = wait_for(lambda s=seen: _step(teams_run, s, "answer"))
+        assert action["data"]["q"] == key
+        seen = index + 1
+        value = {**ANSWERS, "acute": "yes"}[key]
+        teams_run.click("answer", action["data"], answer=",".join(value) if isinstance(value, list) else value)
+    _, notice, send_now = teams_run.card_with(REPORTER_CHAT, "send_now")
+    assert "112" in texts(notice) and "0900-8844" in texts(notice)
+    teams_run.click("send_now", send_now["data"])
+
+    case = card_of(wait_for(lambda: teams.cards(CHANNEL))[0])
+    assert "ACUUT" in texts(case)
+    with Session(teams_run.bot.core.engine) as session:
+        signal = session.exec(select(Signal)).one()
+    assert signal.status == "new" and signal.acute
+    # The open question is asked again below the receipt; its answer reaches the AF's card.
+    index, _card, action = wait_for(lambda: _step(teams_run, seen, "answer"))
+    assert action["data"]["q"] == "minor"
+    teams_run.click("answer", action["data"], answer="yes")
+    wait_for(lambda: "Ja" in texts(card_of(teams.cards(CHANNEL)[0])).split("Minderjarige")[-1][:80])
+    # The Nu versturen button is gone once sent.
+    wait_for(lambda: not any(a.get("verb") == "send_now" for act in teams.cards(REPORTER_CHAT)
+                             for a in card_of(act).get("actions") or []))

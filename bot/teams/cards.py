@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from bot.config import Settings
 from bot.core import people, platforms, presenters
+from bot.core.triage import SENT_EARLY, still_answering
 from bot.i18n import N_, Translate
 from flows.calendar import WorkingCalendar
 from flows.questionnaire import Question, Questionnaire
@@ -239,6 +240,12 @@ def _inputs(ctx: Ctx, s: Signal, q: Question) -> tuple[list[dict[str, Any]], lis
     return [field_], [execute(_("Next"), "answer", data, style="positive")]
 
 
+def is_open(s: Signal, key: str, step: int) -> bool:
+    """This asking of `key` waits for an answer (a signal sent early asks its open question again below
+    the receipt: only that newest asking is open)."""
+    return s.current_question == key and (s.status == "draft" or (still_answering(s) and step == s.step))
+
+
 @template("question")
 def question(ctx: Ctx) -> Out:
     _ = ctx._
@@ -247,7 +254,8 @@ def question(ctx: Ctx) -> Out:
     q = ctx.questionnaire.get(key)
     prompt = _(q.prompt)
     summary = _("Question for signal {reference}", reference=s.reference)
-    if s.status == "draft" and s.current_question == key:
+    step = int(ctx.msg.ref.get("step", 0))
+    if is_open(s, key, step):
         body = [text(prompt, weight="Bolder")]
         if q.hint:
             body.append(small(_(q.hint)))
@@ -255,6 +263,8 @@ def question(ctx: Ctx) -> Out:
         return Out(summary, body + inputs, actions)
     if q.type == "text" and s.status == "cancelled":
         return Out(summary, [small(prompt + " — " + _("Cancelled: nothing was sent."))])
+    if s.answers.get(SENT_EARLY) == {"q": key, "step": step}:
+        return Out(summary, [small(prompt + " " + _("(asked again below)"))])
     if key in s.answers:
         if q.type == "text" and int(ctx.msg.ref.get("step", 0)) <= int(s.answers.get("_edit_step", -1)):
             return Out(summary, [text("✅ " + prompt, weight="Bolder"),
@@ -264,9 +274,29 @@ def question(ctx: Ctx) -> Out:
 
 
 NOTICE_TEXTS = {
-    "emergency": N_("If a life is in danger, call 112 now. Your signal is marked as acute and the attention "
-                    "officer is alerted at once."),
+    "minor": N_("A minor is involved: the reporting code for domestic violence and child abuse (meldcode) applies. "
+                "You can call Veilig Thuis for advice, day and night: 0800-2000."),
 }
+
+
+def acute_notice(ctx: Ctx) -> Out:
+    """Acute = yes: who to call now, and Nu versturen — the signal goes to the attention officer at the
+    click, with the answers so far (nothing is promised before it is sent)."""
+    _ = ctx._
+    s = ctx.signal()
+    title = _("Call 112 if a life is in danger")
+    body = [text("🚨 " + _("If a life is in danger, call 112 now."), weight="Bolder", color="Attention"),
+            text(_("Can it not wait, and is the attention officer not directly reachable? Call the police: "
+                   "0900-8844."))]
+    if s.status == "draft":
+        body.append(text(_("*Send now* sends your signal to the attention officer right away, with the answers you "
+                           "gave so far. You can still answer the other questions afterwards.")))
+        return Out(title, body, [execute(_("Send now"), "send_now", {"s": s.id}, style="destructive")])
+    if s.status == "cancelled":
+        body.append(small(_("Cancelled: nothing was sent.")))
+    elif s.submitted_at is not None:
+        body.append(small("✅ " + _("Sent to the attention officer on {when}.", when=when(s.submitted_at, ctx))))
+    return Out(title, body)
 
 
 @template("notice")
@@ -278,18 +308,32 @@ def notice(ctx: Ctx) -> Out:
             "The text after /signaal was {length} characters; the description may be at most 3000. "
             "You can write it again when the question comes.", length=ref.get("length", 0)))])
     kind = ref.get("kind", "info")
+    if kind == "emergency":
+        return acute_notice(ctx)
     if kind in NOTICE_TEXTS:
         body = _(NOTICE_TEXTS[kind])
     else:
         q = ctx.questionnaire.get(ref["question"])
         body = next((_(n.text) for n in q.notices if n.kind == kind), "")
-    title = _("Call 112 if a life is in danger") if kind == "emergency" else _("A note about your signal")
-    return Out(title, [text(title, weight="Bolder", color="Attention" if kind == "emergency" else None), text(body)])
+    title = _("A note about your signal")
+    return Out(title, [text(title, weight="Bolder"), text(body)])
 
 
 def _applicable(ctx: Ctx, s: Signal) -> list[Question]:
     return ctx.questionnaire.applicable({k: v for k, v in s.answers.items() if not k.startswith("_")},
                                         {"needs_municipality": s.answers.get("_needs_municipality", False)})
+
+
+def _answer_blocks(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    body: list[dict[str, Any]] = []
+    for q in _applicable(ctx, s):
+        if q.type == "text":
+            body += user_text(_(q.prompt), getattr(s, q.key, None), _("(skipped)"))
+        else:
+            body += [text(_(q.prompt), weight="Bolder"),
+                     {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": answer_label(ctx, s, q)}]}]
+    return body
 
 
 @template("summary")
@@ -302,13 +346,7 @@ def summary(ctx: Ctx) -> Out:
         return Out(title, [small(_("You are changing an answer; a new summary follows below."))])
     if s.status == "cancelled":
         return Out(title, [small(_("Cancelled: nothing was sent."))])
-    body: list[dict[str, Any]] = [text(_("Your answers"), weight="Bolder", size="Medium")]
-    for q in _applicable(ctx, s):
-        if q.type == "text":
-            body += user_text(_(q.prompt), getattr(s, q.key, None), _("(skipped)"))
-        else:
-            body += [text(_(q.prompt), weight="Bolder"),
-                     {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": answer_label(ctx, s, q)}]}]
+    body: list[dict[str, Any]] = [text(_("Your answers"), weight="Bolder", size="Medium"), *_answer_blocks(ctx, s)]
     if s.status != "draft":
         body.append(small("✅ " + _("Sent on {when}", when=when(s.submitted_at or s.created_at, ctx))))
         return Out(title, body)
@@ -324,6 +362,8 @@ def summary(ctx: Ctx) -> Out:
 def receipt(ctx: Ctx) -> Out:
     _ = ctx._
     s = ctx.signal()
+    if s.answers.get(SENT_EARLY):
+        return early_receipt(ctx, s)
     muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
     body = [
         text(_("Thank you. Signal {reference} has been sent.", reference=s.reference), weight="Bolder"),
@@ -338,6 +378,34 @@ def receipt(ctx: Ctx) -> Out:
         body.append(text("🚨 " + _("Marked as acute. If a life is in danger, call 112."), color="Attention"))
     body.append(small(_("Do not confront the person involved.")))
     return Out(_("Signal {reference} has been sent", reference=s.reference), body)
+
+
+def early_receipt(ctx: Ctx, s: Signal) -> Out:
+    """The receipt of a signal sent early (Nu versturen): sent with the answers so far, the rest may follow."""
+    _ = ctx._
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    body = [
+        text(_("Signal {reference} has been sent with your answers so far.", reference=s.reference), weight="Bolder"),
+        text(_("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
+               municipality=_md_safe(muni.name if muni else ""))),
+        text(_("Please answer the remaining questions below if you can: each answer is added to your signal and the "
+               "attention officer sees it.")),
+    ]
+    if s.acute:
+        body.append(text("🚨 " + _("Marked as acute. If a life is in danger, call 112."), color="Attention"))
+    body.append(small(_("Do not confront the person involved.")))
+    return Out(_("Signal {reference} has been sent", reference=s.reference), body)
+
+
+@template("answers_complete")
+def answers_complete(ctx: Ctx) -> Out:
+    """All questions of a signal sent early are answered: what the attention officer now has."""
+    _ = ctx._
+    s = ctx.signal()
+    body = [text(_("Thank you: all your answers were added to signal {reference}. The attention officer sees them.",
+                   reference=s.reference), weight="Bolder")]
+    body += _answer_blocks(ctx, s)
+    return Out(_("Your answers were added to signal {reference}", reference=s.reference), body)
 
 
 @template("cancelled")
@@ -398,7 +466,7 @@ def case_card(ctx: Ctx) -> Out:
         status = _("Being handled by {who}", who=_person_name(ctx, card.handled_by))
     body.append(fact_set([(_("Status"), status)]))
     if card.closed is not None:
-        body.append(small(_("Closed on {when}", when=when(card.closed.closed_at, ctx))))
+        body.append(small(_("Closed: {when}", when=when(card.closed.closed_at, ctx))))
     elif card.facts is not None:
         f = card.facts
 

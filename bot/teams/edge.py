@@ -191,6 +191,8 @@ class TeamsEdge:
             result = triage.answer(core, signal_id, person, key, self._answer(key, data, skip=verb == "skip"))
         elif verb == "submit":
             result = triage.submit(core, signal_id, person)
+        elif verb == "send_now":
+            result = triage.send_now(core, signal_id, person)
         elif verb == "cancel":
             result = triage.cancel(core, signal_id, person)
         elif verb == "edit":
