@@ -131,10 +131,11 @@ def texts(card: dict[str, Any]) -> str:
     return json.dumps(card.get("body"), ensure_ascii=False)
 
 
-def start_teams_bot(database_url: str, fake: FakeSlack, teams: FakeTeams, network_yaml: str = NETWORK) -> TeamsRun:
+def start_teams_bot(database_url: str, fake: FakeSlack, teams: FakeTeams, network_yaml: str = NETWORK,
+                    **overrides: Any) -> TeamsRun:
     settings = make_settings(database_url, fake, teams_app_id=teams.app_id, teams_app_password=teams.app_password,
                              teams_tenant_id=teams.tenant, teams_openid_metadata_url=teams.openid_metadata_url,
-                             teams_token_url=teams.token_url)
+                             teams_token_url=teams.token_url, **overrides)
     bot = build_bot(settings)
     with session_scope(bot.core.engine) as session:
         network.apply(session, network.parse(network_yaml), bot.core.clock.now())

@@ -331,3 +331,22 @@ def test_acute_nu_versturen_sends_at_once_and_later_answers_follow_the_case(team
     # The Nu versturen button is gone once sent.
     wait_for(lambda: not any(a.get("verb") == "send_now" for act in teams.cards(REPORTER_CHAT)
                              for a in card_of(act).get("actions") or []))
+
+
+def test_a_refused_teams_secret_pauses_the_outbox_until_it_is_taken_again(
+        database_url: str, fake: Any, fake_teams: Any) -> None:
+    from bot.runtime import health
+    from tests.teams_support import start_teams_bot
+
+    run = start_teams_bot(database_url, fake, fake_teams, outbox_probe_seconds=0.3)
+    real = fake_teams.app_password
+    fake_teams.app_password = "rotated-in-entra"  # the secret the bot has is no longer the registration's
+    try:
+        assert run.send(run.activity("message", text="signaal")).status_code == 200
+        state = wait_for(lambda: (h := health(run.bot))["outbox"]["paused"] and h)
+        assert "invalid_client" in state["outbox"]["paused"] and not fake_teams.posted()
+        fake_teams.app_password = real  # fixed: delivering resumes by itself, nothing was lost
+        wait_for(lambda: fake_teams.posted(REPORTER_CHAT))
+        wait_for(lambda: health(run.bot)["outbox"]["paused"] is None)
+    finally:
+        run.stop()
