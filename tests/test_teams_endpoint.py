@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from bot.config import ConfigError, load_settings
 from models import InboxItem, OutboxMessage, Signal
+from models.teams import TeamsConversation
 from tests.teams_support import (
     AF_AAD,
     ANSWERS,
@@ -57,10 +58,16 @@ def test_an_activity_without_a_valid_token_is_refused_and_has_no_effect(teams_ru
         resp = teams_run.send(teams_run.activity("message", text="signaal"), token=token)
         assert resp.status_code == 401, why
     resp = teams_run.send(teams_run.activity("message", text="signaal"), token="Basic " + teams.token())
-    assert resp.status_code in (401,), "a scheme other than Bearer"
+    assert resp.status_code == 401, "a scheme other than Bearer"
+    # A valid token, but from another organisation's Teams: this bot is single-tenant.
+    other = teams_run.activity("message", text="signaal")
+    other["conversation"]["tenantId"] = other["channelData"]["tenant"]["id"] = "another-tenant"
+    assert teams_run.send(other).status_code == 403
     time.sleep(0.5)  # what an accepted activity would have started has had time to show
     assert inbox_rows(teams_run) == 0 and outbox_rows(teams_run) == 0
     assert teams.received == []
+    with Session(teams_run.bot.core.engine) as session:
+        assert session.exec(select(TeamsConversation)).all() == []
 
     # The same activity with a valid token is taken: the refusals above were the token's doing.
     assert teams_run.send(teams_run.activity("message", text="signaal")).status_code == 200
@@ -248,7 +255,6 @@ def test_a_forgotten_person_takes_the_address_of_their_teams_chat_along(database
     from bot.core.testing import open_core
     from bot.teams import store
     from models.db import session_scope
-    from models.teams import TeamsConversation
 
     core = open_core(database_url)
     try:

@@ -125,12 +125,17 @@ class TeamsEdge:
         claims = await self.tokens.claims(authorization, activity.get("serviceUrl"))
         if claims is None:
             return _refused(401, "unauthorized")
+        args = essentials(activity, claims)
+        if args["tenant"] and args["tenant"] != self.core.settings.teams_tenant_id:
+            # A single-tenant bot: another organisation's people are not its users.
+            log.info("Teams: refused an activity from another tenant")
+            return _refused(403, "other_tenant")
         kind, key = activity.get("type"), activity_key(activity)
         if kind not in ("message", "invoke", "conversationUpdate", "installationUpdate") or key is None:
             return Response(status_code=200)  # typing, reactions…: nothing to do
         if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION:
             return Response(status_code=501)  # dialogs, message extensions: not yet
-        row = (key, inbox_work(self.on_activity), [essentials(activity, claims)])
+        row = (key, inbox_work(self.on_activity), [args])
         try:
             ids = await self.intake.writer.submit_async([row])
         except Exception as exc:  # noqa: BLE001 - not stored: no 200, so Teams (or the user) tries again
@@ -168,7 +173,7 @@ class TeamsEdge:
             self._act(person, a["verb"], a["data"] or {})
 
     def _person(self, session: Any, a: dict[str, Any]) -> str | None:
-        external = (a["aad"] or a["from_id"]).lower() if a["aad"] else a["from_id"]
+        external = a["aad"].lower() if a["aad"] else a["from_id"]  # the Entra object id, else the 29: id
         if not external or platforms.person_id(platforms.person_key(platforms.TEAMS, external)) is None:
             return None  # the bot itself, or no one we can name
         key = people.resolve(session, platforms.TEAMS, a["tenant"], external)
