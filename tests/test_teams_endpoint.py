@@ -356,3 +356,34 @@ def test_a_refused_teams_secret_pauses_the_outbox_until_it_is_taken_again(
         wait_for(lambda: health(run.bot)["outbox"]["paused"] is None)
     finally:
         run.stop()
+
+
+def test_an_acute_draft_left_unsent_gets_the_nudge_in_the_teams_chat(
+        database_url: str, fake: Any, fake_teams: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.core.clock import Clock
+    from tests.teams_support import start_teams_bot
+
+    clock = Clock()
+    clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # a Tuesday, office hours
+    run = start_teams_bot(database_url, fake, fake_teams, clock=clock)
+    try:
+        assert run.send(run.activity("message", text="signaal")).status_code == 200
+        _, _, start = run.card_with(REPORTER_CHAT, "start")
+        run.click("start", start["data"])
+        seen = 0
+        for key in ("form", "signals", "acute"):
+            index, _card, action = wait_for(lambda s=seen: _step(run, s, "answer"))
+            seen = index + 1
+            value = {**ANSWERS, "acute": "yes"}[key]
+            run.click("answer", action["data"], answer=",".join(value) if isinstance(value, list) else value)
+        run.card_with(REPORTER_CHAT, "send_now")
+        count = len(fake_teams.cards(REPORTER_CHAT))
+        clock.set(clock.now() + timedelta(minutes=11))  # the reporter walked away from an acute draft
+        assert any("nudged" in line for line in run.bot.run_due())
+        nudge = wait_for(lambda: [a for a in fake_teams.cards(REPORTER_CHAT)[count:]
+                                  if "0900-8844" in texts(card_of(a))])
+        assert "112" in texts(card_of(nudge[0])) and "Nu versturen" in texts(card_of(nudge[0]))
+    finally:
+        run.stop()

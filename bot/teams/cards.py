@@ -417,6 +417,45 @@ def cancelled(ctx: Ctx) -> Out:
     return Out(body, [text(body)])
 
 
+@template("draft_nudge")
+def draft_nudge(ctx: Ctx) -> Out:
+    """To the reporter, below their unsent draft: it has not been sent yet, and what to do. From the
+    draft's current state: once it is sent, cancelled or deleted, it says it is no longer needed."""
+    _ = ctx._
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    reference = signal.reference if signal else "—"
+    if signal is None or signal.status != "draft" or signal.purged_at is not None:
+        settled = _("This reminder is no longer needed.")
+        return Out(settled, [small("✓ " + settled)])
+    title = _("Your signal {reference} has not been sent yet", reference=reference)
+    if ctx.msg.ref.get("nudge") == "acute":
+        return Out(title, [
+            text("🚨 " + _("Your signal {reference} is marked as acute, but it has not been sent yet: the attention "
+                          "officer does not know about it. Send it now with Send now above in this chat; you can "
+                          "answer the other questions afterwards. Or answer the remaining questions and choose Send.",
+                          reference=reference), weight="Bolder"),
+            text(_("If a life is in danger, call 112 now."), color="Attention"),
+            text(_("Can it not wait, and is the attention officer not directly reachable? Call the police: "
+                   "0900-8844."))])
+    return Out(title, [text("⏳ " + _(
+        "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
+        "are ready, or cancel it. A signal that is not sent is deleted after {days} days without activity.",
+        reference=reference, days=ctx.msg.ref.get("days") or 30))])
+
+
+@template("draft_expired")
+def draft_expired(ctx: Ctx) -> Out:
+    """To the reporter, below a draft that expired (retention): it is gone, nothing was sent."""
+    _ = ctx._
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    reference = signal.reference if signal else "—"
+    body = [text(_("Signal {reference} was not sent and has now been deleted. Nothing reached the attention "
+                   "officer.", reference=reference)),
+            text(_("Do you still want to report something? Start again with the button below."))]
+    return Out(_("Signal {reference} was not sent and has been deleted", reference=reference), body,
+               [execute(_("Report a signal"), "start", {})])
+
+
 # ------------------------------------------------------------------------------ the AF's case card
 
 
