@@ -6,6 +6,7 @@ Every problem is reported as one plain line; the CLI prints them and exits with 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,7 +17,12 @@ DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 LANGUAGES = ("nl", "en")
 # Settings that are secrets may also come from a file named by <NAME>_FILE (Docker and Kubernetes
 # mount secrets as files): the file's content, without surrounding white space, is the value.
-SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SIGNAAL_DATA_KEY", "DATABASE_URL")
+SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SIGNAAL_DATA_KEY", "DATABASE_URL",
+                   "TEAMS_APP_PASSWORD")
+# Microsoft Teams (docs/teams.md): where incoming tokens' signing keys are found (the Bot Framework's
+# OpenID metadata; the JWKS is beside it), and where the bot gets its own token (Entra's, per tenant).
+DEFAULT_TEAMS_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+TEAMS_TOKEN_URL_OF_TENANT = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 
 
 class ConfigError(Exception):
@@ -51,6 +57,12 @@ class Settings:
     outbox_stuck_minutes: float = 10.0
     scheduler_enabled: bool = True
     work_process: bool = True  # HTTP mode: the work after ack in a process of its own (bot/workproc.py)
+    # Microsoft Teams: enabled when teams_app_id is set (then password and tenant are required).
+    teams_app_id: str | None = None
+    teams_app_password: str | None = None
+    teams_tenant_id: str | None = None
+    teams_openid_metadata_url: str = DEFAULT_TEAMS_OPENID_METADATA_URL
+    teams_token_url: str | None = None  # None: Entra's token endpoint of teams_tenant_id
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -60,6 +72,14 @@ class Settings:
     @property
     def has_slack_tokens(self) -> bool:
         return bool(self.slack_bot_token)
+
+    @property
+    def teams_enabled(self) -> bool:
+        return bool(self.teams_app_id)
+
+    @property
+    def teams_token_endpoint(self) -> str:
+        return self.teams_token_url or TEAMS_TOKEN_URL_OF_TENANT.format(tenant=self.teams_tenant_id or "")
 
     @property
     def socket_mode(self) -> bool:
@@ -159,6 +179,7 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
 
     region = get("SIGNAAL_REGION_DIR")
     data_key = get("SIGNAAL_DATA_KEY")
+    teams = _teams_settings(get, problems)
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -177,4 +198,37 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
         region_dir=Path(region) if region else None,
         scheduler_enabled=_bool(get("SCHEDULER_ENABLED") or "true"),
         work_process=_bool(get("SIGNAAL_WORK_PROCESS") or "true"),
+        **teams,
     )
+
+
+def _teams_settings(get: Callable[[str], str | None], problems: list[str]) -> dict[str, str | None]:
+    """Teams is enabled by TEAMS_APP_ID; half a configuration is an error naming what is missing."""
+    app_id, password, tenant = get("TEAMS_APP_ID"), get("TEAMS_APP_PASSWORD"), get("TEAMS_TENANT_ID")
+    metadata, token_url = get("TEAMS_OPENID_METADATA_URL"), get("TEAMS_TOKEN_URL")
+    if not app_id:
+        others = [name for name, value in (("TEAMS_APP_PASSWORD", password), ("TEAMS_TENANT_ID", tenant),
+                                           ("TEAMS_OPENID_METADATA_URL", metadata), ("TEAMS_TOKEN_URL", token_url))
+                  if value]
+        if others:
+            problems.append(f"{', '.join(others)} set but TEAMS_APP_ID is missing: set TEAMS_APP_ID to the "
+                            "Application (client) ID of the bot's Entra app registration to enable Teams, or "
+                            "remove the TEAMS_ settings.")
+        return {}
+    missing = [name for name, value in (("TEAMS_APP_PASSWORD", password), ("TEAMS_TENANT_ID", tenant)) if not value]
+    if missing:
+        verb = "is" if len(missing) == 1 else "are"
+        problems.append(f"TEAMS_APP_ID is set but {' and '.join(missing)} {verb} missing: Teams needs the app "
+                        "registration's client secret (TEAMS_APP_PASSWORD or TEAMS_APP_PASSWORD_FILE) and the "
+                        "Entra tenant id (TEAMS_TENANT_ID; the bot is single-tenant). See docs/teams.md.")
+    for name, url in (("TEAMS_OPENID_METADATA_URL", metadata), ("TEAMS_TOKEN_URL", token_url)):
+        if url and not url.startswith(("http://", "https://")):
+            problems.append(f"{name} must be an http(s) URL, got {url!r}.")
+    if get("SLACK_APP_TOKEN"):
+        problems.append("Teams needs HTTP mode (Teams posts to POST /api/messages): unset SLACK_APP_TOKEN (Socket "
+                        "Mode) and set SLACK_SIGNING_SECRET, or leave TEAMS_APP_ID unset.")
+    values: dict[str, str | None] = {"teams_app_id": app_id, "teams_app_password": password,
+                                     "teams_tenant_id": tenant, "teams_token_url": token_url}
+    if metadata:
+        values["teams_openid_metadata_url"] = metadata
+    return values

@@ -47,7 +47,7 @@ def configure_encryption(settings: Settings) -> None:
 
 # Libraries that log request and response bodies (Slack message blocks, SQL parameters) at DEBUG or
 # INFO. Case content must never reach a log, so they stay at WARNING even when the bot runs verbose.
-PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "sqlalchemy.engine", "urllib3")
+PAYLOAD_LOGGERS = ("slack_sdk", "slack_bolt", "sqlalchemy.engine", "urllib3", "httpx", "httpcore", "microsoft_teams")
 
 
 def quiet_payload_loggers() -> None:
@@ -96,6 +96,7 @@ class Bot:
     scheduler: Any = None
     work_process: Any = None  # HTTP mode's work process (bot/workproc.py), when there is one
     recovery: Any = None  # bot.core.inbox.Recovery, in the process that does the work
+    teams: Any = None  # bot.teams.edge.TeamsEdge, when TEAMS_APP_ID is set
     degraded: str | None = None  # what health() last said was wrong, to log when that starts and ends
     _stopped: threading.Event = field(default_factory=threading.Event)
 
@@ -122,6 +123,9 @@ class Bot:
         self.worker.stop()
         if self.work_process is not None:
             self.work_process.stop()
+        for deliverer in getattr(self.worker.deliver, "deliverers", {}).values():
+            if hasattr(deliverer, "close"):
+                deliverer.close()  # the Teams deliverer's HTTP connections
         if self.slack is not None and "writer" in vars(self.slack):
             self.slack.writer.close()  # its thread and connection (acks have stopped: the server is down)
         self._stopped.set()
@@ -143,15 +147,26 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
     client = make_client(settings)
     features = registry()
     threads = OUTBOX_THREADS_SQLITE if settings.database_url.startswith("sqlite") else OUTBOX_THREADS
-    worker = OutboxWorker(core.engine, SlackDeliverer(make_client(settings), settings, core.questionnaire,
-                                                      core.clock.now, templates=features.templates),
-                          core.clock.now, threads=threads,
+    deliverer: Any = SlackDeliverer(make_client(settings), settings, core.questionnaire, core.clock.now,
+                                    templates=features.templates)
+    if settings.teams_enabled:  # the Teams SDK is loaded only then (memory: bench part 5)
+        from bot.core import platforms
+        from bot.core.outbox import ByPlatform
+        from bot.teams.delivery import TeamsDeliverer
+
+        deliverer = ByPlatform({platforms.SLACK: deliverer,
+                                platforms.TEAMS: TeamsDeliverer(settings, core.questionnaire, core.clock.now)})
+    worker = OutboxWorker(core.engine, deliverer, core.clock.now, threads=threads,
                           probe_interval=timedelta(seconds=settings.outbox_probe_seconds),
                           max_attempts=settings.outbox_max_attempts)
     core.kick = worker.kick
     bot = Bot(settings=settings, core=core, client=client, worker=worker)
     bot.app, bot.slack = build_app(core, client, token_verification=token_verification,
                                    process_before_response=process_before_response, features=features)
+    if settings.teams_enabled:
+        from bot.teams.edge import TeamsEdge
+
+        bot.teams = TeamsEdge(core, bot.slack)
     return bot
 
 

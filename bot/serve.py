@@ -120,8 +120,11 @@ def take_over(bot: Bot) -> None:
 
 
 def _http(bot: Bot) -> int:
-    asgi = make_asgi(bot.app, lambda: health(bot), intake=bot.slack, metrics=lambda: metrics(bot))
+    asgi = make_asgi(bot.app, lambda: health(bot), intake=bot.slack, metrics=lambda: metrics(bot),
+                     extra_routes=bot.teams.routes() if bot.teams is not None else None)
     log.info("Signaalbot listens on http://%s:%s/slack/events (HTTP mode)", bot.settings.host, bot.settings.port)
+    if bot.teams is not None:
+        log.info("Teams activities on http://%s:%s/api/messages", bot.settings.host, bot.settings.port)
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; catch that one, so
     # the caller's bot.stop() still runs (finish acked work, stop the work process).
     signal.signal(signal.SIGTERM, lambda *_: None)

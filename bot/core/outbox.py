@@ -126,6 +126,31 @@ class Deliverer(Protocol):
         ...
 
 
+class ByPlatform:
+    """One Deliverer per platform, chosen by each message's `platform` (Slack and Teams in one
+    deployment). `probe` asks each; `find` the one whose message it is."""
+
+    def __init__(self, deliverers: dict[str, Deliverer]) -> None:
+        self.deliverers = deliverers
+
+    def _of(self, msg: MessageRef) -> Deliverer:
+        found = self.deliverers.get(msg.platform)
+        if found is None:
+            raise PermanentError(f"no edge for platform {msg.platform}"[:60])
+        return found
+
+    def __call__(self, session: Session, op: str, ref: MessageRef) -> Delivered:
+        return self._of(ref)(session, op, ref)
+
+    def probe(self) -> None:
+        for deliverer in self.deliverers.values():
+            deliverer.probe()
+
+    def find(self, session: Session, ref: MessageRef) -> Delivered | None:
+        find = getattr(self._of(ref), "find", None)
+        return find(session, ref) if find is not None else None
+
+
 def post(
     session: Session,
     *,
@@ -144,10 +169,10 @@ def post(
 ) -> MessageRef:
     """Queue a new message to `recipient` (a person key: their direct conversation with the bot) or
     to `conversation` on `platform` (a place: a Slack channel…), as a reply in `parent`'s thread when
-    given. The platform is the parent's, else Slack (the only edge so far)."""
+    given. The platform is the parent's, else the recipient's (their person key's), else Slack."""
     msg = MessageRef(
         signal_id=signal_id, kind=kind or template, template=template, ref=ref or {}, recipient=recipient,
-        conversation=conversation, platform=platform or (parent.platform if parent else DEFAULT_PLATFORM),
+        conversation=conversation, platform=platform or (parent.platform if parent else platform_of(recipient)),
         parent_id=parent.id if parent else None, contains_details=contains_details,
     )
     if now:
@@ -156,6 +181,11 @@ def post(
     session.flush()
     _enqueue(session, "post", msg, dedupe_key, now, priority)
     return msg
+
+
+def platform_of(recipient: str | None) -> str:
+    """The platform a message to `recipient` (a person key) goes to: the one their key was made from."""
+    return platforms.identity_of_key(recipient)[0] if recipient else DEFAULT_PLATFORM
 
 
 @dataclass(slots=True)
@@ -167,7 +197,7 @@ class NewPost:
     kind: str | None = None
     recipient: str | None = None
     conversation: str | None = None
-    platform: str = DEFAULT_PLATFORM  # a reply: its parent's
+    platform: str | None = None  # a reply: its parent's; None: the recipient's (platform_of), else Slack
     signal_id: int | None = None
     parent_id: int | None = None
     ref: dict[str, Any] = field(default_factory=dict)
@@ -193,7 +223,8 @@ def post_many(session: Session, posts: list[NewPost | Redraw], now: datetime) ->
         return
     new = [p for p in posts if isinstance(p, NewPost)]
     refs = [column_values(MessageRef, signal_id=p.signal_id, kind=p.kind or p.template, template=p.template,
-                          ref=p.ref, recipient=p.recipient, conversation=p.conversation, platform=p.platform,
+                          ref=p.ref, recipient=p.recipient, conversation=p.conversation,
+                          platform=p.platform or platform_of(p.recipient),
                           parent_id=p.parent_id,
                           contains_details=p.contains_details, created_at=now) for p in new]
     if new:

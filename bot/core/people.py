@@ -125,7 +125,10 @@ def remember_locale(session: Session, user_id: str, locale: str | None, now: dat
 
 # Where a user id may still be named besides the person row itself. The audit log is not a reason to
 # keep someone (its entries are pseudonymised at the purge and expire by themselves).
-_NOT_A_REASON_TO_KEEP = frozenset({"person", "auditentry", "outboxmessage", "inboxitem", "jobrun"})
+_NOT_A_REASON_TO_KEEP = frozenset({"person", "auditentry", "outboxmessage", "inboxitem", "jobrun",
+                                   "teamsconversation"})
+# Rows that only say how to reach someone (a Teams 1:1 chat's address): deleted with the person.
+_FORGOTTEN_WITH_THE_PERSON = frozenset({"teamsconversation"})
 
 
 def forget_people(session: Session, user_ids: Iterable[str]) -> int:
@@ -146,7 +149,11 @@ def forget_people(session: Session, user_ids: Iterable[str]) -> int:
             continue
         for column in datamap.person_columns(table):
             still_named.append(exists().where(column == Person.user_id))
-    result = session.execute(
+    gone = list(session.execute(
         delete(Person).where(col(Person.user_id).in_(ids), col(Person.in_network).is_(False),
-                             ~or_(*still_named)).execution_options(synchronize_session=False))
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+                             ~or_(*still_named)).returning(Person.user_id)
+        .execution_options(synchronize_session=False)).scalars())
+    for table in datamap.tables():
+        if gone and table.name in _FORGOTTEN_WITH_THE_PERSON:
+            session.execute(delete(table).where(table.c.user_id.in_(gone)))
+    return len(gone)

@@ -1,0 +1,102 @@
+"""Tokens, both ways. Incoming: every activity carries a JWT the Bot Framework signed; the Teams
+SDK's validator checks its signature (the key from the JWKS beside TEAMS_OPENID_METADATA_URL), issuer,
+audience (our app id), expiry, and that its `serviceurl` claim is the activity's `serviceUrl` — so an
+address we later send to was vouched for by the token. Outgoing: the bot's own token, by the OAuth
+client-credentials grant at TEAMS_TOKEN_URL, kept until shortly before it expires."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from bot.config import Settings
+from bot.core.outbox import TransientError, Unauthorized
+
+log = logging.getLogger(__name__)
+BOT_SCOPE = "https://api.botframework.com/.default"
+RENEW_BEFORE = 300.0  # seconds before its expiry a token is renewed
+
+
+class IncomingTokens:
+    def __init__(self, settings: Settings) -> None:
+        import warnings
+
+        from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+
+        with warnings.catch_warnings():  # the SDK's package warns about its preview features on import
+            warnings.simplefilter("ignore")
+            from microsoft_teams.apps.auth.token_validator import TokenValidator
+
+        # It logs every refused token at ERROR: anyone can send those. Ours says it once, at INFO.
+        logging.getLogger("microsoft_teams.apps.auth.token_validator").setLevel(logging.CRITICAL)
+        cloud = with_overrides(PUBLIC, openid_metadata_url=settings.teams_openid_metadata_url)
+        self._validator = TokenValidator.for_service(settings.teams_app_id or "", cloud=cloud)
+
+    async def claims(self, authorization: str | None, service_url: str | None) -> dict[str, Any] | None:
+        """The token's claims when it is valid for this activity, else None."""
+        scheme, _, token = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or not service_url:
+            return None
+        import jwt
+
+        try:
+            # The validator's JWKS client fetches the keys with a blocking call (cached for minutes):
+            # off the event loop.
+            return await run_in_threadpool(asyncio.run, self._validator.validate_token(token.strip(), service_url))
+        except (jwt.PyJWTError, ValueError) as exc:
+            log.info("Teams: refused an activity's token (%s)", type(exc).__name__)
+            return None
+
+
+class BotToken:
+    """The bot's bearer token for the Bot Connector (client credentials)."""
+
+    def __init__(self, settings: Settings, http: httpx.Client) -> None:
+        self.url = settings.teams_token_endpoint
+        self.form = {"grant_type": "client_credentials", "client_id": settings.teams_app_id or "",
+                     "client_secret": settings.teams_app_password or "", "scope": BOT_SCOPE}
+        self.http = http
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._until = 0.0
+
+    def get(self, *, fresh: bool = False) -> str:
+        with self._lock:
+            if fresh or self._token is None or time.monotonic() >= self._until:
+                self._token, lifetime = self._fetch()
+                self._until = time.monotonic() + max(lifetime - RENEW_BEFORE, lifetime / 2)
+            return self._token
+
+    def forget(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def _fetch(self) -> tuple[str, float]:
+        try:
+            resp = self.http.post(self.url, data=self.form)
+        except httpx.TransportError as exc:
+            raise TransientError(f"token: {type(exc).__name__}") from exc
+        if resp.status_code == 429 or resp.status_code >= 500:
+            raise TransientError(f"token: http_{resp.status_code}", _retry_after(resp))
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {}
+        if resp.status_code != 200 or not body.get("access_token"):
+            # invalid_client, unauthorized_client…: our credentials (a rotated secret): pause the outbox.
+            raise Unauthorized(f"token: {body.get('error') or f'http_{resp.status_code}'}"[:60])
+        return str(body["access_token"]), float(body.get("expires_in") or 3600)
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None

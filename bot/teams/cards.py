@@ -1,0 +1,534 @@
+"""The core's messages as Adaptive Cards (schema 1.5, what Teams desktop and mobile draw), from a
+MessageRef (template + opaque ref) and current database state, as bot/slack/render.py does for
+Block Kit. What people typed goes in `TextRun`s, which Teams shows as written (no markdown). The
+activity's `summary` (the notification preview) and top-level text never carry case content.
+
+The triage runs as successive cards in the 1:1 chat, each answered with `Action.Execute`
+(docs/teams.md says why not a dialog yet).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.core import people, platforms, presenters
+from bot.core.triage import SENT_EARLY, still_answering
+from bot.i18n import N_, Translate
+from flows.calendar import WorkingCalendar
+from flows.questionnaire import Question, Questionnaire
+from models import Identity, MessageRef, Municipality, Person, Signal
+
+CARD = "application/vnd.microsoft.card.adaptive"
+SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
+VERSION = "1.5"
+EXPANDED_MAX = 5  # more options than this: a drop-down
+
+
+@dataclass(frozen=True)
+class Out:
+    """One message: its notification text (`summary`, content-free) and its card."""
+
+    summary: str
+    body: list[dict[str, Any]]
+    actions: list[dict[str, Any]] = field(default_factory=list)
+    mentions: list[dict[str, Any]] = field(default_factory=list)
+
+    def activity(self) -> dict[str, Any]:
+        card: dict[str, Any] = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, "body": self.body}
+        if self.actions:
+            card["actions"] = self.actions
+        if self.mentions:
+            card["msteams"] = {"entities": self.mentions, "width": "Full"}
+        return {"type": "message", "summary": self.summary, "attachments": [{"contentType": CARD, "content": card}]}
+
+
+@dataclass
+class Ctx:
+    session: Session
+    settings: Settings
+    questionnaire: Questionnaire
+    msg: MessageRef
+    _: Translate
+
+    def signal(self) -> Signal:
+        signal = self.session.get(Signal, self.msg.signal_id)
+        assert signal is not None
+        return signal
+
+
+TEMPLATES: dict[str, Callable[[Ctx], Out]] = {}
+
+
+def template(name: str) -> Callable[[Callable[[Ctx], Out]], Callable[[Ctx], Out]]:
+    def mark(fn: Callable[[Ctx], Out]) -> Callable[[Ctx], Out]:
+        TEMPLATES[name] = fn
+        return fn
+    return mark
+
+
+def render(session: Session, settings: Settings, questionnaire: Questionnaire, msg: MessageRef,
+           _: Translate) -> Out:
+    fn = TEMPLATES.get(msg.template)
+    if fn is None:
+        raise LookupError(f"no Teams card for {msg.template!r} yet")
+    return fn(Ctx(session, settings, questionnaire, msg, _))
+
+
+def tombstone(_: Translate) -> Out:
+    text = _("Details removed according to the retention period.")
+    return Out(text, [small(text)])
+
+
+# ------------------------------------------------------------------------------ card elements
+
+
+def text(value: str, *, weight: str | None = None, size: str | None = None, subtle: bool = False,
+         color: str | None = None) -> dict[str, Any]:
+    """Our own (translated) words. Adaptive Cards read a TextBlock as markdown: never user text here."""
+    block: dict[str, Any] = {"type": "TextBlock", "text": value, "wrap": True}
+    if weight:
+        block["weight"] = weight
+    if size:
+        block["size"] = size
+    if subtle:
+        block["isSubtle"] = True
+    if color:
+        block["color"] = color
+    return block
+
+
+def small(value: str) -> dict[str, Any]:
+    return {**text(value, subtle=True), "size": "Small"}
+
+
+def user_text(label: str, value: str | None, empty: str = "—") -> list[dict[str, Any]]:
+    """A label and what someone typed, as written: a TextRun is not markdown."""
+    return [text(label, weight="Bolder"),
+            {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": value if value else empty}]}]
+
+
+def fact_set(facts: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"type": "FactSet", "facts": [{"title": title, "value": value} for title, value in facts]}
+
+
+def execute(title: str, verb: str, data: dict[str, Any], *, style: str | None = None) -> dict[str, Any]:
+    action: dict[str, Any] = {"type": "Action.Execute", "title": title, "verb": verb, "data": data}
+    if style:
+        action["style"] = style
+    return action
+
+
+def _md_safe(value: str) -> str:
+    """A name from the network or the directory inside our markdown (a mention): no markup of its own."""
+    return re.sub(r"[<>*_\[\]`~#\\]", "", value).strip()
+
+
+def when(moment: datetime | None, ctx: Ctx) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(ctx.settings.tz).strftime("%d-%m-%Y %H:%M")
+
+
+# ------------------------------------------------------------------------------ the reporter's 1:1 chat
+
+
+@template("teams_start")
+def start(ctx: Ctx) -> Out:
+    """The answer to any message in the 1:1 chat: what the bot is for, and the button."""
+    _ = ctx._
+    return Out(_("Report a signal of human trafficking"),
+               [text(_("Report a signal of human trafficking"), weight="Bolder", size="Medium"),
+                text(_("Did you notice something that might point to human trafficking? Report it here. Only you "
+                       "and the attention officer of your municipality can see your answers.")),
+                small(_("If a life is in danger, call 112 first."))],
+               [execute(_("Report a signal"), "start", {}, style="positive")])
+
+
+@template("teams_refusal")
+def refusal(ctx: Ctx) -> Out:
+    """Why the core did not do what someone asked (its msgid and parameters, kept in the ref)."""
+    _ = ctx._
+    params = dict(ctx.msg.ref.get("params") or {})
+    if "who" in params:
+        params["who"] = _person_name(ctx, str(params["who"]))
+    body = _(str(ctx.msg.ref.get("text") or "Something went wrong. Please try again."), **params)
+    return Out(_("A note about your signal"), [text(body)])
+
+
+@template("reporter_root")
+def reporter_root(ctx: Ctx) -> Out:
+    _ = ctx._
+    s = ctx.signal()
+    status = {
+        "draft": _("Answer the questions below. Only you and the attention officer of your municipality can see "
+                   "your answers."),
+        "cancelled": _("Cancelled: nothing was sent."),
+    }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this chat."))
+    return Out(_("Signal {reference}", reference=s.reference),
+               [text(_("Signal {reference}", reference=s.reference), weight="Bolder", size="Medium"), text(status),
+                small(_("If a life is in danger, call 112 first."))])
+
+
+def answer_label(ctx: Ctx, signal: Signal, q: Question) -> str:
+    _ = ctx._
+    value = signal.answers.get(q.key)
+    if q.type == "municipality":
+        muni = ctx.session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
+        return muni.name if muni else "—"
+    if q.type == "multi":
+        labels = [_(o.label) for o in q.options if o.key in (value or [])]
+        return ", ".join(labels) if labels else _("none of these")
+    opt = q.option(str(value))
+    return _(opt.label) if opt else "—"
+
+
+def _answered(ctx: Ctx, signal: Signal, q: Question) -> list[dict[str, Any]]:
+    _ = ctx._
+    if q.type == "text":
+        return user_text("✅ " + _(q.prompt), getattr(signal, q.key, None), _("(skipped)"))
+    return [text("✅ " + _(q.prompt), weight="Bolder"),
+            {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": answer_label(ctx, signal, q)}]}]
+
+
+def _inputs(ctx: Ctx, s: Signal, q: Question) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The question's input and its buttons. Every answer goes back as `answer` in the action's data."""
+    _ = ctx._
+    data = {"s": s.id, "q": q.key, "step": s.step}
+    body: list[dict[str, Any]] = []
+    if q.type == "text":
+        field_: dict[str, Any] = {"type": "Input.Text", "id": "answer", "isMultiline": q.multiline,
+                                  "label": _(q.prompt), "isRequired": q.required}
+        if q.required:
+            field_["errorMessage"] = _("Please fill this in.")
+        body.append(field_)
+        body.append(small(_("At most {limit} characters.", limit=q.max_length)))
+        actions = [execute(_("Next"), "answer", data, style="positive")]
+        if not q.required:
+            actions.append(execute(_("Skip"), "skip", data))
+        return body, actions
+    if q.type == "municipality":
+        munis = people.municipalities(ctx.session)[:100]
+        choices = [{"title": mu.name, "value": mu.name} for mu in munis]
+        field_ = {"type": "Input.ChoiceSet", "id": "answer", "choices": choices, "style": "compact",
+                  "label": _("Choose a municipality"), "isRequired": True, "errorMessage": _("Choose an answer")}
+        last = next((mu for mu in munis if mu.id == s.answers.get("_last_municipality")), None)
+        if last is not None:
+            field_["value"] = last.name
+            body.append(small(_("Last time you chose {municipality}. Check that it is right for this signal.",
+                                municipality=_md_safe(last.name))))
+        return [field_, *body], [execute(_("Next"), "answer", data, style="positive")]
+    choices = [{"title": _(o.label) + (f" ({_(o.description)})" if o.description else ""), "value": o.key}
+               for o in q.options]
+    field_ = {"type": "Input.ChoiceSet", "id": "answer", "choices": choices,
+              "style": "expanded" if q.type == "multi" or len(choices) <= EXPANDED_MAX else "compact"}
+    if q.type == "multi":
+        field_["isMultiSelect"] = True
+        pending = [o.key for o in q.options if o.key in s.answers.get("_pending_multi", [])]
+        if pending:
+            field_["value"] = ",".join(pending)
+    else:
+        field_.update({"isRequired": True, "errorMessage": _("Choose an answer")})
+        if q.default:
+            field_["value"] = q.default
+    return [field_], [execute(_("Next"), "answer", data, style="positive")]
+
+
+def is_open(s: Signal, key: str, step: int) -> bool:
+    """This asking of `key` waits for an answer (a signal sent early asks its open question again below
+    the receipt: only that newest asking is open)."""
+    return s.current_question == key and (s.status == "draft" or (still_answering(s) and step == s.step))
+
+
+@template("question")
+def question(ctx: Ctx) -> Out:
+    _ = ctx._
+    s = ctx.signal()
+    key = ctx.msg.ref["q"]
+    q = ctx.questionnaire.get(key)
+    prompt = _(q.prompt)
+    summary = _("Question for signal {reference}", reference=s.reference)
+    step = int(ctx.msg.ref.get("step", 0))
+    if is_open(s, key, step):
+        body = [text(prompt, weight="Bolder")]
+        if q.hint:
+            body.append(small(_(q.hint)))
+        inputs, actions = _inputs(ctx, s, q)
+        return Out(summary, body + inputs, actions)
+    if q.type == "text" and s.status == "cancelled":
+        return Out(summary, [small(prompt + " — " + _("Cancelled: nothing was sent."))])
+    if s.answers.get(SENT_EARLY) == {"q": key, "step": step}:
+        return Out(summary, [small(prompt + " " + _("(asked again below)"))])
+    if key in s.answers:
+        if q.type == "text" and int(ctx.msg.ref.get("step", 0)) <= int(s.answers.get("_edit_step", -1)):
+            return Out(summary, [text("✅ " + prompt, weight="Bolder"),
+                                 text(_("Your answer is in the summary below."))])
+        return Out(summary, _answered(ctx, s, q))
+    return Out(summary, [small(prompt + " " + _("(asked again below)"))])
+
+
+NOTICE_TEXTS = {
+    "minor": N_("A minor is involved: the reporting code for domestic violence and child abuse (meldcode) applies. "
+                "You can call Veilig Thuis for advice, day and night: 0800-2000."),
+}
+
+
+def acute_notice(ctx: Ctx) -> Out:
+    """Acute = yes: who to call now, and Nu versturen — the signal goes to the attention officer at the
+    click, with the answers so far (nothing is promised before it is sent)."""
+    _ = ctx._
+    s = ctx.signal()
+    title = _("Call 112 if a life is in danger")
+    body = [text("🚨 " + _("If a life is in danger, call 112 now."), weight="Bolder", color="Attention"),
+            text(_("Can it not wait, and is the attention officer not directly reachable? Call the police: "
+                   "0900-8844."))]
+    if s.status == "draft":
+        body.append(text(_("*Send now* sends your signal to the attention officer right away, with the answers you "
+                           "gave so far. You can still answer the other questions afterwards.")))
+        return Out(title, body, [execute(_("Send now"), "send_now", {"s": s.id}, style="destructive")])
+    if s.status == "cancelled":
+        body.append(small(_("Cancelled: nothing was sent.")))
+    elif s.submitted_at is not None:
+        body.append(small("✅ " + _("Sent to the attention officer on {when}.", when=when(s.submitted_at, ctx))))
+    return Out(title, body)
+
+
+@template("notice")
+def notice(ctx: Ctx) -> Out:
+    _ = ctx._
+    ref = ctx.msg.ref
+    if ref.get("notice") == "prefill_too_long":
+        return Out(_("A note about your signal"), [text(_(
+            "The text after /signaal was {length} characters; the description may be at most 3000. "
+            "You can write it again when the question comes.", length=ref.get("length", 0)))])
+    kind = ref.get("kind", "info")
+    if kind == "emergency":
+        return acute_notice(ctx)
+    if kind in NOTICE_TEXTS:
+        body = _(NOTICE_TEXTS[kind])
+    else:
+        q = ctx.questionnaire.get(ref["question"])
+        body = next((_(n.text) for n in q.notices if n.kind == kind), "")
+    title = _("A note about your signal")
+    return Out(title, [text(title, weight="Bolder"), text(body)])
+
+
+def _applicable(ctx: Ctx, s: Signal) -> list[Question]:
+    return ctx.questionnaire.applicable({k: v for k, v in s.answers.items() if not k.startswith("_")},
+                                        {"needs_municipality": s.answers.get("_needs_municipality", False)})
+
+
+def _answer_blocks(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    body: list[dict[str, Any]] = []
+    for q in _applicable(ctx, s):
+        if q.type == "text":
+            body += user_text(_(q.prompt), getattr(s, q.key, None), _("(skipped)"))
+        else:
+            body += [text(_(q.prompt), weight="Bolder"),
+                     {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": answer_label(ctx, s, q)}]}]
+    return body
+
+
+@template("summary")
+def summary(ctx: Ctx) -> Out:
+    _ = ctx._
+    s = ctx.signal()
+    title = _("Check and send signal {reference}", reference=s.reference)
+    active = s.status == "draft" and s.current_question == "_summary" and ctx.msg.ref.get("step") == s.step
+    if s.status == "draft" and not active:
+        return Out(title, [small(_("You are changing an answer; a new summary follows below."))])
+    if s.status == "cancelled":
+        return Out(title, [small(_("Cancelled: nothing was sent."))])
+    body: list[dict[str, Any]] = [text(_("Your answers"), weight="Bolder", size="Medium"), *_answer_blocks(ctx, s)]
+    if s.status != "draft":
+        body.append(small("✅ " + _("Sent on {when}", when=when(s.submitted_at or s.created_at, ctx))))
+        return Out(title, body)
+    data = {"s": s.id, "step": s.step}
+    body.append({"type": "Input.ChoiceSet", "id": "edit", "style": "compact", "label": _("Change…"),
+                 "choices": [{"title": _(q.prompt), "value": q.key} for q in _applicable(ctx, s)][:100]})
+    actions = [execute(_("Send"), "submit", data, style="positive"), execute(_("Change…"), "edit", data),
+               execute(_("Cancel"), "cancel", data, style="destructive")]
+    return Out(title, body, actions)
+
+
+@template("receipt")
+def receipt(ctx: Ctx) -> Out:
+    _ = ctx._
+    s = ctx.signal()
+    if s.answers.get(SENT_EARLY):
+        return early_receipt(ctx, s)
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    body = [
+        text(_("Thank you. Signal {reference} has been sent.", reference=s.reference), weight="Bolder"),
+        text(_("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
+               municipality=_md_safe(muni.name if muni else ""))),
+        text(_("What happens next: the attention officer may ask you for more information in this chat, "
+               "discusses the signal with partners where needed, and decides on next steps.")),
+    ]
+    if s.wants_feedback:
+        body.append(text(_("You will hear back in this chat. Feedback never contains details of an investigation.")))
+    if s.acute:
+        body.append(text("🚨 " + _("Marked as acute. If a life is in danger, call 112."), color="Attention"))
+    body.append(small(_("Do not confront the person involved.")))
+    return Out(_("Signal {reference} has been sent", reference=s.reference), body)
+
+
+def early_receipt(ctx: Ctx, s: Signal) -> Out:
+    """The receipt of a signal sent early (Nu versturen): sent with the answers so far, the rest may follow."""
+    _ = ctx._
+    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
+    body = [
+        text(_("Signal {reference} has been sent with your answers so far.", reference=s.reference), weight="Bolder"),
+        text(_("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
+               municipality=_md_safe(muni.name if muni else ""))),
+        text(_("Please answer the remaining questions below if you can: each answer is added to your signal and the "
+               "attention officer sees it.")),
+    ]
+    if s.acute:
+        body.append(text("🚨 " + _("Marked as acute. If a life is in danger, call 112."), color="Attention"))
+    body.append(small(_("Do not confront the person involved.")))
+    return Out(_("Signal {reference} has been sent", reference=s.reference), body)
+
+
+@template("answers_complete")
+def answers_complete(ctx: Ctx) -> Out:
+    """All questions of a signal sent early are answered: what the attention officer now has."""
+    _ = ctx._
+    s = ctx.signal()
+    body = [text(_("Thank you: all your answers were added to signal {reference}. The attention officer sees them.",
+                   reference=s.reference), weight="Bolder")]
+    body += _answer_blocks(ctx, s)
+    return Out(_("Your answers were added to signal {reference}", reference=s.reference), body)
+
+
+@template("cancelled")
+def cancelled(ctx: Ctx) -> Out:
+    _ = ctx._
+    s = ctx.signal()
+    body = _("Signal {reference} was cancelled. Nothing was sent and what you typed was deleted.",
+             reference=s.reference)
+    return Out(body, [text(body)])
+
+
+@template("draft_nudge")
+def draft_nudge(ctx: Ctx) -> Out:
+    """To the reporter, below their unsent draft: it has not been sent yet, and what to do. From the
+    draft's current state: once it is sent, cancelled or deleted, it says it is no longer needed."""
+    _ = ctx._
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    reference = signal.reference if signal else "—"
+    if signal is None or signal.status != "draft" or signal.purged_at is not None:
+        settled = _("This reminder is no longer needed.")
+        return Out(settled, [small("✓ " + settled)])
+    title = _("Your signal {reference} has not been sent yet", reference=reference)
+    if ctx.msg.ref.get("nudge") == "acute":
+        return Out(title, [
+            text("🚨 " + _("Your signal {reference} is marked as acute, but it has not been sent yet: the attention "
+                          "officer does not know about it. Send it now with Send now above in this chat; you can "
+                          "answer the other questions afterwards. Or answer the remaining questions and choose Send.",
+                          reference=reference), weight="Bolder"),
+            text(_("If a life is in danger, call 112 now."), color="Attention"),
+            text(_("Can it not wait, and is the attention officer not directly reachable? Call the police: "
+                   "0900-8844."))])
+    return Out(title, [text("⏳ " + _(
+        "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
+        "are ready, or cancel it. A signal that is not sent is deleted after {days} days without activity.",
+        reference=reference, days=ctx.msg.ref.get("days") or 30))])
+
+
+@template("draft_expired")
+def draft_expired(ctx: Ctx) -> Out:
+    """To the reporter, below a draft that expired (retention): it is gone, nothing was sent."""
+    _ = ctx._
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    reference = signal.reference if signal else "—"
+    body = [text(_("Signal {reference} was not sent and has now been deleted. Nothing reached the attention "
+                   "officer.", reference=reference)),
+            text(_("Do you still want to report something? Start again with the button below."))]
+    return Out(_("Signal {reference} was not sent and has been deleted", reference=reference), body,
+               [execute(_("Report a signal"), "start", {})])
+
+
+# ------------------------------------------------------------------------------ the AF's case card
+
+
+def _person_name(ctx: Ctx, key: str) -> str:
+    name = ctx.session.exec(select(Person.name).where(Person.user_id == key)).first()
+    return _md_safe(name) if name else ctx._("the attention officer")
+
+
+def mention(ctx: Ctx, key: str) -> tuple[str, dict[str, Any] | None]:
+    """`<at>Name</at>` and its entity for a Teams person; another platform's person is named only."""
+    platform, external = platforms.identity_of_key(key)
+    name = _person_name(ctx, key)
+    if platform != platforms.TEAMS:
+        identity = ctx.session.exec(select(Identity).join(Person, Identity.person_id == Person.id).where(
+            Person.user_id == key, Identity.platform == platforms.TEAMS)).first()
+        if identity is None:
+            return name, None
+        external = identity.external_id
+    at = f"<at>{name}</at>"
+    return at, {"type": "mention", "text": at, "mentioned": {"id": external, "name": name}}
+
+
+STATUS_LABELS = {"new": N_("New — not claimed yet"), "in_progress": N_("Being handled"), "closed": N_("Closed")}
+
+
+@template("case_card")
+def case_card(ctx: Ctx) -> Out:
+    """Formats `presenters.case_card`: the case content while open, a summary once closed. The
+    notification text says only that there is a signal and its reference."""
+    _ = ctx._
+    signal = ctx.signal()
+    card = presenters.case_card(ctx.session, ctx.questionnaire, signal, WorkingCalendar(ctx.settings.timezone))
+    mentions, names = [], []
+    for key in ctx.msg.ref.get("mention", []):
+        at, entity = mention(ctx, str(key))
+        names.append(at)
+        if entity is not None:
+            mentions.append(entity)
+    title = (_("ACUTE signal {reference}", reference=card.reference) if card.acute
+             else _("New signal {reference}", reference=card.reference))
+    body: list[dict[str, Any]] = [text(("🚨 " if card.acute else "") + title, weight="Bolder", size="Medium",
+                                       color="Attention" if card.acute else None)]
+    if names:
+        body.append(text(" ".join(names)))
+    status = _(STATUS_LABELS.get(str(card.view.status), str(card.view.status)))
+    if card.handled_by:
+        status = _("Being handled by {who}", who=_person_name(ctx, card.handled_by))
+    body.append(fact_set([(_("Status"), status)]))
+    if card.closed is not None:
+        body.append(small(_("Closed: {when}", when=when(card.closed.closed_at, ctx))))
+    elif card.facts is not None:
+        f = card.facts
+
+        def label(value: str | None) -> str:
+            return _(value) if value else "—"
+
+        body.append(fact_set([
+            (_("Form"), label(f.form)),
+            (_("Signals"), ", ".join(_(x) for x in f.signals) if f.signals else "—"),
+            (_("Acute"), _("Yes") if card.acute else _("No")),
+            (_("Minor involved"), label(f.minor)),
+            (_("Sector"), label(f.sector)),
+            (_("Reporter"), _person_name(ctx, f.reporter_id) if f.reporter_id else "—"),
+            (_("Reported"), when(f.reported_at, ctx)),
+            (_("Municipality"), _md_safe(f.municipality) if f.municipality else "—"),
+        ]))
+        if card.minor:
+            body.append(small(_("A minor is involved: the meldcode applies; consider Veilig Thuis (0800-2000).")))
+        body += user_text(_("Description"), card.description)
+        if card.location:
+            body += user_text(_("Location"), card.location)
+    body.append(small(_("Handling this case from Teams (claim, conclude, route, feedback) is not available yet; "
+                        "the bot reads only messages that @mention it.")))
+    return Out(_("New signal {reference} — open Teams to view it", reference=card.reference)
+               if not card.acute else _("ACUTE signal {reference} — open Teams now to view it",
+                                        reference=card.reference), body, [], mentions)

@@ -1,0 +1,234 @@
+"""`POST /api/messages`: Teams' activities in, the core's services out.
+
+Every request's token is checked first (bot/teams/auth.py: 401 and no effect when it is missing or
+not valid for the activity). An accepted activity's work is stored in the inbox before the answer
+goes back, once per activity (its dedupe key: the conversation and the activity id), and then runs
+after the answer as the Slack edge's does (`intake`: the app's SlackContext, which owns the inbox's
+writer, the hand-over to the work process and the recovery's table of work). Teams' retries and
+doubled deliveries take effect once.
+
+What an activity asks becomes a call of the core (bot/core/triage.py) with the person's key from
+`people.resolve`; what the core refuses is told to the person through the outbox (`teams_refusal`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from bot.core import inbox, outbox, people, platforms, triage
+from bot.core.context import Core
+from bot.core.metrics import ACK_SECONDS, REQUESTS
+from bot.core.result import Result, message
+from bot.i18n import language_for, translator
+from bot.teams import store
+from bot.teams.auth import IncomingTokens
+from models.base import error_name
+from models.db import session_scope
+
+log = logging.getLogger(__name__)
+MAX_BODY = 256_000  # bytes; an activity with a full card's inputs is far below this
+INVOKE_CARD_ACTION = "adaptiveCard/action"
+
+
+class Intake(Protocol):
+    """What the edge needs of the app's intake (bot.slack.common.SlackContext provides it)."""
+
+    writer: inbox.Writer
+
+    def work_fn(self, fn: Callable[..., Any]) -> Callable[..., Any]: ...
+
+    def hand_over(self, rows: list[inbox.Row], item_ids: list[int | None]) -> None: ...
+
+
+def _refused(status: int, error: str) -> Response:
+    return JSONResponse({"error": error}, status_code=status, headers={"connection": "close"})
+
+
+def activity_key(activity: dict[str, Any]) -> str | None:
+    """One activity's identity, the same when Teams delivers it again: its id in its conversation."""
+    conversation = str((activity.get("conversation") or {}).get("id") or "")
+    activity_id = str(activity.get("id") or "")
+    if not conversation or not activity_id:
+        return None
+    return "teams:" + hashlib.sha256(f"{conversation}\n{activity_id}".encode()).hexdigest()[:40]
+
+
+def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
+    """What the work needs of an activity (stored encrypted in the inbox): who, where, which action
+    with which inputs. Not the text of a message: nothing here needs it."""
+    sender = activity.get("from") or {}
+    conversation = activity.get("conversation") or {}
+    channel_data = activity.get("channelData") or {}
+    tenant = str(conversation.get("tenantId") or (channel_data.get("tenant") or {}).get("id") or "")
+    value = activity.get("value") if activity.get("type") == "invoke" else None
+    action = (value or {}).get("action") or {} if isinstance(value, dict) else {}
+    return {
+        "type": str(activity.get("type") or ""), "name": str(activity.get("name") or ""),
+        "action": str(activity.get("action") or ""),  # installationUpdate: add | remove
+        "service_url": str(activity.get("serviceUrl") or ""), "tenant": tenant,
+        # A channel message's conversation is its reply chain (`19:…;messageid=…`): the channel's is before.
+        "conversation": str(conversation.get("id") or "").split(";messageid=", 1)[0],
+        "conversation_type": str(conversation.get("conversationType") or "personal"),
+        "from_id": str(sender.get("id") or ""), "aad": str(sender.get("aadObjectId") or ""),
+        "name_of_sender": str(sender.get("name") or "")[:200],
+        "locale": str(activity.get("locale") or "")[:10],
+        "verb": str(action.get("verb") or ""),
+        "data": action.get("data") if isinstance(action.get("data"), dict) else {},
+    }
+
+
+class TeamsEdge:
+    def __init__(self, core: Core, intake: Intake) -> None:
+        self.core = core
+        self.intake = intake
+        self.tokens = IncomingTokens(core.settings)
+        intake.work_fn(self.on_activity)
+
+    def routes(self) -> list[BaseRoute]:
+        return [Route("/api/messages", self.messages, methods=["POST"])]
+
+    async def messages(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = await self._respond(request)
+        REQUESTS.labels("teams", str(response.status_code)).inc()
+        ACK_SECONDS.labels("teams").observe(time.perf_counter() - started)
+        return response
+
+    async def _respond(self, request: Request) -> Response:
+        authorization = request.headers.get("authorization")
+        if not authorization:
+            return _refused(401, "unauthorized")
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY):
+            return _refused(413, "request_too_large")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return _refused(413, "request_too_large")
+        try:
+            activity = json.loads(body)
+        except ValueError:
+            activity = None
+        if not isinstance(activity, dict):
+            # Not an activity: nobody learns from the answer whether the token would have passed.
+            return _refused(401, "unauthorized")
+        claims = await self.tokens.claims(authorization, activity.get("serviceUrl"))
+        if claims is None:
+            return _refused(401, "unauthorized")
+        args = essentials(activity, claims)
+        if args["tenant"] and args["tenant"] != self.core.settings.teams_tenant_id:
+            # A single-tenant bot: another organisation's people are not its users.
+            log.info("Teams: refused an activity from another tenant")
+            return _refused(403, "other_tenant")
+        kind, key = activity.get("type"), activity_key(activity)
+        if kind not in ("message", "invoke", "conversationUpdate", "installationUpdate") or key is None:
+            return Response(status_code=200)  # typing, reactions…: nothing to do
+        if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION:
+            return Response(status_code=501)  # dialogs, message extensions: not yet
+        row = (key, inbox_work(self.on_activity), [args])
+        try:
+            ids = await self.intake.writer.submit_async([row])
+        except Exception as exc:  # noqa: BLE001 - not stored: no 200, so Teams (or the user) tries again
+            log.error("Teams: could not store an activity's work (%s); answering 503", error_name(exc))
+            return _refused(503, "try_again")
+        self.intake.hand_over([row], ids)
+        if kind == "invoke":
+            # The clicker's confirmation; the next card arrives through the outbox.
+            _ = translator(language_for(activity.get("locale"), self.core.settings.language))
+            return JSONResponse({"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
+                                 "value": _("Received.")})
+        return Response(status_code=200)
+
+    # -- after the answer: the work ------------------------------------------------------------------
+
+    def on_activity(self, a: dict[str, Any]) -> None:
+        """One stored activity's work. The bookkeeping (the conversation's address, the person's key
+        and language) is not its effect (`inbox.aside`): the item is done with the core's step."""
+        with inbox.aside(), session_scope(self.core.engine) as session:
+            person = self._person(session, a)
+            kind = a["conversation_type"]
+            if a["conversation"] and a["service_url"]:
+                personal = kind == "personal"
+                store.remember(session, a["conversation"], a["service_url"], a["tenant"],
+                               "personal" if personal else ("channel" if kind == "channel" else "groupChat"),
+                               person if personal else None, a["from_id"] if personal else None,
+                               self.core.clock.now())
+            if person is not None and a["locale"]:
+                people.remember_locale(session, person, a["locale"], self.core.clock.now())
+        if person is None or a["conversation_type"] != "personal":
+            return  # a channel's address learned (the app added to a team); channel work: a later slice
+        if a["type"] == "message" or (a["type"] == "installationUpdate" and a.get("action") == "add"):
+            self._post(person, "teams_start", {})  # what the bot is for, and Signaal melden
+        elif a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION:
+            self._act(person, a["verb"], a["data"] or {})
+
+    def _person(self, session: Any, a: dict[str, Any]) -> str | None:
+        external = a["aad"].lower() if a["aad"] else a["from_id"]  # the Entra object id, else the 29: id
+        if not external or platforms.person_id(platforms.person_key(platforms.TEAMS, external)) is None:
+            return None  # the bot itself, or no one we can name
+        key = people.resolve(session, platforms.TEAMS, a["tenant"], external)
+        person = people.get_or_create(session, key)
+        if a["name_of_sender"] and not person.name:
+            person.name = a["name_of_sender"]
+            session.add(person)
+        return key
+
+    def _act(self, person: str, verb: str, data: dict[str, Any]) -> None:
+        core = self.core
+        try:
+            signal_id = int(data.get("s") or 0)
+        except (TypeError, ValueError):
+            signal_id = 0
+        key = str(data.get("q") or "")
+        if verb == "start":
+            result = triage.start(core, person)
+        elif verb in ("answer", "skip"):
+            result = triage.answer(core, signal_id, person, key, self._answer(key, data, skip=verb == "skip"))
+        elif verb == "submit":
+            result = triage.submit(core, signal_id, person)
+        elif verb == "send_now":
+            result = triage.send_now(core, signal_id, person)
+        elif verb == "cancel":
+            result = triage.cancel(core, signal_id, person)
+        elif verb == "edit":
+            result = triage.edit(core, signal_id, person, str(data.get("edit") or ""))
+        else:
+            log.info("Teams: an action this version does not know (%s)", verb[:40])
+            return
+        if not result.ok:
+            self._refusal(person, result)
+
+    def _answer(self, key: str, data: dict[str, Any], *, skip: bool) -> Any:
+        """The card's input as the questionnaire takes it: a multi-select comes as 'a,b'."""
+        if skip:
+            return ""
+        raw = data.get("answer")
+        q = self.core.questionnaire.get(key) if self.core.questionnaire.has(key) else None
+        if q is not None and q.type == "multi":
+            return [v for v in str(raw or "").split(",") if v]
+        return raw if isinstance(raw, str) else ("" if raw is None else str(raw))
+
+    def _refusal(self, person: str, result: Result) -> None:
+        text, params = message(result)
+        self._post(person, "teams_refusal", {"text": text, "params": params})
+
+    def _post(self, person: str, template: str, ref: dict[str, Any]) -> None:
+        with session_scope(self.core.engine) as session:
+            outbox.post(session, template=template, recipient=person, platform=platforms.TEAMS, ref=ref,
+                        contains_details=False, now=self.core.clock.now(), priority=outbox.URGENT)
+        self.core.kick()
+
+
+def inbox_work(fn: Callable[..., Any]) -> str:
+    """The name the intake registered `fn` under (bot.slack.common.work_key's convention)."""
+    return f"{fn.__module__}:{fn.__qualname__}"

@@ -1,0 +1,165 @@
+"""The bot with Teams enabled, on its real HTTP endpoint, beside a fake Bot Connector
+(bot/sandbox/fake_teams.py): helpers that act as Teams does — post activities with a token the
+fake signs — and as a person in Teams — find the bot's cards, click their buttons."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from bot.core import network
+from bot.runtime import Bot, build_bot, health
+from bot.sandbox.fake_slack import FakeSlack
+from bot.sandbox.fake_teams import FakeTeams
+from bot.sandbox.server import ThreadedServer
+from bot.slack.http import make_asgi
+from models.db import session_scope
+from tests.conftest import make_settings
+
+T = TypeVar("T")
+REPORTER_AAD = "0b5e1c2a-1111-4a4a-9b9b-000000000001"
+REPORTER_29 = "29:1reporter-teams-id-0001"
+AF_AAD = "0b5e1c2a-2222-4a4a-9b9b-000000000002"
+ADMIN_AAD = "0b5e1c2a-3333-4a4a-9b9b-000000000003"
+CHANNEL = "19:zundert-casussen@thread.tacv2"
+REPORTER_CHAT = "a:1reporter-chat-with-the-bot"
+NETWORK = f"""
+municipalities:
+  - name: Zundert
+    aandachtsfunctionarissen: [teams:{AF_AAD}]
+    channel: teams:{CHANNEL}
+regional:
+  ketenregisseur: [U0KR000001]
+partners:
+  - key: avim
+    name: AVIM (politie)
+    members: []
+network: [teams:{AF_AAD}]
+"""
+ANSWERS: dict[str, Any] = {
+    "form": "AU", "signals": ["conditions", "dependency"], "acute": "no", "minor": "no", "sector": "horeca",
+    "source": "balie", "description": "Twee mannen slapen in de keuken van het restaurant.",
+    "location": "Restaurant aan de Haven", "feedback": "yes",
+}
+
+
+def wait_for(predicate: Callable[[], T], timeout: float = 15.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = predicate()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout}s")
+        time.sleep(0.02)
+
+
+@dataclass
+class TeamsRun:
+    bot: Bot
+    server: ThreadedServer
+    teams: FakeTeams
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self.server.url}/api/messages"
+
+    def send(self, activity: dict[str, Any], token: str | None = "valid") -> httpx.Response:
+        """POST an activity as the Bot Framework does (`token`: "valid", another token, or None: no header)."""
+        headers = {"content-type": "application/json"}
+        if token == "valid":
+            token = self.teams.token()
+            # Teams sends the bot activities only from conversations it is a member of.
+            self.teams.join(str((activity.get("conversation") or {}).get("id") or ""))
+        if token is not None:
+            headers["authorization"] = f"Bearer {token}"
+        return httpx.post(self.endpoint, content=json.dumps(activity), headers=headers, timeout=30)
+
+    def activity(self, kind: str, *, conversation: str = REPORTER_CHAT, conversation_type: str = "personal",
+                 sender: tuple[str, str] = (REPORTER_29, REPORTER_AAD), **extra: Any) -> dict[str, Any]:
+        return {"type": kind, "id": uuid.uuid4().hex, "timestamp": "2026-12-01T10:00:00Z",
+                "serviceUrl": self.teams.service_url, "channelId": "msteams", "locale": "nl-NL",
+                "from": {"id": sender[0], "aadObjectId": sender[1], "name": "Rita Reporter"},
+                "recipient": {"id": f"28:{self.teams.app_id}", "name": "Signaalbot"},
+                "conversation": {"id": conversation, "conversationType": conversation_type,
+                                 "tenantId": self.teams.tenant},
+                "channelData": {"tenant": {"id": self.teams.tenant}}, **extra}
+
+    def click(self, verb: str, data: dict[str, Any], **inputs: Any) -> httpx.Response:
+        """Action.Execute on a card in the reporter's chat: the inputs come merged into the data."""
+        value = {"action": {"type": "Action.Execute", "verb": verb, "data": {**data, **inputs}}, "trigger": "manual"}
+        return self.send(self.activity("invoke", name="adaptiveCard/action", value=value))
+
+    def card_with(self, conversation: str, verb: str, since: int = 0) -> tuple[int, dict[str, Any], dict[str, Any]]:
+        """Wait for a card in `conversation` (after the first `since`) offering `verb`: (its index,
+        the card, that action)."""
+        def found() -> tuple[int, dict[str, Any], dict[str, Any]] | None:
+            for i, activity in reversed(list(enumerate(self.teams.cards(conversation)))):
+                if i < since:
+                    break
+                for action in card_of(activity).get("actions") or []:
+                    if action.get("verb") == verb:
+                        return i, card_of(activity), action
+            return None
+        return wait_for(found)
+
+    def add_to_team(self) -> None:
+        """The app is added to the municipality's team: Teams tells the bot the channel's address."""
+        resp = self.send(self.activity("conversationUpdate", conversation=CHANNEL, conversation_type="channel",
+                                       sender=("29:1team-admin-0000001", ADMIN_AAD),
+                                       membersAdded=[{"id": f"28:{self.teams.app_id}"}]))
+        assert resp.status_code == 200, resp.text
+
+    def stop(self) -> None:
+        self.server.stop()
+        self.bot.stop()
+
+
+def card_of(activity: dict[str, Any]) -> dict[str, Any]:
+    return (activity.get("attachments") or [{}])[0].get("content") or {}
+
+
+def texts(card: dict[str, Any]) -> str:
+    """Every text a card shows (TextBlocks, TextRuns, facts, inputs' labels)."""
+    return json.dumps(card.get("body"), ensure_ascii=False)
+
+
+def start_teams_bot(database_url: str, fake: FakeSlack, teams: FakeTeams, network_yaml: str = NETWORK,
+                    clock: Any = None, **overrides: Any) -> TeamsRun:
+    settings = make_settings(database_url, fake, teams_app_id=teams.app_id, teams_app_password=teams.app_password,
+                             teams_tenant_id=teams.tenant, teams_openid_metadata_url=teams.openid_metadata_url,
+                             teams_token_url=teams.token_url, **overrides)
+    bot = build_bot(settings, clock=clock)
+    with session_scope(bot.core.engine) as session:
+        network.apply(session, network.parse(network_yaml), bot.core.clock.now())
+    bot.worker.start(settings.outbox_poll_seconds)
+    server = ThreadedServer(make_asgi(bot.app, lambda: health(bot), intake=bot.slack,
+                                      extra_routes=bot.teams.routes())).start()
+    return TeamsRun(bot, server, teams)
+
+
+@pytest.fixture
+def fake_teams() -> Iterator[FakeTeams]:
+    teams = FakeTeams().start()
+    try:
+        yield teams
+    finally:
+        teams.stop()
+
+
+@pytest.fixture
+def teams_run(database_url: str, fake: FakeSlack, fake_teams: FakeTeams) -> Iterator[TeamsRun]:
+    run = start_teams_bot(database_url, fake, fake_teams)
+    try:
+        yield run
+    finally:
+        run.stop()
+
+
