@@ -23,6 +23,7 @@ from tests.helpers import (
     open_question,
     root_message,
     signal_status,
+    wait_question,
     wait_summary,
 )
 from tests.reminders_support import local, settle, travel
@@ -135,6 +136,24 @@ def test_a_nudged_acute_draft_that_is_then_sent_says_the_nudge_is_no_longer_need
     settle(r)
     [nudge] = [m for m in bot_replies(r, reference) if "herinnering is niet meer nodig" in everything(m)]
     assert "nog niet verstuurd" not in everything(nudge) and "0900-8844" not in everything(nudge)
+
+
+def test_a_nudged_acute_draft_that_is_cancelled_loses_its_send_now_and_its_nudge(running) -> None:
+    """Cancelled: nothing of the draft still asks to be sent — the nudge says it is no longer needed and
+    the acute notice's Nu versturen gives way to "nothing was sent"."""
+    r = running
+    monday = local(2027, 4, 12, 10, 0)
+    reference = start_draft(r, monday, "minor", acute="yes")
+    assert nudged(travel(r, monday + timedelta(minutes=10))) == [f"drafts: nudged {reference} (acute draft)"]
+    r.core.clock.set(monday + timedelta(minutes=12))
+    msg = wait_question(r, REPORTER, "minor")
+    assert r.driver.click(REPORTER, msg, "triage:stop").status == 200
+    r.fake.wait_for(lambda: signal_status(r, reference) == "cancelled")
+    settle(r)
+    replies = [everything(m) for m in bot_replies(r, reference)]
+    assert any("herinnering is niet meer nodig" in body for body in replies)
+    assert not any("triage:send_now" in body or "nog niet verstuurd" in body for body in replies)
+    assert any("Geannuleerd: er is niets verstuurd" in body for body in replies)
 
 
 def test_a_draft_another_process_nudged_is_not_nudged_again(running) -> None:

@@ -348,7 +348,10 @@ def cancel(core: Core, session: Session, signal: Signal, user_id: str, now: date
     shown = _typed_text_messages(core, session, signal)
     latest = _latest(session, signal.id or 0, "question")
     root = root_of(session, signal.id or 0)
-    for msg in shown + [m for m in (latest, root) if m is not None and m not in shown]:
+    # ... and so do its acute notice (Nu versturen gives way) and its nudges (no longer needed).
+    redrawn = _acute_notices(session, signal.id or 0) + list(session.exec(select(MessageRef).where(
+        MessageRef.signal_id == signal.id, MessageRef.kind == "draft_nudge")).all())
+    for msg in shown + [m for m in (latest, root, *redrawn) if m is not None and m not in shown]:
         outbox.update(session, msg, now=now)
     outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
                 parent=root, contains_details=False, now=now)
