@@ -12,6 +12,9 @@ from enum import StrEnum
 
 from flows.cases import CaseAction
 
+# The partner key under which the ketenregisseur is consulted (flows/meldroute.yaml).
+KETENREGISSEUR_PARTNER = "ketenregisseur"
+
 
 class Role(StrEnum):
     AF = "af"  # aandachtsfunctionaris mensenhandel: a municipality's attention officer
@@ -72,7 +75,12 @@ class Actor:
         return any(g.role in (Role.AF, Role.BACKUP) and g.municipality == municipality for g in self.grants)
 
     def partners(self) -> frozenset[str]:
-        return frozenset(g.partner for g in self.grants if g.role == Role.PARTNER and g.partner)
+        """The partner keys this actor answers for; the ketenregisseur answers as the partner
+        `ketenregisseur` (consulted like a partner, §3.2), still seeing aggregates only otherwise."""
+        own = {g.partner for g in self.grants if g.role == Role.PARTNER and g.partner}
+        if self.has(Role.KETENREGISSEUR):
+            own.add(KETENREGISSEUR_PARTNER)
+        return frozenset(own)
 
 
 @dataclass(frozen=True)
@@ -141,7 +149,7 @@ def can_record_for_partner(actor: Actor, case: CaseRef, action: CaseAction, part
     involved = case.consulted_partners if _PARTNER_ACTIONS[action] == "consulted" else case.routed_partners
     if partner in actor.partners() and partner in involved:
         return ALLOW
-    if actor.has(Role.PARTNER):
+    if actor.has(Role.PARTNER) or partner in actor.partners():
         return _deny(Denial.PARTNER_NOT_INVOLVED)
     if actor.has(Role.KETENREGISSEUR):
         return _deny(Denial.AGGREGATES_ONLY)

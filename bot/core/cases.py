@@ -38,7 +38,14 @@ from flows.cases import (
     still_open,
 )
 from flows.permissions import Actor, CaseRef, ReporterAction, can_act_on_case, can_record_for_partner
-from flows.routing import RouteSuggestion, consultation_candidates, split_handovers, suggest_route
+from flows.routing import (
+    PartnerKind,
+    RouteSuggestion,
+    consultation_candidates,
+    load_meldroute,
+    split_handovers,
+    suggest_route,
+)
 from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Partner, Signal
 from models.db import session_scope
 from models.reminders import Deadline
@@ -158,6 +165,11 @@ def consultation_partners(session: Session) -> list[Partner]:
     rows = {p.key: p for p in session.exec(select(Partner).order_by(col(Partner.key))).all()}
     keys = [p.key for p in consultation_candidates() if p.key in rows]
     return [rows[k] for k in keys] + [p for k, p in rows.items() if k not in keys]
+
+
+def internal_partner_keys() -> frozenset[str]:
+    """The meldroute's internal partners (own departments, the ketenregisseur), for the forms' labels."""
+    return frozenset(p.key for p in load_meldroute().partners if p.kind is PartnerKind.INTERNAL)
 
 
 def partner_in_slack(session: Session, partner_key: str) -> bool:

@@ -169,8 +169,11 @@ def _signal(ctx: SlackContext, signal_id: int) -> Signal | None:
 def partner_options(ctx: SlackContext, _: Translate) -> list[dict[str, Any]]:
     with Session(ctx.core.engine) as session:
         out = []
+        internal = core_cases.internal_partner_keys()
         for p in core_cases.consultation_partners(session):
             note = _("in Slack") if people.partner_members(session, p.key) else _("outside Slack: record by hand")
+            if p.key in internal:
+                note = _("internal") + " · " + note
             out.append(m.option(p.name, p.key, note))
         return out
 
