@@ -42,6 +42,7 @@ class Denial(StrEnum):
     REPORTER_VIEW_ONLY = "reporter_view_only"  # the reporter sees their own report, not the case file
     NOT_TRAINING_MANAGER = "not_training_manager"
     NO_STATS_ROLE = "no_stats_role"
+    OTHER_MUNICIPALITY = "other_municipality"  # two signals of different municipalities are never linked
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,19 @@ def can_view_case_content(actor: Actor, case: CaseRef) -> Permission:
         involved = actor.partners() & (case.consulted_partners | case.routed_partners)
         return _deny(Denial.PARTNER_RECORDS_ONLY if involved else Denial.PARTNER_NOT_INVOLVED)
     return _deny(Denial.NOT_AF_OF_MUNICIPALITY)
+
+
+def can_link_signals(actor: Actor, case: CaseRef, other: CaseRef) -> Permission:
+    """Link or unlink two signals (related signals): only who may see both case files, and only within
+    one municipality — a linked card shows the other's reference, date and state to everyone who sees
+    the card, that is the municipality's AF and vervanger (across municipalities: aggregates only)."""
+    for ref in (case, other):
+        seen = can_view_case_content(actor, ref)
+        if not seen:
+            return seen
+    if case.municipality != other.municipality:
+        return _deny(Denial.OTHER_MUNICIPALITY)
+    return ALLOW
 
 
 def municipality_audience(municipality: str) -> str:

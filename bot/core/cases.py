@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, events, outbox, people, reminders
+from bot.core import access, audit, events, outbox, people, related, reminders
 from bot.core.context import Core
 from bot.core.result import Error, Result, text_problem
 from bot.core.triage import root_of
@@ -37,7 +37,14 @@ from flows.cases import (
     decide,
     still_open,
 )
-from flows.permissions import Actor, CaseRef, ReporterAction, can_act_on_case, can_record_for_partner
+from flows.permissions import (
+    Actor,
+    CaseRef,
+    ReporterAction,
+    can_act_on_case,
+    can_link_signals,
+    can_record_for_partner,
+)
 from flows.routing import (
     PartnerKind,
     RouteSuggestion,
@@ -70,6 +77,9 @@ CLOSED = "closed"
 SEEN = "seen"  # the AF marked the reporter's new information as seen
 CLOSED_WITHOUT_ROUTE = "closed_without_route"  # "wel mensenhandel" closed without a hand-over: the reason
 REOPENED = "reopened"
+CASE_MEETING = "case_meeting"  # ingebracht in het casusoverleg (Zorg- en Veiligheidshuis): date, outcome
+LINKED = "linked"  # linked to a related signal (data: other, reference)
+UNLINKED = "unlinked"
 
 # Kinds the reporter may see (and only in their own thread): what the AF sent them, their own words.
 REPORTER_KINDS = frozenset({CLAIMED, INFO_REQUESTED, REPORTER_ANSWER, REPORTER_MESSAGE, MESSAGE_TO_REPORTER,
@@ -103,7 +113,7 @@ def case_view(session: Session, signal: Signal) -> CaseView:
         wants_feedback=signal.wants_feedback, feedback_given=signal.first_feedback_at is not None,
         acute=signal.acute, minor=signal.minor, form=form, open_consultations=len(open_consults),
         open_handovers=sum(1 for at in handovers if at is None), routed=len(handovers),
-        new_from_reporter=new_from_reporter(session, signal),
+        new_from_reporter=new_from_reporter(session, signal), related=related.count(session, signal),
     )
 
 
@@ -858,6 +868,77 @@ def reopen(core: Core, signal_id: int, user: str) -> Result:
         st.audit("case.reopened")
         st.refresh_cards()
         return st.result()
+
+    return _step_run(core, fn)
+
+
+def case_meeting(core: Core, signal_id: int, user: str, held_on: date | None, outcome: str) -> Result:
+    """Ingebracht in het casusoverleg (Zorg- en Veiligheidshuis, §4): the date it was discussed and
+    what came of it (free text, encrypted). A step of the case: timeline, the card, the audit log."""
+
+    def fn(session: Session) -> Result:
+        text = _text(outcome)
+        if held_on is None:
+            raise _Stop(Result(False, signal_id, error=Error.INVALID, reason="date_required"))
+        if held_on > core.clock.now().astimezone(core.settings.tz).date():
+            raise _Stop(Result(False, signal_id, error=Error.INVALID, reason="date_future"))
+        st = _begin(core, session, signal_id, user, CaseAction.CASE_MEETING)
+        ev = st.event(CASE_MEETING, text, held_on=held_on.isoformat())
+        st.to_case_threads(ev)
+        st.audit("case.case_meeting", held_on=held_on.isoformat())
+        st.refresh_cards()
+        return st.result(event=ev.id)
+
+    return _step_run(core, fn)
+
+
+def case_meetings(session: Session, signal_id: int) -> list[tuple[date, str | None]]:
+    """The casusoverleg steps of a case, oldest first: (date, outcome)."""
+    rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == signal_id, CaseEvent.kind == CASE_MEETING)
+                        .order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
+    return [(date.fromisoformat(ev.data["held_on"]), ev.text) for ev in rows if ev.data.get("held_on")]
+
+
+def set_links(core: Core, signal_id: int, user: str, wanted: Iterable[str | int]) -> Result:
+    """Link this signal to exactly `wanted` (other signal ids): new ones are linked, links left out are
+    undone. Each side gets a timeline step and an audit entry; only who may see both may (per pair)."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.RELATED)
+        target = set(related.ids_of(wanted)) - {st.sid}
+        current = related.linked_ids(session, st.sid)
+        added, removed = [], []
+        for other_id in sorted(target ^ current):
+            other = session.get(Signal, other_id)
+            if other is None or other.purged_at is not None or other.status not in related.CASE_STATES:
+                raise _Stop(Result(False, st.sid, st.signal.reference, error=Error.UNKNOWN_SIGNAL))
+            permission = can_link_signals(st.actor, st.ref, access.case_ref(session, other))
+            if not permission:
+                raise _deny(st.signal, user, CaseAction.RELATED, permission.reason)
+            if other_id in target:
+                related.add_link(session, st.sid, other_id, user, st.now)
+                added.append(other)
+            else:
+                related.remove_link(session, st.sid, other_id)
+                removed.append(other)
+        for others, kind, action in ((added, LINKED, "case.linked"), (removed, UNLINKED, "case.unlinked")):
+            for other in others:
+                ev = st.event(kind, other=other.id, reference=other.reference)
+                st.to_case_threads(ev)
+                st.audit(action, other=other.id, other_reference=other.reference)
+                back = CaseEvent(signal_id=other.id or 0, at=st.now, actor_id=user, kind=kind,
+                                 data={"other": st.sid, "reference": st.signal.reference})
+                session.add(back)
+                session.flush()
+                audit.record(session, user, action, signal_id=other.id, subject=other.reference, at=st.now,
+                             other=st.sid, other_reference=st.signal.reference)
+                for card in cards_of(session, other.id or 0):
+                    outbox.post(session, template="case_event", kind="case_event", signal_id=other.id,
+                                parent=card, conversation=card.conversation, recipient=card.recipient,
+                                ref={"event": back.id}, now=st.now)
+                    outbox.update(session, card, now=st.now)
+        st.refresh_cards()
+        return st.result(linked=[o.id for o in added], unlinked=[o.id for o in removed])
 
     return _step_run(core, fn)
 

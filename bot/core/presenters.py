@@ -19,12 +19,13 @@ option labels, for the edge to translate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.core import related
 from bot.core.cases import (
     CLAIMED,
     FEEDBACK,
@@ -33,6 +34,7 @@ from bot.core.cases import (
     REPORTER_ANSWER,
     REPORTER_KINDS,
     Due,
+    case_meetings,
     case_view,
     due_dates,
     new_from_reporter,
@@ -211,6 +213,9 @@ class CaseCard:
     description: str | None = None
     location: str | None = None
     still_answering: bool = False  # sent early (acute): the reporter is still answering the rest
+    linked: tuple[related.Related, ...] = ()  # linked signals: reference, date, state only
+    possibly_related: int = 0  # matching signals (same address or business) not linked yet
+    case_meetings: tuple[tuple[date, str | None], ...] = ()  # casusoverleg: (date, outcome)
 
 
 def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, cal: WorkingCalendar) -> CaseCard:
@@ -241,9 +246,12 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
     facts = CaseFacts(form=answers.label("form"), signals=answers.labels("signals"), minor=answers.label("minor"),
                       sector=answers.label("sector"), source=answers.label("source"), reporter_id=signal.reporter_id,
                       reported_at=signal.submitted_at or signal.created_at, municipality=muni.name if muni else None)
+    found = related.related(session, signal)
     return CaseCard(**base, partners=tuple(partners), next_due=due[0] if due else None, facts=facts,
                     description=signal.description, location=signal.location or None,
-                    still_answering=still_answering(signal))
+                    still_answering=still_answering(signal), linked=tuple(r for r in found if r.linked),
+                    possibly_related=sum(1 for r in found if not r.linked),
+                    case_meetings=tuple(case_meetings(session, signal.id)))
 
 
 # ------------------------------------------------------------------------------ reminders

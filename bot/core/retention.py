@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import JSON, delete, update
 from sqlmodel import Session, col, select
 
-from bot.core import audit, datamap, jobs, outbox, training
+from bot.core import audit, datamap, jobs, outbox, related, training
 from bot.core import people as people_mod
 from bot.core.context import Core
 from bot.core.jobs import sweep
@@ -61,6 +61,7 @@ def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str,
     """Clear one signal's personal data in the caller's transaction; returns the messages to redact."""
     sid = signal.id or 0
     people = named_in(session, signal)
+    related.forget(session, sid, now)  # its location digests, and every link to another signal
     for column in datamap.encrypted_columns(Signal.__table__):  # type: ignore[attr-defined]
         setattr(signal, column.name, None)
     for column in datamap.person_columns(Signal.__table__):  # type: ignore[attr-defined]

@@ -8,6 +8,7 @@ from bot.core import presenters
 from bot.core.cases import Due, case_view
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
+from bot.slack.related_views import related_line
 from bot.slack.render import RenderContext, Rendered, template
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, Conclusion
@@ -30,6 +31,8 @@ ACTION_LABELS: dict[str, str] = {
     CaseAction.REOPEN: N_("Reopen"),
     CaseAction.TIMELINE: N_("Timeline"),
     CaseAction.SEEN: N_("Seen"),
+    CaseAction.CASE_MEETING: N_("Case meeting"),
+    CaseAction.RELATED: N_("Related signals"),
 }
 STATUS_LABELS = {
     CaseStatus.NEW: N_("New — not claimed yet"),
@@ -162,6 +165,34 @@ def partner_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
     return lines
 
 
+def case_meeting_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
+    """Ingebracht in het casusoverleg: the date and what came of it (the AF's private place only)."""
+    _ = ctx._
+    lines = []
+    for held_on, outcome in card.case_meetings:
+        line = "🗂️ " + _("Discussed in the case meeting (Zorg- en Veiligheidshuis) on {date}",
+                        date=held_on.strftime("%d-%m-%Y"))
+        if outcome:
+            excerpt = outcome if len(outcome) <= 200 else outcome[:199] + "…"
+            line += ": _" + m.esc(" ".join(excerpt.split())) + "_"
+        lines.append(line)
+    return lines
+
+
+def related_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
+    """Linked signals by reference, date and state only; and how many more may be related."""
+    _ = ctx._
+    lines = ["🔗 " + _("Linked to {signal}", signal=related_line(_, r, ctx.tz)) for r in card.linked]
+    if card.possibly_related:
+        lines.append("🔎 " + _.ngettext("{count} possibly related signal (same address or business): see "
+                                        "*{action}*",
+                                        "{count} possibly related signals (same address or business): see "
+                                        "*{action}*",
+                                        card.possibly_related, count=card.possibly_related,
+                                        action=_(ACTION_LABELS[CaseAction.RELATED])))
+    return lines
+
+
 def next_due_line(ctx: RenderContext, due: Due | None) -> str | None:
     _ = ctx._
     if due is None:
@@ -213,6 +244,12 @@ def case_card(ctx: RenderContext) -> Rendered:
         partners = partner_lines(ctx, card)
         if partners:
             blocks.append(m.section("*" + _("Partners") + "*\n" + "\n".join(partners)))
+        meetings = case_meeting_lines(ctx, card)
+        if meetings:
+            blocks.append(m.section("\n".join(meetings)))
+        linked = related_lines(ctx, card)
+        if linked:
+            blocks.append(m.context("\n".join(linked)))
         due = next_due_line(ctx, card.next_due)
         if due:
             blocks.append(m.context(due))

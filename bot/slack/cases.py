@@ -682,8 +682,10 @@ def on_case_modal(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
         ack(response_action="errors", errors={k: m.clip(v, 2000) for k, v in errors.items()})
         return
     ack()
-    picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share", "again")}
+    picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share", "again",
+                                                        "links")}
     texts = {block: text_of(vals, block) for block in ("text", "question", "reason", "route_reason")}
+    texts["held_on"] = (vals.get("held_on") or {}).get("selected_date")  # the case meeting's date
     expected = expected_date(vals) if date_check in spec.checks else None
     inputs = conclusion_inputs(vals) if conclusion_check in spec.checks else {}
     ctx.after_ack(case_step, action.value, sid, user, texts, picks,
