@@ -52,7 +52,8 @@ BUSINESS_WORDS = ("nagelstudio", "nagelsalon", "massagesalon", "salon", "kapsalo
 LEGAL_FORMS = ("bv", "vof", "nv", "cv")
 # Words that end a name (the next word is no longer part of it).
 _STOP = frozenset({"in", "aan", "op", "bij", "te", "van", "de", "het", "een", "en", "of", "naast", "tegenover",
-                   "achter", "voor", "met", "waar", "die", "dat", "is", "zijn", "om", "the", "at", "on",
+                   "achter", "voor", "met", "waar", "die", "dat", "is", "zijn", "om", "via", "naar", "door", "onder",
+                   "werkt", "werken", "werkte", "heet", "genaamd", "ook", "nu", "the", "at", "on", "for",
                    "and", "near"}) | set(STREET_ENDINGS)
 # Words that alone are too common to name a street ("de weg 2" is no address).
 _BARE_STREET = frozenset(STREET_ENDINGS)
