@@ -211,3 +211,47 @@ def test_the_case_event_of_a_link_holds_no_location(running) -> None:
             col(CaseEvent.kind).in_(["linked", "unlinked"]))).all()
     dumped = " ".join(str(x) for x in rows).lower()
     assert "hoofdstraat" not in dumped and "lucky" not in dumped
+
+
+def test_keys_rotate_remakes_the_digests_so_related_signals_still_match(running, settings, monkeypatch,
+                                                                         capsys) -> None:  # noqa: ANN001
+    from cryptography.fernet import Fernet
+
+    from tests.privacy_support import run_cli
+
+    r = running
+    a = report(r, answers={"location": LUCKY})
+    b = report(r, answers={"location": LUCKY_AGAIN})
+    settle(r)
+    r.bot.worker.stop()  # nothing reads the database while the key changes
+    old, new = settings.data_key or "", Fernet.generate_key().decode()
+    code, out = run_cli(monkeypatch, capsys, settings.with_(data_key=f"{new},{old}"), "keys", "rotate")
+    assert code == 0, out
+    crypto.configure(new)
+    try:
+        with Session(r.core.engine) as session:
+            found = core_related.related(session, session.get(Signal, signal_row(r, b).id))
+            assert [f.reference for f in found] == [a]
+            keys = {k for (k,) in session.exec(select(SignalToken.key_id)).all()}
+            assert len(keys) == 1
+    finally:
+        crypto.configure(old)
+
+
+def test_related_reindex_gives_signals_sent_before_the_upgrade_their_digests(running, settings, monkeypatch,
+                                                                               capsys) -> None:  # noqa: ANN001
+    from tests.privacy_support import run_cli
+
+    r = running
+    a = report(r, answers={"location": LUCKY})
+    b = report(r, answers={"location": LUCKY_AGAIN})
+    settle(r)
+    with session_scope(r.core.engine) as session:
+        session.execute(SignalToken.__table__.delete())  # as before migration 0003
+    with Session(r.core.engine) as session:
+        assert core_related.related(session, session.get(Signal, signal_row(r, b).id)) == []
+    code, out = run_cli(monkeypatch, capsys, settings, "related", "reindex")
+    assert code == 0, out
+    assert "2 signal(s)" in out
+    with Session(r.core.engine) as session:
+        assert [f.reference for f in core_related.related(session, session.get(Signal, signal_row(r, b).id))] == [a]
