@@ -25,8 +25,9 @@ def test_every_error_has_its_own_words() -> None:
 
 def test_every_message_is_translated() -> None:
     nl = translator("nl")
+    values = {"who": "x", "length": 1, "limit": 2, "partners": "AVIM"}  # every placeholder MESSAGES uses
     for msgid in MESSAGES.values():
-        assert nl(msgid, who="x", length=1, limit=2) != msgid.format(who="x", length=1, limit=2), msgid
+        assert nl(msgid, **values) != msgid.format(**values), msgid
 
 
 def test_an_error_is_an_enumeration_member_and_a_typo_fails() -> None:
@@ -68,9 +69,10 @@ def test_the_card_gate_is_the_cores(running) -> None:
     assert core_cases.check(r.core, sid, KETENREGISSEUR, CaseAction.TIMELINE).reason == Denial.AGGREGATES_ONLY
     assert core_cases.check(r.core, sid, AVIM, CaseAction.NOTE).error is Error.DENIED
     assert core_cases.check(r.core, sid, REPORTER, CaseAction.CLAIM).error is Error.DENIED
-    # Closing asks for a conclusion in its form: the click passes, the step refuses without one.
+    # Closing needs a conclusion: refused at the click already (issue 14: closing with care), and in the step.
     assert core_cases.claim(r.core, sid, AF).ok
-    assert core_cases.check(r.core, sid, AF, CaseAction.CLOSE).ok
+    early = core_cases.check(r.core, sid, AF, CaseAction.CLOSE)
+    assert not early.ok and early.error is Error.REFUSED and early.reason == Reason.NEEDS_CONCLUSION
     refused = core_cases.close(r.core, sid, AF)
     assert not refused.ok and refused.error is Error.REFUSED and refused.reason == Reason.NEEDS_CONCLUSION
     claimed = core_cases.check(r.core, sid, AF, CaseAction.CLAIM)

@@ -19,8 +19,8 @@ from models import Municipality, Signal
 from models.db import session_scope
 from models.reminders import Deadline, SentReminder
 from tests.conftest import SECRET, TOKEN, start_bot
-from tests.helpers import CASES_CHANNEL
-from tests.reminders_support import deadlines, local, reminders_in_thread, report_at, sent, settle, travel
+from tests.helpers import CASES_CHANNEL, KETENREGISSEUR
+from tests.reminders_support import deadlines, dms, local, reminders_in_thread, report_at, sent, settle, travel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -114,6 +114,39 @@ def test_two_bot_processes_send_each_reminder_once(settings, fake, tmp_path) -> 
     reported = [line for out, _ in outputs for line in out.splitlines() if line.startswith("reminders: sent")]
     assert len(reported) == 60
     assert {line.split()[4] for line in reported} == set(references)
+    with Session(r.core.engine) as session:
+        assert session.exec(select(func.count()).select_from(SentReminder)).one() == 60
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_two_processes_catching_up_send_the_escalation_and_the_afs_reminder_once(settings, fake, tmp_path) -> None:
+    """Back after Easter with all three rungs due: each case gets the AF's reminder in its thread and
+    one escalation to the ketenregisseur — once each, whichever of two processes sends them."""
+    r = start_bot(settings, fake)
+    try:
+        references = _many_unclaimed_signals(r, 30)
+    finally:
+        r.stop()
+    cards = {m["ts"] for m in fake.messages_in(CASES_CHANNEL) if not m.get("thread_ts")}
+    before = len(fake.calls_to("chat.postMessage"))
+    escalations = len(dms(r, KETENREGISSEUR))
+
+    env = {**os.environ, **cli_env(settings), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "bot.cli", "jobs", "run-due", "--at", "2027-04-02T09:00"]
+    processes = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=90) for p in processes]
+    for p, (out, err) in zip(processes, outputs, strict=True):
+        assert p.returncode == 0, err
+
+    posts = fake.calls_to("chat.postMessage")[before:]
+    assert all(call.ok for call in posts)
+    in_threads = Counter(call.args.get("thread_ts") for call in posts if call.args.get("thread_ts"))
+    assert set(in_threads) == cards and set(in_threads.values()) == {1}
+    assert len(dms(r, KETENREGISSEUR)) - escalations == len(references)
+    reported = [line.split()[2] for out, _ in outputs for line in out.splitlines()
+                if line.startswith("reminders: sent")]
+    assert Counter(reported) == {"unclaimed_af": 30, "unclaimed_ketenregisseur": 30}
     with Session(r.core.engine) as session:
         assert session.exec(select(func.count()).select_from(SentReminder)).one() == 60
 

@@ -117,17 +117,31 @@ def test_a_reporter_who_wants_no_feedback_brings_no_feedback_reminder(running) -
     assert "no_feedback" not in deadlines(r, reference)
 
 
-def test_after_a_weekend_down_the_bot_catches_up_with_one_escalation(running) -> None:
+def test_after_a_weekend_down_the_bot_catches_up_with_one_escalation_and_the_afs_own_reminder(running) -> None:
     r = running
     reference = report_at(r, THURSDAY_BEFORE_EASTER, feedback="no")
     # Down from Thursday until Friday 2 April: the AF, backup and ketenregisseur rungs all passed.
+    # The highest is sent (the ketenregisseur, who sees no content) and the AF's own reminder too, in
+    # the case thread: the one who must act hears; the backup rung in between is skipped.
     lines = travel(r, local(2027, 4, 2, 9, 0))
-    assert sent(lines) == ["unclaimed_ketenregisseur"]
-    assert sum("skipped" in line for line in lines) == 2
-    assert reminders_in_thread(r, reference) == [] and dms(r, BACKUP) == []
+    assert sent(lines) == ["unclaimed_af", "unclaimed_ketenregisseur"]
+    assert sum("skipped" in line for line in lines) == 1
+    [reminder] = reminders_in_thread(r, reference)
+    assert f"<@{AF}>" in str(reminder["blocks"]) and dms(r, BACKUP) == []
     assert len(dms(r, KETENREGISSEUR)) == 1
     # A minute later (the next tick) nothing is sent again.
     assert sent(travel(r, local(2027, 4, 2, 9, 1))) == []
+    assert len(reminders_in_thread(r, reference)) == 1 and len(dms(r, KETENREGISSEUR)) == 1
+
+
+def test_an_acute_signal_missed_at_night_reaches_the_af_and_the_escalation_at_once(running) -> None:
+    r = running
+    reference = report_at(r, local(2027, 3, 27, 2, 0), acute="yes", feedback="no")
+    # Down for an hour and a half: both acute rungs are due when the bot is back.
+    assert sent(travel(r, local(2027, 3, 27, 3, 30))) == ["unclaimed_acute_af", "unclaimed_acute_escalation"]
+    assert len(reminders_in_thread(r, reference)) == 1
+    assert len(dms(r, BACKUP)) == 1 and len(dms(r, KETENREGISSEUR)) == 1
+    assert sent(travel(r, local(2027, 3, 27, 3, 31))) == []
 
 
 def test_a_missed_reminder_waits_for_office_hours(running) -> None:
@@ -152,6 +166,11 @@ def test_an_acute_signal_is_chased_at_any_hour(running) -> None:
     assert sent(travel(r, local(2027, 3, 27, 3, 0))) == ["unclaimed_acute_escalation"]
     assert len(dms(r, BACKUP)) == 1 and len(dms(r, KETENREGISSEUR)) == 1
     assert "ACUUT" in dms(r, BACKUP)[0]["text"]
+    # Acute escalations say what to do outside office hours: the police number (and 112).
+    for escalation in (dms(r, BACKUP)[0], dms(r, KETENREGISSEUR)[0]):
+        blocks = str(escalation["blocks"])
+        assert "Buiten kantooruren" in blocks and "0900-8844" in blocks and "112" in blocks
+        assert "0900-8844" not in escalation["text"]
     assert sent(travel(r, local(2027, 3, 29, 10, 0))) == []
 
 

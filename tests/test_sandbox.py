@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.sandbox import jobs_report
 from bot.sandbox.app import AF_BREDA, CASES_CHANNEL, DEMO_PEOPLE, REPORTER, Sandbox, SandboxError, make_web_app
 from bot.sandbox.server import ThreadedServer
 
@@ -83,6 +84,38 @@ def test_the_clock_moves_to_the_next_working_day_at_nine_and_runs_the_due_jobs(s
     assert moved >= datetime(2027, 4, 26, 10, 0, tzinfo=AMS)
     with pytest.raises(SandboxError):
         sandbox.move_clock("gisteren")
+
+
+def test_the_clocks_job_report_reads_in_the_uis_language(sandbox: Sandbox) -> None:
+    """A draft left alone for a working day: the clock's report says, in Dutch (the UI's language),
+    that the reporter was nudged and what the outbox did; in English it is the command's own lines."""
+    dm = dm_of(sandbox, REPORTER)
+    sandbox.compose(REPORTER, dm, "/signaal")
+    sandbox.fake.wait_for(lambda: "Voor welke gemeente" in str(sandbox.state(REPORTER)["messages"][dm]))
+    idle = sandbox.state(REPORTER)["job_report"]
+    assert idle["title"] == "Geplande taken na de klokwijziging: niets te doen." and idle["lines"] == []
+    sandbox.move_clock("workday")
+    sandbox.move_clock("workday")  # a whole working day has passed, whatever the day and hour now
+    report = sandbox.state(REPORTER)["job_report"]
+    assert report["title"] == "Geplande taken na de klokwijziging (jobs run-due):" and report["close"] == "Sluiten"
+    assert any(line.startswith("Concepten: de melder van S-") and "een werkdag niets gedaan" in line
+               for line in report["lines"]), report["lines"]
+    assert not [line for line in report["lines"] if line.startswith("(opdrachtregel)")]
+    # The lines of the other jobs too (the outbox may have delivered before the report: said here).
+    lines = ["reminders: sent unclaimed_af for S-2027-0001 (due 2027-03-30 15:00) to thread U0AF000001",
+             "reminders: skipped unclaimed_backup for S-2027-0001: unclaimed_ketenregisseur is due as well",
+             "outbox: sent post reminder #12", "training: reminded 4 member(s) of training #3 (remind:20270401T0700)",
+             "retention: purged S-2027-0002 (abandoned_draft); 3 message(s) to redact"]
+    assert jobs_report.report(lines, "nl")["lines"] == [
+        "Herinneringen: unclaimed_af voor S-2027-0001 verstuurd (gepland 2027-03-30 15:00) aan in de draad U0AF000001",
+        "Herinneringen: unclaimed_backup voor S-2027-0001 overgeslagen, want unclaimed_ketenregisseur is ook aan de "
+        "beurt",
+        "Berichten: #12 (reminder) plaatsen: gelukt",
+        "Trainingen: 4 deelnemer(s) herinnerd aan training #3",
+        "Bewaartermijn: S-2027-0002 gewist (abandoned_draft); 3 bericht(en) worden afgeschermd"]
+    english = sandbox.state(REPORTER, "en")["job_report"]
+    assert english["lines"] == sandbox.last_jobs and english["close"] == "Close"
+    assert any(line.startswith("drafts: nudged S-") for line in english["lines"])
 
 
 def test_reset_forgets_everything_and_seeds_the_demo_again(sandbox: Sandbox) -> None:

@@ -208,9 +208,20 @@ def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_st
     now: two "next working day" clicks always pass one whole working day, whatever the hour or the
     weekday) → the AF sees the reminder with a mention in the case card's thread; claiming settles it."""
     reference = report_through_the_ui(page)
-    clock_click(page, "Volgende werkdag")
-    clock_click(page, "Volgende werkdag")
     jobs = page.locator("#jobs")
+    reports = []
+    for _ in range(2):
+        clock_click(page, "Volgende werkdag")
+        reports.append(jobs.inner_text())
+    # The job report reads in the UI's language (the reminder went out on the first or the second
+    # move, depending on the hour of the report), never covers the composer, and closes with its ✕.
+    assert any(f"Herinneringen: unclaimed_af voor {reference} verstuurd" in text for text in reports), reports
+    assert "Geplande taken na de klokwijziging" in jobs.inner_text()
+    report, composer = jobs.bounding_box(), page.locator("#composer").bounding_box()
+    assert report and composer and report["y"] + report["height"] <= composer["y"]
+    page.locator("#composer-input").click()  # reachable: nothing lies over it
+    jobs.get_by_role("button", name="Sluiten").click()
+    jobs.wait_for(state="hidden")
 
     be(page, AF_BREDA)
     page.locator(f"#channels [data-channel='{CASES_CHANNEL}']").click()
@@ -235,7 +246,7 @@ def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_st
     # Three more working days: past the backup's and the ketenregisseur's rungs; nothing is sent.
     for _ in range(3):
         clock_click(page, "Volgende werkdag")
-        assert "sent unclaimed" not in jobs.inner_text()
+        assert "Herinneringen: unclaimed" not in jobs.inner_text()
     assert thread.locator(".msg").filter(has_text="nog niet opgepakt").count() == 1
     shot(page, "09-af-reminder-settled")
 

@@ -3,7 +3,7 @@ who may plan, and bad input (modal and command line) — each through Slack or t
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -27,6 +27,7 @@ from tests.training_helpers import (
     everything,
     in_days,
     invitations,
+    office,
     open_modal,
     plan_in_modal,
     reminder_moments,
@@ -130,7 +131,7 @@ def test_a_member_who_left_gets_nothing_more_and_their_attendance_stays_anonymou
         figures = training.trained_members_by_municipality(session, base)
         assert sum(f.trained for f in figures) == 1  # still counted, anonymously
     # And no refresher either, ever.
-    lines = at(r, base + timedelta(days=400))
+    lines = at(r, office(r, base + timedelta(days=400)))
     settle(r)
     assert count_texts(r, NET1, "Tijd voor een opfristraining") == 0
     assert any("refresher" in line for line in lines)
@@ -155,21 +156,56 @@ def test_the_refresher_nudge_comes_at_most_once_a_quarter_and_not_after_a_recent
     at(r, base + timedelta(days=200))  # not yet 12 months without training
     settle(r)
     assert all(nudged(m) == 0 for m in NETWORK)
-    at(r, base + timedelta(days=380))  # 12+ months after joining
-    at(r, base + timedelta(days=381))
+    # Nudges keep to office hours: each moment below is moved to the next office moment.
+    at(r, office(r, base + timedelta(days=380)))  # 12+ months after joining
+    at(r, office(r, base + timedelta(days=381)))
     settle(r)
     assert nudged(NET1) == 1
     assert nudged(NET2) == 0  # attended two months ago
     assert nudged(COLLEAGUE) == 0 and nudged(KR) == 0  # not in the network
-    at(r, base + timedelta(days=380 + 60))  # two months later: still within the quarter
+    at(r, office(r, base + timedelta(days=380 + 60)))  # two months later: still within the quarter
     settle(r)
     assert nudged(NET1) == 1
-    at(r, base + timedelta(days=380 + 93))  # a quarter later
-    at(r, base + timedelta(days=380 + 94))
+    # A quarter later (counted from the nudge, which a weekend and holidays may have moved by days).
+    at(r, office(r, base + timedelta(days=380 + 97)))
+    at(r, office(r, base + timedelta(days=380 + 98)))
     settle(r)
     assert nudged(NET1) == 2
     with Session(r.core.engine) as session:
         assert session.get(RefresherNudge, NET1).count == 2  # type: ignore[union-attr]
+
+
+def test_a_training_reminder_due_while_the_bot_was_down_waits_for_the_next_working_morning(running) -> None:
+    """The day-before reminder of a Monday training falls on Friday 09:00. A bot down from Friday
+    morning catches up on Friday evening, Saturday and Sunday: it sends nothing then, but on Monday
+    at office start — not on Sunday afternoon."""
+    r = running
+    base = start_of_test()
+    r.core.clock.set(base)
+    cal = training.calendar_for(r.core.settings)
+    monday = cal.local(base).date() + timedelta(days=21)
+    while not (monday.weekday() == 0 and cal.is_working_day(monday)
+               and cal.is_working_day(monday - timedelta(days=3))):
+        monday += timedelta(days=1)
+    starts = cal.at_local(monday, time(14, 0))
+    errors, _view = plan_in_modal(r, KR, starts=starts, ends=starts + timedelta(hours=2))
+    assert errors == {}
+    settle(r)
+    fourteen, one = reminder_moments(r, starts, base)
+    assert cal.local(one).date() == monday - timedelta(days=3)  # the Friday before, 09:00
+    assert any("reminded" in line for line in at(r, fourteen))
+    settle(r)
+    friday = monday - timedelta(days=3)
+    for moment in (cal.at_local(friday, time(18, 0)), cal.at_local(friday + timedelta(days=1), time(12, 0)),
+                   cal.at_local(friday + timedelta(days=2), time(15, 0)), cal.at_local(monday, time(8, 29))):
+        assert not any("reminded" in line for line in at(r, moment)), moment
+    settle(r)
+    assert count_texts(r, NET1, "Herinnering") == 1
+    lines = at(r, cal.at_local(monday, time(8, 30)))
+    assert any("reminded" in line for line in lines), lines
+    settle(r)
+    assert count_texts(r, NET1, "Herinnering") == 2
+    assert not any("reminded" in line for line in at(r, cal.at_local(monday, time(8, 31))))
 
 
 def test_only_organisers_plan_and_an_af_only_for_their_own_municipality(running) -> None:

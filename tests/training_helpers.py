@@ -31,6 +31,11 @@ def at(r: Running, moment: datetime) -> list[str]:
     return run_due(r.core, r.bot.worker, moment)
 
 
+def office(r: Running, moment: datetime) -> datetime:
+    """`moment`, or the next office moment after it (training reminders keep to office hours)."""
+    return calendar_for(r.core.settings).next_office_moment(moment)
+
+
 def reminder_moments(r: Running, starts: datetime, planned: datetime) -> list[datetime]:
     return training_reminder_times(starts, calendar_for(r.core.settings), reminder_config(r.core.settings),
                                    after=planned)

@@ -13,7 +13,8 @@ How it fits together:
   below), and is redone one reminder per transaction when one of them was contested.
 - A bot that was down catches up once: a missed rung is sent when the bot is back (non-acute
   ones only in office hours), and when a later rung of the same ladder is due too, only the later
-  one is sent (one escalation, not three messages).
+  one is sent (one escalation, not three messages) — plus the AF's own reminder in the case thread
+  when that later rung chases only others, so the one who must act always hears.
 - Snoozing moves a reminder's due moment (`flows.reminder_rules.snooze_until`); escalations keep
   their own clock, because they exist for when the AF cannot act.
 """
@@ -407,7 +408,7 @@ def _sweep_chunk(session: Session, policy: Policy, ids: list[int], now: datetime
     subjects = Subjects.load(session, [item.row for item in due])
     for item in due:
         _check_reason(item, subjects, policy, now)
-    _skip_superseded(session, [item for item in due if item.rule], now, office)
+    _skip_superseded(session, policy, [item for item in due if item.rule], now, office)
     _mark_sent_before(session, [item for item in due if item.rule], now)
     sending = [item for item in due if item.rule]
     _log_slots(session, sending, now)
@@ -460,9 +461,11 @@ def _check_reason(item: _Due, subjects: Subjects, policy: Policy, now: datetime)
         item.rule = rule
 
 
-def _skip_superseded(session: Session, items: list[_Due], now: datetime, office: bool) -> None:
-    """After downtime only the highest due rung of a ladder is sent: a rung is skipped when a later
-    rung of the same ladder is pending and its (later) slot has passed as well."""
+def _skip_superseded(session: Session, policy: Policy, items: list[_Due], now: datetime, office: bool) -> None:
+    """After downtime the highest due rung of a ladder is sent, and the AF's own reminder too: a rung
+    is skipped when a later rung of the same ladder is pending and its (later) slot has passed as
+    well — except the highest due rung that chases the AF (in the case thread) when the rungs above
+    it chase only others (backup, ketenregisseur): the one who must act always hears."""
     if not items:
         return
     ladders: dict[tuple[int, str, int], list[Any]] = defaultdict(list)
@@ -479,14 +482,34 @@ def _skip_superseded(session: Session, items: list[_Due], now: datetime, office:
             ladders[(rung.signal_id, rung.trigger, rung.subject_id)].append(rung)
     # The ladders as they were before this chunk: a rung settled earlier in the chunk never counts
     # here, as it was due no later than the rungs processed after it (the chunk is in due order).
+    backups: dict[int, bool] = {}  # municipality id -> has a backup
+
+    def chases_af(rule_key: str, municipality_id: int | None) -> bool:
+        """Whether a rung reaches the AF in the case thread: an AF audience, or a backup audience where
+        the municipality has no backup (then the AFs are chased instead, see `_Delivery.deliver`)."""
+        rule = policy.rule(rule_key)
+        if rule is None:
+            return False
+        if Audience.AF in rule.audience:
+            return True
+        if Audience.BACKUP in rule.audience and municipality_id:
+            if municipality_id not in backups:
+                backups[municipality_id] = bool(people.handlers_of(session, municipality_id, "backup"))
+            return not backups[municipality_id]
+        return False
+
     for item in items:
         row = item.row
         later = [r for r in ladders[(row.signal_id, row.trigger, row.subject_id)]
                  if r.rung > row.rung and row.due_at < r.due_at <= now and (office or not r.office_hours)]
         top = max(later, key=lambda r: r.rung, default=None)
-        if top is not None:
-            item.settle(SKIPPED, now, f"skipped {row.rule_key} for {item.reference}: {top.rule_key} is due as well",
-                        note=f"superseded:{top.rule_key}"[:40])
+        if top is None:
+            continue
+        muni = item.signal.municipality_id if item.signal else None
+        if chases_af(row.rule_key, muni) and not any(chases_af(r.rule_key, muni) for r in later):
+            continue  # the AF's own reminder goes with the escalation above it
+        item.settle(SKIPPED, now, f"skipped {row.rule_key} for {item.reference}: {top.rule_key} is due as well",
+                    note=f"superseded:{top.rule_key}"[:40])
 
 
 def _slot(row: Any) -> tuple[int, str, int, datetime]:

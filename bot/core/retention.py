@@ -57,11 +57,20 @@ def candidates(session: Session, rules: RetentionRules, now: datetime) -> list[C
     return out
 
 
-def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str, reason: str) -> int:
-    """Clear one signal's personal data in the caller's transaction; returns the messages to redact."""
+def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str, reason: str,
+                 draft_days: int | None = None) -> int:
+    """Clear one signal's personal data in the caller's transaction; returns the messages to redact.
+    A draft that was never sent expires: its reporter is told so in its thread (content-free; the
+    message goes out before who it is for is forgotten, see `forget_recipients`)."""
     sid = signal.id or 0
     people = named_in(session, signal)
     related.forget(session, sid, now)  # its location digests, and every link to another signal
+    if signal.status == "draft" and signal.reporter_id:
+        root = session.exec(select(MessageRef).where(MessageRef.signal_id == sid,
+                                                     MessageRef.kind == "reporter_root")).first()
+        outbox.post(session, template="draft_expired", kind="draft_expired", recipient=signal.reporter_id,
+                    signal_id=sid, parent=root, ref={"days": draft_days}, contains_details=False,
+                    dedupe_key=f"draft_expired:{sid}", now=now, priority=outbox.BACKGROUND)
     for column in datamap.encrypted_columns(Signal.__table__):  # type: ignore[attr-defined]
         setattr(signal, column.name, None)
     for column in datamap.person_columns(Signal.__table__):  # type: ignore[attr-defined]
@@ -117,10 +126,10 @@ def named_in(session: Session, signal: Signal) -> set[str]:
 
 
 def forget_recipients(session: Session) -> int:
-    """Drop who a purged signal's messages went to, once no tombstone is waiting to be sent
-    (the tombstone speaks the recipient's language)."""
+    """Drop who a purged signal's messages went to, once no tombstone (or expiry notice) is waiting
+    to be sent (it speaks the recipient's language)."""
     waiting = select(OutboxMessage.message_ref_id).where(
-        OutboxMessage.op == "redact", col(OutboxMessage.status).in_(["pending", "sending"]))
+        col(OutboxMessage.op).in_(["redact", "post"]), col(OutboxMessage.status).in_(["pending", "sending"]))
     purged = select(Signal.id).where(col(Signal.purged_at).is_not(None))
     done = (col(MessageRef.signal_id).in_(purged), col(MessageRef.recipient).is_not(None),
             col(MessageRef.id).not_in(waiting))
@@ -149,7 +158,7 @@ def purge(core: Core, now: datetime, *, actor: str, dry_run: bool = False) -> li
         for c in due:
             signal = session.get(Signal, c.signal_id, with_for_update=True)
             if signal is not None and signal.purged_at is None:
-                purge_signal(session, signal, now, actor=actor, reason=c.reason)
+                purge_signal(session, signal, now, actor=actor, reason=c.reason, draft_days=rules.drafts_days)
     core.kick()
     return due
 
@@ -168,7 +177,8 @@ def retention_sweep(core: Core, now: datetime) -> list[str]:
             signal = session.get(Signal, c.signal_id, with_for_update=True)
             if signal is None or signal.purged_at is not None:
                 continue
-            redacted = purge_signal(session, signal, now, actor="retention", reason=c.reason)
+            redacted = purge_signal(session, signal, now, actor="retention", reason=c.reason,
+                                    draft_days=rules.drafts_days)
             lines.append(f"purged {c.reference} ({c.reason}); {redacted} message(s) to redact")
         answers, anonymised = training.expire_history(session, rules.training_answers_days,
                                                       rules.training_attendance_months, now)

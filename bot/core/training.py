@@ -823,4 +823,9 @@ def _claim_nudge(session: Session, user_id: str, seen: datetime | None, now: dat
 
 @sweep("training")
 def training_sweep(core: Core, now: datetime) -> list[str]:
-    return [*send_reminders(core, now), *request_attendance(core, now), *send_refresher_nudges(core, now)]
+    """Reminders and refresher nudges keep to working days and office hours, like case reminders: one
+    due on a Friday evening or in the weekend (a bot that was down) goes out on the next working
+    morning, not on Sunday. The attendance request follows the session's end."""
+    office = calendar_for(core.settings).is_office_time(now)
+    return [*(send_reminders(core, now) if office else []), *request_attendance(core, now),
+            *(send_refresher_nudges(core, now) if office else [])]

@@ -30,6 +30,7 @@ from cryptography.fernet import Fernet
 from bot.config import Settings
 from bot.core import network
 from bot.runtime import Bot, build_bot, health
+from bot.sandbox import jobs_report
 from bot.sandbox.driver import DriverResponse, SlackDriver
 from bot.sandbox.fake_slack import BOT_USER_ID, FakeSlack, MessageEvent
 from bot.sandbox.server import ThreadedServer
@@ -257,9 +258,10 @@ class Sandbox:
         return {"now": now.isoformat(), "local": local.isoformat(timespec="minutes"),
                 "offset_seconds": int((now - datetime.now(UTC)).total_seconds())}
 
-    def state(self, user_id: str) -> dict[str, Any]:
+    def state(self, user_id: str, language: str = jobs_report.DEFAULT_LANGUAGE) -> dict[str, Any]:
         """The workspace as ``user_id`` sees it: public channels, private channels they are in, their
-        DM with the bot, their ephemerals, their modal stack and their Home tab."""
+        DM with the bot, their ephemerals, their modal stack and their Home tab; the last clock move's
+        job report in the UI's `language`."""
         self._check_user(user_id)
         snap = self.fake.snapshot()
         channels = []
@@ -295,6 +297,7 @@ class Sandbox:
             "home": views.get(home_id) if home_id else None,
             "notices": list(self.notices),
             "last_jobs": list(self.last_jobs),
+            "job_report": jobs_report.report(self.last_jobs, language),
             "transport": self.transport,
             "offline_notice": OFFLINE_NOTICE,
         }
@@ -481,8 +484,10 @@ def make_web_app(sandbox: Sandbox) -> Any:
 
     async def state(request: Request) -> Response:
         user = request.query_params.get("user") or REPORTER
+        language = request.query_params.get("lang") or jobs_report.DEFAULT_LANGUAGE
         try:
-            return JSONResponse(await run_in_threadpool(sandbox.state, user), headers={"Cache-Control": "no-store"})
+            return JSONResponse(await run_in_threadpool(sandbox.state, user, language),
+                                headers={"Cache-Control": "no-store"})
         except SandboxError as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
 

@@ -36,6 +36,9 @@ AF_TEXTS = {
     Trigger.FURTHER_INVESTIGATION: N_("Signal {reference} has needed further investigation for {duration}. Time to "
                                       "take stock: record a new conclusion, route it or close it."),
 }
+ACUTE_ESCALATION = N_("*Outside office hours, or when nobody of the municipality can act in time:* call the police "
+                      "on 0900-8844 and mention that it is about possible human trafficking. If a life is in "
+                      "danger, call 112.")
 SETTLED = {
     "claimed": N_("Settled: the signal has been claimed."),
     "feedback_given": N_("Settled: the reporter has had feedback."),
@@ -137,6 +140,9 @@ def reminder_escalation(ctx: RenderContext) -> Rendered:
                      "are the backup attention officer: please claim it on the case card in this conversation, or "
                      "make sure the attention officer does.", reference=view.reference,
                      municipality=municipality, duration=waited)
+    if view.acute:
+        # An acute signal may not wait for office hours: what to do when nobody of the municipality can act.
+        body += "\n" + _(ACUTE_ESCALATION)
     blocks = [m.section(f"{acute}{body}")] + _state_blocks(ctx, view)
     return Rendered(acute + text, blocks)
 
@@ -170,3 +176,49 @@ def reminder_partner(ctx: RenderContext) -> Rendered:
 
 def snooze_answer(_: Translate, until: datetime, tz: Any) -> str:
     return _("Snoozed. I will remind you again on {when}.", when=m.date(until, tz))
+
+
+# --- drafts that were not sent (issue 14): nudges and the expiry, in the draft's own thread ---------
+
+@template("draft_nudge")
+def draft_nudge(ctx: RenderContext) -> Rendered:
+    """To the reporter, in their draft's thread: it has not been sent yet, and what to do. Rendered from
+    the draft's current state: once it is sent, cancelled or deleted, it says it is no longer needed."""
+    _ = ctx._
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    reference = signal.reference if signal else "—"
+    if signal is None or signal.status != "draft" or signal.purged_at is not None:
+        settled = _("This reminder is no longer needed.")
+        return Rendered(settled, [m.context("✓ " + settled)])
+    text = _("Your signal {reference} has not been sent yet", reference=reference)
+    if ctx.msg.ref.get("nudge") == "acute":
+        body = _("🚨 Your signal {reference} is marked as acute, but it has *not been sent yet*: the attention "
+                 "officer does not know about it. Send it now with the *Send now* button above in this thread; you "
+                 "can answer the other questions afterwards. Or answer the remaining questions and click *Send*.",
+                 reference=reference)
+        # The same words as the acute notice above it (bot.slack.triage_views.acute_notice).
+        body += "\n*" + _("If a life is in danger, call 112 now.") + "*\n" + _(
+            "Can it not wait, and is the attention officer not directly reachable? Call the police: 0900-8844.")
+    else:
+        body = _("⏳ Your signal {reference} has not been sent yet. Continue with the question above in this "
+                 "thread when you are ready, or cancel it. A signal that is not sent is deleted after {days} days "
+                 "without activity.", reference=reference, days=ctx.msg.ref.get("days") or 30)
+    return Rendered(text, [m.section(body)])
+
+
+@template("draft_expired")
+def draft_expired(ctx: RenderContext) -> Rendered:
+    """To the reporter, in the thread of a draft that expired (retention): it is gone, nothing was sent."""
+    _ = ctx._
+    signal = ctx.session.get(Signal, ctx.msg.signal_id)
+    reference = signal.reference if signal else "—"
+    days = ctx.msg.ref.get("days")
+    if days:
+        body = _("Signal {reference} was not sent and has now been deleted, after {days} days without activity. "
+                 "Nothing reached the attention officer. Do you still want to report something? Start again with "
+                 "/signaal.", reference=reference, days=days)
+    else:
+        body = _("Signal {reference} was not sent and has now been deleted. Nothing reached the attention officer. "
+                 "Do you still want to report something? Start again with /signaal.", reference=reference)
+    return Rendered(_("Signal {reference} was not sent and has been deleted", reference=reference),
+                    [m.section(body)])

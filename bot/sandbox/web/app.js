@@ -5,6 +5,8 @@ import { renderBlocks, renderMrkdwn, formatSlackDate } from "/static/blockkit.js
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 600;
+// The UI's language (the page's lang): the sandbox says the clock's job report in it.
+const UI_LANGUAGE = encodeURIComponent(document.documentElement.lang || "nl");
 
 const ui = {
   me: new URLSearchParams(location.search).get("as") || localStorage.getItem("sandbox.me") || "",
@@ -430,11 +432,12 @@ function renderClock() {
     "Europe/Amsterdam", new Date(8.64e15));
   $("clock-now").title = c.offset_seconds > 60 ? "De klok van de bot loopt voor op de echte tijd" : "";
   $("transport").textContent = ui.data.transport === "socket" ? "Socket Mode" : "HTTP (ondertekend)";
-  const jobs = $("jobs");
-  // What the last clock move ran (the same lines as `signaalbot jobs run-due`); never stale text.
-  jobs.textContent = ui.data.last_jobs.length
-    ? `Geplande taken na de klokwijziging (jobs run-due):\n${ui.data.last_jobs.map(withNames).join("\n")}`
-    : "Geplande taken na de klokwijziging: niets te doen.";
+  // What the last clock move ran (the lines of `signaalbot jobs run-due`, said in the UI's language by
+  // the sandbox); never stale text.
+  const report = ui.data.job_report;
+  $("jobs-text").textContent = [report.title, ...report.lines.map(withNames)].join("\n");
+  $("jobs-close").setAttribute("aria-label", report.close);
+  $("jobs-close").title = report.close;
 }
 
 function render() {
@@ -471,7 +474,7 @@ async function refresh(force = false) {
   if (!ui.me) return;
   const seq = ++ui.asked;
   try {
-    const data = await api(`/api/state?user=${encodeURIComponent(ui.me)}`);
+    const data = await api(`/api/state?user=${encodeURIComponent(ui.me)}&lang=${UI_LANGUAGE}`);
     // A poll that was already on its way may answer after a newer one (or for the person before a
     // switch): never draw an older state over a newer one.
     if (seq < ui.shown || data.me !== ui.me) return;
@@ -532,6 +535,7 @@ function wire() {
     const result = await act("/api/clock", { op: "at", at });
     if (result) $("jobs").hidden = false;
   });
+  // The job report closes with its ✕ (or a click anywhere on it).
   $("jobs").addEventListener("click", () => { $("jobs").hidden = true; });
   $("reset").addEventListener("click", async () => {
     if (!window.confirm("Alles wissen en de demo opnieuw beginnen?")) return;
