@@ -255,3 +255,18 @@ def test_related_reindex_gives_signals_sent_before_the_upgrade_their_digests(run
     assert "2 signal(s)" in out
     with Session(r.core.engine) as session:
         assert [f.reference for f in core_related.related(session, session.get(Signal, signal_row(r, b).id))] == [a]
+
+
+def test_saving_the_form_changes_only_the_links_it_showed(running) -> None:
+    r = running
+    a = report(r, answers={"location": LUCKY})
+    b = report(r, answers={"location": LUCKY_AGAIN})
+    c = report(r, answers={"location": ELSEWHERE})
+    settle(r)
+    a_id, b_id, c_id = (signal_row(r, ref).id for ref in (a, b, c))
+    assert core_cases.set_links(r.core, a_id, AF, [b_id, c_id]).ok  # C by hand: no shared place needed
+    assert _links(r) == 2
+    # A form that showed only B, with B unticked: B's link goes, C's (not shown) stays.
+    assert core_cases.set_links(r.core, a_id, AF, [], among=[b_id]).ok
+    with Session(r.core.engine) as session:
+        assert core_related.linked_ids(session, a_id) == {c_id}

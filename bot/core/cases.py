@@ -899,14 +899,19 @@ def case_meetings(session: Session, signal_id: int) -> list[tuple[date, str | No
     return [(date.fromisoformat(ev.data["held_on"]), ev.text) for ev in rows if ev.data.get("held_on")]
 
 
-def set_links(core: Core, signal_id: int, user: str, wanted: Iterable[str | int]) -> Result:
+def set_links(core: Core, signal_id: int, user: str, wanted: Iterable[str | int], *,
+              among: Iterable[str | int] | None = None) -> Result:
     """Link this signal to exactly `wanted` (other signal ids): new ones are linked, links left out are
-    undone. Each side gets a timeline step and an audit entry; only who may see both may (per pair)."""
+    undone — of the signals in `among` only, when given (what the form showed). Each side gets a timeline
+    step and an audit entry; only who may see both may (per pair)."""
 
     def fn(session: Session) -> Result:
         st = _begin(core, session, signal_id, user, CaseAction.RELATED)
         target = set(related.ids_of(wanted)) - {st.sid}
         current = related.linked_ids(session, st.sid)
+        if among is not None:
+            scope = set(related.ids_of(among))
+            target, current = target & scope, current & scope
         added, removed = [], []
         for other_id in sorted(target ^ current):
             other = session.get(Signal, other_id)

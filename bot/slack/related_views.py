@@ -69,11 +69,13 @@ def related_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, An
         blocks.append(m.section(_("No related signals found (any more).")))
     blocks.append(m.context(_("A linked card shows only the other signal's reference, date and state. Each "
                               "signal keeps its own retention period; a link ends when either is removed.")))
-    return modal(_, f"{MODAL}:{CaseAction.RELATED.value}", _("Related signals"), meta, blocks, submit=_("Save"))
+    # Only the signals shown are changed: a link beyond the first LINKS_MAX is never undone unseen.
+    shown = {**meta, "shown": [r.signal_id for r in found]}
+    return modal(_, f"{MODAL}:{CaseAction.RELATED.value}", _("Related signals"), shown, blocks, submit=_("Save"))
 
 
 def related_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
-    return core_cases.set_links(core, sid, user, form.pick("links"))
+    return core_cases.set_links(core, sid, user, form.pick("links"), among=form.meta.get("shown") or [])
 
 
 def case_meeting_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
