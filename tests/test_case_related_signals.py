@@ -270,3 +270,25 @@ def test_saving_the_form_changes_only_the_links_it_showed(running) -> None:
     assert core_cases.set_links(r.core, a_id, AF, [], among=[b_id]).ok
     with Session(r.core.engine) as session:
         assert core_related.linked_ids(session, a_id) == {c_id}
+
+
+def test_a_full_card_drops_no_action_a_second_menu_holds_the_rest(running) -> None:
+    from tests.case_helpers import act, card_actions
+    from tests.helpers import find_block
+
+    r = running
+    report(r, answers={"location": LUCKY})
+    b = report(r, answers={"location": LUCKY_AGAIN})
+    act(r, AF, b, "consult", {"partners": ["zoco"], "text": "Ken je deze zaak?"})
+    act(r, AF, b, "route", {"text": "Graag onderzoek."})
+    settle(r)
+    offered = card_actions(r, b)
+    for action in ("record_advice", "record_outcome", "case_meeting", "message_reporter", "note", "related",
+                   "timeline"):
+        assert action in offered, action
+    block = find_block(case_card(r, b), "case:")
+    menus = [e for e in block["elements"] if e["type"] == "overflow"]
+    assert len(menus) == 2 and all(2 <= len(e["options"]) <= 5 for e in menus)
+    assert len({e["action_id"] for e in menus}) == 2
+    click_case(r, AF, b, "timeline")  # from the second menu
+    wait_in(r, lambda: case_thread(r, b), "Tijdlijn van signaal")

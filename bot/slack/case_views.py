@@ -49,6 +49,7 @@ PRIMARY = (CaseAction.CLAIM, CaseAction.ASK_INFO, CaseAction.CONSULT, CaseAction
            CaseAction.FEEDBACK, CaseAction.CLOSE, CaseAction.REOPEN)
 # Not in the row of actions: Seen sits beside the "new information" line it clears.
 BESIDE = (CaseAction.SEEN,)
+OVERFLOW_MAX = 5  # options in one overflow menu (Slack's limit)
 
 
 def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> list[dict[str, Any]]:
@@ -59,11 +60,14 @@ def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> 
             style = "primary" if action in (CaseAction.CLAIM, CaseAction.REOPEN) else None
             buttons.append(m.button(_(ACTION_LABELS[action]), f"case:{action.value}", value, style=style))
     rest = [a for a in actions if a not in PRIMARY and a not in BESIDE]
-    if len(rest) == 1:  # an overflow menu needs at least two options
-        buttons.append(m.button(_(ACTION_LABELS[rest[0]]), f"case:{rest[0].value}", value))
-    elif rest:
-        buttons.append({"type": "overflow", "action_id": "case:more",
-                        "options": [m.option(_(ACTION_LABELS[a]), f"{a.value}:{signal_id}") for a in rest][:5]})
+    # An overflow menu holds at most OVERFLOW_MAX options: more actions get a second menu, never dropped.
+    for n, start in enumerate(range(0, len(rest), OVERFLOW_MAX)):
+        chunk = rest[start:start + OVERFLOW_MAX]
+        if len(chunk) == 1:  # an overflow menu needs at least two options
+            buttons.append(m.button(_(ACTION_LABELS[chunk[0]]), f"case:{chunk[0].value}", value))
+        else:
+            buttons.append({"type": "overflow", "action_id": "case:more" + ("" if n == 0 else f"_{'abcde'[n]}"),
+                            "options": [m.option(_(ACTION_LABELS[a]), f"{a.value}:{signal_id}") for a in chunk]})
     return buttons
 
 
