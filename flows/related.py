@@ -67,14 +67,21 @@ _STREET_NUMBER = re.compile(r"\b((?:[a-z]+ ){0," + str(_STREET_PREFIX_MAX) + r"}
 _POSTCODE_NUMBER = re.compile(r"\b([1-9]\d{3}) ?([a-z]{2}) ?,? ?(?:nr\.? ?)?" + _NUMBER)
 _QUOTED = re.compile(r"[\"“”'‘’«»]([^\"“”'‘’«»]{2,40})[\"“”'‘’«»]")
 NAME_WORDS_MAX = 3
+# Where a name ends at the latest: a comma, semicolon, colon, bracket, line break or a sentence's end.
+_PARTS = re.compile(r"[,;:()\[\]\n]|\.(?:\s|$)")
 _ARTICLES = frozenset({"de", "het", "the", "'t", "t"})
+
+
+def _legal_forms(text: str) -> str:
+    """B.V., N.V., C.V., V.O.F. written as one word (bv, nv, cv, vof), so their dots end no sentence."""
+    text = re.sub(r"\b([bncBNC])\. ?[vV]\.?", lambda m: m.group(1) + "v", text)
+    return re.sub(r"\b[vV]\. ?[oO]\. ?[fF]\.?", "vof", text)
 
 
 def fold(text: str) -> str:
     """Lower case, no accents, punctuation as spaces, single spaces (keeps digits and letters)."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    plain = re.sub(r"\b([bnc])\. ?v\.?", r"\1v", plain)  # B.V., N.V., C.V. -> bv, nv, cv
-    plain = re.sub(r"\bv\. ?o\. ?f\.?", "vof", plain)
+    plain = _legal_forms(plain)
     return " ".join(re.sub(r"[^a-z0-9]+", " ", plain).split())
 
 
@@ -115,7 +122,14 @@ def business_names(location: str) -> set[str]:
         name = fold(m.group(1))
         if name and not name.isdigit():
             names.add(name)
-    words = fold(location).split()
+    for part in _PARTS.split(_legal_forms(location.lower())):
+        names |= _names_in(fold(part).split())
+    return names
+
+
+def _names_in(words: list[str]) -> set[str]:
+    """Names in one part of a text (a comma, a semicolon or a sentence's end ends a name)."""
+    names: set[str] = set()
     for i, word in enumerate(words):
         if word in BUSINESS_WORDS:
             name = _name(words[i + 1:i + 1 + NAME_WORDS_MAX])
@@ -128,6 +142,10 @@ def business_names(location: str) -> set[str]:
     return names
 
 
+def _is_street(word: str) -> bool:
+    return any(word.endswith(ending) and len(word) > len(ending) + 2 for ending in STREET_ENDINGS)
+
+
 def _name(words: list[str]) -> str | None:
     """Up to NAME_WORDS_MAX words of a name; a leading article is not part of it ("De Gouden Draak" and
     "Gouden Draak" match)."""
@@ -135,7 +153,7 @@ def _name(words: list[str]) -> str | None:
         words = words[1:]
     out: list[str] = []
     for w in words:
-        if w in _STOP or w.isdigit() or w in BUSINESS_WORDS or w in LEGAL_FORMS:
+        if w in _STOP or w.isdigit() or w in BUSINESS_WORDS or w in LEGAL_FORMS or _is_street(w):
             break
         out.append(w)
     return " ".join(out) if out and len("".join(out)) >= 3 else None

@@ -292,3 +292,24 @@ def test_a_full_card_drops_no_action_a_second_menu_holds_the_rest(running) -> No
     assert len({e["action_id"] for e in menus}) == 2
     click_case(r, AF, b, "timeline")  # from the second menu
     wait_in(r, lambda: case_thread(r, b), "Tijdlijn van signaal")
+
+
+def test_opening_the_form_is_a_read_of_the_case_and_audited(running) -> None:
+    r = running
+    a = report(r, answers={"location": LUCKY})
+    b = report(r, answers={"location": LUCKY_AGAIN})
+    settle(r)
+    view = _related_modal(r, b)
+    assert "private_metadata" in view and '"u"' not in view["private_metadata"]
+    with Session(r.core.engine) as session:
+        seen = session.exec(select(AuditEntry).where(AuditEntry.action == "case.related_viewed")).one()[0]
+    assert seen.actor_id == AF and seen.signal_id == signal_row(r, b).id
+    assert a in json.dumps(seen.data)
+
+
+def test_a_business_named_in_the_description_counts_too(running) -> None:
+    r = running
+    a = report(r, answers={"location": ELSEWHERE, "description": "Ze werkt elke dag bij nagelstudio Lucky Nails."})
+    report(r, answers={"location": LUCKY})
+    settle(r)
+    wait_in(r, lambda: text_of(case_card(r, a)), "1 mogelijk gerelateerd signaal")

@@ -99,3 +99,9 @@ def test_a_case_meeting_or_a_link_is_handling_a_new_case_claims_it(action: CaseA
     decision = decide(new, action)
     assert decision.allowed and decision.implicit_claim and decision.new_status is CaseStatus.IN_PROGRESS
     assert not decide(CaseView(status=CaseStatus.CLOSED, municipality="Breda"), action).allowed
+
+
+@pytest.mark.parametrize("text", ["Nagelstudio Lucky Nails, Hoofdstraat 12", "nagelstudio Lucky Nails Hoofdstraat 12",
+                                  "Ze werkt bij nagelstudio Lucky Nails. Daar slaapt ze ook."])
+def test_a_business_name_ends_at_a_comma_a_street_or_the_end_of_a_sentence(text: str) -> None:
+    assert {t.value for t in tokens(text) if t.kind is MatchKind.BUSINESS} == {"lucky nails"}

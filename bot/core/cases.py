@@ -899,6 +899,26 @@ def case_meetings(session: Session, signal_id: int) -> list[tuple[date, str | No
     return [(date.fromisoformat(ev.data["held_on"]), ev.text) for ev in rows if ev.data.get("held_on")]
 
 
+def related_signals(core: Core, signal_id: int, user: str) -> tuple[Result, list[related.Related]]:
+    """What the Related signals form shows (references, dates, states, why): for the AF or vervanger of
+    the signal's municipality only, each other signal only when they may see both. A read: audited."""
+    with session_scope(core.engine) as session:
+        signal = session.get(Signal, signal_id)
+        if signal is None or signal.purged_at is not None:
+            return Result(False, signal_id, error=Error.UNKNOWN_SIGNAL), []
+        who, ref = access.actor(session, user), access.case_ref(session, signal)
+        permission = can_act_on_case(who, ref, CaseAction.RELATED)
+        if not permission:
+            audit.record(session, user, "case.denied", signal_id=signal_id, subject=CaseAction.RELATED.value,
+                         reason=str(permission.reason), at=core.clock.now())
+            return Result(False, signal_id, signal.reference, error=Error.DENIED, reason=str(permission.reason)), []
+        shown = [r for r in related.related(session, signal)
+                 if can_link_signals(who, ref, access.case_ref(session, session.get(Signal, r.signal_id)))]
+        audit.record(session, user, "case.related_viewed", signal_id=signal_id, subject=signal.reference,
+                     at=core.clock.now(), shown=[r.reference for r in shown])
+        return Result(True, signal_id, signal.reference), shown
+
+
 def set_links(core: Core, signal_id: int, user: str, wanted: Iterable[str | int], *,
               among: Iterable[str | int] | None = None) -> Result:
     """Link this signal to exactly `wanted` (other signal ids): new ones are linked, links left out are

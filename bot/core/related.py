@@ -1,6 +1,6 @@
 """Possibly related signals and the links between them (beleidsstuk: "puzzelstukjes").
 
-Matching: `flows.related.tokens` normalises a signal's location into tokens (address, postcode,
+Matching: `flows.related.tokens` normalises a signal's location (and description) into tokens (address, postcode,
 business); each token is stored only as HMAC-SHA256 with a key derived from the primary
 SIGNAAL_DATA_KEY (HKDF, `models.crypto.derived_key`). The database holds no address in the clear and
 cannot be searched for one without the key; two signals match when they share a digest made with
@@ -54,21 +54,24 @@ def _key() -> tuple[bytes, str]:
     return key, hashlib.sha256(key).hexdigest()[:12]
 
 
-def digests(location: str | None) -> dict[str, MatchKind]:
-    """The keyed digests of a location's tokens, with their kinds (nothing stored here)."""
+def digests(*texts: str | None) -> dict[str, MatchKind]:
+    """The keyed digests of the tokens in these texts (location, description), with their kinds
+    (nothing stored here)."""
     key, _ = _key()
-    return {hmac.new(key, t.material().encode("utf-8"), hashlib.sha256).hexdigest(): t.kind for t in tokens(location)}
+    found = frozenset().union(*(tokens(t) for t in texts))
+    return {hmac.new(key, t.material().encode("utf-8"), hashlib.sha256).hexdigest(): t.kind for t in found}
 
 
 def index(session: Session, signal: Signal) -> int:
-    """(Re)compute a sent signal's digests from its location, in the caller's transaction."""
+    """(Re)compute a sent signal's digests from its location and description (an address or a business
+    named in the story counts too), in the caller's transaction."""
     if signal.id is None:
         return 0
     session.execute(delete(SignalToken).where(col(SignalToken.signal_id) == signal.id))
     if signal.purged_at is not None or signal.status not in CASE_STATES:
         return 0
     _, key_id = _key()
-    found = digests(signal.location)
+    found = digests(signal.location, signal.description)
     for digest, kind in found.items():
         session.add(SignalToken(signal_id=signal.id, kind=kind.value, digest=digest, key_id=key_id))
     session.flush()

@@ -650,7 +650,8 @@ def open_action_modal(ctx: SlackContext, body: dict, action: CaseAction, signal_
     s = _signal(ctx, signal_id)
     if spec is None or spec.modal is None or s is None:
         return
-    open_view(ctx, body, user, spec.modal(ctx, ctx.tr(user), s, meta_of(body, signal_id)))
+    # "u": who opened it, for a modal that reads on their behalf (the submission trusts body["user"] only).
+    open_view(ctx, body, user, spec.modal(ctx, ctx.tr(user), s, {**meta_of(body, signal_id), "u": user}))
 
 
 def act_on_click(ctx: SlackContext, body: dict, action: CaseAction, signal_id: int, user: str) -> None:

@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlmodel import Session
-
 from bot.core import cases as core_cases
 from bot.core import related as core_related
 from bot.core import result as core_result
@@ -50,8 +48,7 @@ def why_related(_: Translate, r: core_related.Related) -> str:
 
 
 def related_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
-    with Session(ctx.core.engine) as session:
-        found = core_related.related(session, s)
+    _result, found = core_cases.related_signals(ctx.core, s.id or 0, str(meta.get("u", "")))
     found = sorted(found, key=lambda r: not r.linked)[:LINKS_MAX]
     tz = ctx.core.settings.tz
     options = [m.option(related_line(_, r, tz), str(r.signal_id), why_related(_, r)) for r in found]
@@ -70,7 +67,7 @@ def related_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, An
     blocks.append(m.context(_("A linked card shows only the other signal's reference, date and state. Each "
                               "signal keeps its own retention period; a link ends when either is removed.")))
     # Only the signals shown are changed: a link beyond the first LINKS_MAX is never undone unseen.
-    shown = {**meta, "shown": [r.signal_id for r in found]}
+    shown = {**{k: v for k, v in meta.items() if k != "u"}, "shown": [r.signal_id for r in found]}
     return modal(_, f"{MODAL}:{CaseAction.RELATED.value}", _("Related signals"), shown, blocks, submit=_("Save"))
 
 
