@@ -177,21 +177,43 @@ class NewPost:
     id: int | None = None
 
 
-def post_many(session: Session, posts: list[NewPost], now: datetime) -> None:
+@dataclass(slots=True)
+class Redraw:
+    """For `post_many`, among the posts: `update` of an existing message, in its place in the order."""
+
+    message_ref_id: int
+    priority: int = INTERACTIVE
+
+
+def post_many(session: Session, posts: list[NewPost | Redraw], now: datetime) -> None:
     """Queue many new messages at once: the same rows `post` writes one by one (each MessageRef and
-    its outbox item, in this order), with one INSERT per table. Sets each post's `id`."""
+    its outbox item, in this order), with one INSERT per table. Sets each post's `id`. A `Redraw` among
+    them queues an update there, as `update` does (none while one for that message is pending)."""
     if not posts:
         return
+    new = [p for p in posts if isinstance(p, NewPost)]
     refs = [column_values(MessageRef, signal_id=p.signal_id, kind=p.kind or p.template, template=p.template,
                           ref=p.ref, recipient=p.recipient, conversation=p.conversation, platform=p.platform,
                           parent_id=p.parent_id,
-                          contains_details=p.contains_details, created_at=now) for p in posts]
-    for item, ref_id in zip(posts, _insert_message_refs(session, without_nulls(MessageRef.__table__, refs)),
-                            strict=True):
-        item.id = ref_id
-    insert_rows(session, OutboxMessage.__table__, without_nulls(OutboxMessage.__table__, [
-        column_values(OutboxMessage, op="post", message_ref_id=p.id, dedupe_key=p.dedupe_key, created_at=now,
-                      next_attempt_at=now, priority=p.priority) for p in posts]))
+                          contains_details=p.contains_details, created_at=now) for p in new]
+    if new:
+        for item, ref_id in zip(new, _insert_message_refs(session, without_nulls(MessageRef.__table__, refs)),
+                                strict=True):
+            item.id = ref_id
+    redraws = {p.message_ref_id for p in posts if isinstance(p, Redraw)}
+    pending = set(session.exec(select(OutboxMessage.message_ref_id).where(
+        col(OutboxMessage.message_ref_id).in_(redraws), OutboxMessage.op == "update",
+        OutboxMessage.status == "pending")).all()) if redraws else set()
+    rows = []
+    for p in posts:
+        if isinstance(p, NewPost):
+            rows.append(column_values(OutboxMessage, op="post", message_ref_id=p.id, dedupe_key=p.dedupe_key,
+                                      created_at=now, next_attempt_at=now, priority=p.priority))
+        elif p.message_ref_id not in pending:
+            pending.add(p.message_ref_id)
+            rows.append(column_values(OutboxMessage, op="update", message_ref_id=p.message_ref_id,
+                                      created_at=now, next_attempt_at=now, priority=p.priority))
+    insert_rows(session, OutboxMessage.__table__, without_nulls(OutboxMessage.__table__, rows))
 
 
 def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[int]:

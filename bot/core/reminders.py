@@ -573,7 +573,7 @@ class _Delivery:
 
     def __init__(self, session: Session, subjects: Subjects, signals: list[Any], now: datetime) -> None:
         self.session, self.subjects, self.now = session, subjects, now
-        self.posts: list[outbox.NewPost] = []
+        self.posts: list[outbox.NewPost | outbox.Redraw] = []
         self._holders: dict[tuple[Any, ...], list[str]] = {}
         self.cards: dict[int, list[Any]] = defaultdict(list)  # signal id -> its case cards, in id order
         self.municipalities: dict[int, Any] = {}
@@ -646,13 +646,16 @@ class _Delivery:
             mention = ([card.recipient] if card.recipient in targets else []) if card.recipient else targets
             if not mention:
                 continue
-            if card.id is None:  # a card queued in this chunk: written first, its reply needs its id
+            fresh = card.id is None
+            if fresh:  # a card queued in this chunk: written first, its reply needs its id
                 self.write()
             # In the card's thread, in the language of that conversation (a DM card: its AF's).
             self._post(template="reminder", kind="reminder", signal_id=signal.id, parent_id=card.id,
                        platform=card.platform, conversation=card.conversation, recipient=card.recipient,
                        ref={**ref, "mention": mention},
                        contains_details=False, dedupe_key=f"{key}:card{card.id}")
+            if not fresh:  # drawn before this deadline passed: redrawn with "termijn verstreken"
+                self.posts.append(outbox.Redraw(card.id, priority=outbox.BACKGROUND))
             sent.append(f"thread {' '.join(mention)}")
         if not sent:
             for user in targets:
