@@ -313,3 +313,20 @@ def test_a_business_named_in_the_description_counts_too(running) -> None:
     report(r, answers={"location": LUCKY})
     settle(r)
     wait_in(r, lambda: text_of(case_card(r, a)), "1 mogelijk gerelateerd signaal")
+
+
+def test_a_closed_case_keeps_showing_its_links(running) -> None:
+    r = running
+    a = report(r, answers={"location": LUCKY})
+    b = report(r, answers={"location": LUCKY_AGAIN})
+    settle(r)
+    a_id, b_id = signal_row(r, a).id, signal_row(r, b).id
+    assert core_cases.set_links(r.core, a_id, AF, [b_id]).ok
+    assert core_cases.conclude(r.core, a_id, AF, "geen", "Geen aanwijzingen.").ok
+    assert core_cases.feedback(r.core, a_id, AF, "Dank je wel voor je signaal.").ok
+    assert core_cases.close(r.core, a_id, AF).ok
+    settle(r)
+    closed = wait_in(r, lambda: text_of(case_card(r, a)), "Afgesloten")
+    assert f"Gekoppeld aan {b}" in closed
+    wait_in(r, lambda: text_of(case_card(r, b)), f"Gekoppeld aan {a} · ")
+    assert "Afgesloten" in text_of(case_card(r, b)).split(f"Gekoppeld aan {a}")[1][:60]

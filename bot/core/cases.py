@@ -323,6 +323,10 @@ class _Step:
     def refresh_cards(self) -> None:
         for card in cards_of(self.session, self.sid):
             outbox.update(self.session, card, now=self.now)
+        # Linked signals' cards show this one's state: they follow (their own activity time does not).
+        for other in sorted(related.linked_ids(self.session, self.sid)):
+            for card in cards_of(self.session, other):
+                outbox.update(self.session, card, now=self.now)
         self.signal.updated_at = self.now
         self.session.add(self.signal)
 

@@ -229,7 +229,8 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
                 feedback_at=signal.first_feedback_at)
     if signal.status == CaseStatus.CLOSED:
         routed = session.exec(select(Handover.partner_key).where(Handover.signal_id == signal.id)).all()
-        return CaseCard(**base, closed=ClosedCase(
+        linked = tuple(r for r in related.related(session, signal) if r.linked)  # reference, date, state only
+        return CaseCard(**base, linked=linked, closed=ClosedCase(
             closed_at=signal.closed_at or signal.updated_at, referred_to_care=signal.referred_to_care or None,
             routed_to=tuple(names.get(k, k) for k in dict.fromkeys(routed)), feedback_at=signal.first_feedback_at,
             without_feedback=bool(signal.no_feedback_reason), feedback_not_asked=not signal.wants_feedback))

@@ -241,6 +241,9 @@ def case_card(ctx: RenderContext) -> Rendered:
         blocks.append(m.section("🔔 *" + note + "*", **({"accessory": seen} if seen else {})))
     if card.closed is not None:
         blocks += closed_summary(ctx, card.closed)
+        linked = related_lines(ctx, card)  # the closed summary keeps its links (never possible matches)
+        if linked:
+            blocks.append(m.context("\n".join(linked)))
     else:
         done = done_lines(ctx, card)
         if done:
