@@ -50,6 +50,12 @@ STAFF = {
 }
 
 
+# What the bench's `/signaal` commands carry when a reporter's earlier draft is still open: a plain
+# `/signaal` beside an open draft asks "verder gaan of opnieuw beginnen?" in its ack and starts nothing
+# (issue 14), a description starts a new signal as before (and names the open draft in the DM).
+SLASH_TEXT = "Twee mannen slapen in de keuken van het restaurant"
+
+
 def reporters(n: int = CLIENTS) -> list[str]:
     return [f"U0BENCH{i:03d}" for i in range(1, n + 1)]
 

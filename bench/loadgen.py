@@ -19,7 +19,7 @@ import uuid
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from bench.common import sign
+from bench.common import SLASH_TEXT, sign
 
 VERIFICATION_TOKEN = "sandbox-verification-token"
 
@@ -28,7 +28,7 @@ def slash_form(user: str, channel: str, response_url: str) -> str:
     return urlencode({
         "token": VERIFICATION_TOKEN, "team_id": "T0SANDBOX", "team_domain": "sandbox", "channel_id": channel,
         "channel_name": "directmessage", "user_id": user, "user_name": user.lower(), "command": "/signaal",
-        "text": "", "api_app_id": "A0APP00001", "is_enterprise_install": "false", "response_url": response_url,
+        "text": SLASH_TEXT, "api_app_id": "A0APP00001", "is_enterprise_install": "false", "response_url": response_url,
         "trigger_id": f"{int(time.time())}.{uuid.uuid4().hex}",
     })
 

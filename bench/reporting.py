@@ -13,7 +13,18 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from bench.common import ANSWERS, CLIENTS, SECRET, Metric, Part, Scratch, get_json, percentile, reporters
+from bench.common import (
+    ANSWERS,
+    CLIENTS,
+    SECRET,
+    SLASH_TEXT,
+    Metric,
+    Part,
+    Scratch,
+    get_json,
+    percentile,
+    reporters,
+)
 from bench.harness import make_fake, start_project
 from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack, MessageEvent
@@ -218,11 +229,14 @@ def run(scratch: Scratch, window: float = 60.0, quiet: int = 20, database: str =
     try:
         driver = SlackDriver(server.events_url, SECRET, fake)
         users = reporters(CLIENTS)
-        # quiet: one reporter, one slash command at a time (the draft is left open)
-        solo = Reporter(users[0], fake, driver, inbox)
+        # quiet: one reporter of their own, one slash command at a time (each draft is left open, so each
+        # later command carries a description to start a new signal: SLASH_TEXT)
+        solo_user = reporters(CLIENTS + 1)[-1]
+        fake.ensure_user(solo_user)
+        solo = Reporter(solo_user, fake, driver, inbox)
         for _ in range(quiet):
             t_send = time.time()
-            solo._ok(driver.slash(solo.user))
+            solo._ok(driver.slash(solo.user, text=SLASH_TEXT))
             solo.cursor, msg = inbox.next_posted(solo.dm, solo.cursor, lambda m: _actions(m, "q:"))
             solo.sent[int(_actions(msg, "q:")["block_id"].split(":")[1])] = t_send
         quiet_ms = _ttfq([solo], fake)

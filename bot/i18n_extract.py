@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("bot", "flows")
 KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}  # _.ngettext(singular, plural, n): plural forms
 YAML_TEXT_KEYS = ("prompt", "hint", "label", "description", "text", "button", "title")
-YAML_FILES = ("flows/questionnaire.yaml", "flows/knowledge.yaml")
+YAML_FILES = ("flows/questionnaire.yaml", "flows/knowledge.yaml", "flows/classification.yaml")
 
 
 def _yaml_texts(node: object) -> Iterator[str]:

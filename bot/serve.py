@@ -138,6 +138,23 @@ def socket_mode_handler(bot: Bot):  # noqa: ANN201 - slack_bolt's SocketModeHand
     return SocketModeHandler(bot.app, bot.settings.slack_app_token)
 
 
+SOCKET_CLOSE_SECONDS = 10.0
+
+
+def close_socket_mode(handler: Any, timeout: float = SOCKET_CLOSE_SECONDS) -> bool:
+    """Close the Socket Mode connection, waiting at most `timeout`: slack_sdk's close joins its
+    threads without a limit, and one of them can stay in a socket read under load — the stop (and the
+    bot's own shutdown behind it: the outbox, the work of acked requests) must not hang on that. Its
+    threads are daemons: they end with the process. Whether it closed in time."""
+    closer = threading.Thread(target=handler.close, name="socket-mode-close", daemon=True)
+    closer.start()
+    closer.join(timeout)
+    if closer.is_alive():
+        log.warning("the Socket Mode connection did not close within %.0fs; going on with the shutdown", timeout)
+        return False
+    return True
+
+
 def _socket_mode(bot: Bot) -> int:
     handler = socket_mode_handler(bot)
     stop = threading.Event()
@@ -150,6 +167,6 @@ def _socket_mode(bot: Bot) -> int:
              bot.settings.health_port)
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    handler.close()
+    close_socket_mode(handler)
     probes.stop()
     return 0

@@ -54,11 +54,13 @@ class CaseAction(StrEnum):
     SEEN = "seen"  # gezien: the AF saw the reporter's new information (nothing else changes)
     CASE_MEETING = "case_meeting"  # ingebracht in het casusoverleg (Zorg- en Veiligheidshuis), §4
     RELATED = "related"  # gerelateerde signalen: link or unlink possibly related signals
+    RECLASSIFY = "reclassify"  # gegevens aanpassen: the AF corrects form, acute, minor, sector, target group
 
 
 class Conclusion(StrEnum):
     GEEN = "geen"  # geen mensenhandel: no trafficking (refer to care if there are other worries)
-    VERDER_ONDERZOEK = "verder_onderzoek"  # verder onderzoek en afstemming nodig: more investigation
+    VERDER_ONDERZOEK = "verder_onderzoek"  # verder onderzoek en afstemming nodig: more investigation (care may
+    # start already: a referral to care is possible here too)
     WEL = "wel"  # wel mensenhandel: trafficking
 
 
@@ -74,7 +76,7 @@ class Reason(StrEnum):
     UNKNOWN_CONCLUSION = "unknown_conclusion"
     RATIONALE_REQUIRED = "rationale_required"
     RATIONALE_TOO_LONG = "rationale_too_long"
-    REFERRAL_ONLY_WITH_GEEN = "referral_only_with_geen"
+    REFERRAL_NOT_WITH_WEL = "referral_not_with_wel"  # care for a victim goes through the meldroute (ZoCo)
     CARE_ORGANISATION_REQUIRED = "care_organisation_required"
     TEXT_TOO_LONG = "text_too_long"
     NOT_ALLOWED = "not_allowed"
@@ -108,8 +110,11 @@ TRANSITIONS: Mapping[CaseStatus, Mapping[CaseAction, CaseStatus]] = MappingProxy
     {
         _S.DRAFT: MappingProxyType({}),
         _S.CANCELLED: MappingProxyType({}),
-        _S.NEW: MappingProxyType({_A.CLAIM: _S.IN_PROGRESS, _A.TIMELINE: _S.NEW, _A.SEEN: _S.NEW, **_HANDLING}),
-        _S.IN_PROGRESS: MappingProxyType({_A.TIMELINE: _S.IN_PROGRESS, _A.SEEN: _S.IN_PROGRESS, **_HANDLING}),
+        _S.NEW: MappingProxyType({_A.CLAIM: _S.IN_PROGRESS, _A.TIMELINE: _S.NEW, _A.SEEN: _S.NEW,
+                                  _A.RECLASSIFY: _S.NEW, **_HANDLING}),
+        _S.IN_PROGRESS: MappingProxyType({_A.TIMELINE: _S.IN_PROGRESS, _A.SEEN: _S.IN_PROGRESS,
+                                          _A.RECLASSIFY: _S.IN_PROGRESS, **_HANDLING}),
+        # A closed case is corrected after reopening it (the card shows a summary only).
         _S.CLOSED: MappingProxyType({_A.TIMELINE: _S.CLOSED, _A.REOPEN: _S.IN_PROGRESS, _A.SEEN: _S.CLOSED}),
     }
 )
@@ -117,6 +122,9 @@ TRANSITIONS: Mapping[CaseStatus, Mapping[CaseAction, CaseStatus]] = MappingProxy
 # Actions that only read; they never claim a new case (a backup glancing at the history of a
 # signal, or marking the reporter's words as seen, must not take it over from the AF).
 READ_ONLY: frozenset[CaseAction] = frozenset({_A.TIMELINE, _A.SEEN})
+# Actions that never claim a new case either: correcting the classification (a vervanger fixing
+# "acuut" on a waiting case) is not taking it over; the acute ladder keeps chasing a claim.
+NO_CLAIM: frozenset[CaseAction] = READ_ONLY | {_A.RECLASSIFY}
 
 # Button order follows the meldroute: enrich, advise, conclude, route, outcome, feedback, close.
 _ORDER: tuple[CaseAction, ...] = (
@@ -132,6 +140,7 @@ _ORDER: tuple[CaseAction, ...] = (
     _A.MESSAGE_REPORTER,
     _A.NOTE,
     _A.RELATED,
+    _A.RECLASSIFY,
     _A.CLOSE,
     _A.REOPEN,
     _A.SEEN,
@@ -151,6 +160,7 @@ class CaseView:
     feedback_given: bool = False
     acute: bool = False  # acuut: act now, engage AVIM directly
     minor: bool = False  # a minor (minderjarige) is involved
+    minor_possible: bool = False  # "weet ik niet": maybe a minor (a "mogelijk" Veilig Thuis suggestion)
     form: Form = Form.UNKNOWN
     open_consultations: int = 0  # advice asked, not yet recorded
     open_handovers: int = 0  # routed, no outcome recorded yet
@@ -180,7 +190,7 @@ class ConclusionRecord:
 
     conclusion: Conclusion
     rationale: str  # onderbouwing
-    referred_to_care: bool = False  # only with `geen`: referred to a (care) organisation
+    referred_to_care: bool = False  # with `geen` or `verder_onderzoek`: referred to a (care) organisation
     care_organisation: str | None = None
 
 
@@ -231,7 +241,8 @@ def decide(case: CaseView, action: CaseAction | str, **inputs: Any) -> Decision:
 
     Inputs by action:
       conclude: ``conclusion`` (Conclusion or its value), ``rationale`` (1..1000 chars),
-                ``referred_to_care`` (bool, only with geen), ``care_organisation`` (required if referred);
+                ``referred_to_care`` (bool, with geen or verder onderzoek, not with wel: a victim's care
+                goes through the meldroute), ``care_organisation`` (required if referred);
       close:    ``confirm_no_feedback_reason`` when the reporter wanted feedback and had none;
                 ``no_route_reason`` when the conclusion is "wel mensenhandel" and nothing was routed
                 (Bijlage 1: "Conclusie: wel mensenhandel → melden aan").
@@ -251,7 +262,7 @@ def decide(case: CaseView, action: CaseAction | str, **inputs: Any) -> Decision:
         return _refuse(action, Reason.NOT_ALLOWED)
 
     implicit_claim = (
-        case.status is _S.NEW and case.claimed_by is None and action is not _A.CLAIM and action not in READ_ONLY
+        case.status is _S.NEW and case.claimed_by is None and action is not _A.CLAIM and action not in NO_CLAIM
     )
     new_status = table[action]
     if implicit_claim and new_status is _S.NEW:
@@ -317,8 +328,8 @@ def _check_conclusion(inputs: Mapping[str, Any]) -> ConclusionRecord | Reason:
         return Reason.RATIONALE_TOO_LONG
     referred = bool(inputs.get("referred_to_care", False))
     organisation = _clean(inputs.get("care_organisation"))
-    if referred and conclusion is not Conclusion.GEEN:
-        return Reason.REFERRAL_ONLY_WITH_GEEN
+    if referred and conclusion is Conclusion.WEL:
+        return Reason.REFERRAL_NOT_WITH_WEL
     if referred and organisation is None:
         return Reason.CARE_ORGANISATION_REQUIRED
     if organisation is not None and len(organisation) > ORGANISATION_MAX:

@@ -13,7 +13,7 @@ import yaml
 
 DEFAULT_PATH = Path(__file__).with_name("questionnaire.yaml")
 QUESTION_TYPES = {"municipality", "choice", "multi", "text"}
-NOTICE_KINDS = {"emergency", "minor", "info"}
+NOTICE_KINDS = {"emergency", "minor", "minor_unknown", "info"}
 # Free-text answers are stored only in the signal's encrypted columns (`models.Signal.description`,
 # `.location`); a text question under any other key would keep its answer readable in the database.
 ENCRYPTED_TEXT_KEYS = frozenset({"description", "location"})

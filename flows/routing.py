@@ -22,6 +22,7 @@ ZOCO = "zoco"  # zorgcoördinator mensenhandel: regional care coordinator
 NLA = "nla"  # Nederlandse Arbeidsinspectie: labour inspectorate
 RIEC = "riec"  # Taskforce RIEC Brabant-Zeeland
 VEILIG_THUIS = "veilig-thuis"  # advice and reporting centre for domestic violence and child abuse
+JEUGDZORG = "jeugdzorg"  # youth care and child protection (the policy's youth partner)
 COMENSHA = "comensha"  # national coordination centre against trafficking
 # The region's ketenregisseur (chain director, §3.2), consulted like a partner: whoever holds the
 # ketenregisseur role answers (flows.permissions.Actor.partners).
@@ -63,6 +64,7 @@ class RouteSuggestion:
     urgent: bool
     reason: str
     priority: int
+    possible: bool = False  # only maybe needed ("weet ik niet" of a minor): never ticked in advance
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class Meldroute:
     routes: tuple[tuple[Form, tuple[RouteStep, ...]], ...]
     acute: tuple[RouteStep, ...]
     minor: tuple[RouteStep, ...]
+    minor_possible: tuple[RouteStep, ...]
     consultation: tuple[str, ...]
     source: str
 
@@ -97,23 +100,27 @@ def _default() -> Meldroute:
 
 
 def suggest_route(
-    form: Form | str, acute: bool, minor: bool, meldroute: Meldroute | None = None
+    form: Form | str, acute: bool, minor: bool, meldroute: Meldroute | None = None, *,
+    minor_possible: bool = False,
 ) -> list[RouteSuggestion]:
     """Partners to route a case to, deduplicated, in the order to approach them.
 
     Urgent partners (acute) come first, then by priority, then in the order of the data (form route
-    before modifiers). A partner named twice keeps its most urgent / earliest entry.
+    before modifiers). A partner named twice keeps its most urgent / earliest entry. `minor_possible`
+    ("weet ik niet"; ignored when a minor is involved for sure) adds its partners as "mogelijk".
     """
     data = meldroute or load_meldroute()
-    steps = list(data.route(Form(form)))
+    steps = [(s, False) for s in data.route(Form(form))]
     if acute:
-        steps += data.acute
+        steps += [(s, False) for s in data.acute]
     if minor:
-        steps += data.minor
-    ranked = sorted(enumerate(steps), key=lambda item: (not item[1].urgent, item[1].priority, item[0]))
+        steps += [(s, False) for s in data.minor]
+    elif minor_possible:
+        steps += [(s, True) for s in data.minor_possible]
+    ranked = sorted(enumerate(steps), key=lambda item: (not item[1][0].urgent, item[1][0].priority, item[0]))
     seen: set[str] = set()
     result: list[RouteSuggestion] = []
-    for _, step in ranked:
+    for _, (step, possible) in ranked:
         if step.partner in seen:
             continue
         seen.add(step.partner)
@@ -124,6 +131,7 @@ def suggest_route(
                 urgent=step.urgent,
                 reason=step.reason,
                 priority=step.priority,
+                possible=possible,
             )
         )
     return result
@@ -132,10 +140,11 @@ def suggest_route(
 def preselected(form: Form | str, suggestions: list[RouteSuggestion]) -> list[str]:
     """The partners the route form ticks in advance. For a known form, the meldroute's suggestion
     (Bijlage 1). For "weet ik niet" nobody: the form is not known, so one click must not hand an
-    unclear signal to the police; the AF reads the suggestions with their reasons and ticks them."""
+    unclear signal to the police; the AF reads the suggestions with their reasons and ticks them.
+    A "mogelijk" partner (maybe a minor) is never ticked in advance either."""
     if Form(form) is Form.UNKNOWN:
         return []
-    return [s.partner_key for s in suggestions]
+    return [s.partner_key for s in suggestions if not s.possible]
 
 
 def split_handovers(chosen: list[str], already_routed: set[str], send_again: bool) -> tuple[list[str], list[str]]:
@@ -190,9 +199,11 @@ def _parse(root: Node) -> Meldroute:
         routes.append((form, _steps(routes_map[form.value], known)))
 
     modifiers = root.child("modifiers")
-    modifiers.mapping(allowed=("acute", "minor"))
+    present = modifiers.mapping(allowed=("acute", "minor", "minor_possible"))
     acute = _steps(modifiers.child("acute"), known)
     minor = _steps(modifiers.child("minor"), known)
+    # Optional, for a region's file written before issue 15: no "mogelijk" suggestion then.
+    minor_possible = _steps(present["minor_possible"], known) if "minor_possible" in present else ()
 
     consultation: list[str] = []
     for node in root.child("consultation").items():
@@ -206,6 +217,7 @@ def _parse(root: Node) -> Meldroute:
         routes=tuple(routes),
         acute=acute,
         minor=minor,
+        minor_possible=minor_possible,
         consultation=tuple(consultation),
         source=root.file,
     )

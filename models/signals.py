@@ -37,10 +37,16 @@ class Signal(SQLModel, table=True):
     current_question: str | None = Field(default=None, max_length=60)
     step: int = Field(default=0)
     editing: bool = Field(default=False)
+    # The case's working fields: the reporter's answers at first, the AF's classification once corrected
+    # (`classified_at`; the reporter's own answers stay in `answers`). Keys of options only.
     form: str | None = Field(default=None, max_length=20)
     sector: str | None = Field(default=None, max_length=40)
     acute: bool = Field(default=False)
     minor: bool = Field(default=False)
+    minor_possible: bool = Field(default=False)  # minor "weet ik niet" (flows.classification.Minor.UNKNOWN)
+    target_group: str | None = Field(default=None, max_length=40)  # flows/classification.yaml; set by the AF
+    classified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    classified_by: str | None = Field(default=None, max_length=255)
     wants_feedback: bool = Field(default=True)
     description: str | None = Field(default=None, sa_type=EncryptedText)
     location: str | None = Field(default=None, sa_type=EncryptedText)
@@ -97,6 +103,7 @@ class Handover(SQLModel, table=True):
     routed_by: str | None = Field(default=None, max_length=255)
     routed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expected_outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    outcome: str | None = Field(default=None, sa_type=EncryptedText)
+    outcome_kind: str | None = Field(default=None, max_length=40)  # flows/classification.yaml partner_outcomes
+    outcome: str | None = Field(default=None, sa_type=EncryptedText)  # the optional note beside it
     outcome_by: str | None = Field(default=None, max_length=255)
     outcome_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -17,7 +17,7 @@ from bot.sandbox.driver import SlackDriver
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.server import ThreadedServer
 from bot.sandbox.socket_mode import SocketModeServer
-from bot.serve import socket_mode_handler
+from bot.serve import close_socket_mode, socket_mode_handler
 from bot.slack.http import make_asgi
 from models.db import make_engine, session_scope
 from tests.databases import database_url as database_url  # the fixture, shared with tests/core
@@ -79,7 +79,7 @@ class Running:
 
     def stop(self) -> None:
         if self.handler is not None:
-            self.handler.close()
+            close_socket_mode(self.handler)
         if self.socket is not None:
             self.socket.stop()
         if self.server is not None:

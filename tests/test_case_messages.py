@@ -115,7 +115,7 @@ def test_routing_records_each_hand_over_with_its_expected_outcome_date(running) 
     click_case(r, AF, reference, "record_outcome")
     view = modal_of(r, AF, "case_modal:record_outcome")
     handover = next(b for b in view["blocks"] if b.get("block_id") == "handover")["element"]["options"][0]["value"]
-    submit(r, AF, view, {"handover": handover, "text": "NLA start een inspectie."})
+    submit(r, AF, view, {"handover": handover, "outcome": "onderzoek_gestart", "text": "NLA start een inspectie."})
     wait_in(r, lambda: case_thread(r, reference), "NLA start een inspectie.")
     wait_in(r, lambda: text_of(case_card(r, reference)), "uitkomst ontvangen")
 
@@ -140,7 +140,8 @@ def test_every_step_emits_the_agreed_events(running) -> None:
         consulted = core_cases.consult(core, sid, AF, ["zoco"], "Advies?")
         assert core_cases.give_advice(core, consulted.data["consultations"][0], ZOCO, "Advies.").ok
         routed = core_cases.route(core, sid, AF, ["avim"])
-        assert core_cases.record_outcome(core, routed.data["handovers"][0], AVIM, "Opgepakt door politie.").ok
+        assert core_cases.record_outcome(core, routed.data["handovers"][0], AVIM, "Opgepakt door politie.",
+                                         kind="onderzoek_gestart").ok
         assert core_cases.conclude(core, sid, AF, "wel", "Bevestigd.").ok
         assert core_cases.feedback(core, sid, AF, "Dank je wel.").ok
         assert core_cases.close(core, sid, AF).ok

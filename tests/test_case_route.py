@@ -143,7 +143,8 @@ def test_one_signal_per_form_travels_the_whole_route(running, form) -> None:
     partner = ZOCO
     handover = dm_with(r, partner, reference, "Overdracht")
     r.driver.click(partner, handover, "partner:outcome")
-    submit(r, partner, modal_of(r, partner, "partner_outcome"), {"text": "Slachtoffers in opvang geplaatst."})
+    submit(r, partner, modal_of(r, partner, "partner_outcome"), {"outcome": "zorgtraject_gestart",
+                                                                     "text": "Slachtoffers in opvang geplaatst."})
     wait_in(r, lambda: case_thread(r, reference), "Slachtoffers in opvang geplaatst.")
     card_text = wait_in(r, lambda: text_of(case_card(r, reference)), "uitkomst ontvangen")
     assert "Zorgcoördinator" in card_text

@@ -319,3 +319,22 @@ def test_charts_whose_process_died_after_slack_took_them_are_not_uploaded_twice(
     with Session(r.core.engine) as session:
         stored = session.get(MessageRef, msg.id)
         assert stored is not None and stored.message_id == message["files"][0]["id"]
+
+
+def test_the_figures_show_target_groups_and_outcome_kinds_with_small_counts_hidden() -> None:
+    from bot.core import yearreport
+    from bot.slack.stats_views import breakdown_blocks
+    from flows import questionnaire
+
+    now = datetime(2027, 3, 4, tzinfo=UTC)
+    report = stats.Report(start=now, end=now, now=now, threshold=5)
+    report.breakdowns = {"target_group": {"arbeidsmigrant": (7, 6), "lvb": (2, 1)}}
+    report.partners = [stats.PartnerFigure("avim", "AVIM", handed_over=9, outcome_reported=8,
+                                           outcomes={"onderzoek_gestart": 6, "geen_vervolg": 2})]
+    text = str(breakdown_blocks(translator("nl"), report, questionnaire.load()))
+    assert "Per doelgroep" in text and "Arbeidsmigrant: 7 signalen, waarvan 6" in text
+    assert "Iemand met een licht verstandelijke beperking (LVB): &lt; 5 signalen" in text
+    assert "onderzoek gestart: 6" in text and "geen vervolg: &lt; 5" in text
+    rows = yearreport.csv_rows("Breda", report)
+    assert ("Breda", "partner_outcome:geen_vervolg", "", "partner", "avim", "< 5") in rows
+    assert ("Breda", "signals", "", "target_group", "lvb", "< 5") in rows

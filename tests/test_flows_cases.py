@@ -56,6 +56,7 @@ def test_the_enum_values_are_the_agreed_keys() -> None:
         "seen",
         "case_meeting",
         "related",
+        "reclassify",
     }
 
 
@@ -198,7 +199,7 @@ def test_a_referral_belongs_to_the_conclusion_no_trafficking() -> None:
     decision = decide(
         in_progress(), A.CONCLUDE, conclusion="wel", rationale="r", referred_to_care=True, care_organisation="X"
     )
-    assert decision.reason is Reason.REFERRAL_ONLY_WITH_GEEN
+    assert decision.reason is Reason.REFERRAL_NOT_WITH_WEL
 
 
 def test_a_conclusion_can_be_revised_while_in_progress() -> None:
@@ -288,6 +289,7 @@ def test_buttons_follow_the_meldroute_for_a_case_in_progress() -> None:
         A.FEEDBACK,
         A.MESSAGE_REPORTER,
         A.NOTE,
+        A.RECLASSIFY,
         A.CLOSE,
         A.TIMELINE,
     ]

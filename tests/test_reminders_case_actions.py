@@ -89,7 +89,8 @@ def test_the_partner_reports_the_outcome_straight_from_the_reminder(running) -> 
     [reminder] = partner_reminders(r, AVIM)
     assert "partner:outcome" in text_of(reminder) and "Graag onderzoek" not in text_of(reminder)
     assert r.driver.click(AVIM, reminder, "partner:outcome").status == 200
-    submit(r, AVIM, modal_of(r, AVIM, "partner_outcome"), {"text": "Onderzoek gestart."})
+    submit(r, AVIM, modal_of(r, AVIM, "partner_outcome"),
+           {"outcome": "onderzoek_gestart", "text": "Onderzoek gestart."})
     r.fake.wait_for(lambda: "Afgehandeld" in text_of(partner_reminders(r, AVIM)[0]))
     assert deadlines(r, reference)["outcome_missing"].state == "sent"
     assert sent(travel(r, local(2027, 6, 1, 10, 0))) == []

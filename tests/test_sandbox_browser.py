@@ -121,8 +121,10 @@ def report_through_the_ui(page) -> str:  # noqa: ANN001
     answer_select(page, "Horeca")
     wait_question(page, "binnen")
     answer_select(page, "Aan de balie / RNI-loket")
-    # Free text goes through a modal, so it does not stay behind in Slack as a message.
-    last_question(page).get_by_role("button").first.click()
+    # Free text goes through a modal, so it does not stay behind in Slack as a message. (Waited for by
+    # name: every question also has Annuleren, so "the first button" could be the previous question's.)
+    wait_question(page, "Beschrijf wat je hebt gezien")
+    answer_button(page, "Beschrijving schrijven")
     modal = page.get_by_role("dialog")
     modal.locator("textarea, input").first.fill(
         "Twee mannen slapen in de keuken van het restaurant en werken 7 dagen per week.")

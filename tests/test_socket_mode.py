@@ -65,3 +65,26 @@ def test_an_ack_with_the_matching_envelope_id_is_the_response(fake) -> None:
         assert fake.ephemerals_for("U0REP00001")[-1]["text"] == "hoi"
     finally:
         server.stop()
+
+
+def test_a_socket_mode_close_that_hangs_does_not_hold_up_the_shutdown(caplog) -> None:  # noqa: ANN001
+    """slack_sdk's close joins its threads without a limit; the bot's stop waits at most a moment for it."""
+    import threading
+    import time
+
+    from bot.serve import close_socket_mode
+
+    released = threading.Event()
+
+    class Stuck:
+        def close(self) -> None:
+            released.wait(30)
+
+    started = time.monotonic()
+    try:
+        assert close_socket_mode(Stuck(), timeout=0.2) is False
+    finally:
+        released.set()
+    assert time.monotonic() - started < 5
+    assert "did not close" in caplog.text
+    assert close_socket_mode(type("Quick", (), {"close": lambda self: None})(), timeout=5) is True

@@ -65,7 +65,7 @@ def whole_route(r) -> Route:  # noqa: ANN001
     act(r, AF, reference, "route", {"partners": ["avim"], "text": ROUTE_MESSAGE, "share": ["yes"]})
     handover = dm_with(r, AVIM, reference, "Overdracht")
     r.driver.click(AVIM, handover, "partner:outcome")
-    submit(r, AVIM, modal_of(r, AVIM, "partner_outcome"), {"text": OUTCOME})
+    submit(r, AVIM, modal_of(r, AVIM, "partner_outcome"), {"outcome": "onderzoek_gestart", "text": OUTCOME})
     r.fake.wait_for(lambda: signal_row(r, reference).status == "in_progress")
     act(r, AF, reference, "feedback", {"text": FEEDBACK})
     settle(r)

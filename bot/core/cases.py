@@ -37,6 +37,7 @@ from flows.cases import (
     decide,
     still_open,
 )
+from flows.classification import Classification, Problem, Reclassification, check_outcome, minor_of, reclassify
 from flows.permissions import (
     Actor,
     CaseRef,
@@ -80,6 +81,7 @@ REOPENED = "reopened"
 CASE_MEETING = "case_meeting"  # ingebracht in het casusoverleg (Zorg- en Veiligheidshuis): date, outcome
 LINKED = "linked"  # linked to a related signal (data: other, reference)
 UNLINKED = "unlinked"
+RECLASSIFIED = "reclassified"  # the AF corrected the classification; data: changes {field: [before, after]}
 
 # Kinds the reporter may see (and only in their own thread): what the AF sent them, their own words.
 REPORTER_KINDS = frozenset({CLAIMED, INFO_REQUESTED, REPORTER_ANSWER, REPORTER_MESSAGE, MESSAGE_TO_REPORTER,
@@ -111,7 +113,8 @@ def case_view(session: Session, signal: Signal) -> CaseView:
         status=status, municipality=muni.name if muni else "",
         conclusion=Conclusion(signal.conclusion) if signal.conclusion else None, claimed_by=signal.claimed_by,
         wants_feedback=signal.wants_feedback, feedback_given=signal.first_feedback_at is not None,
-        acute=signal.acute, minor=signal.minor, form=form, open_consultations=len(open_consults),
+        acute=signal.acute, minor=signal.minor, minor_possible=bool(signal.minor_possible) and not signal.minor,
+        form=form, open_consultations=len(open_consults),
         open_handovers=sum(1 for at in handovers if at is None), routed=len(handovers),
         new_from_reporter=new_from_reporter(session, signal), related=related.count(session, signal),
     )
@@ -162,12 +165,23 @@ def open_question(session: Session, signal_id: int) -> int | None:
 
 
 def route_suggestion(signal: Signal) -> list[RouteSuggestion]:
-    """The meldroute's partners for this signal: by form, plus acute (AVIM now) and minor (Veilig Thuis)."""
+    """The meldroute's partners for this signal (its working fields: the AF's classification once
+    corrected): by form, plus acute (AVIM now), minor (Veilig Thuis) or maybe a minor ("mogelijk")."""
+    return suggest_route(form_of(signal), signal.acute, signal.minor, minor_possible=bool(signal.minor_possible))
+
+
+def form_of(signal: Signal) -> Form:
     try:
-        form = Form(signal.form or "unknown")
+        return Form(signal.form or "unknown")
     except ValueError:
-        form = Form.UNKNOWN
-    return suggest_route(form, signal.acute, signal.minor)
+        return Form.UNKNOWN
+
+
+def classification_of(signal: Signal) -> Classification:
+    """The case's working fields as the AF's classification (flows.classification)."""
+    return Classification(form_of(signal), bool(signal.acute), minor_of(bool(signal.minor),
+                                                                        bool(signal.minor_possible)),
+                          signal.sector or None, signal.target_group or None)
 
 
 def consultation_partners(session: Session) -> list[Partner]:
@@ -780,13 +794,17 @@ def route(core: Core, signal_id: int, user: str, partners: Iterable[str], *, exp
     return _step_run(core, fn)
 
 
-def record_outcome(core: Core, handover_id: int, user: str, outcome: str, *,
-                   signal_id: int | None = None) -> Result:
+def record_outcome(core: Core, handover_id: int, user: str, outcome: str | None, *,
+                   signal_id: int | None = None, kind: str | None = None) -> Result:
     """The partner (a member in Slack, on their own hand-over) reports the outcome of a hand-over; with
-    `signal_id` it is the AF's form (by hand), for the AF or backup of that signal's municipality only."""
+    `signal_id` it is the AF's form (by hand), for the AF or backup of that signal's municipality only.
+    `kind` is one of the list (flows/classification.yaml partner_outcomes), `outcome` an optional note."""
 
     def fn(session: Session) -> Result:
-        text = _text(outcome)
+        text = _text(outcome, required=False)
+        checked = check_outcome(kind)
+        if isinstance(checked, Problem):
+            raise _Stop(Result(False, signal_id, error=Error.INVALID, reason=str(checked)))
         h = session.get(Handover, handover_id)
         if h is None:
             raise _Stop(Result(False, signal_id, error=Error.UNKNOWN_SIGNAL))
@@ -796,18 +814,53 @@ def record_outcome(core: Core, handover_id: int, user: str, outcome: str, *,
                     partner=None if signal_id is not None else h.partner_key)
         if h.outcome_at is not None:
             raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.ALREADY_ANSWERED))
-        h.outcome, h.outcome_by, h.outcome_at = text, user, st.now
+        h.outcome_kind, h.outcome, h.outcome_by, h.outcome_at = checked, text, user, st.now
         session.add(h)
-        ev = st.event(OUTCOME, text, handover=h.id, partner=h.partner_key,
+        ev = st.event(OUTCOME, text, handover=h.id, partner=h.partner_key, outcome=checked,
                       manual=st.actor.handles(st.ref.municipality))
         _update_messages(st, "partner_handover", "handover", h.id or 0)
         st.emit(events.OUTCOME_RECORDED, handover=h)
         st.to_case_threads(ev)
-        st.audit("case.outcome_recorded", partner=h.partner_key)
+        st.audit("case.outcome_recorded", partner=h.partner_key, kind=checked)
         st.refresh_cards()
         return st.result(handover=h.id)
 
     return _step_run(core, fn)
+
+
+def reclassify_case(core: Core, signal_id: int, user: str, *, form: str, acute: bool, minor: str,
+                    sector: str | None, target_group: str | None) -> Result:
+    """Gegevens aanpassen: the AF (or vervanger) corrects form, acute, minor, sector and target group.
+    The reporter's answers stay on record (`Signal.answers`); the working fields change, so route
+    suggestions, reminders (the acute ladder) and figures follow the AF. It never claims the case
+    (flows.cases.NO_CLAIM). One case event with the changes (option keys only), one audit entry."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.RECLASSIFY)
+        sectors = [o.key for o in core.questionnaire.get("sector").options] if core.questionnaire.has("sector") \
+            else []
+        checked = reclassify(classification_of(st.signal), form=form, acute=acute, minor=minor,
+                             sector=sector or None, target_group=target_group or None, sectors=sectors)
+        if isinstance(checked, Problem):
+            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.INVALID, reason=str(checked)))
+        _apply_classification(st, checked)
+        ev = st.event(RECLASSIFIED, changes={k: list(v) for k, v in checked.changes.items()})
+        st.emit(events.RECLASSIFIED, acute_started=checked.acute_started, acute_stopped=checked.acute_stopped)
+        st.to_case_threads(ev)
+        st.audit("case.reclassified", fields=sorted(checked.changes))
+        st.refresh_cards()
+        return st.result(changes=sorted(checked.changes))
+
+    return _step_run(core, fn)
+
+
+def _apply_classification(st: _Step, change: Reclassification) -> None:
+    new = change.classification
+    s = st.signal
+    s.form, s.acute, s.sector, s.target_group = new.form.value, new.acute, new.sector, new.target_group
+    s.minor, s.minor_possible = new.minor.value == "yes", new.minor.value == "unknown"
+    s.classified_at, s.classified_by = st.now, st.user
+    st.session.add(s)
 
 
 def feedback(core: Core, signal_id: int, user: str, text: str) -> Result:

@@ -27,6 +27,7 @@ OUTCOME_RECORDED = "outcome_recorded"
 CONCLUDED = "concluded"
 CLOSED = "closed"
 REOPENED = "reopened"
+RECLASSIFIED = "reclassified"  # the AF corrected the classification (acute_started / acute_stopped)
 
 
 def subscribe(name: str, handler: Handler) -> None:

@@ -43,6 +43,7 @@ from bot.core.cases import (
 from bot.core.triage import still_answering
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
+from flows.classification import load_classification, minor_of
 from flows.questionnaire import Questionnaire
 from flows.reminder_rules import Trigger
 from models import CaseEvent, Consultation, Handover, Municipality, Partner, Signal
@@ -113,11 +114,31 @@ class _Answers:
         opt = self.q.get(key).option(str(self.answers[key]))
         return opt.label if opt else None
 
+    def label_of(self, key: str, value: str | None) -> str | None:
+        if value is None or not self.q.has(key):
+            return None
+        opt = self.q.get(key).option(value)
+        return opt.label if opt else None
+
     def labels(self, key: str) -> tuple[str, ...] | None:
         chosen: Any = self.answers.get(key, [])
         if not self.q.has(key) or not isinstance(chosen, list):
             return None
         return tuple(o.label for o in self.q.get(key).options if o.key in chosen)
+
+
+def working_values(signal: Signal) -> dict[str, str | None]:
+    """The option keys of the case's working fields (form, minor, sector), as the case is handled: the
+    reporter's answers until the AF corrected the classification, the AF's classification after."""
+    if signal.classified_at is None:
+        return {k: (str(signal.answers[k]) if signal.answers.get(k) is not None else None)
+                for k in ("form", "minor", "sector")}
+    return {"form": signal.form or "unknown", "minor": minor_of(bool(signal.minor), bool(signal.minor_possible)).value,
+            "sector": signal.sector or None}
+
+
+def _working_labels(answers: _Answers, signal: Signal) -> dict[str, str | None]:
+    return {k: answers.label_of(k, v) for k, v in working_values(signal).items()}
 
 
 # ------------------------------------------------------------------------------ partners
@@ -142,11 +163,12 @@ def partner_brief(session: Session, questionnaire: Questionnaire, signal: Signal
                   share_description: bool) -> PartnerBrief:
     """What a partner may see: no reporter, no source, no location; the description only when shared."""
     answers = _Answers(questionnaire, signal.answers)
+    working = _working_labels(answers, signal)  # the AF's classification once corrected
     muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
     return PartnerBrief(
-        reference=signal.reference, municipality=muni.name if muni else None, form=answers.label("form"),
-        signals=answers.labels("signals"), sector=answers.label("sector"), acute=bool(signal.acute),
-        minor=answers.label("minor"),
+        reference=signal.reference, municipality=muni.name if muni else None, form=working["form"],
+        signals=answers.labels("signals"), sector=working["sector"], acute=bool(signal.acute),
+        minor=working["minor"],
         description_shared=share_description, description=signal.description if share_description else None,
     )
 
@@ -167,7 +189,9 @@ class PartnerLine:
 
 @dataclass(frozen=True)
 class CaseFacts:
-    """The signal's answers as the AF sees them; option labels are msgids, None: not asked."""
+    """The signal's answers as the AF sees them; option labels are msgids, None: not asked. Form, minor
+    and sector are the working fields (the AF's classification once corrected); `reported_as` names the
+    reporter's own answer where the AF's differs (field, label msgid or None)."""
 
     form: str | None
     signals: tuple[str, ...] | None
@@ -177,6 +201,10 @@ class CaseFacts:
     reporter_id: str | None
     reported_at: datetime
     municipality: str | None
+    target_group: str | None = None  # label msgid (flows/classification.yaml); only the AF sets it
+    reported_as: tuple[tuple[str, str | None], ...] = ()
+    classified_by: str | None = None  # who last corrected the classification
+    classified_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +244,7 @@ class CaseCard:
     linked: tuple[related.Related, ...] = ()  # linked signals: reference, date, state only
     possibly_related: int = 0  # matching signals (same address or business) not linked yet
     case_meetings: tuple[tuple[date, str | None], ...] = ()  # casusoverleg: (date, outcome)
+    minor_possible: bool = False  # minor "weet ik niet": a "mogelijk" Veilig Thuis
 
 
 def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, cal: WorkingCalendar) -> CaseCard:
@@ -223,7 +252,8 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
     view = case_view(session, signal)
     names = {p.key: p.name for p in session.exec(select(Partner)).all()}
     base = dict(signal_id=signal.id, reference=signal.reference, acute=bool(signal.acute), minor=bool(signal.minor),
-                view=view, handled_by=signal.claimed_by if signal.status != CaseStatus.CLOSED else None,
+                minor_possible=view.minor_possible, view=view,
+                handled_by=signal.claimed_by if signal.status != CaseStatus.CLOSED else None,
                 actions=tuple(available_actions(view)), new_from_reporter=new_from_reporter(session, signal),
                 claimed_by=signal.claimed_by, claimed_at=signal.claimed_at, conclusion_at=signal.conclusion_at,
                 feedback_at=signal.first_feedback_at)
@@ -244,9 +274,15 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
     due = due_dates(session, signal, cal)
     answers = _Answers(questionnaire, signal.answers)
     muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
-    facts = CaseFacts(form=answers.label("form"), signals=answers.labels("signals"), minor=answers.label("minor"),
-                      sector=answers.label("sector"), source=answers.label("source"), reporter_id=signal.reporter_id,
-                      reported_at=signal.submitted_at or signal.created_at, municipality=muni.name if muni else None)
+    working = _working_labels(answers, signal)
+    reported_as = tuple((k, answers.label(k)) for k in ("form", "minor", "sector")
+                        if signal.classified_at is not None and answers.label(k) != working[k])
+    facts = CaseFacts(form=working["form"], signals=answers.labels("signals"), minor=working["minor"],
+                      sector=working["sector"], source=answers.label("source"), reporter_id=signal.reporter_id,
+                      reported_at=signal.submitted_at or signal.created_at, municipality=muni.name if muni else None,
+                      target_group=load_classification().target_group_label(signal.target_group),
+                      reported_as=reported_as, classified_by=signal.classified_by,
+                      classified_at=signal.classified_at)
     found = related.related(session, signal)
     return CaseCard(**base, partners=tuple(partners), next_due=due[0] if due else None, facts=facts,
                     description=signal.description, location=signal.location or None,

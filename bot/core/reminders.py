@@ -244,11 +244,28 @@ def _on_reopened(session: Session, *, signal: Signal, now: datetime, **_: object
             first_due=outcome_due(session, handover, now))
 
 
+def _on_reclassified(session: Session, *, signal: Signal, now: datetime, acute_started: bool = False,
+                     acute_stopped: bool = False, **_: object) -> None:
+    """The AF made a waiting case acute, or not acute any more: the claim ladder follows. Becoming acute
+    starts the acute ladder from now; no longer acute goes back to the ordinary one, counted from the
+    report as it would have been."""
+    if signal.claimed_by is not None or signal.status != "new" or not (acute_started or acute_stopped):
+        return
+    sid = signal.id or 0
+    if acute_started:
+        cancel(session, sid, (Trigger.UNCLAIMED,), now, "became_acute")
+        arm(session, signal, Trigger.UNCLAIMED_ACUTE, now, now)
+    else:
+        cancel(session, sid, (Trigger.UNCLAIMED_ACUTE,), now, "no_longer_acute")
+        arm(session, signal, Trigger.UNCLAIMED, signal.submitted_at or now, now)
+
+
 for _name, _handler in ((events.SUBMITTED, _on_submitted), (events.CLAIMED, _on_claimed),
                         (events.FEEDBACK_GIVEN, _on_feedback), (events.CONSULTED, _on_consulted),
                         (events.ADVICE_RECEIVED, _on_advice), (events.ROUTED, _on_routed),
                         (events.OUTCOME_RECORDED, _on_outcome), (events.CONCLUDED, _on_concluded),
-                        (events.CLOSED, _on_closed), (events.REOPENED, _on_reopened)):
+                        (events.CLOSED, _on_closed), (events.REOPENED, _on_reopened),
+                        (events.RECLASSIFIED, _on_reclassified)):
     events.subscribe(_name, _handler)
 
 

@@ -131,12 +131,21 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.INVALID, "date_future"): N_("The date of the case meeting cannot be in the future."),
     (Error.INVALID, "date_required"): N_("Choose a date."),
     (Error.INVALID, "form_sent"): N_("This form was already sent. Nothing was sent twice."),
+    (Error.INVALID, "unknown_outcome"): N_("Choose what the hand-over led to from the list."),
+    (Error.INVALID, "nothing_changed"): N_("Nothing changed: the details were already like this."),
+    (Error.INVALID, "unknown_form"): N_("Choose a form from the list."),
+    (Error.INVALID, "unknown_minor"): N_("Choose whether a minor is involved."),
+    (Error.INVALID, "unknown_sector"): N_("Choose a sector from the list."),
+    (Error.INVALID, "unknown_target_group"): N_("Choose a target group from the list."),
     (Error.NOT_YOURS, None): N_("This is not your signal, so you cannot answer here."),
     (Error.MOVED_ON, None): N_("This question has already been answered. Continue with the latest question at the "
                                "bottom of the thread; you can change answers in the summary."),
     (Error.NOT_DRAFT, None): N_("This signal has already been sent, so answers can no longer be changed. To add "
                                 "something, reply in this thread."),
     (Error.NOT_DRAFT, "cancelled"): N_("This signal was cancelled. Start a new one with /signaal."),
+    # Versturen clicked again (bot.core.triage.send): said to the reporter, about their own click.
+    (Error.NOT_DRAFT, "already_sent"): N_("This signal has already been sent. To add something, reply in this "
+                                          "thread."),
     (Error.NOT_CONFIGURED, None): N_("The bot has not been set up for your municipality yet, so it cannot take "
                                      "signals. Please contact your attention officer or the administrator of this "
                                      "Slack workspace."),

@@ -8,12 +8,11 @@ medians over fewer cases than the threshold are not shown at all.
 of the reminder ladder has passed (not claimed, no feedback, advice or outcome missing, further
 investigation not revisited; `bot.core.cases.due_dates`).
 
-The breakdowns follow `DIMENSIONS` (form, sector, source), each read by `dimension_value`: a later
-field (the target group of issue 15.1, the AF's corrected classification) is one more entry there and
-shows up in every breakdown, `/signaal cijfers`, the CSV and the yearly report without other changes.
-Partner outcomes are counted as they are stored today: per partner, hand-overs and how many reported
-an outcome back (the outcome itself is free text and is never read here); structured outcomes (issue
-15.6) slot in as `PartnerFigure.outcomes`.
+The breakdowns follow `DIMENSIONS` (form, sector, source, target group), each read by `dimension_value`
+from the case's working fields (the AF's classification once corrected, issue 15.1); each shows up in
+every breakdown, `/signaal cijfers`, the CSV and the yearly report. Partner outcomes: per partner,
+hand-overs, how many reported an outcome back, and the outcomes by kind (`PartnerFigure.outcomes`,
+issue 15.6; the optional note is free text and is never read here).
 """
 
 from __future__ import annotations
@@ -39,7 +38,11 @@ DEFAULT_THRESHOLD = 5
 OUTCOMES = ("geen", "verder_onderzoek", "wel", "none")
 NO_VALUE = "—"
 # The breakdowns of §3.4 (signal attribute → how it is read: `dimension_value`).
-DIMENSIONS = ("form", "sector", "source")
+# Form, sector and target group are the case's working fields: the AF's classification once corrected.
+DIMENSIONS = ("form", "sector", "source", "target_group")
+# A hand-over's outcome as counted: its kind (flows/classification.yaml); an outcome reported before
+# outcomes had a kind (free text only) counts as "onbekend".
+UNKNOWN_OUTCOME = "onbekend"
 
 
 def dimension_value(signal: Signal, dimension: str) -> str:
@@ -48,6 +51,8 @@ def dimension_value(signal: Signal, dimension: str) -> str:
         return signal.form or "unknown"
     if dimension == "sector":
         return signal.sector or NO_VALUE
+    if dimension == "target_group":
+        return signal.target_group or NO_VALUE
     value = (signal.answers or {}).get(dimension)
     return str(value) if isinstance(value, str) and value else NO_VALUE
 
@@ -85,7 +90,7 @@ class PartnerFigure:
     name: str = ""
     handed_over: int = 0
     outcome_reported: int = 0
-    outcomes: dict[str, int] = field(default_factory=dict)  # structured outcomes (issue 15.6), when they exist
+    outcomes: dict[str, int] = field(default_factory=dict)  # outcome kind → hand-overs (issue 15.6)
 
 
 @dataclass
@@ -268,6 +273,9 @@ def compute(session: Session, start: datetime, end: datetime, now: datetime, *, 
                                                                      partner_names.get(h.partner_key, h.partner_key)))
         figure.handed_over += 1
         figure.outcome_reported += h.outcome_at is not None
+        if h.outcome_at is not None:
+            kind = h.outcome_kind or UNKNOWN_OUTCOME
+            figure.outcomes[kind] = figure.outcomes.get(kind, 0) + 1
     report.partners = [per_partner[k] for k in sorted(per_partner)]
     report.months = [months[k] for k in sorted(months)]
     report.trainings_held, report.training_attendees = trainings_in(session, start, end, wanted)
@@ -317,6 +325,7 @@ def rows(report: Report) -> list[tuple[str, str, str, str, str]]:
     for p in report.partners:
         out.append((f"handed_over_to:{p.partner}", "", "", "", report.n(p.handed_over)))
         out.append((f"outcome_reported_by:{p.partner}", "", "", "", report.n(p.outcome_reported)))
+        out += [(f"partner_outcome:{p.partner}:{k}", "", "", "", report.n(v)) for k, v in sorted(p.outcomes.items())]
     out.append(("trainings_held", "", "", "", str(report.trainings_held)))  # sessions, not people: not hidden
     out.append(("training_attendees", "", "", "", report.n(report.training_attendees)))
     return out

@@ -79,7 +79,7 @@ def present(session: Session, msg: MessageRef, questionnaire: Questionnaire | No
         h = session.get(Handover, msg.ref["handover"])
         if h is not None and h.signal_id == msg.signal_id:
             data["handover"] = {"id": h.id, "partner": h.partner_key, "urgent": h.urgent,
-                                "reported": h.outcome_at is not None}
+                                "reported": h.outcome_at is not None, "outcome": h.outcome_kind}
     if "deadline" in msg.ref:
         row = session.get(Deadline, msg.ref["deadline"])
         if row is not None:
@@ -204,6 +204,7 @@ CASE_ACTIONS: dict[str, Callable[..., Any]] = {
     "reopen": cases.reopen,
     "timeline": cases.timeline,
     "seen": cases.mark_seen,
+    "reclassify": cases.reclassify_case,
 }
 
 
@@ -323,9 +324,10 @@ class TestEdge:
         """A partner member gives advice on a consultation their organisation was asked."""
         return self._done(cases.give_advice(self.core, consultation, person, text))
 
-    def report_outcome(self, person: str, handover: int, text: str) -> Any:
-        """A partner member reports the outcome of a hand-over to their organisation."""
-        return self._done(cases.record_outcome(self.core, handover, person, text))
+    def report_outcome(self, person: str, handover: int, text: str | None, *, kind: str) -> Any:
+        """A partner member reports the outcome of a hand-over to their organisation: its kind from the
+        list (flows/classification.yaml) and an optional note."""
+        return self._done(cases.record_outcome(self.core, handover, person, text, kind=kind))
 
     def snooze(self, person: str, deadline: int, choice: str) -> Any:
         return self._done(reminders.snooze(self.core, deadline, person, choice))

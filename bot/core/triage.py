@@ -6,6 +6,7 @@ transaction, and returns a plain result the edge turns into an ephemeral reply w
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from datetime import datetime
@@ -18,7 +19,7 @@ from bot.core import audit, events, outbox, people, related
 from bot.core.context import Core
 from bot.core.result import Error, Result
 from flows.questionnaire import ENCRYPTED_TEXT_KEYS
-from models import CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
+from models import AuditEntry, CaseEvent, MessageRef, Municipality, ReferenceCounter, Signal
 from models.db import session_scope
 
 TEXT_FIELDS = ENCRYPTED_TEXT_KEYS  # stored in the signal's encrypted columns, never in `answers`
@@ -334,19 +335,26 @@ def _latest(session: Session, signal_id: int, kind: str) -> MessageRef | None:
 
 @_draft_step
 def cancel(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
+    """Annuleren, from the summary, from any question, from "stop" typed in the thread, or because the
+    reporter chose to start anew: the draft is marked cancelled and what was typed is dropped at once;
+    the row itself (no content left) goes with the purge of abandoned drafts (flows/retention.yaml)."""
+    at_question = signal.current_question
     signal.status, signal.current_question, signal.updated_at = "cancelled", None, now
     # Nothing was sent: drop what was typed right away rather than waiting for the purge.
     signal.description = None
     signal.location = None
     session.add(signal)
-    # Every message of this draft that showed typed text, and the open question, show that it was cancelled.
+    # Every message of this draft that showed typed text, the open question and the root show that it
+    # was cancelled.
     shown = _typed_text_messages(core, session, signal)
     latest = _latest(session, signal.id or 0, "question")
-    for msg in shown + ([latest] if latest is not None and latest not in shown else []):
+    root = root_of(session, signal.id or 0)
+    for msg in shown + [m for m in (latest, root) if m is not None and m not in shown]:
         outbox.update(session, msg, now=now)
     outbox.post(session, template="cancelled", recipient=user_id, signal_id=signal.id,
-                parent=root_of(session, signal.id or 0), contains_details=False, now=now)
-    audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now)
+                parent=root, contains_details=False, now=now)
+    audit.record(session, user_id, "signal.cancelled", signal_id=signal.id, subject=signal.reference, at=now,
+                 at_question=at_question)
     return Result(True, signal.id, signal.reference)
 
 
@@ -380,11 +388,15 @@ def send_now(core: Core, session: Session, signal: Signal, user_id: str, now: da
 
 
 def _store_answers(signal: Signal) -> None:
-    """The answers the case works with, in their own columns."""
+    """The answers the case works with, in their own columns. Once the AF corrected the classification
+    (`classified_at`), a late answer (a signal sent early) stays in `answers` only: the AF's word holds."""
     a = signal.answers
+    signal.wants_feedback = a.get("feedback", "yes") != "no"
+    if signal.classified_at is not None:
+        return
     signal.form, signal.sector = a.get("form"), a.get("sector")
     signal.acute, signal.minor = a.get("acute") == "yes", a.get("minor") == "yes"
-    signal.wants_feedback = a.get("feedback", "yes") != "no"
+    signal.minor_possible = a.get("minor") == "unknown"
 
 
 def _send(session: Session, signal: Signal, user_id: str, now: datetime, *, early: bool = False) -> Result:
@@ -502,3 +514,80 @@ def signal_for_thread(core: Core, conversation: str, message_id: str) -> tuple[S
         if root is None or root.signal_id is None:
             return None, root
         return session.get(Signal, root.signal_id), root
+
+
+def open_draft(core: Core, user_id: str) -> Signal | None:
+    """The reporter's newest signal that was started but neither sent nor cancelled (read only)."""
+    with session_scope(core.engine) as session:
+        signal = session.exec(
+            select(Signal).where(Signal.reporter_id == user_id, Signal.status == "draft",
+                                 col(Signal.purged_at).is_(None)).order_by(col(Signal.id).desc()).limit(1)
+        ).first()
+        if signal is not None:
+            session.expunge(signal)
+        return signal
+
+
+@_draft_step
+def resume(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
+    """Verder gaan: `/signaal` with a draft open, and the reporter chose to continue it: the open
+    question (or the summary) is asked again at the bottom of the draft's thread."""
+    earlier = _latest(session, signal.id or 0, "summary" if signal.current_question == "_summary" else "question")
+    _ask_next(core, session, signal)
+    if earlier is not None:
+        earlier.ref = {**earlier.ref, "shown_again": True}  # asked again below: its buttons go
+        session.add(earlier)
+        outbox.update(session, earlier, now=now)
+    audit.record(session, user_id, "signal.resumed", signal_id=signal.id, subject=signal.reference, at=now)
+    return Result(True, signal.id, signal.reference)
+
+
+def restart(core: Core, old_id: int, user_id: str) -> Result:
+    """Opnieuw beginnen: the open draft is cancelled as if Annuleren was clicked (its thread says so),
+    then a new signal starts."""
+    cancelled = cancel(core, old_id, user_id)
+    if not cancelled.ok and cancelled.error is not Error.NOT_DRAFT:
+        return cancelled
+    return start(core, user_id)
+
+
+def direct_message_hint(core: Core, user_id: str) -> bool:
+    """A message typed to the bot outside a signal's thread: whether to answer it with a short word on
+    how to report — at most once a day per person (their direct conversation with the bot). The message
+    itself is not read, stored or echoed; the answer is recorded in the audit log (like `/signaal
+    status`), which keeps no person's row alive and expires on its own."""
+    now = core.clock.now()
+    local = now.astimezone(core.settings.tz)
+    since = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    with session_scope(core.engine) as session:
+        if session.exec(select(AuditEntry.id).where(AuditEntry.actor_id == user_id, AuditEntry.action == DM_ANSWERED,
+                                                    col(AuditEntry.at) >= since)).first() is not None:
+            return False
+        audit.record(session, user_id, DM_ANSWERED, subject=user_id, at=now)
+    return True
+
+
+DM_ANSWERED = "bot.dm_answered"
+
+
+def remind_open_draft(core: Core, user_id: str, signal_id: int) -> None:
+    """A new signal was started with a description (`/signaal <tekst>`) while this draft was open: a
+    message in the reporter's conversation names the draft, with Annuleren, so it is not silently
+    forgotten."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        signal = session.get(Signal, signal_id)
+        if signal is None or signal.reporter_id != user_id or signal.status != "draft":
+            return
+        outbox.post(session, template="draft_open", recipient=user_id, signal_id=signal.id, contains_details=False,
+                    now=now)
+    core.kick()
+
+
+def send(core: Core, signal_id: int, user_id: str) -> Result:
+    """Versturen as the reporter clicks it: a second click (a double click, or an old summary) is told
+    the signal was sent already, not that answers can no longer be changed."""
+    result = submit(core, signal_id, user_id)
+    if result.error is Error.NOT_DRAFT and result.reason != "cancelled":
+        return dataclasses.replace(result, reason="already_sent")
+    return result

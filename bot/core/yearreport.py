@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 from bot.core import charts, stats
 from bot.i18n import N_, Translate
 from flows.calendar import WorkingCalendar
+from flows.classification import load_classification
 from flows.questionnaire import Questionnaire
 from models import Municipality
 
@@ -71,6 +72,8 @@ def csv_rows(municipality: str, report: stats.Report) -> list[tuple[str, str, st
     for p in report.partners:
         rows.append((municipality, "handed_over", "", "partner", p.partner, n(p.handed_over)))
         rows.append((municipality, "outcome_reported", "", "partner", p.partner, n(p.outcome_reported)))
+        rows += [(municipality, f"partner_outcome:{kind}", "", "partner", p.partner, n(count))
+                 for kind, count in sorted(p.outcomes.items())]
     rows.append((municipality, "median_hours_to_claim", "", "", "", _median(report.claim_hours, limit)))
     rows.append((municipality, "median_hours_to_first_feedback", "", "", "", _median(report.feedback_hours, limit)))
     rows.append((municipality, "trainings_held", "", "", "", str(report.trainings_held)))
@@ -127,10 +130,18 @@ def section(_: Translate, title: str, report: stats.Report, label: Callable[[str
         lines += [f"| {p.name or p.partner} | {report.n(p.handed_over)} | {report.n(p.outcome_reported)} |"
                   for p in report.partners]
         lines.append("")
+        kinds = load_classification().partner_outcomes
+        if any(p.outcomes for p in report.partners):
+            lines += ["| " + _("Partner") + " | " + " | ".join(_(k.label) for k in kinds) + " |",
+                      "|---|" + "---:|" * len(kinds)]
+            lines += [f"| {p.name or p.partner} | " + " | ".join(report.n(p.outcomes.get(k.key, 0)) for k in kinds)
+                      + " |" for p in report.partners]
+            lines.append("")
     return lines
 
 
-DIMENSION_HEADS = {"form": N_("Form"), "sector": N_("Sector"), "source": N_("Source")}
+DIMENSION_HEADS = {"form": N_("Form"), "sector": N_("Sector"), "source": N_("Source"),
+                   "target_group": N_("Target group")}
 
 
 def markdown(_: Translate, year_report: YearReport, label: Callable[[str, str], str],
@@ -153,6 +164,9 @@ def write(out: Path, year_report: YearReport, _: Translate, questionnaire: Quest
     """Write the report's files into `out` (created if needed); returns their paths."""
 
     def label(dim: str, value: str) -> str:
+        if dim == "target_group":
+            group = load_classification().target_group_label(value)
+            return _(group) if group else value
         if questionnaire.has(dim):
             opt = questionnaire.get(dim).option(value)
             if opt is not None:

@@ -211,7 +211,9 @@ class Sandbox:
 
     def _shutdown_bot(self) -> None:
         if self.handler is not None:
-            self.handler.close()
+            from bot.serve import close_socket_mode
+
+            close_socket_mode(self.handler)
             self.handler = None
         if self.bot_server is not None:
             self.bot_server.stop()

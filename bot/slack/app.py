@@ -88,11 +88,20 @@ def build_app(core: Core, client: WebClient, *, token_verification: bool = True,
 
     @app.event("message")
     def on_message(event: dict) -> None:
-        if event.get("subtype") or event.get("bot_id") or not event.get("thread_ts"):
+        if event.get("subtype") or event.get("bot_id"):
+            return
+        if not event.get("thread_ts"):
+            if event.get("channel_type") == "im" and "direct_message" in features.thread_handlers:
+                # Typed to the bot, outside a signal's thread: a short answer on how to report.
+                ctx.after_ack(_direct_message, {"user": event.get("user"), "channel": event.get("channel")})
             return
         if event.get("thread_ts") == event.get("ts"):
             return
         ctx.after_ack(_thread_reply, event)
+
+    @ctx.work_fn
+    def _direct_message(event: dict) -> None:
+        features.thread_handlers["direct_message"](ctx, event, None)
 
     @ctx.work_fn
     def _thread_reply(event: dict) -> None:

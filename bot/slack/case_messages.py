@@ -24,6 +24,9 @@ from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
 from flows.cases import CaseStatus, Conclusion
+from flows.classification import load_classification
+from flows.questionnaire import Questionnaire
+from flows.routing import RouteSuggestion
 from models import CaseEvent, Consultation, Handover, Municipality, Partner, Signal
 
 CONCLUSION_LABELS = {
@@ -42,6 +45,7 @@ ROUTE_REASONS = {
     "route_unknown_form_police": N_("form unknown: the police once it is clearly trafficking"),
     "route_acute_engage_avim_now": N_("acute: engage AVIM now"),
     "route_minor_meldcode": N_("a minor is involved: reporting code (meldcode)"),
+    "route_minor_possible_meldcode": N_("maybe a minor (the reporter did not know): find out, Veilig Thuis advises"),
 }
 TIMELINE_LABELS = {
     "submitted": N_("Signal sent by the reporter"),
@@ -64,6 +68,14 @@ TIMELINE_LABELS = {
     core_cases.CASE_MEETING: N_("Discussed in the case meeting (Zorg- en Veiligheidshuis)"),
     core_cases.LINKED: N_("Linked to a related signal"),
     core_cases.UNLINKED: N_("Link to a signal undone"),
+    core_cases.RECLASSIFIED: N_("Case details corrected"),
+}
+CLASSIFICATION_FIELDS = {
+    "form": N_("Form"),
+    "acute": N_("Acute"),
+    "minor": N_("Minor involved"),
+    "sector": N_("Sector"),
+    "target_group": N_("Target group"),
 }
 TIMELINE_BLOCKS = 45
 
@@ -145,12 +157,41 @@ def conclusion_label(_: Translate, value: str | None) -> str:
         return "—"
 
 
+def classification_value(_: Translate, questionnaire: Questionnaire, field: str, value: Any) -> str:
+    """One value of the AF's classification as people read it (option keys are stored)."""
+    if value is None or value == "":
+        return "—"
+    if field == "acute":
+        return _("Yes") if value else _("No")
+    if field == "target_group":
+        label = load_classification().target_group_label(str(value))
+        return _(label) if label else m.esc(str(value))
+    if questionnaire.has(field):
+        opt = questionnaire.get(field).option(str(value))
+        if opt is not None:
+            return _(opt.label)
+    return m.esc(str(value))
+
+
+def outcome_label(_: Translate, kind: str | None) -> str | None:
+    label = load_classification().outcome_label(kind)
+    return _(label) if label else None
+
+
+def suggestion_lead(_: Translate, sug: RouteSuggestion) -> str:
+    if sug.urgent:
+        return "🚨 " + _("now")
+    if sug.possible:
+        return _("maybe")
+    return _("step {n}", n=sug.priority)
+
+
 def suggestion_lines(ctx: RenderContext, s: Signal) -> list[str]:
     _ = ctx._
     lines = []
     for sug in core_cases.route_suggestion(s):
         name = m.esc(partner_name(ctx.session, sug.partner_key))
-        lead = ("🚨 " + _("now")) if sug.urgent else _("step {n}", n=sug.priority)
+        lead = suggestion_lead(_, sug)
         reason = _(ROUTE_REASONS[sug.reason]) if sug.reason in ROUTE_REASONS else ""
         lines.append(f"{sug.order}. *{name}* — {lead}" + (f" ({reason})" if reason else ""))
     return lines
@@ -240,7 +281,23 @@ def case_event_blocks(ctx: RenderContext, s: Signal, ev: CaseEvent) -> list[dict
         partner = m.esc(partner_name(ctx.session, str(ev.data.get("partner", ""))))
         label = (_("Outcome from {partner} (recorded by {who})", partner=partner, who=who) if ev.data.get("manual")
                  else _("Outcome from {partner} ({who})", partner=partner, who=who))
-        return m.user_text_sections("📬 " + label, ev.text)
+        kind = outcome_label(_, ev.data.get("outcome"))
+        if kind:
+            label += ": " + kind
+        return m.user_text_sections("📬 " + label, ev.text, _("(no note)") if kind else "—")
+    if k == core_cases.RECLASSIFIED:
+        changes = ev.data.get("changes") or {}
+        lines = [f"• {_(CLASSIFICATION_FIELDS.get(f, f))}: "
+                 f"{classification_value(_, ctx.questionnaire, f, pair[0])} → "
+                 f"{classification_value(_, ctx.questionnaire, f, pair[1])}"
+                 for f, pair in changes.items() if isinstance(pair, list) and len(pair) == 2]
+        blocks = [m.section("✏️ " + _("{who} corrected the case details:", who=who) + "\n" + "\n".join(lines))]
+        blocks.append(m.context(_("The reporter's own answers stay on record. Route suggestions, reminders and "
+                                  "figures follow the corrected details.")))
+        if "form" in changes or "minor" in changes or "acute" in changes:
+            blocks.append(m.section("*" + _("The meldroute now suggests") + "*\n"
+                                    + "\n".join(suggestion_lines(ctx, s))))
+        return blocks
     if k == core_cases.CLOSED:
         blocks = [m.section("🔒 " + _("{who} closed the case.", who=who))]
         if ev.data.get("without_feedback"):
@@ -298,6 +355,11 @@ def timeline_line(ctx: RenderContext, s: Signal, ev: CaseEvent) -> str:
         extra = ": " + partner_names(ctx.session, list(ev.data.get("partners") or []))
     elif ev.kind in (core_cases.ADVICE, core_cases.OUTCOME):
         extra = ": " + m.esc(partner_name(ctx.session, str(ev.data.get("partner", ""))))
+        kind = outcome_label(_, ev.data.get("outcome")) if ev.kind == core_cases.OUTCOME else None
+        if kind:
+            extra += f" ({kind})"
+    elif ev.kind == core_cases.RECLASSIFIED:
+        extra = ": " + ", ".join(_(CLASSIFICATION_FIELDS.get(f, f)) for f in ev.data.get("changes") or {})
     elif ev.kind == core_cases.CONCLUDED:
         extra = ": " + conclusion_label(_, ev.data.get("conclusion"))
     elif ev.kind == core_cases.CASE_MEETING:
@@ -418,8 +480,10 @@ def partner_handover(ctx: RenderContext) -> Rendered:
         blocks.append(m.context(_("Please report the outcome and next steps by {date}.",
                                   date=m.date(h.expected_outcome_at, ctx.tz, "{date_short_pretty}"))))
     if h.outcome_at is not None:
-        blocks += m.user_text_sections("✅ " + _("Outcome reported by {who} ({when})", who=_who(h.outcome_by),
-                                                 when=m.date(h.outcome_at, ctx.tz)), h.outcome)
+        title = _("Outcome reported by {who} ({when})", who=_who(h.outcome_by), when=m.date(h.outcome_at, ctx.tz))
+        kind = outcome_label(_, h.outcome_kind)
+        blocks += m.user_text_sections("✅ " + title + (f": {kind}" if kind else ""), h.outcome,
+                                       _("(no note)") if kind else "—")
     elif s.status == "closed":
         blocks.append(m.context(_("The attention officer has closed the case. Contact them if there is still an "
                                   "outcome to report.")))

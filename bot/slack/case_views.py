@@ -8,6 +8,7 @@ from bot.core import presenters
 from bot.core.cases import Due, case_view
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
+from bot.slack.case_messages import CLASSIFICATION_FIELDS
 from bot.slack.related_views import related_line
 from bot.slack.render import RenderContext, Rendered, template
 from flows.calendar import WorkingCalendar
@@ -33,6 +34,7 @@ ACTION_LABELS: dict[str, str] = {
     CaseAction.SEEN: N_("Seen"),
     CaseAction.CASE_MEETING: N_("Case meeting"),
     CaseAction.RELATED: N_("Related signals"),
+    CaseAction.RECLASSIFY: N_("Correct case details"),
 }
 STATUS_LABELS = {
     CaseStatus.NEW: N_("New — not claimed yet"),
@@ -108,11 +110,26 @@ def signal_facts(ctx: RenderContext, facts: presenters.CaseFacts, acute: bool) -
         (_("Acute"), "🚨 " + _("Yes") if acute else _("No")),
         (_("Minor involved"), label(facts.minor)),
         (_("Sector"), label(facts.sector)),
+        (_("Target group"), label(facts.target_group)),
         (_("How it came in"), label(facts.source)),
         (_("Reporter"), m.mention(facts.reporter_id) if facts.reporter_id else "—"),
         (_("Reported"), m.date(facts.reported_at, ctx.tz)),
         (_("Municipality"), m.esc(facts.municipality) if facts.municipality else "—"),
     ]
+
+
+def classification_note(ctx: RenderContext, facts: presenters.CaseFacts) -> str | None:
+    """Who corrected the details, and what the reporter answered where it differs (their answers stay)."""
+    _ = ctx._
+    if facts.classified_at is None:
+        return None
+    line = "✏️ " + _("Details corrected by {who} ({date})", who=m.mention(facts.classified_by or ""),
+                     date=m.date(facts.classified_at, ctx.tz, "{date_short_pretty}"))
+    if facts.reported_as:
+        said = ", ".join(f"{_(CLASSIFICATION_FIELDS.get(f, f)).lower()}: {_(v) if v else '—'}"
+                         for f, v in facts.reported_as)
+        line += " · " + _("the reporter answered {answers}", answers=said)
+    return line
 
 
 def status_line(ctx: RenderContext, card: presenters.CaseCard) -> str:
@@ -230,6 +247,7 @@ def case_card(ctx: RenderContext) -> Rendered:
     signal = ctx.session.get(Signal, ctx.msg.signal_id)
     assert signal is not None
     card = presenters.case_card(ctx.session, ctx.questionnaire, signal, WorkingCalendar(ctx.settings.timezone))
+    actions = list(card.actions)
     blocks: list[dict[str, Any]] = [m.header(card_header(_, card.reference, card.acute))]
     blocks.append(m.section("*" + _("Status") + ":* " + status_line(ctx, card)))
     if card.new_from_reporter:
@@ -265,13 +283,25 @@ def case_card(ctx: RenderContext) -> Rendered:
                                              "the remaining questions. This card shows each answer as it comes.")))
         if card.facts is not None:
             blocks += m.fields(signal_facts(ctx, card.facts, card.acute))
+            note = classification_note(ctx, card.facts)
+            if CaseAction.RECLASSIFY in actions:
+                # Beside the details it corrects (the overflow menu holds five options at most).
+                fix = m.button(_(ACTION_LABELS[CaseAction.RECLASSIFY]), f"case:{CaseAction.RECLASSIFY.value}",
+                               str(card.signal_id))
+                blocks.append(m.section(note or _("Details as the reporter gave them."), accessory=fix))
+                actions.remove(CaseAction.RECLASSIFY)
+            elif note:
+                blocks.append(m.context(note))
         if card.minor:
             blocks.append(m.context(_("A minor is involved: the meldcode applies; consider Veilig Thuis "
                                       "(0800-2000).")))
+        elif card.minor_possible:
+            blocks.append(m.context(_("Maybe a minor: the reporter did not know. Find out; Veilig Thuis advises on a "
+                                      "doubt too (0800-2000). Correct the details once you know.")))
         blocks += m.user_text_sections(_("Description"), card.description)
         if card.location:
             blocks += m.user_text_sections(_("Location"), card.location)
-    elements = action_elements(_, card.signal_id, list(card.actions))
+    elements = action_elements(_, card.signal_id, actions)
     if elements:
         blocks.append(m.actions(f"case:{card.signal_id}", elements))
     blocks.append(m.context(_("Work this case in the thread of this message. Only the attention officers of "

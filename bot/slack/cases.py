@@ -30,10 +30,11 @@ from bot.core.context import Core
 from bot.i18n import N_, Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
-from bot.slack.case_messages import ROUTE_REASONS, partner_name
+from bot.slack.case_messages import ROUTE_REASONS, partner_name, suggestion_lead
 from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from flows.cases import RATIONALE_MAX, CaseAction, CaseStatus, CaseView, Conclusion, Reason, decide
 from flows.cases import Form as CaseForm
+from flows.classification import Minor, load_classification
 from flows.routing import preselected
 from models import Consultation, Handover, Signal
 
@@ -43,6 +44,7 @@ MODAL = "case_modal"
 REPORTER_MODAL = "case_reporter_answer"
 ADVICE_MODAL = "partner_advice"
 OUTCOME_MODAL = "partner_outcome"
+LEGACY_OUTCOME = "onbekend"  # the outcome kind of a stored submission from before outcomes had a kind
 TEXT_MAX = core_cases.TEXT_MAX
 
 TITLES = {
@@ -56,6 +58,7 @@ TITLES = {
     CaseAction.MESSAGE_REPORTER: N_("Message to reporter"),
     CaseAction.NOTE: N_("Internal note"),
     CaseAction.CLOSE: N_("Close"),
+    CaseAction.RECLASSIFY: N_("Correct case details"),
 }
 # Kind first drafts of feedback per conclusion: no investigative detail, ever.
 FEEDBACK_TEMPLATES = {
@@ -76,8 +79,9 @@ CONCLUSION_REASONS = {
     Reason.UNKNOWN_CONCLUSION: ("conclusion", N_("Choose a conclusion.")),
     Reason.RATIONALE_REQUIRED: ("rationale", N_("Write a short rationale.")),
     Reason.RATIONALE_TOO_LONG: ("rationale", N_("The rationale may be at most {limit} characters.")),
-    Reason.REFERRAL_ONLY_WITH_GEEN: ("referral", N_("A referral to care goes with the conclusion \"no human "
-                                                    "trafficking\" only.")),
+    Reason.REFERRAL_NOT_WITH_WEL: ("referral", N_("With \"human trafficking\" care goes through the meldroute "
+                                                  "(route to the care coordinator); a referral here goes with \"no "
+                                                  "human trafficking\" or \"further investigation\".")),
     Reason.CARE_ORGANISATION_REQUIRED: ("organisation", N_("Name the organisation you referred to.")),
     Reason.TEXT_TOO_LONG: ("organisation", N_("The name of the organisation is too long.")),
 }
@@ -243,7 +247,8 @@ def conclude_modal(_: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, A
         m.section(_("Signal {reference}", reference=s.reference)),
         {"type": "input", "block_id": "conclusion", "label": m.plain(_("Conclusion")), "element": radio},
         text_input("rationale", _("Short rationale"), hint=_("At most {limit} characters.", limit=RATIONALE_MAX)),
-        tick_input("referral", _("Referral"), _("Referred to care (with \"no human trafficking\" only)")),
+        tick_input("referral", _("Referral"), _("Referred to care (with \"no human trafficking\" or \"further "
+                                                "investigation\")")),
         text_input("organisation", _("Care organisation"), optional=True, multiline=False),
     ], submit=_("Save"))
 
@@ -254,7 +259,7 @@ def route_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]
     with Session(ctx.core.engine) as session:
         routed = core_cases.routed_partners(session, s.id or 0)
         for sug in suggestion:
-            lead = ("🚨 " + _("now")) if sug.urgent else _("step {n}", n=sug.priority)
+            lead = suggestion_lead(_, sug)
             reason = _(ROUTE_REASONS[sug.reason]) if sug.reason in ROUTE_REASONS else ""
             lines.append(f"{sug.order}. *{m.esc(partner_name(session, sug.partner_key))}* — {lead}"
                          + (f" ({reason})" if reason else ""))
@@ -321,8 +326,61 @@ def record_outcome_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[
     return modal(_, f"{MODAL}:{CaseAction.RECORD_OUTCOME.value}", _(TITLES[CaseAction.RECORD_OUTCOME]), meta, [
         m.section(_("Signal {reference}: record the outcome a partner reported.", reference=s.reference)),
         select_input("handover", _("Hand-over"), options),
-        text_input("text", _("Outcome and next steps")),
+        outcome_kind_input(_),
+        text_input("text", _("Note (optional)"), optional=True, hint=_("Next steps, in a few words.")),
     ], submit=_("Save"))
+
+
+def outcome_kind_input(_: Translate) -> dict[str, Any]:
+    """The outcome of a hand-over, chosen from the list (flows/classification.yaml): it is counted."""
+    options = [m.option(_(c.label), c.key) for c in load_classification().partner_outcomes]
+    return select_input("outcome", _("Outcome"), options, hint=_("What the hand-over led to; it is counted in the "
+                                                                 "figures (without the note)."))
+
+
+# -- Gegevens aanpassen: the AF's classification (flows.classification)
+
+MINOR_LABELS = {Minor.YES: N_("Yes"), Minor.NO: N_("No"), Minor.UNKNOWN: N_("I don't know")}
+
+
+def reclassify_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
+    """Form, acute, minor, sector and target group, pre-filled with the case's working fields."""
+    q = ctx.core.questionnaire
+    current = core_cases.classification_of(s)
+
+    def choice(block: str, label: str, options: list[dict[str, Any]], value: str | None,
+               optional: bool = False) -> dict[str, Any]:
+        initial = [o for o in options if o["value"] == value]
+        return select_input(block, label, options, initial=initial or None, optional=optional)
+
+    def question_options(key: str) -> list[dict[str, Any]]:
+        return [m.option(_(o.label), o.key) for o in q.get(key).options] if q.has(key) else []
+
+    yes_no = [m.option(_("Yes"), "yes"), m.option(_("No"), "no")]
+    groups = [m.option(_(c.label), c.key) for c in load_classification().target_groups]
+    blocks = [
+        m.section(_("Signal {reference}: correct the details as you see them now. The reporter's own answers stay "
+                    "on record; route suggestions, reminders and figures follow your details.",
+                    reference=s.reference)),
+        choice("form", _("Form"), question_options("form"), current.form.value),
+        choice("acute", _("Acute"), yes_no, "yes" if current.acute else "no"),
+        choice("minor", _("Minor involved"), [m.option(_(MINOR_LABELS[v]), v.value) for v in Minor],
+               current.minor.value),
+        choice("sector", _("Sector"), question_options("sector"), current.sector, optional=True),
+        choice("target_group", _("Target group"), groups, current.target_group, optional=True),
+    ]
+    return modal(_, f"{MODAL}:{CaseAction.RECLASSIFY.value}", _(TITLES[CaseAction.RECLASSIFY]), meta, blocks,
+                 submit=_("Save"))
+
+
+def reclassify_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
+    def one(block: str) -> str | None:
+        chosen = form.pick(block)
+        return chosen[0] if chosen else None
+
+    return core_cases.reclassify_case(core, sid, user, form=one("form") or "", acute=one("acute") == "yes",
+                                      minor=one("minor") or "", sector=one("sector"),
+                                      target_group=one("target_group"))
 
 
 def feedback_modal(_: Translate, s: Signal, meta: dict[str, Any]) -> dict[str, Any]:
@@ -576,7 +634,10 @@ def route_step(core: Core, sid: int, user: str, form: Form) -> core_result.Resul
 
 def record_outcome_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
     key = form.pick("handover")[0].partition(":")[2]
-    return core_cases.record_outcome(core, int(key) if key.isdigit() else 0, user, form.text, signal_id=sid)
+    kind = form.pick("outcome")
+    # Work stored before outcomes had a kind (a text only): kept as "onbekend" with the text as its note.
+    return core_cases.record_outcome(core, int(key) if key.isdigit() else 0, user, form.texts.get("text"),
+                                     signal_id=sid, kind=kind[0] if kind else LEGACY_OUTCOME)
 
 
 def feedback_step(core: Core, sid: int, user: str, form: Form) -> core_result.Result:
@@ -616,6 +677,7 @@ def _plain(builder: Callable[[Translate, Signal, dict[str, Any]], dict[str, Any]
 
 TEXT = text_check()
 PARTNERS = pick_check("partners", N_("Choose at least one partner."))
+OUTCOME = pick_check("outcome", N_("Choose what the hand-over led to."))
 # The case card's actions, by key (flows.cases.CaseAction). To add one: the action in flows/cases.py
 # (its permission in flows/permissions.py), its step in bot/core/cases.py, its label in
 # case_views.ACTION_LABELS, and a row here: step, modal (None: the click acts at once), checks.
@@ -631,8 +693,11 @@ CASE_ACTIONS: dict[str, CaseActionSpec] = {
     CaseAction.CONCLUDE: CaseActionSpec(conclude_step, _plain(conclude_modal), checks=(conclusion_check,)),
     CaseAction.ROUTE: CaseActionSpec(route_step, route_modal, checks=(text_check(required=False), PARTNERS,
                                                                       date_check)),
-    CaseAction.RECORD_OUTCOME: CaseActionSpec(record_outcome_step, record_outcome_modal,
-                                              checks=(TEXT, pick_check("handover", N_("Choose the hand-over.")))),
+    CaseAction.RECORD_OUTCOME: CaseActionSpec(record_outcome_step, record_outcome_modal, checks=(
+        text_check(required=False), pick_check("handover", N_("Choose the hand-over.")), OUTCOME)),
+    CaseAction.RECLASSIFY: CaseActionSpec(reclassify_step, reclassify_modal, checks=(
+        pick_check("form", N_("Choose a form.")), pick_check("acute", N_("Choose yes or no.")),
+        pick_check("minor", N_("Choose an answer.")))),
     CaseAction.FEEDBACK: CaseActionSpec(feedback_step, _plain(feedback_modal), checks=(TEXT,)),
     CaseAction.MESSAGE_REPORTER: CaseActionSpec(message_reporter_step, message_modal, checks=(TEXT,)),
     CaseAction.NOTE: CaseActionSpec(note_step, note_modal, checks=(TEXT,)),
@@ -684,6 +749,7 @@ def on_case_modal(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
         return
     ack()
     picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share", "again",
+                                                        "outcome", "form", "acute", "minor", "sector", "target_group",
                                                         "links")}
     texts = {block: text_of(vals, block) for block in ("text", "question", "reason", "route_reason")}
     texts["held_on"] = (vals.get("held_on") or {}).get("selected_date")  # the case meeting's date
@@ -774,27 +840,46 @@ def on_partner_button(ctx: SlackContext, ack: Ack, body: dict) -> None:
     if not check.ok:
         tell_after_ack(ctx, body, user, result_text(_, check))
         return
-    view = modal(_, callback, _(title), {"i": item, "c": container_channel(body), "t": container_thread(body)}, [
-        m.section(_("Signal {reference}: your answer goes to the attention officer only.",
-                    reference=check.reference)),
-        text_input("text", _(label)),
-    ])
+    intro = m.section(_("Signal {reference}: your answer goes to the attention officer only.",
+                        reference=check.reference))
+    if callback == OUTCOME_MODAL:  # an outcome is chosen from the list (it is counted), a note is optional
+        blocks = [intro, outcome_kind_input(_), text_input("text", _("Note (optional)"), optional=True,
+                                                           hint=_("Next steps, in a few words."))]
+    else:
+        blocks = [intro, text_input("text", _(label))]
+    view = modal(_, callback, _(title), {"i": item, "c": container_channel(body), "t": container_thread(body)},
+                 blocks)
     open_view(ctx, body, user, view)
 
 
 def on_partner_submit(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
+    if view["callback_id"] == OUTCOME_MODAL:
+        user = body["user"]["id"]
+        _ = ctx.tr(user)
+        vals = values(view)
+        errors = {**text_check(required=False)(ctx, _, vals), **OUTCOME(ctx, _, vals)}
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        ctx.after_ack(partner_answer, OUTCOME_MODAL, json.loads(view.get("private_metadata") or "{}"), user,
+                      text_of(vals, "text") or "", selected(vals, "outcome")[0])
+        return
     submitted = submitted_text(ctx, ack, body, view)
     if submitted is not None:
         user, meta, text = submitted
         ctx.after_ack(partner_answer, view["callback_id"], meta, user, text)
 
 
-def partner_answer(ctx: SlackContext, callback_id: str, meta: dict, user: str, text: str) -> None:
+def partner_answer(ctx: SlackContext, callback_id: str, meta: dict, user: str, text: str,
+                   kind: str | None = None) -> None:
+    """`kind`: the outcome chosen from the list (work stored before outcomes had a kind has none: kept
+    as "onbekend" with the partner's text as its note)."""
     item = int(meta.get("i") or 0)
     if callback_id == ADVICE_MODAL:
         result = core_cases.give_advice(ctx.core, item, user, text)
     else:
-        result = core_cases.record_outcome(ctx.core, item, user, text)
+        result = core_cases.record_outcome(ctx.core, item, user, text or None, kind=kind or LEGACY_OUTCOME)
     report(ctx, user, result, meta=meta)
 
 

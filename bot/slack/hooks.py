@@ -40,7 +40,9 @@ def subcommand(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]
 
 def thread_reply(*kinds: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """`handler(ctx, event, root_ref)` for a reply in the thread of a root message of this kind
-    (after the ack); "app_home" gets the App Home opened event (root None)."""
+    (after the ack); "app_home" gets the App Home opened event (root None), "direct_message" a message
+    typed to the bot in its direct conversation outside any thread (root None; the event carries only
+    `user` and `channel`, never the text)."""
     return lambda fn: _mark(fn, "thread_reply", kinds)
 
 

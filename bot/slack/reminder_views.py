@@ -17,6 +17,7 @@ from bot.core.presenters import ReminderFor
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
+from bot.slack.triage_views import cancel_button
 from flows.reminder_rules import Trigger
 from models import Signal
 from models.reminders import Deadline
@@ -203,6 +204,8 @@ def draft_nudge(ctx: RenderContext) -> Rendered:
         body = _("⏳ Your signal {reference} has not been sent yet. Continue with the question above in this "
                  "thread when you are ready, or cancel it. A signal that is not sent is deleted after {days} days "
                  "without activity.", reference=reference, days=ctx.msg.ref.get("days") or 30)
+        # "or cancel it": Annuleren right here, with its confirm dialog (as under every question).
+        return Rendered(text, [m.section(body), m.actions(f"stop:{signal.id}", [cancel_button(_, signal.id)])])
     return Rendered(text, [m.section(body)])
 
 

@@ -20,6 +20,7 @@ from bot.slack import hooks
 from bot.slack import mrkdwn as m
 from bot.slack.common import SlackContext
 from bot.slack.render import RenderContext, Rendered, Upload, template
+from flows.classification import load_classification
 from flows.permissions import stats_scope
 from flows.questionnaire import Questionnaire
 
@@ -28,6 +29,7 @@ DIMENSION_TITLES = {
     "form": N_("By form"),
     "sector": N_("By sector"),
     "source": N_("By source (how the signal came in)"),
+    "target_group": N_("By target group"),
 }
 CHART_MONTHS = 12  # the digest's charts: the last twelve months
 
@@ -40,6 +42,9 @@ OUTCOME_LABELS = {
 
 
 def _label(_: Translate, questionnaire: Questionnaire, key: str, value: str) -> str:
+    if key == "target_group":
+        label = load_classification().target_group_label(value)
+        return _(label) if label else value
     if questionnaire.has(key):
         opt = questionnaire.get(key).option(value)
         if opt is not None:
@@ -62,7 +67,8 @@ def month_label(_: Translate, day: date) -> str:
 
 
 def breakdown_blocks(_: Translate, report: stats.Report, questionnaire: Questionnaire) -> list[dict[str, Any]]:
-    """Signals and meldingen by form, sector and source (stats.DIMENSIONS), and per partner."""
+    """Signals and meldingen by form, sector, source and target group (stats.DIMENSIONS), and per partner
+    with the outcomes by kind."""
     blocks: list[dict[str, Any]] = []
     for dim, values in report.breakdowns.items():
         if not values:
@@ -81,10 +87,21 @@ def breakdown_blocks(_: Translate, report: stats.Report, questionnaire: Question
                  _.ngettext("{count} handed over", "{count} handed over", report.plural(p.handed_over),
                               count=report.n(p.handed_over)) + ", "
                  + _.ngettext("{count} outcome reported back", "{count} outcomes reported back",
-                              report.plural(p.outcome_reported), count=report.n(p.outcome_reported)))
+                              report.plural(p.outcome_reported), count=report.n(p.outcome_reported))
+                 + outcome_kinds(_, report, p))
                  for p in report.partners]
         blocks.append(m.section("*" + _("Hand-overs (meldingen) per partner") + "*\n" + "\n".join(lines)))
     return blocks
+
+
+def outcome_kinds(_: Translate, report: stats.Report, p: stats.PartnerFigure) -> str:
+    """" (investigation started: 3, no follow-up: < 5)": a partner's outcomes by kind (issue 15.6)."""
+    if not p.outcomes:
+        return ""
+    data = load_classification()
+    parts = [f"{_(data.outcome_label(k) or k).lower()}: {report.n(v)}"
+             for k, v in sorted(p.outcomes.items(), key=lambda kv: -kv[1])]
+    return " (" + ", ".join(parts) + ")"
 
 
 def stats_blocks(_: Translate, report: stats.Report, questionnaire: Questionnaire, tz: Any) -> list[dict[str, Any]]:

@@ -57,16 +57,42 @@ def reporter_root(ctx: RenderContext) -> Rendered:
     _ = ctx._
     s = signal_of(ctx)
     status = {
-        "draft": _("Answer the questions in this thread. Only you and the attention officer of your "
-                   "municipality can see your answers."),
+        "draft": _("Answer the questions in this thread. You can stop at any time with *Cancel* or by "
+                   "typing \"stop\" here."),
         "cancelled": _("Cancelled: nothing was sent."),
     }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this thread."))
-    blocks = [m.header(_("Signal {reference}", reference=s.reference)), m.section(status),
-              m.context(_("If a life is in danger, call 112 first."))]
+    blocks = [m.header(_("Signal {reference}", reference=s.reference)), m.section(status)]
     if presenters.question_waits(ctx.session, s):  # until the reporter answers (bot.core.cases)
-        blocks.insert(2, m.section("❓ *" + _("The attention officer has asked you a question: see the newest "
-                                              "messages in this thread.") + "*"))
+        blocks.append(m.section("❓ *" + _("The attention officer has asked you a question: see the newest "
+                                           "messages in this thread.") + "*"))
+    if s.status != "cancelled":
+        blocks.append(m.context(privacy_notice(_)))
+    blocks.append(m.context(_("If a life is in danger, call 112 first.")))
     return Rendered(_("Signal {reference}: open Slack to continue", reference=s.reference), blocks)
+
+
+def privacy_notice(_: Translate) -> str:
+    """Who sees what of a signal (AVG transparency): said in the first message of every signal and in help."""
+    return _("*Who sees what:* the attention officer and the backup attention officer (vervanger) of your "
+             "municipality see everything you send. Partners the attention officer consults or passes the "
+             "signal to get a summary without your name; your description only when the attention officer "
+             "chooses to share it. The ketenregisseur sees counts only.")
+
+
+def cancel_button(_: Translate, signal_id: int | None) -> dict[str, Any]:
+    """Annuleren with Slack's own confirm dialog: under every open question, in the summary, and
+    offered when the reporter types "stop" in the thread."""
+    confirm = {"title": m.plain(_("Cancel signal?")), "text": m.plain(_("Nothing will be sent.")),
+               "confirm": m.plain(_("Yes, cancel")), "deny": m.plain(_("Go back")), "style": "danger"}
+    return m.button(_("Cancel"), CANCEL_ACTION, str(signal_id), confirm=confirm)
+
+
+def stop_button(_: Translate, s: Signal) -> list[dict[str, Any]]:
+    """Annuleren under an open question of a draft (a signal sent early cannot be taken back)."""
+    return [cancel_button(_, s.id)] if s.status == "draft" else []
+
+
+CANCEL_ACTION = "triage:stop"
 
 
 def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) -> list[dict[str, Any]]:
@@ -79,11 +105,11 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
                                                                                  for mu in munis]}
         last = next((mu for mu in munis if mu.id == s.answers.get("_last_municipality")), None)
         if last is None:
-            return [m.actions(bid, [select])]
+            return [m.actions(bid, [select, *stop_button(_, s)])]
         # Pre-filled with the last choice: one click to keep it, or choose another one.
         select["placeholder"] = m.plain(_("Another municipality"))
         return [m.actions(bid, [m.button(m.clip(last.name, 75), "triage:answer:0", last.name, style="primary"),
-                                select]),
+                                select, *stop_button(_, s)]),
                 m.context(_("Last time you chose {municipality}. Check that it is right for this signal.",
                             municipality=m.esc(last.name)))]
     if q.type == "multi":
@@ -94,11 +120,13 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
         if pending:
             box["initial_options"] = [m.option(_(o.label), o.key, _(o.description) if o.description else None)
                                       for o in pending]
-        return [m.actions(bid, [box, m.button(_("Next"), "triage:multi_done", "next", style="primary")])]
+        return [m.actions(bid, [box, m.button(_("Next"), "triage:multi_done", "next", style="primary"),
+                                *stop_button(_, s)])]
     if q.type == "text":
         buttons = [m.button(_(q.button or "Write answer"), "triage:text", q.key, style="primary")]
         if not q.required:
             buttons.append(m.button(_("Skip"), "triage:skip", q.key))
+        buttons += stop_button(_, s)
         kept = kept_too_long(s, q)
         note = [m.context(_("Your text has {length} characters; at most {limit} fit. I kept it: the button opens it "
                             "so you can shorten it.", **kept))] if kept else []
@@ -110,10 +138,11 @@ def _question_elements(ctx: RenderContext, s: Signal, q: Question, step: str) ->
         for i, o in enumerate(q.options):
             style = "primary" if q.default == o.key else None
             buttons.append(m.button(_(o.label), f"triage:answer:{i}", o.key, style=style))
-        return [m.actions(bid, buttons)]
+        return [m.actions(bid, [*buttons, *stop_button(_, s)])]
     return [m.actions(bid, [{"type": "static_select", "action_id": "triage:select",
                              "placeholder": m.plain(_("Choose an answer")),
-                             "options": [m.option(_(o.label), o.key) for o in q.options]}])]
+                             "options": [m.option(_(o.label), o.key) for o in q.options]},
+                            *stop_button(_, s)])]
 
 
 def kept_too_long(s: Signal, q: Question) -> dict[str, int] | None:
@@ -126,11 +155,11 @@ def kept_too_long(s: Signal, q: Question) -> dict[str, int] | None:
 
 
 def is_open(s: Signal, key: str, step: str | int) -> bool:
-    """This asking of question `key` waits for an answer. A signal sent early asks its open question
-    again below the receipt: only that newest asking is open."""
-    if s.current_question != key:
+    """This asking of question `key` waits for an answer: only its newest asking (a signal sent early
+    asks its open question again below the receipt; Verder gaan asks it again at the bottom)."""
+    if s.current_question != key or int(step) != s.step:
         return False
-    return s.status == "draft" or (still_answering(s) and int(step) == s.step)
+    return s.status == "draft" or still_answering(s)
 
 
 @template("question")
@@ -147,7 +176,7 @@ def question(ctx: RenderContext) -> Rendered:
             blocks.append(m.context(m.esc(_(q.hint))))
         blocks += _question_elements(ctx, s, q, step)
         return Rendered(text, blocks)
-    if q.type == "text" and s.status == "cancelled":
+    if s.status == "cancelled" and (q.type == "text" or key not in s.answers):
         return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("Cancelled: nothing was sent."))])
     if s.answers.get(SENT_EARLY) == {"q": key, "step": int(step)}:
         return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("(asked again below)"))])
@@ -160,8 +189,10 @@ def question(ctx: RenderContext) -> Rendered:
 
 
 NOTICE_TEXTS = {
-    "minor": N_("A minor is involved: the reporting code for domestic violence and child abuse (meldcode) applies. "
-             "You can call Veilig Thuis for advice, day and night: 0800-2000."),
+    # The same words as flows/questionnaire.yaml: the meldcode binds professionals who work with youth.
+    "minor": N_("Thank you: the attention officer takes this into account. Do you work with young people (in "
+             "education, youth care, youth work)? Then also follow your organisation's reporting code for domestic "
+             "violence and child abuse (meldcode). Anyone can call Veilig Thuis for advice, day and night: 0800-2000."),
 }
 
 
@@ -238,6 +269,8 @@ def summary(ctx: RenderContext) -> Rendered:
     text = _("Check and send signal {reference}", reference=s.reference)
     active = s.status == "draft" and s.current_question == "_summary" and ctx.msg.ref.get("step") == s.step
     if s.status == "draft" and not active:
+        if ctx.msg.ref.get("shown_again"):
+            return Rendered(text, [m.context(_("(shown again below)"))])
         return Rendered(text, [m.context(_("You are changing an answer; a new summary follows below."))])
     blocks = summary_blocks(ctx, s)
     if s.status == "cancelled":
@@ -318,6 +351,19 @@ def cancelled(ctx: RenderContext) -> Rendered:
     body = _("Signal {reference} was cancelled. Nothing was sent and what you typed was deleted.",
              reference=s.reference)
     return Rendered(body, [m.section(body)])
+
+
+@template("draft_open")
+def draft_open(ctx: RenderContext) -> Rendered:
+    """Names a draft left open when a new signal was started beside it (Afmaken in its thread, or Annuleren)."""
+    _ = ctx._
+    s = signal_of(ctx)
+    if s.status != "draft":
+        return Rendered(_("Signal {reference} is no longer open.", reference=s.reference),
+                        [m.context(_("Signal {reference} is no longer open.", reference=s.reference))])
+    body = _("You also have signal {reference}, which has not been sent. You can finish it in its thread, "
+             "or cancel it here.", reference=s.reference)
+    return Rendered(body, [m.section(body), m.actions(f"stop:{s.id}", [cancel_button(_, s.id)])])
 
 
 INPUT_MAX = 3000  # Slack: a plain_text_input holds at most 3000 characters (its initial_value too)

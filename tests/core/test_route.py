@@ -128,7 +128,7 @@ def test_the_whole_route_tells_each_person_only_their_part(edge: TestEdge) -> No
     assert handover.data["handover"]["partner"] == "avim" and handover.data["event"]["text"] == ROUTE_MESSAGE
     assert handover.data["ref"]["description"] is False
     assert state(edge, reference) == ("in_progress", AF, "wel")
-    assert edge.report_outcome(AVIM, handover.data["handover"]["id"], OUTCOME).ok
+    assert edge.report_outcome(AVIM, handover.data["handover"]["id"], OUTCOME, kind="zorgtraject_gestart").ok
     assert newest(edge.thread(card(edge)), "case_event").data["event"]["text"] == OUTCOME
 
     # Feedback to the reporter, then closed.

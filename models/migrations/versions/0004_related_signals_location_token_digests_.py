@@ -4,8 +4,8 @@
 `signallink`: the links an AF made between two signals. New tables only; existing signals get their
 digests with `signaalbot related reindex` (or when their location changes).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-04 19:02:24.039290
 """
 from collections.abc import Sequence
@@ -17,8 +17,8 @@ from alembic import op
 import models.base
 
 
-revision: str = '0003'
-down_revision: str | None = '0002'
+revision: str = '0004'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
