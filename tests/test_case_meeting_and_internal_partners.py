@@ -101,3 +101,13 @@ def test_the_consult_form_offers_internal_partners_marked_as_internal(running) -
         assert options[key]["description"]["text"].startswith("intern"), key
     assert "Bibob" in options["vergunningen"]["text"]["text"]
     assert not options["avim"]["description"]["text"].startswith("intern")
+
+
+def test_the_network_overview_names_the_ketenregisseur_as_who_answers_for_that_partner(running) -> None:
+    from bot.core import network
+
+    with Session(running.core.engine) as session:
+        lines = network.describe(session)
+    line = next(line for line in lines if line.startswith("partner ketenregisseur"))
+    assert KETENREGISSEUR in line and "outside Slack" not in line
+    assert any(line.startswith("partner oov") and "outside Slack" in line for line in lines)
