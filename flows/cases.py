@@ -52,6 +52,8 @@ class CaseAction(StrEnum):
     RECORD_ADVICE = "record_advice"  # record a partner's advice by hand
     RECORD_OUTCOME = "record_outcome"  # record a partner's outcome of a hand-over
     SEEN = "seen"  # gezien: the AF saw the reporter's new information (nothing else changes)
+    CASE_MEETING = "case_meeting"  # ingebracht in het casusoverleg (Zorg- en Veiligheidshuis), §4
+    RELATED = "related"  # gerelateerde signalen: link or unlink possibly related signals
     RECLASSIFY = "reclassify"  # gegevens aanpassen: the AF corrects form, acute, minor, sector, target group
 
 
@@ -100,6 +102,8 @@ _HANDLING: dict[CaseAction, CaseStatus] = {
     _A.FEEDBACK: _S.IN_PROGRESS,
     _A.MESSAGE_REPORTER: _S.IN_PROGRESS,
     _A.NOTE: _S.IN_PROGRESS,
+    _A.CASE_MEETING: _S.IN_PROGRESS,
+    _A.RELATED: _S.IN_PROGRESS,
     _A.CLOSE: _S.CLOSED,
 }
 TRANSITIONS: Mapping[CaseStatus, Mapping[CaseAction, CaseStatus]] = MappingProxyType(
@@ -131,9 +135,11 @@ _ORDER: tuple[CaseAction, ...] = (
     _A.CONCLUDE,
     _A.ROUTE,
     _A.RECORD_OUTCOME,
+    _A.CASE_MEETING,
     _A.FEEDBACK,
     _A.MESSAGE_REPORTER,
     _A.NOTE,
+    _A.RELATED,
     _A.RECLASSIFY,
     _A.CLOSE,
     _A.REOPEN,
@@ -160,6 +166,7 @@ class CaseView:
     open_handovers: int = 0  # routed, no outcome recorded yet
     routed: int = 0  # hand-overs made, with or without an outcome
     new_from_reporter: bool = False  # the reporter added or answered something nobody acted on since
+    related: int = 0  # signals linked to this one, or possibly related (same address or business)
 
 
 @dataclass(frozen=True)
@@ -224,6 +231,8 @@ def _worth_showing(case: CaseView, action: CaseAction) -> bool:
         return case.conclusion is not None
     if action is _A.SEEN:
         return case.new_from_reporter
+    if action is _A.RELATED:
+        return case.related > 0
     return True
 
 

@@ -12,6 +12,9 @@ from enum import StrEnum
 
 from flows.cases import CaseAction
 
+# The partner key under which the ketenregisseur is consulted (flows/meldroute.yaml).
+KETENREGISSEUR_PARTNER = "ketenregisseur"
+
 
 class Role(StrEnum):
     AF = "af"  # aandachtsfunctionaris mensenhandel: a municipality's attention officer
@@ -39,6 +42,7 @@ class Denial(StrEnum):
     REPORTER_VIEW_ONLY = "reporter_view_only"  # the reporter sees their own report, not the case file
     NOT_TRAINING_MANAGER = "not_training_manager"
     NO_STATS_ROLE = "no_stats_role"
+    OTHER_MUNICIPALITY = "other_municipality"  # two signals of different municipalities are never linked
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,12 @@ class Actor:
         return any(g.role in (Role.AF, Role.BACKUP) and g.municipality == municipality for g in self.grants)
 
     def partners(self) -> frozenset[str]:
-        return frozenset(g.partner for g in self.grants if g.role == Role.PARTNER and g.partner)
+        """The partner keys this actor answers for; the ketenregisseur answers as the partner
+        `ketenregisseur` (consulted like a partner, §3.2), still seeing aggregates only otherwise."""
+        own = {g.partner for g in self.grants if g.role == Role.PARTNER and g.partner}
+        if self.has(Role.KETENREGISSEUR):
+            own.add(KETENREGISSEUR_PARTNER)
+        return frozenset(own)
 
 
 @dataclass(frozen=True)
@@ -141,7 +150,7 @@ def can_record_for_partner(actor: Actor, case: CaseRef, action: CaseAction, part
     involved = case.consulted_partners if _PARTNER_ACTIONS[action] == "consulted" else case.routed_partners
     if partner in actor.partners() and partner in involved:
         return ALLOW
-    if actor.has(Role.PARTNER):
+    if actor.has(Role.PARTNER) or partner in actor.partners():
         return _deny(Denial.PARTNER_NOT_INVOLVED)
     if actor.has(Role.KETENREGISSEUR):
         return _deny(Denial.AGGREGATES_ONLY)
@@ -164,6 +173,19 @@ def can_view_case_content(actor: Actor, case: CaseRef) -> Permission:
         involved = actor.partners() & (case.consulted_partners | case.routed_partners)
         return _deny(Denial.PARTNER_RECORDS_ONLY if involved else Denial.PARTNER_NOT_INVOLVED)
     return _deny(Denial.NOT_AF_OF_MUNICIPALITY)
+
+
+def can_link_signals(actor: Actor, case: CaseRef, other: CaseRef) -> Permission:
+    """Link or unlink two signals (related signals): only who may see both case files, and only within
+    one municipality — a linked card shows the other's reference, date and state to everyone who sees
+    the card, that is the municipality's AF and vervanger (across municipalities: aggregates only)."""
+    for ref in (case, other):
+        seen = can_view_case_content(actor, ref)
+        if not seen:
+            return seen
+    if case.municipality != other.municipality:
+        return _deny(Denial.OTHER_MUNICIPALITY)
+    return ALLOW
 
 
 def municipality_audience(municipality: str) -> str:

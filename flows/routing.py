@@ -7,6 +7,7 @@ anything: `suggest_route` tells the AF whom to approach, the AF decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +24,14 @@ RIEC = "riec"  # Taskforce RIEC Brabant-Zeeland
 VEILIG_THUIS = "veilig-thuis"  # advice and reporting centre for domestic violence and child abuse
 JEUGDZORG = "jeugdzorg"  # youth care and child protection (the policy's youth partner)
 COMENSHA = "comensha"  # national coordination centre against trafficking
+# The region's ketenregisseur (chain director, §3.2), consulted like a partner: whoever holds the
+# ketenregisseur role answers (flows.permissions.Actor.partners).
+KETENREGISSEUR = "ketenregisseur"
+
+
+class PartnerKind(StrEnum):
+    INTERNAL = "internal"  # a department of the municipality (OOV, Vergunningen…) or the ketenregisseur
+    EXTERNAL = "external"  # a partner organisation (police, care, inspectorate…)
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class Partner:
     name_en: str
     description_nl: str
     description_en: str
+    kind: PartnerKind = PartnerKind.EXTERNAL
 
 
 @dataclass(frozen=True)
@@ -162,7 +172,10 @@ def _parse(root: Node) -> Meldroute:
 
     partners: list[Partner] = []
     for key, node in root.child("partners").mapping().items():
-        node.mapping(allowed=("name_nl", "name_en", "description_nl", "description_en"))
+        node.mapping(allowed=("kind", "name_nl", "name_en", "description_nl", "description_en"))
+        # `kind` may be left out (a region's older file, a partner organisation): external.
+        kind_node = node.optional("kind")
+        kind = PartnerKind(kind_node.one_of([k.value for k in PartnerKind])) if kind_node else PartnerKind.EXTERNAL
         partners.append(
             Partner(
                 key=key,
@@ -170,6 +183,7 @@ def _parse(root: Node) -> Meldroute:
                 name_en=node.child("name_en").text(),
                 description_nl=node.child("description_nl").text(),
                 description_en=node.child("description_en").text(),
+                kind=kind,
             )
         )
     if not partners:

@@ -7,6 +7,7 @@ with mode 0600, and a warning is logged: fine for a pilot, not for production.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import os
@@ -14,6 +15,8 @@ import stat
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +80,16 @@ def fingerprint(key: str | None = None) -> str:
         key = _primary_key
     first = next(part.strip() for part in key.split(",") if part.strip())
     return hashlib.sha256(first.encode("ascii")).hexdigest()[:8]
+
+
+def derived_key(purpose: str) -> bytes:
+    """A 32-byte key for one purpose (e.g. the related-signals HMAC), derived from the primary data
+    key with HKDF-SHA256; never the data key itself. Rotating the data key changes it: whoever
+    stores values made with it recomputes them (`signaalbot keys rotate` does)."""
+    if _primary_key is None:
+        raise KeyError_("Encryption is not configured (call models.crypto.configure first).")
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=b"signaalbot", info=purpose.encode("ascii")).derive(
+        base64.urlsafe_b64decode(_primary_key))
 
 
 def primary_decrypts(token: str) -> bool:

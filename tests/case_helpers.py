@@ -74,8 +74,11 @@ def click_on_card(r: Any, user: str, reference: str, action: str) -> Any:
     for element in block["elements"]:
         if element.get("action_id") == f"case:{action}":
             return r.driver.click(user, card, f"case:{action}")
-    assert any(e["type"] == "overflow" for e in block["elements"]), f"no {action} on the card"
-    return r.driver.click(user, card, "case:more", selected=f"{action}:{signal_id(r, reference)}")
+    chosen = f"{action}:{signal_id(r, reference)}"
+    menu = next((e for e in block["elements"] if e["type"] == "overflow"
+                 and any(o["value"] == chosen for o in e["options"])), None)
+    assert menu is not None, f"no {action} on the card"
+    return r.driver.click(user, card, menu["action_id"], selected=chosen)
 
 
 def forge_click(r: Running, user: str, message: dict[str, Any], action_id: str, value: str,

@@ -54,6 +54,8 @@ def test_the_enum_values_are_the_agreed_keys() -> None:
         "record_advice",
         "record_outcome",
         "seen",
+        "case_meeting",
+        "related",
         "reclassify",
     }
 
@@ -283,6 +285,7 @@ def test_buttons_follow_the_meldroute_for_a_case_in_progress() -> None:
         A.CONCLUDE,
         A.ROUTE,
         A.RECORD_OUTCOME,
+        A.CASE_MEETING,  # ingebracht in het casusoverleg (§4)
         A.FEEDBACK,
         A.MESSAGE_REPORTER,
         A.NOTE,

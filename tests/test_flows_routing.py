@@ -166,8 +166,8 @@ def test_a_misspelt_field_is_an_error(tmp_path: Path) -> None:
 
 
 def test_an_unknown_consultation_partner_is_an_error(tmp_path: Path) -> None:
-    path = region_file(tmp_path, lambda d: d["consultation"].append("fiod"))
-    with pytest.raises(DataError, match=r"consultation\[7\]: unknown partner 'fiod'"):
+    path = region_file(tmp_path, lambda d: d["consultation"].insert(6, "fiod"))
+    with pytest.raises(DataError, match=r"consultation\[6\]: unknown partner 'fiod'"):
         load_meldroute(path)
 
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.core import cases as core_cases
 from bot.core.result import Error
-from bot.slack import case_guard, cases
+from bot.slack import case_guard, cases, related_views
 from bot.slack.app import build_app, registry
 from flows.cases import CaseAction
 from models import CaseEvent
@@ -34,10 +34,27 @@ def _submission(user: str, action: CaseAction, sid: int, state: dict[str, dict[s
 
 
 def test_every_case_action_has_one_row_in_the_table() -> None:
-    assert set(cases.CASE_ACTIONS) == set(CaseAction)
-    for action, spec in cases.CASE_ACTIONS.items():
-        assert spec.modal is not None or spec.acts_on_click, action  # a click either opens a modal or acts
-    assert registry().case_actions == cases.CASE_ACTIONS
+    # The meldroute's actions in bot.slack.cases; related signals and the casusoverleg in their own module.
+    tables = [cases.CASE_ACTIONS, related_views.CASE_ACTIONS]
+    rows = [action for table in tables for action in table]
+    assert sorted(rows) == sorted(CaseAction)  # every action, exactly once
+    for table in tables:
+        for action, spec in table.items():
+            assert spec.modal is not None or spec.acts_on_click, action  # a click either opens a modal or acts
+    assert registry().case_actions == {k: v for table in tables for k, v in table.items()}
+
+
+def test_two_modules_with_a_row_for_the_same_case_action_are_refused() -> None:
+    import types
+
+    import pytest
+
+    from bot.slack import hooks
+
+    twin = types.ModuleType("twin")
+    twin.CASE_ACTIONS = {CaseAction.NOTE: cases.CaseActionSpec(cases.note_step)}  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="note"):
+        hooks.collect([cases, twin])
 
 
 def test_each_app_builds_its_own_registry_once(running) -> None:

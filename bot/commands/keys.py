@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Text, select, type_coerce, update
 from sqlalchemy.engine import Engine
 
-from bot.core import datamap
+from bot.core import datamap, related
 from models import crypto
 
 
@@ -88,6 +88,9 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         _write_key_file(key_file, f"{primary},{old}")
         crypto.configure(f"{primary},{old}")
     counts = rotate_all(engine)
+    with session_scope(engine) as session:
+        # The related-signals digests are keyed by a key derived from the primary key: made again.
+        reindexed = related.reindex_all(session)
     left = unreadable_with(engine, primary)
     if left:
         raise CliError(f"{left} value(s) are still not readable with the new key; nothing else was changed. "
@@ -95,7 +98,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     if not settings.data_key:
         _write_key_file(key_file, primary)
     with session_scope(engine) as session:
-        audit.record(session, "cli", "keys.rotated", **counts)
+        audit.record(session, "cli", "keys.rotated", related_signals_reindexed=reindexed, **counts)
     total = sum(counts.values())
     print(f"Re-encrypted {total} value(s) with the new key: "
           + ", ".join(f"{t} {n}" for t, n in counts.items() if n) if total else "No encrypted values stored yet.")

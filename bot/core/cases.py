@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, events, outbox, people, reminders
+from bot.core import access, audit, events, outbox, people, related, reminders
 from bot.core.context import Core
 from bot.core.result import Error, Result, text_problem
 from bot.core.triage import root_of
@@ -38,8 +38,22 @@ from flows.cases import (
     still_open,
 )
 from flows.classification import Classification, Problem, Reclassification, check_outcome, minor_of, reclassify
-from flows.permissions import Actor, CaseRef, ReporterAction, can_act_on_case, can_record_for_partner
-from flows.routing import RouteSuggestion, consultation_candidates, split_handovers, suggest_route
+from flows.permissions import (
+    Actor,
+    CaseRef,
+    ReporterAction,
+    can_act_on_case,
+    can_link_signals,
+    can_record_for_partner,
+)
+from flows.routing import (
+    PartnerKind,
+    RouteSuggestion,
+    consultation_candidates,
+    load_meldroute,
+    split_handovers,
+    suggest_route,
+)
 from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Partner, Signal
 from models.db import session_scope
 from models.reminders import Deadline
@@ -64,6 +78,9 @@ CLOSED = "closed"
 SEEN = "seen"  # the AF marked the reporter's new information as seen
 CLOSED_WITHOUT_ROUTE = "closed_without_route"  # "wel mensenhandel" closed without a hand-over: the reason
 REOPENED = "reopened"
+CASE_MEETING = "case_meeting"  # ingebracht in het casusoverleg (Zorg- en Veiligheidshuis): date, outcome
+LINKED = "linked"  # linked to a related signal (data: other, reference)
+UNLINKED = "unlinked"
 RECLASSIFIED = "reclassified"  # the AF corrected the classification; data: changes {field: [before, after]}
 
 # Kinds the reporter may see (and only in their own thread): what the AF sent them, their own words.
@@ -99,7 +116,7 @@ def case_view(session: Session, signal: Signal) -> CaseView:
         acute=signal.acute, minor=signal.minor, minor_possible=bool(signal.minor_possible) and not signal.minor,
         form=form, open_consultations=len(open_consults),
         open_handovers=sum(1 for at in handovers if at is None), routed=len(handovers),
-        new_from_reporter=new_from_reporter(session, signal),
+        new_from_reporter=new_from_reporter(session, signal), related=related.count(session, signal),
     )
 
 
@@ -172,6 +189,11 @@ def consultation_partners(session: Session) -> list[Partner]:
     rows = {p.key: p for p in session.exec(select(Partner).order_by(col(Partner.key))).all()}
     keys = [p.key for p in consultation_candidates() if p.key in rows]
     return [rows[k] for k in keys] + [p for k, p in rows.items() if k not in keys]
+
+
+def internal_partner_keys() -> frozenset[str]:
+    """The meldroute's internal partners (own departments, the ketenregisseur), for the forms' labels."""
+    return frozenset(p.key for p in load_meldroute().partners if p.kind is PartnerKind.INTERNAL)
 
 
 def partner_in_slack(session: Session, partner_key: str) -> bool:
@@ -315,6 +337,10 @@ class _Step:
     def refresh_cards(self) -> None:
         for card in cards_of(self.session, self.sid):
             outbox.update(self.session, card, now=self.now)
+        # Linked signals' cards show this one's state: they follow (their own activity time does not).
+        for other in sorted(related.linked_ids(self.session, self.sid)):
+            for card in cards_of(self.session, other):
+                outbox.update(self.session, card, now=self.now)
         self.signal.updated_at = self.now
         self.session.add(self.signal)
 
@@ -899,6 +925,102 @@ def reopen(core: Core, signal_id: int, user: str) -> Result:
         st.audit("case.reopened")
         st.refresh_cards()
         return st.result()
+
+    return _step_run(core, fn)
+
+
+def case_meeting(core: Core, signal_id: int, user: str, held_on: date | None, outcome: str) -> Result:
+    """Ingebracht in het casusoverleg (Zorg- en Veiligheidshuis, §4): the date it was discussed and
+    what came of it (free text, encrypted). A step of the case: timeline, the card, the audit log."""
+
+    def fn(session: Session) -> Result:
+        text = _text(outcome)
+        if held_on is None:
+            raise _Stop(Result(False, signal_id, error=Error.INVALID, reason="date_required"))
+        if held_on > core.clock.now().astimezone(core.settings.tz).date():
+            raise _Stop(Result(False, signal_id, error=Error.INVALID, reason="date_future"))
+        st = _begin(core, session, signal_id, user, CaseAction.CASE_MEETING)
+        ev = st.event(CASE_MEETING, text, held_on=held_on.isoformat())
+        st.to_case_threads(ev)
+        st.audit("case.case_meeting", held_on=held_on.isoformat())
+        st.refresh_cards()
+        return st.result(event=ev.id)
+
+    return _step_run(core, fn)
+
+
+def case_meetings(session: Session, signal_id: int) -> list[tuple[date, str | None]]:
+    """The casusoverleg steps of a case, oldest first: (date, outcome)."""
+    rows = session.exec(select(CaseEvent).where(CaseEvent.signal_id == signal_id, CaseEvent.kind == CASE_MEETING)
+                        .order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
+    return [(date.fromisoformat(ev.data["held_on"]), ev.text) for ev in rows if ev.data.get("held_on")]
+
+
+def related_signals(core: Core, signal_id: int, user: str) -> tuple[Result, list[related.Related]]:
+    """What the Related signals form shows (references, dates, states, why): for the AF or vervanger of
+    the signal's municipality only, each other signal only when they may see both. A read: audited."""
+    with session_scope(core.engine) as session:
+        signal = session.get(Signal, signal_id)
+        if signal is None or signal.purged_at is not None:
+            return Result(False, signal_id, error=Error.UNKNOWN_SIGNAL), []
+        who, ref = access.actor(session, user), access.case_ref(session, signal)
+        permission = can_act_on_case(who, ref, CaseAction.RELATED)
+        if not permission:
+            audit.record(session, user, "case.denied", signal_id=signal_id, subject=CaseAction.RELATED.value,
+                         reason=str(permission.reason), at=core.clock.now())
+            return Result(False, signal_id, signal.reference, error=Error.DENIED, reason=str(permission.reason)), []
+        shown = [r for r in related.related(session, signal)
+                 if can_link_signals(who, ref, access.case_ref(session, session.get(Signal, r.signal_id)))]
+        audit.record(session, user, "case.related_viewed", signal_id=signal_id, subject=signal.reference,
+                     at=core.clock.now(), shown=[r.reference for r in shown])
+        return Result(True, signal_id, signal.reference), shown
+
+
+def set_links(core: Core, signal_id: int, user: str, wanted: Iterable[str | int], *,
+              among: Iterable[str | int] | None = None) -> Result:
+    """Link this signal to exactly `wanted` (other signal ids): new ones are linked, links left out are
+    undone — of the signals in `among` only, when given (what the form showed). Each side gets a timeline
+    step and an audit entry; only who may see both may (per pair)."""
+
+    def fn(session: Session) -> Result:
+        st = _begin(core, session, signal_id, user, CaseAction.RELATED)
+        target = set(related.ids_of(wanted)) - {st.sid}
+        current = related.linked_ids(session, st.sid)
+        if among is not None:
+            scope = set(related.ids_of(among))
+            target, current = target & scope, current & scope
+        added, removed = [], []
+        for other_id in sorted(target ^ current):
+            other = session.get(Signal, other_id)
+            if other is None or other.purged_at is not None or other.status not in related.CASE_STATES:
+                raise _Stop(Result(False, st.sid, st.signal.reference, error=Error.UNKNOWN_SIGNAL))
+            permission = can_link_signals(st.actor, st.ref, access.case_ref(session, other))
+            if not permission:
+                raise _deny(st.signal, user, CaseAction.RELATED, permission.reason)
+            if other_id in target:
+                related.add_link(session, st.sid, other_id, user, st.now)
+                added.append(other)
+            else:
+                related.remove_link(session, st.sid, other_id)
+                removed.append(other)
+        for others, kind, action in ((added, LINKED, "case.linked"), (removed, UNLINKED, "case.unlinked")):
+            for other in others:
+                ev = st.event(kind, other=other.id, reference=other.reference)
+                st.to_case_threads(ev)
+                st.audit(action, other=other.id, other_reference=other.reference)
+                back = CaseEvent(signal_id=other.id or 0, at=st.now, actor_id=user, kind=kind,
+                                 data={"other": st.sid, "reference": st.signal.reference})
+                session.add(back)
+                session.flush()
+                audit.record(session, user, action, signal_id=other.id, subject=other.reference, at=st.now,
+                             other=st.sid, other_reference=st.signal.reference)
+                for card in cards_of(session, other.id or 0):
+                    outbox.post(session, template="case_event", kind="case_event", signal_id=other.id,
+                                parent=card, conversation=card.conversation, recipient=card.recipient,
+                                ref={"event": back.id}, now=st.now)
+                    outbox.update(session, card, now=st.now)
+        st.refresh_cards()
+        return st.result(linked=[o.id for o in added], unlinked=[o.id for o in removed])
 
     return _step_run(core, fn)
 

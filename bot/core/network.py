@@ -253,7 +253,7 @@ def describe(session: Session) -> list[str]:
     kr = [who(r.user_id) for r in roles if r.role == "ketenregisseur"]
     lines.append(f"ketenregisseur: {', '.join(kr) or '-'}")
     for p in session.exec(select(Partner).order_by(col(Partner.key))).all():
-        members = [who(r.user_id) for r in roles if r.partner_key == p.key]
+        members = [who(uid) for uid in people.partner_members(session, p.key)]  # the ketenregisseur answers as one
         lines.append(f"partner {p.key} — {p.name}: {', '.join(members) or '(outside Slack)'}")
     net = session.exec(select(Person).where(col(Person.in_network).is_(True)).order_by(col(Person.user_id))).all()
     lines.append(f"network ({len(net)}): {', '.join(who(p.user_id) for p in net) or '-'}")

@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.core import platforms
+from flows.permissions import KETENREGISSEUR_PARTNER
 from models import Identity, Municipality, Person, RoleAssignment
 from models.base import column_values
 
@@ -100,10 +101,13 @@ def regional(session: Session, role: str = "ketenregisseur") -> list[str]:
 
 
 def partner_members(session: Session, partner_key: str) -> list[str]:
-    rows = session.exec(
+    """Who answers for a partner; for the partner `ketenregisseur`, whoever holds that role."""
+    rows = list(session.exec(
         select(RoleAssignment.user_id).where(RoleAssignment.role == "partner",
                                              RoleAssignment.partner_key == partner_key)
-    ).all()
+    ).all())
+    if partner_key == KETENREGISSEUR_PARTNER:
+        rows += regional(session)
     return list(dict.fromkeys(rows))
 
 

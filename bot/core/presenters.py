@@ -19,12 +19,13 @@ option labels, for the edge to translate.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.core import related
 from bot.core.cases import (
     CLAIMED,
     FEEDBACK,
@@ -33,6 +34,7 @@ from bot.core.cases import (
     REPORTER_ANSWER,
     REPORTER_KINDS,
     Due,
+    case_meetings,
     case_view,
     due_dates,
     new_from_reporter,
@@ -239,6 +241,9 @@ class CaseCard:
     description: str | None = None
     location: str | None = None
     still_answering: bool = False  # sent early (acute): the reporter is still answering the rest
+    linked: tuple[related.Related, ...] = ()  # linked signals: reference, date, state only
+    possibly_related: int = 0  # matching signals (same address or business) not linked yet
+    case_meetings: tuple[tuple[date, str | None], ...] = ()  # casusoverleg: (date, outcome)
     minor_possible: bool = False  # minor "weet ik niet": a "mogelijk" Veilig Thuis
 
 
@@ -254,7 +259,8 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
                 feedback_at=signal.first_feedback_at)
     if signal.status == CaseStatus.CLOSED:
         routed = session.exec(select(Handover.partner_key).where(Handover.signal_id == signal.id)).all()
-        return CaseCard(**base, closed=ClosedCase(
+        linked = tuple(r for r in related.related(session, signal) if r.linked)  # reference, date, state only
+        return CaseCard(**base, linked=linked, closed=ClosedCase(
             closed_at=signal.closed_at or signal.updated_at, referred_to_care=signal.referred_to_care or None,
             routed_to=tuple(names.get(k, k) for k in dict.fromkeys(routed)), feedback_at=signal.first_feedback_at,
             without_feedback=bool(signal.no_feedback_reason), feedback_not_asked=not signal.wants_feedback))
@@ -277,9 +283,12 @@ def case_card(session: Session, questionnaire: Questionnaire, signal: Signal, ca
                       target_group=load_classification().target_group_label(signal.target_group),
                       reported_as=reported_as, classified_by=signal.classified_by,
                       classified_at=signal.classified_at)
+    found = related.related(session, signal)
     return CaseCard(**base, partners=tuple(partners), next_due=due[0] if due else None, facts=facts,
                     description=signal.description, location=signal.location or None,
-                    still_answering=still_answering(signal))
+                    still_answering=still_answering(signal), linked=tuple(r for r in found if r.linked),
+                    possibly_related=sum(1 for r in found if not r.linked),
+                    case_meetings=tuple(case_meetings(session, signal.id)))
 
 
 # ------------------------------------------------------------------------------ reminders

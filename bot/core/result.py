@@ -92,6 +92,7 @@ DENIALS = {
     Denial.PARTNER_NOT_INVOLVED: N_("This case was not sent to your organisation."),
     Denial.NOT_YOUR_SIGNAL: N_("This is not your signal."),
     Denial.REPORTER_VIEW_ONLY: N_("You reported this signal; the attention officer handles it. Nothing was changed."),
+    Denial.OTHER_MUNICIPALITY: N_("Signals of different municipalities cannot be linked. Nothing was changed."),
     Denial.NOT_TRAINING_MANAGER: N_("Only the ketenregisseur and attention officers plan trainings; an attention "
                                     "officer only for their own municipality."),
 }
@@ -127,6 +128,8 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.INVALID, "too_long"): TOO_LONG,
     (Error.INVALID, "date_past"): N_("The expected outcome date cannot be in the past."),
     (Error.INVALID, "partner_required"): N_("Choose at least one partner."),
+    (Error.INVALID, "date_future"): N_("The date of the case meeting cannot be in the future."),
+    (Error.INVALID, "date_required"): N_("Choose a date."),
     (Error.INVALID, "form_sent"): N_("This form was already sent. Nothing was sent twice."),
     (Error.INVALID, "unknown_outcome"): N_("Choose what the hand-over led to from the list."),
     (Error.INVALID, "nothing_changed"): N_("Nothing changed: the details were already like this."),

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import JSON, delete, update
 from sqlmodel import Session, col, select
 
-from bot.core import audit, datamap, jobs, outbox, training
+from bot.core import audit, datamap, jobs, outbox, related, training
 from bot.core import people as people_mod
 from bot.core.context import Core
 from bot.core.jobs import sweep
@@ -64,6 +64,7 @@ def purge_signal(session: Session, signal: Signal, now: datetime, *, actor: str,
     message goes out before who it is for is forgotten, see `forget_recipients`)."""
     sid = signal.id or 0
     people = named_in(session, signal)
+    related.forget(session, sid, now)  # its location digests, and every link to another signal
     if signal.status == "draft" and signal.reporter_id:
         root = session.exec(select(MessageRef).where(MessageRef.signal_id == sid,
                                                      MessageRef.kind == "reporter_root")).first()

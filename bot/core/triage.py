@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from bot.core import audit, events, outbox, people
+from bot.core import audit, events, outbox, people, related
 from bot.core.context import Core
 from bot.core.result import Error, Result
 from flows.questionnaire import ENCRYPTED_TEXT_KEYS
@@ -272,6 +272,7 @@ def _answered_after_sending(core: Core, session: Session, signal: Signal, root: 
     """An answer to a signal sent early: the stored case and the AF's card(s) follow it; then the next
     open question, or — all answered — a thank-you with the complete answers."""
     _store_answers(signal)
+    related.index_and_tell(session, signal, now)  # the location may have changed: its digests follow
     for card in session.exec(select(MessageRef).where(MessageRef.signal_id == signal.id,
                                                       MessageRef.kind == "case_card")).all():
         outbox.update(session, card, now=now)
@@ -412,6 +413,7 @@ def _send(session: Session, signal: Signal, user_id: str, now: datetime, *, earl
         signal.current_question = None
     _store_answers(signal)
     session.add(signal)
+    related.index_and_tell(session, signal, now)  # keyed digests of the location: possibly related signals
     root = root_of(session, signal.id or 0)
     summary = _latest(session, signal.id or 0, "summary")
     if summary is not None:

@@ -36,6 +36,7 @@ def registry() -> hooks.Registry:
         knowledge,
         language,
         members,
+        related_views,
         reminder_views,
         reminders,
         reporting,
@@ -46,7 +47,8 @@ def registry() -> hooks.Registry:
     )
 
     return hooks.collect([case_guard, case_messages, case_views, cases, home, knowledge, language, members,
-                          reminder_views, reminders, reporting, stats_views, training, triage, triage_views])
+                          related_views, reminder_views, reminders, reporting, stats_views, training, triage,
+                          triage_views])
 
 
 def build_app(core: Core, client: WebClient, *, token_verification: bool = True,

@@ -37,7 +37,7 @@ def parse_click(body: dict) -> tuple[CaseAction, int] | None:
     act = body["actions"][0]
     name = act["action_id"].split(":", 1)[1]
     value = act.get("value") or ""
-    if name == "more":  # overflow: "<action>:<signal id>"
+    if name == "more" or name.startswith("more_"):  # an overflow menu: "<action>:<signal id>"
         name, _sep, value = (act.get("selected_option") or {}).get("value", "").partition(":")
     try:
         return CaseAction(name), int(value)

@@ -12,6 +12,7 @@ The top-level `text` (the push preview) never carries case content.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -64,6 +65,9 @@ TIMELINE_LABELS = {
     core_cases.CLOSED_WITHOUT_ROUTE: N_("Closed without routing to a partner"),
     core_cases.REOPENED: N_("Reopened"),
     core_cases.SEEN: N_("Seen: the reporter's new information"),
+    core_cases.CASE_MEETING: N_("Discussed in the case meeting (Zorg- en Veiligheidshuis)"),
+    core_cases.LINKED: N_("Linked to a related signal"),
+    core_cases.UNLINKED: N_("Link to a signal undone"),
     core_cases.RECLASSIFIED: N_("Case details corrected"),
 }
 CLASSIFICATION_FIELDS = {
@@ -304,6 +308,15 @@ def case_event_blocks(ctx: RenderContext, s: Signal, ev: CaseEvent) -> list[dict
                                                who=who), ev.text)
     if k == core_cases.REOPENED:
         return [m.section("🔓 " + _("{who} reopened the case.", who=who))]
+    if k == core_cases.CASE_MEETING:
+        return m.user_text_sections("🗂️ " + _("Discussed in the case meeting (Zorg- en Veiligheidshuis) on {date}, "
+                                               "recorded by {who}. Outcome:", date=_held_on(ev), who=who), ev.text)
+    if k in (core_cases.LINKED, core_cases.UNLINKED):
+        # The other signal by its reference only: nothing of its content.
+        reference = m.esc(str(ev.data.get("reference", "")))
+        text = (_("{who} linked this signal to {reference}.", who=who, reference=reference) if k == core_cases.LINKED
+                else _("{who} undid the link with {reference}.", who=who, reference=reference))
+        return [m.section("🔗 " + text)]
     return [m.section(_(TIMELINE_LABELS.get(k, k)))]
 
 
@@ -325,6 +338,14 @@ def case_event(ctx: RenderContext) -> Rendered:
     return Rendered(preview, blocks[:50])
 
 
+def _held_on(ev: CaseEvent) -> str:
+    raw = str(ev.data.get("held_on") or "")
+    try:
+        return date.fromisoformat(raw).strftime("%d-%m-%Y")
+    except ValueError:
+        return "—"
+
+
 def timeline_line(ctx: RenderContext, s: Signal, ev: CaseEvent) -> str:
     _ = ctx._
     who = _("the reporter") if ev.actor_id and ev.actor_id == s.reporter_id else _who(ev.actor_id)
@@ -341,6 +362,10 @@ def timeline_line(ctx: RenderContext, s: Signal, ev: CaseEvent) -> str:
         extra = ": " + ", ".join(_(CLASSIFICATION_FIELDS.get(f, f)) for f in ev.data.get("changes") or {})
     elif ev.kind == core_cases.CONCLUDED:
         extra = ": " + conclusion_label(_, ev.data.get("conclusion"))
+    elif ev.kind == core_cases.CASE_MEETING:
+        extra = " " + _held_on(ev)
+    elif ev.kind in (core_cases.LINKED, core_cases.UNLINKED):
+        extra = ": " + m.esc(str(ev.data.get("reference", "")))
     if ev.text:
         excerpt = ev.text if len(ev.text) <= 80 else ev.text[:79] + "…"
         extra += " — _" + m.esc(" ".join(excerpt.split())) + "_"

@@ -9,6 +9,7 @@ from bot.core.cases import Due, case_view
 from bot.i18n import N_, Translate
 from bot.slack import mrkdwn as m
 from bot.slack.case_messages import CLASSIFICATION_FIELDS
+from bot.slack.related_views import related_line
 from bot.slack.render import RenderContext, Rendered, template
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, Conclusion
@@ -31,6 +32,8 @@ ACTION_LABELS: dict[str, str] = {
     CaseAction.REOPEN: N_("Reopen"),
     CaseAction.TIMELINE: N_("Timeline"),
     CaseAction.SEEN: N_("Seen"),
+    CaseAction.CASE_MEETING: N_("Case meeting"),
+    CaseAction.RELATED: N_("Related signals"),
     CaseAction.RECLASSIFY: N_("Correct case details"),
 }
 STATUS_LABELS = {
@@ -48,6 +51,7 @@ PRIMARY = (CaseAction.CLAIM, CaseAction.ASK_INFO, CaseAction.CONSULT, CaseAction
            CaseAction.FEEDBACK, CaseAction.CLOSE, CaseAction.REOPEN)
 # Not in the row of actions: Seen sits beside the "new information" line it clears.
 BESIDE = (CaseAction.SEEN,)
+OVERFLOW_MAX = 5  # options in one overflow menu (Slack's limit)
 
 
 def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> list[dict[str, Any]]:
@@ -58,11 +62,14 @@ def action_elements(_: Translate, signal_id: int, actions: list[CaseAction]) -> 
             style = "primary" if action in (CaseAction.CLAIM, CaseAction.REOPEN) else None
             buttons.append(m.button(_(ACTION_LABELS[action]), f"case:{action.value}", value, style=style))
     rest = [a for a in actions if a not in PRIMARY and a not in BESIDE]
-    if len(rest) == 1:  # an overflow menu needs at least two options
-        buttons.append(m.button(_(ACTION_LABELS[rest[0]]), f"case:{rest[0].value}", value))
-    elif rest:
-        buttons.append({"type": "overflow", "action_id": "case:more",
-                        "options": [m.option(_(ACTION_LABELS[a]), f"{a.value}:{signal_id}") for a in rest][:5]})
+    # An overflow menu holds at most OVERFLOW_MAX options: more actions get a second menu, never dropped.
+    for n, start in enumerate(range(0, len(rest), OVERFLOW_MAX)):
+        chunk = rest[start:start + OVERFLOW_MAX]
+        if len(chunk) == 1:  # an overflow menu needs at least two options
+            buttons.append(m.button(_(ACTION_LABELS[chunk[0]]), f"case:{chunk[0].value}", value))
+        else:
+            buttons.append({"type": "overflow", "action_id": "case:more" + ("" if n == 0 else f"_{'abcde'[n]}"),
+                            "options": [m.option(_(ACTION_LABELS[a]), f"{a.value}:{signal_id}") for a in chunk]})
     return buttons
 
 
@@ -179,6 +186,34 @@ def partner_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
     return lines
 
 
+def case_meeting_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
+    """Ingebracht in het casusoverleg: the date and what came of it (the AF's private place only)."""
+    _ = ctx._
+    lines = []
+    for held_on, outcome in card.case_meetings:
+        line = "🗂️ " + _("Discussed in the case meeting (Zorg- en Veiligheidshuis) on {date}",
+                        date=held_on.strftime("%d-%m-%Y"))
+        if outcome:
+            excerpt = outcome if len(outcome) <= 200 else outcome[:199] + "…"
+            line += ": _" + m.esc(" ".join(excerpt.split())) + "_"
+        lines.append(line)
+    return lines
+
+
+def related_lines(ctx: RenderContext, card: presenters.CaseCard) -> list[str]:
+    """Linked signals by reference, date and state only; and how many more may be related."""
+    _ = ctx._
+    lines = ["🔗 " + _("Linked to {signal}", signal=related_line(_, r, ctx.tz)) for r in card.linked]
+    if card.possibly_related:
+        lines.append("🔎 " + _.ngettext("{count} possibly related signal (same address or business): see "
+                                        "*{action}*",
+                                        "{count} possibly related signals (same address or business): see "
+                                        "*{action}*",
+                                        card.possibly_related, count=card.possibly_related,
+                                        action=_(ACTION_LABELS[CaseAction.RELATED])))
+    return lines
+
+
 def next_due_line(ctx: RenderContext, due: Due | None) -> str | None:
     _ = ctx._
     if due is None:
@@ -224,6 +259,9 @@ def case_card(ctx: RenderContext) -> Rendered:
         blocks.append(m.section("🔔 *" + note + "*", **({"accessory": seen} if seen else {})))
     if card.closed is not None:
         blocks += closed_summary(ctx, card.closed)
+        linked = related_lines(ctx, card)  # the closed summary keeps its links (never possible matches)
+        if linked:
+            blocks.append(m.context("\n".join(linked)))
     else:
         done = done_lines(ctx, card)
         if done:
@@ -231,6 +269,12 @@ def case_card(ctx: RenderContext) -> Rendered:
         partners = partner_lines(ctx, card)
         if partners:
             blocks.append(m.section("*" + _("Partners") + "*\n" + "\n".join(partners)))
+        meetings = case_meeting_lines(ctx, card)
+        if meetings:
+            blocks.append(m.section("\n".join(meetings)))
+        linked = related_lines(ctx, card)
+        if linked:
+            blocks.append(m.context("\n".join(linked)))
         due = next_due_line(ctx, card.next_due)
         if due:
             blocks.append(m.context(due))

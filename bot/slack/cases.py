@@ -173,8 +173,11 @@ def _signal(ctx: SlackContext, signal_id: int) -> Signal | None:
 def partner_options(ctx: SlackContext, _: Translate) -> list[dict[str, Any]]:
     with Session(ctx.core.engine) as session:
         out = []
+        internal = core_cases.internal_partner_keys()
         for p in core_cases.consultation_partners(session):
             note = _("in Slack") if people.partner_members(session, p.key) else _("outside Slack: record by hand")
+            if p.key in internal:
+                note = _("internal") + " · " + note
             out.append(m.option(p.name, p.key, note))
         return out
 
@@ -712,7 +715,8 @@ def open_action_modal(ctx: SlackContext, body: dict, action: CaseAction, signal_
     s = _signal(ctx, signal_id)
     if spec is None or spec.modal is None or s is None:
         return
-    open_view(ctx, body, user, spec.modal(ctx, ctx.tr(user), s, meta_of(body, signal_id)))
+    # "u": who opened it, for a modal that reads on their behalf (the submission trusts body["user"] only).
+    open_view(ctx, body, user, spec.modal(ctx, ctx.tr(user), s, {**meta_of(body, signal_id), "u": user}))
 
 
 def act_on_click(ctx: SlackContext, body: dict, action: CaseAction, signal_id: int, user: str) -> None:
@@ -745,8 +749,10 @@ def on_case_modal(ctx: SlackContext, ack: Ack, body: dict, view: dict) -> None:
         return
     ack()
     picks = {block: selected(vals, block) for block in ("partners", "consultation", "handover", "share", "again",
-                                                        "outcome", "form", "acute", "minor", "sector", "target_group")}
+                                                        "outcome", "form", "acute", "minor", "sector", "target_group",
+                                                        "links")}
     texts = {block: text_of(vals, block) for block in ("text", "question", "reason", "route_reason")}
+    texts["held_on"] = (vals.get("held_on") or {}).get("selected_date")  # the case meeting's date
     expected = expected_date(vals) if date_check in spec.checks else None
     inputs = conclusion_inputs(vals) if conclusion_check in spec.checks else {}
     ctx.after_ack(case_step, action.value, sid, user, texts, picks,

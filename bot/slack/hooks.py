@@ -103,6 +103,9 @@ def collect(modules: Iterable[ModuleType]) -> Registry:
                     if value in reg.templates:
                         raise ValueError(f"two templates named {value!r}: {name} in {module.__name__}")
                     reg.templates[value] = obj
-        reg.case_actions.update(getattr(module, "CASE_ACTIONS", {}))
+        for action, spec in getattr(module, "CASE_ACTIONS", {}).items():
+            if reg.case_actions.get(action, spec) is not spec:
+                raise ValueError(f"two rows for the case action {action!r}: one in {module.__name__}")
+            reg.case_actions[action] = spec
     reg.features = [fn for _order, _i, fn in sorted(features, key=lambda t: (t[0], t[1]))]
     return reg
