@@ -41,6 +41,7 @@ from bot.core.cases import (
     open_question,
 )
 from bot.core.triage import still_answering
+from bot.i18n import N_
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
 from flows.classification import load_classification, minor_of
@@ -50,6 +51,29 @@ from models import CaseEvent, Consultation, Handover, Municipality, Partner, Sig
 from models.reminders import Deadline
 
 # ------------------------------------------------------------------------------ the reporter's thread
+
+
+# ------------------------------------------------------------------------------ triage notices
+
+# A notice's words by its kind, where the questionnaire's own do not serve (a notice queued without its
+# question). The meldcode binds professionals who work with youth (beleid §2.3), not every reporter.
+NOTICE_TEXTS = {
+    "minor": N_("Thank you: the attention officer takes this into account. Do you work with young people (in "
+                "education, youth care, youth work)? Then also follow your organisation's reporting code for "
+                "domestic violence and child abuse (meldcode). Anyone can call Veilig Thuis for advice, day and "
+                "night: 0800-2000."),
+}
+
+
+def notice_text(questionnaire: Questionnaire, ref: dict[str, Any]) -> str:
+    """What a triage notice (a message of template `notice` with a question's `kind`) says, as a message id
+    for the edge to translate: the same words on every platform."""
+    kind = ref.get("kind", "info")
+    if kind in NOTICE_TEXTS:
+        return NOTICE_TEXTS[kind]
+    if not questionnaire.has(ref.get("question") or ""):
+        return ""
+    return next((n.text for n in questionnaire.get(ref["question"]).notices if n.kind == kind), "")
 
 
 class ReporterSees(StrEnum):

@@ -169,9 +169,11 @@ def still_answering(signal: Signal) -> bool:
 StepFn = Callable[..., Result]
 
 
-def _draft_step(fn: StepFn) -> Callable[..., Result]:
+def _draft_step(fn: StepFn, *, sent_early_too: bool = False) -> Callable[..., Result]:
     """One step on the reporter's own draft: load and lock it (refusing someone else's, or one already
-    sent or cancelled), run the step in the same transaction, then wake the outbox.
+    sent or cancelled), run the step in the same transaction, then wake the outbox. `sent_early_too`
+    (answering): also on the reporter's signal that was sent early and still has open questions
+    (`still_answering`).
 
     The wrapped step is called as `fn(core, session, signal, user_id, now, *args)`; callers call
     `step(core, signal_id, user_id, *args)`.
@@ -181,27 +183,7 @@ def _draft_step(fn: StepFn) -> Callable[..., Result]:
     def run(core: Core, signal_id: int, user_id: str, *args: Any) -> Result:
         now = core.clock.now()
         with session_scope(core.engine) as session:
-            signal, refused = _load_draft(session, signal_id, user_id)
-            if refused:
-                return refused
-            assert signal is not None
-            result = fn(core, session, signal, user_id, now, *args)
-        if result.ok:
-            core.kick()
-        return result
-
-    return run
-
-
-def _answer_step(fn: StepFn) -> Callable[..., Result]:
-    """`_draft_step` for answering: also on the reporter's signal that was sent early and still has
-    open questions (`still_answering`)."""
-
-    @functools.wraps(fn)
-    def run(core: Core, signal_id: int, user_id: str, *args: Any) -> Result:
-        now = core.clock.now()
-        with session_scope(core.engine) as session:
-            signal = session.get(Signal, signal_id, with_for_update=True)
+            signal = session.get(Signal, signal_id, with_for_update=True) if sent_early_too else None
             if signal is None or signal.reporter_id != user_id or not still_answering(signal):
                 signal, refused = _load_draft(session, signal_id, user_id)
                 if refused:
@@ -213,6 +195,10 @@ def _answer_step(fn: StepFn) -> Callable[..., Result]:
         return result
 
     return run
+
+
+def _answer_step(fn: StepFn) -> Callable[..., Result]:
+    return _draft_step(fn, sent_early_too=True)
 
 
 def _question_message(session: Session, signal_id: int, key: str) -> MessageRef | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.core import people, presenters
 from bot.core.triage import KEPT_TOO_LONG, SENT_EARLY, still_answering
-from bot.i18n import N_, Translate
+from bot.i18n import Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
 from flows.questionnaire import Question, Questionnaire
@@ -188,13 +188,6 @@ def question(ctx: RenderContext) -> Rendered:
     return Rendered(text, [m.context(f"~{m.esc(prompt)}~ " + _("(asked again below)"))])
 
 
-NOTICE_TEXTS = {
-    # The same words as flows/questionnaire.yaml: the meldcode binds professionals who work with youth.
-    "minor": N_("Thank you: the attention officer takes this into account. Do you work with young people (in "
-             "education, youth care, youth work)? Then also follow your organisation's reporting code for domestic "
-             "violence and child abuse (meldcode). Anyone can call Veilig Thuis for advice, day and night: 0800-2000."),
-}
-
 
 SEND_NOW_BLOCK = "acute_send"
 
@@ -240,11 +233,7 @@ def notice(ctx: RenderContext) -> Rendered:
     kind = ref.get("kind", "info")
     if kind == "emergency":
         return acute_notice(ctx)
-    if kind in NOTICE_TEXTS:
-        body = _(NOTICE_TEXTS[kind])
-    else:
-        q = ctx.questionnaire.get(ref["question"])
-        body = next((_(n.text) for n in q.notices if n.kind == kind), "")
+    body = _(presenters.notice_text(ctx.questionnaire, ref))
     title = _("Call 112 if a life is in danger") if kind == "emergency" else _("A note about your signal")
     return Rendered(title, [m.section(body)])
 

@@ -273,12 +273,6 @@ def question(ctx: Ctx) -> Out:
     return Out(summary, [small(prompt + " " + _("(asked again below)"))])
 
 
-NOTICE_TEXTS = {
-    "minor": N_("A minor is involved: the reporting code for domestic violence and child abuse (meldcode) applies. "
-                "You can call Veilig Thuis for advice, day and night: 0800-2000."),
-}
-
-
 def acute_notice(ctx: Ctx) -> Out:
     """Acute = yes: who to call now, and Nu versturen — the signal goes to the attention officer at the
     click, with the answers so far (nothing is promised before it is sent)."""
@@ -310,11 +304,7 @@ def notice(ctx: Ctx) -> Out:
     kind = ref.get("kind", "info")
     if kind == "emergency":
         return acute_notice(ctx)
-    if kind in NOTICE_TEXTS:
-        body = _(NOTICE_TEXTS[kind])
-    else:
-        q = ctx.questionnaire.get(ref["question"])
-        body = next((_(n.text) for n in q.notices if n.kind == kind), "")
+    body = _(presenters.notice_text(ctx.questionnaire, ref))
     title = _("A note about your signal")
     return Out(title, [text(title, weight="Bolder"), text(body)])
 
