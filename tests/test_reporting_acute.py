@@ -167,7 +167,10 @@ def test_sending_normally_after_acute_yes_also_retires_the_send_now_button(runni
     r.driver.click(REPORTER, wait_summary(r, REPORTER), "triage:submit")
     r.fake.wait_for(lambda: signal_status(r, reference) == "new")
     r.fake.wait_for(lambda: send_now_message(r) is None)
-    assert "Verstuurd naar de aandachtsfunctionaris op" in str(r.fake.locate(notice["ts"])[1]["blocks"])
+    sent_line = str(r.fake.locate(notice["ts"])[1]["blocks"])
+    assert "Verstuurd naar de aandachtsfunctionaris op" in sent_line
+    # "op {when}" is always a date: Slack's pretty format would read "op vandaag" (issue 14, point 13).
+    assert "^{date_short} {time}|" in sent_line and "pretty" not in sent_line
     # A late click on an old copy of the button changes nothing and says why.
     assert r.driver.click(REPORTER, notice, "triage:send_now", stale=True).status == 200
     r.fake.wait_for(lambda: any("al verstuurd" in (e.get("text") or "") for e in r.fake.ephemerals_for(REPORTER)))

@@ -116,5 +116,10 @@ def date(moment: datetime, fallback_tz: Any, fmt: str = "{date_short_pretty} {ti
     return f"<!date^{int(moment.timestamp())}^{fmt}|{fallback}>"
 
 
+def on_date(moment: datetime, fallback_tz: Any) -> str:
+    """A moment after "on" ("op {when}"): always a date, never Slack's "today" — "op vandaag" reads wrong."""
+    return date(moment, fallback_tz, "{date_short} {time}")
+
+
 def mention(user_id: str) -> str:
     return f"<@{user_id}>"

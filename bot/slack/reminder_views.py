@@ -176,7 +176,7 @@ def reminder_partner(ctx: RenderContext) -> Rendered:
 
 
 def snooze_answer(_: Translate, until: datetime, tz: Any) -> str:
-    return _("Snoozed. I will remind you again on {when}.", when=m.date(until, tz))
+    return _("Snoozed. I will remind you again on {when}.", when=m.on_date(until, tz))
 
 
 # --- drafts that were not sent (issue 14): nudges and the expiry, in the draft's own thread ---------

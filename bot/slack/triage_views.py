@@ -207,7 +207,7 @@ def acute_notice(ctx: RenderContext) -> Rendered:
     elif s.status == "cancelled":
         blocks.append(m.context(_("Cancelled: nothing was sent.")))
     elif s.submitted_at is not None:
-        sent = _("Sent to the attention officer on {when}.", when=m.date(s.submitted_at, ctx.tz))
+        sent = _("Sent to the attention officer on {when}.", when=m.on_date(s.submitted_at, ctx.tz))
         blocks.append(m.context("✅ " + sent))
     return Rendered(_("Call 112 if a life is in danger"), blocks)
 
@@ -265,7 +265,7 @@ def summary(ctx: RenderContext) -> Rendered:
     if s.status == "cancelled":
         blocks = [m.context(_("Cancelled: nothing was sent."))]
     elif s.status != "draft":
-        blocks.append(m.context("✅ " + _("Sent on {when}", when=m.date(s.submitted_at or s.created_at, ctx.tz))))
+        blocks.append(m.context("✅ " + _("Sent on {when}", when=m.on_date(s.submitted_at or s.created_at, ctx.tz))))
     else:
         bid = f"sum:{s.id}:{s.step}"
         applicable = ctx.questionnaire.applicable(
