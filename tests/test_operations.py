@@ -167,3 +167,15 @@ def test_socket_mode_serves_the_probes_and_metrics_on_the_health_port(database_u
             proc.kill()
         socket.stop()
     assert proc.returncode == 0, log.read_text()
+
+
+def test_the_command_line_loads_no_metrics_before_run_chooses_their_mode() -> None:
+    """`run` puts prometheus-client in multiprocess mode before it is imported (bot.cli.metrics_folder):
+    a command module that imports it at the top (through bot.core.outbox) would leave the work process's
+    counters out of /metrics. A fresh interpreter, as `signaalbot` starts."""
+    import subprocess
+    import sys
+
+    code = "import sys; from bot import cli; cli.build_parser(); print('prometheus_client' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "False"

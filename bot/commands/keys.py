@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import Text, select, type_coerce, update
 from sqlalchemy.engine import Engine
 
-from bot.core import datamap, related
+from bot.core import datamap
 from models import crypto
 
 
@@ -90,6 +90,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     counts = rotate_all(engine)
     with session_scope(engine) as session:
         # The related-signals digests are keyed by a key derived from the primary key: made again.
+        from bot.core import related  # not at import: it loads prometheus_client before `run` sets its mode
+
         reindexed = related.reindex_all(session)
     left = unreadable_with(engine, primary)
     if left:
