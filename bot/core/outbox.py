@@ -232,9 +232,9 @@ def post_many(session: Session, posts: list[NewPost | Redraw], now: datetime) ->
                                 strict=True):
             item.id = ref_id
     redraws = {p.message_ref_id for p in posts if isinstance(p, Redraw)}
-    pending = set(session.exec(select(OutboxMessage.message_ref_id).where(
+    pending = set(session.exec(select(OutboxMessage.message_ref_id).where(  # locked, as in `update`
         col(OutboxMessage.message_ref_id).in_(redraws), OutboxMessage.op == "update",
-        OutboxMessage.status == "pending")).all()) if redraws else set()
+        OutboxMessage.status == "pending").with_for_update()).all()) if redraws else set()
     rows = []
     for p in posts:
         if isinstance(p, NewPost):
@@ -268,11 +268,14 @@ def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[i
 
 
 def update(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
-    """Queue a re-render of `msg` from current state; pending updates of one message collapse."""
+    """Queue a re-render of `msg` from current state; pending updates of one message collapse. The
+    pending one is locked until this transaction commits (PostgreSQL; SQLite's write lock does the
+    same): a worker leasing it meanwhile waits, so it renders what this transaction wrote — else it
+    could render the state from before and nothing would draw this change."""
     pending = session.exec(
         select(OutboxMessage).where(
             OutboxMessage.message_ref_id == msg.id, OutboxMessage.op == "update", OutboxMessage.status == "pending"
-        )
+        ).with_for_update()
     ).first()
     if pending is None:
         _enqueue(session, "update", msg, None, now)
