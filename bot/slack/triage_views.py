@@ -283,37 +283,24 @@ def summary(ctx: RenderContext) -> Rendered:
 
 @template("receipt")
 def receipt(ctx: RenderContext) -> Rendered:
+    """The reporter's receipt; of a signal sent early (Nu versturen): sent with the answers so far, the rest
+    may follow."""
     _ = ctx._
     s = signal_of(ctx)
-    if s.answers.get(SENT_EARLY):
-        return early_receipt(ctx, s)
+    early = bool(s.answers.get(SENT_EARLY))
     muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
     lines = [
-        "*" + _("Thank you. Signal {reference} has been sent.", reference=s.reference) + "*",
-        _("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
-          municipality=m.esc(muni.name if muni else "")),
-        _("What happens next: the attention officer may ask you for more information in this thread, "
-          "discusses the signal with partners where needed, and decides on next steps."),
-    ]
-    if s.wants_feedback:
-        lines.append(_("You will hear back in this thread. Feedback never contains details of an investigation."))
-    if s.acute:
-        lines.append("🚨 " + _("Marked as acute. If a life is in danger, call 112."))
-    lines.append(_("Do not confront the person involved. You can add information later by replying in this thread."))
-    return Rendered(_("Signal {reference} has been sent", reference=s.reference), [m.section("\n\n".join(lines))])
-
-
-def early_receipt(ctx: RenderContext, s: Signal) -> Rendered:
-    """The receipt of a signal sent early (Nu versturen): sent with the answers so far, the rest may follow."""
-    _ = ctx._
-    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
-    lines = [
-        "*" + _("Signal {reference} has been sent with your answers so far.", reference=s.reference) + "*",
+        "*" + (_("Signal {reference} has been sent with your answers so far.", reference=s.reference) if early else
+               _("Thank you. Signal {reference} has been sent.", reference=s.reference)) + "*",
         _("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
           municipality=m.esc(muni.name if muni else "")),
         _("Please answer the remaining questions below if you can: each answer is added to your signal and the "
-          "attention officer sees it."),
+          "attention officer sees it.") if early else
+        _("What happens next: the attention officer may ask you for more information in this thread, "
+          "discusses the signal with partners where needed, and decides on next steps."),
     ]
+    if s.wants_feedback and not early:
+        lines.append(_("You will hear back in this thread. Feedback never contains details of an investigation."))
     if s.acute:
         lines.append("🚨 " + _("Marked as acute. If a life is in danger, call 112."))
     lines.append(_("Do not confront the person involved. You can add information later by replying in this thread."))

@@ -350,37 +350,24 @@ def summary(ctx: Ctx) -> Out:
 
 @template("receipt")
 def receipt(ctx: Ctx) -> Out:
+    """The reporter's receipt; of a signal sent early (Nu versturen): sent with the answers so far, the rest
+    may follow."""
     _ = ctx._
     s = ctx.signal()
-    if s.answers.get(SENT_EARLY):
-        return early_receipt(ctx, s)
+    early = bool(s.answers.get(SENT_EARLY))
     muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
     body = [
-        text(_("Thank you. Signal {reference} has been sent.", reference=s.reference), weight="Bolder"),
-        text(_("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
-               municipality=_md_safe(muni.name if muni else ""))),
-        text(_("What happens next: the attention officer may ask you for more information in this chat, "
-               "discusses the signal with partners where needed, and decides on next steps.")),
-    ]
-    if s.wants_feedback:
-        body.append(text(_("You will hear back in this chat. Feedback never contains details of an investigation.")))
-    if s.acute:
-        body.append(text("🚨 " + _("Marked as acute. If a life is in danger, call 112."), color="Attention"))
-    body.append(small(_("Do not confront the person involved.")))
-    return Out(_("Signal {reference} has been sent", reference=s.reference), body)
-
-
-def early_receipt(ctx: Ctx, s: Signal) -> Out:
-    """The receipt of a signal sent early (Nu versturen): sent with the answers so far, the rest may follow."""
-    _ = ctx._
-    muni = ctx.session.get(Municipality, s.municipality_id) if s.municipality_id else None
-    body = [
-        text(_("Signal {reference} has been sent with your answers so far.", reference=s.reference), weight="Bolder"),
+        text(_("Signal {reference} has been sent with your answers so far.", reference=s.reference) if early else
+             _("Thank you. Signal {reference} has been sent.", reference=s.reference), weight="Bolder"),
         text(_("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
                municipality=_md_safe(muni.name if muni else ""))),
         text(_("Please answer the remaining questions below if you can: each answer is added to your signal and the "
-               "attention officer sees it.")),
+               "attention officer sees it.") if early else
+             _("What happens next: the attention officer may ask you for more information in this chat, "
+               "discusses the signal with partners where needed, and decides on next steps.")),
     ]
+    if s.wants_feedback and not early:
+        body.append(text(_("You will hear back in this chat. Feedback never contains details of an investigation.")))
     if s.acute:
         body.append(text("🚨 " + _("Marked as acute. If a life is in danger, call 112."), color="Attention"))
     body.append(small(_("Do not confront the person involved.")))
