@@ -183,7 +183,7 @@ def suggestion_lead(_: Translate, sug: RouteSuggestion) -> str:
         return "🚨 " + _("now")
     if sug.possible:
         return _("maybe")
-    return _("step {n}", n=sug.priority)
+    return _("step {step}", step=sug.priority)
 
 
 def suggestion_lines(ctx: RenderContext, s: Signal) -> list[str]:

@@ -414,10 +414,12 @@ def draft_nudge(ctx: Ctx) -> Out:
             text(_("If a life is in danger, call 112 now."), color="Attention"),
             text(_("Can it not wait, and is the attention officer not directly reachable? Call the police: "
                    "0900-8844."))])
-    return Out(title, [text("⏳ " + _(
+    return Out(title, [text("⏳ " + _.ngettext(
         "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
-        "are ready, or cancel it. A signal that is not sent is deleted after {days} days without activity.",
-        reference=reference, days=ctx.msg.ref.get("days") or 30))])
+        "are ready, or cancel it. A signal that is not sent is deleted after {count} day without activity.",
+        "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
+        "are ready, or cancel it. A signal that is not sent is deleted after {count} days without activity.",
+        ctx.msg.ref.get("days") or 30, reference=reference))])
 
 
 @template("draft_expired")
