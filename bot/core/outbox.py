@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import case, exists, func, insert, or_
+from sqlalchemy import case, exists, func, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -111,6 +111,9 @@ class DependencyFailed(Exception):
 # template → fn(session, msg, refusal) -> bool: a permanent failure is handled another way (e.g. a
 # case card that cannot reach the municipality's place goes to the AFs directly). True: do not retry.
 FALLBACKS: dict[str, Callable[[Session, MessageRef, Refusal], bool]] = {}
+# In a reply's `ref`: once the reply is posted, its thread's root is drawn again (an update queued in
+# the same transaction), e.g. a case card that shows a deadline passed once its reminder went out.
+REDRAW_PARENT = "redraw_parent"
 
 
 class Deliverer(Protocol):
@@ -257,17 +260,19 @@ def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[i
                                      .select_from(func.generate_series(1, len(rows)))).scalars())
         insert_rows(session, table, [{"id": ref_id, **row} for row, ref_id in zip(rows, ids, strict=True)])
         return ids
-    # SQLite returns inserted rows in no set order, so SQLAlchemy would insert them one per statement to
-    # keep it. But it numbers new rows in the order they are inserted (the largest rowid + 1): insert
-    # them together and sort the ids — checked against the rows, in case that ever stops holding.
+    # SQLite numbers new rows after the largest id so far, in the order they are inserted, and once they
+    # are in, this transaction holds the write lock: insert them through the driver (`insert_rows`) and
+    # read back the last len(rows) — checked against the rows, in case that ever stops holding.
     keys = ("signal_id", "kind", "recipient", "conversation", "parent_id")
-    got = sorted(session.execute(insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows).all())
+    insert_rows(session, table, rows)
+    got = session.execute(select(table.c.id, *(table.c[k] for k in keys))
+                          .order_by(table.c.id.desc()).limit(len(rows))).all()[::-1]
     if [tuple(row[1:]) for row in got] != [tuple(row.get(k) for k in keys) for row in rows]:
         raise RuntimeError("messageref: inserted rows came back in another order than they were given")
     return [row[0] for row in got]
 
 
-def update(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
+def update(session: Session, msg: MessageRef, now: datetime | None = None, priority: int = INTERACTIVE) -> None:
     """Queue a re-render of `msg` from current state; pending updates of one message collapse. The
     pending one is locked until this transaction commits (PostgreSQL; SQLite's write lock does the
     same): a worker leasing it meanwhile waits, so it renders what this transaction wrote — else it
@@ -278,7 +283,7 @@ def update(session: Session, msg: MessageRef, now: datetime | None = None) -> No
         ).with_for_update()
     ).first()
     if pending is None:
-        _enqueue(session, "update", msg, None, now)
+        _enqueue(session, "update", msg, None, now, priority)
 
 
 def redact(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
@@ -670,6 +675,10 @@ class OutboxWorker:
             item.status, item.done_at, item.locked_until, item.last_error = "sent", now, None, None
             session.add(msg)
             session.add(item)
+            if item.op == "post" and msg.parent_id is not None and (msg.ref or {}).get(REDRAW_PARENT):
+                parent = session.get(MessageRef, msg.parent_id)
+                if parent is not None and parent.redacted_at is None:
+                    update(session, parent, now, BACKGROUND)
             if item.op == "post":
                 # What waited for this message (its updates, replies in its thread) may go now.
                 waiting = select(MessageRef.id).where(or_(col(MessageRef.parent_id) == msg.id,
