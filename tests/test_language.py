@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -11,6 +12,7 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LOCALE_DIR, translator
 from bot.i18n_extract import extract
+from bot.slack.reminder_views import duration
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Placeholders that hold a number of things: a text that shows one must choose the plural form for it
@@ -66,13 +68,17 @@ def test_every_dutch_plural_has_both_forms() -> None:
     assert stand_ins == []
 
 
-@pytest.mark.parametrize(("count", "nl", "en"), [
-    (1, "1 werkdag", "1 working day"),
-    (3, "3 werkdagen", "3 working days"),
+@pytest.mark.parametrize(("minutes", "days", "nl", "en"), [
+    (None, 1, "1 werkdag", "1 working day"),
+    (None, 3, "3 werkdagen", "3 working days"),
+    (1, None, "1 minuut", "1 minute"),
+    (30, None, "30 minuten", "30 minutes"),
 ])
-def test_a_waiting_time_reads_as_dutch(count: int, nl: str, en: str) -> None:
-    assert translator("nl").ngettext("{count} working day", "{count} working days", count) == nl
-    assert translator("en").ngettext("{count} working day", "{count} working days", count) == en
+def test_a_reminder_says_how_long_in_the_plural_form_it_needs(minutes: int | None, days: int | None, nl: str,
+                                                               en: str) -> None:
+    view = SimpleNamespace(waited_minutes=minutes, waited_working_days=days)
+    assert duration(translator("nl"), view) == nl  # type: ignore[arg-type]
+    assert duration(translator("en"), view) == en  # type: ignore[arg-type]
 
 
 # One word per thing (docs/woordenlijst.md). The words we do not use, and where an exception is allowed.
