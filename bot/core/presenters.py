@@ -43,7 +43,7 @@ from bot.core.cases import (
 from bot.core.triage import still_answering
 from bot.i18n import N_
 from flows.calendar import WorkingCalendar
-from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
+from flows.cases import CaseAction, CaseStatus, CaseView, Conclusion, available_actions
 from flows.classification import load_classification, minor_of
 from flows.questionnaire import Questionnaire
 from flows.reminder_rules import Trigger
@@ -198,6 +198,27 @@ def partner_brief(session: Session, questionnaire: Questionnaire, signal: Signal
 
 
 # ------------------------------------------------------------------------------ the AF's case card
+
+# Words every edge shows for the case's data (msgids): the conclusion and the meldroute's reasons.
+CONCLUSION_LABELS = {
+    Conclusion.GEEN: N_("No human trafficking"),
+    Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),
+    Conclusion.WEL: N_("Human trafficking"),
+}
+# The meldroute's reasons (flows/meldroute.yaml `reason` keys), as the AF reads them.
+ROUTE_REASONS = {
+    "route_su_police": N_("sexual exploitation: the police (AVIM) first"),
+    "route_care_for_victim": N_("care and shelter for the victim"),
+    "route_au_labour_inspectorate": N_("labour exploitation: the labour inspectorate"),
+    "route_cu_police": N_("criminal exploitation: the police (AVIM)"),
+    "route_ov_police": N_("forced organ removal: the police (AVIM) first"),
+    "route_unknown_form_ask_zoco_advice": N_("form unknown: the care coordinator helps to find the form"),
+    "route_unknown_form_police": N_("form unknown: the police once it is clearly trafficking"),
+    "route_acute_engage_avim_now": N_("acute: engage AVIM now"),
+    "route_minor_meldcode": N_("a minor is involved: reporting code (meldcode)"),
+    "route_minor_possible_meldcode": N_("maybe a minor (the reporter did not know): find out, Veilig Thuis advises"),
+}
+
 
 
 @dataclass(frozen=True)

@@ -29,24 +29,8 @@ from flows.questionnaire import Questionnaire
 from flows.routing import RouteSuggestion
 from models import CaseEvent, Consultation, Handover, Municipality, Partner, Signal
 
-CONCLUSION_LABELS = {
-    Conclusion.GEEN: N_("No human trafficking"),
-    Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),
-    Conclusion.WEL: N_("Human trafficking"),
-}
-# The meldroute's reasons (flows/meldroute.yaml `reason` keys), as the AF reads them.
-ROUTE_REASONS = {
-    "route_su_police": N_("sexual exploitation: the police (AVIM) first"),
-    "route_care_for_victim": N_("care and shelter for the victim"),
-    "route_au_labour_inspectorate": N_("labour exploitation: the labour inspectorate"),
-    "route_cu_police": N_("criminal exploitation: the police (AVIM)"),
-    "route_ov_police": N_("forced organ removal: the police (AVIM) first"),
-    "route_unknown_form_ask_zoco_advice": N_("form unknown: the care coordinator helps to find the form"),
-    "route_unknown_form_police": N_("form unknown: the police once it is clearly trafficking"),
-    "route_acute_engage_avim_now": N_("acute: engage AVIM now"),
-    "route_minor_meldcode": N_("a minor is involved: reporting code (meldcode)"),
-    "route_minor_possible_meldcode": N_("maybe a minor (the reporter did not know): find out, Veilig Thuis advises"),
-}
+CONCLUSION_LABELS = presenters.CONCLUSION_LABELS
+ROUTE_REASONS = presenters.ROUTE_REASONS
 TIMELINE_LABELS = {
     "submitted": N_("Signal sent by the reporter"),
     core_cases.CLAIMED: N_("Claimed"),
