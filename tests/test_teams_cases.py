@@ -212,3 +212,38 @@ def test_a_case_click_teams_delivers_twice_takes_effect_once(teams_run: TeamsRun
     assert sorted(e.text or "" for e in events(run, "note")) == ["Daarna het dossier bijwerken.",
                                                              "Eerst bellen met de inspectie."]
     assert sum("Eerst bellen" in texts(card_of(a)) for a in teams.cards(CHANNEL)) == 1
+
+
+def test_advice_and_an_outcome_from_partners_outside_the_bot_are_recorded_from_the_card(teams_run: TeamsRun) -> None:
+    run, teams = teams_run, teams_run.teams
+    run.add_to_team()
+    report_in_teams(run, ANSWERS)
+    wait_for(lambda: teams.cards(CHANNEL))
+    claim = wait_for(lambda: action_of(case_card(run), "case.claim"))
+    af_click(run, "case.claim", claim["data"])
+    consult = wait_for(lambda: action_of(case_card(run), "case.consult"))
+    af_click(run, "case.consult", consult["data"], consult_partners="avim", consult_text="Kennen jullie dit adres?",
+             consult_share="false")
+    # AVIM has nobody the bot can reach: the thread says so, and the card now offers Record advice.
+    wait_for(lambda: any("Kennen jullie dit adres?" in texts(card_of(a)) for a in teams.cards(CHANNEL)[1:]))
+    record = wait_for(lambda: action_of(case_card(run), "case.record_advice"))
+    asked = [c for c in inputs_of(case_card(run))["record_advice_from"]["choices"] if c["value"].startswith("c:")]
+    assert len(asked) == 1 and "AVIM" in asked[0]["title"]
+    af_click(run, "case.record_advice", record["data"], record_advice_from=asked[0]["value"],
+             record_advice_text="Bekend adres; wij pakken het op.")
+    wait_for(lambda: any("Bekend adres" in texts(card_of(a)) for a in teams.cards(CHANNEL)[1:]))
+    wait_for(lambda: action_of(case_card(run), "case.record_advice") is None)
+
+    route = action_of(case_card(run), "case.route")
+    af_click(run, "case.route", route["data"], route_partners="avim", route_share="false")
+    outcome = wait_for(lambda: action_of(case_card(run), "case.record_outcome"))
+    handover = inputs_of(case_card(run))["record_outcome_handover"]["choices"][0]["value"]
+    kinds = [c["value"] for c in inputs_of(case_card(run))["record_outcome_outcome"]["choices"]]
+    assert kinds  # the list from flows/classification.yaml
+    af_click(run, "case.record_outcome", outcome["data"], record_outcome_handover=handover,
+             record_outcome_outcome=kinds[0], record_outcome_text="")
+    wait_for(lambda: action_of(case_card(run), "case.record_outcome") is None)
+    with Session(run.bot.core.engine) as session:
+        h = session.exec(select(Handover)).one()
+    assert h.outcome_kind == kinds[0] and h.outcome_by == f"teams:{AF_AAD}"
+    assert len(events(run, "advice")) == 1 and len(events(run, "outcome")) == 1

@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core import cases as core_cases
-from bot.core import presenters
+from bot.core import people, presenters
 from bot.core.presenters import ReporterSees
 from bot.i18n import N_, Translate
 from bot.teams.cards import (
@@ -40,7 +40,7 @@ from flows.calendar import WorkingCalendar
 from flows.cases import RATIONALE_MAX, CaseAction, CaseStatus, Conclusion
 from flows.classification import load_classification
 from flows.routing import preselected
-from models import CaseEvent, Partner, Signal
+from models import CaseEvent, Consultation, Handover, Partner, Signal
 
 VERB = "case."  # the case's verbs: "case." + a CaseAction's value
 REPORTER_ANSWER = "case.reporter_answer"  # the reporter answers the AF's question from its card
@@ -51,7 +51,10 @@ ACTION_LABELS: dict[CaseAction, str] = {
     CaseAction.ASK_INFO: N_("Ask for more info"),
     CaseAction.NOTE: N_("Internal note"),
     CaseAction.MESSAGE_REPORTER: N_("Message to reporter"),
+    CaseAction.CONSULT: N_("Ask advice"),
+    CaseAction.RECORD_ADVICE: N_("Record advice"),
     CaseAction.CONCLUDE: N_("Conclusion"),
+    CaseAction.RECORD_OUTCOME: N_("Record outcome"),
     CaseAction.ROUTE: N_("Route to partner"),
     CaseAction.FEEDBACK: N_("Feedback to reporter"),
     CaseAction.CLOSE: N_("Close"),
@@ -163,6 +166,64 @@ def _conclude(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
             text_input(a, "organisation", _("Care organisation"), required=False, multiline=False, _=_)]
 
 
+PRIVACY = N_("Partners receive a pseudonymised summary: reference, municipality, form, signals, sector, acute and "
+             "minor. Never the reporter's identity; the description only when you tick it.")
+
+
+def _partner_choices(ctx: Ctx) -> list[dict[str, Any]]:
+    """The partners the core lists (meldroute.yaml), internal ones marked."""
+    _ = ctx._
+    internal = core_cases.internal_partner_keys()
+    return [{"title": p.name + (" (" + _("internal") + ")" if p.key in internal else ""), "value": p.key}
+            for p in core_cases.consultation_partners(ctx.session)][:100]
+
+
+def _consult(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    a = CaseAction.CONSULT
+    return [text(_("Signal {reference}: ask partners for advice (collegial consultation).", reference=s.reference)),
+            {"type": "Input.ChoiceSet", "id": field(a, "partners"), "isMultiSelect": True, "style": "expanded",
+             "label": _("Partners"), "choices": _partner_choices(ctx), "isRequired": True,
+             "errorMessage": _("Choose at least one partner.")},
+            text_input(a, "text", _("Your question"), _=_),
+            toggle(a, "share", _("Share the description of the signal")),
+            small(_(PRIVACY))]
+
+
+def _record_advice(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    a = CaseAction.RECORD_ADVICE
+    choices = [{"title": _("{partner} — asked {date}", partner=_partner_name(ctx, c.partner_key),
+                           date=day(c.asked_at, ctx)), "value": f"c:{c.id}"}
+               for c in ctx.session.exec(select(Consultation).where(
+                   Consultation.signal_id == s.id, col(Consultation.answered_at).is_(None))
+                   .order_by(col(Consultation.id))).all()]
+    choices += [{"title": _("{partner} — consulted outside the bot", partner=p.name), "value": f"p:{p.key}"}
+                for p in core_cases.consultation_partners(ctx.session)]
+    return [text(_("Signal {reference}: record advice you received.", reference=s.reference)),
+            {"type": "Input.ChoiceSet", "id": field(a, "from"), "style": "compact", "label": _("Advice from"),
+             "choices": choices[:100], "isRequired": True, "errorMessage": _("Choose whose advice this is.")},
+            text_input(a, "question", _("Question you asked (when consulted outside the bot)"), required=False, _=_),
+            text_input(a, "text", _("The advice"), _=_)]
+
+
+def _record_outcome(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    a = CaseAction.RECORD_OUTCOME
+    handovers = [{"title": _("{partner} — routed {date}", partner=_partner_name(ctx, h.partner_key),
+                             date=day(h.routed_at, ctx)), "value": str(h.id)}
+                 for h in ctx.session.exec(select(Handover).where(
+                     Handover.signal_id == s.id, col(Handover.outcome_at).is_(None)).order_by(col(Handover.id))).all()]
+    outcomes = [{"title": _(c.label), "value": c.key} for c in load_classification().partner_outcomes]
+    return [text(_("Signal {reference}: record the outcome a partner reported.", reference=s.reference)),
+            {"type": "Input.ChoiceSet", "id": field(a, "handover"), "style": "compact", "label": _("Hand-over"),
+             "choices": handovers[:100], "isRequired": True, "errorMessage": _("Choose the hand-over.")},
+            {"type": "Input.ChoiceSet", "id": field(a, "outcome"), "style": "compact", "label": _("Outcome"),
+             "choices": outcomes, "isRequired": True, "errorMessage": _("Choose what the hand-over led to.")},
+            small(_("What the hand-over led to; it is counted in the figures (without the note).")),
+            text_input(a, "text", _("Note (optional)"), required=False, _=_)]
+
+
 def _route(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
     _ = ctx._
     a = CaseAction.ROUTE
@@ -180,9 +241,7 @@ def _route(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
         body.append(text(_("Already routed to"), weight="Bolder"))
         body += [text("• " + _("{partner} ({date})", partner=_md_safe(names.get(k, k)), date=day(at, ctx)))
                  for k, at in routed.items()]
-    internal = core_cases.internal_partner_keys()
-    choices = [{"title": p.name + (" (" + _("internal") + ")" if p.key in internal else ""), "value": p.key}
-               for p in core_cases.consultation_partners(session)][:100]
+    choices = _partner_choices(ctx)
     ticked = [k for k in preselected(core_cases.form_of(s), suggestion) if k not in routed]
     partners: dict[str, Any] = {"type": "Input.ChoiceSet", "id": field(a, "partners"), "isMultiSelect": True,
                                 "style": "expanded", "label": _("Route to"), "choices": choices, "isRequired": True,
@@ -200,8 +259,7 @@ def _route(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
               "value": expected.isoformat()},
              text_input(a, "text", _("Message to the partner(s)"), required=False, _=_),
              toggle(a, "share", _("Share the description of the signal")),
-             small(_("Partners receive a pseudonymised summary: reference, municipality, form, signals, sector, "
-                     "acute and minor. Never the reporter's identity; the description only when you tick it."))]
+             small(_(PRIVACY))]
     return body
 
 
@@ -238,6 +296,9 @@ def _close(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
 
 FORMS = {
     CaseAction.ASK_INFO: _ask_info,
+    CaseAction.CONSULT: _consult,
+    CaseAction.RECORD_ADVICE: _record_advice,
+    CaseAction.RECORD_OUTCOME: _record_outcome,
     CaseAction.NOTE: _note,
     CaseAction.MESSAGE_REPORTER: _message,
     CaseAction.CONCLUDE: _conclude,
@@ -245,7 +306,8 @@ FORMS = {
     CaseAction.FEEDBACK: _feedback,
     CaseAction.CLOSE: _close,
 }
-SUBMIT_LABELS = {CaseAction.CONCLUDE: N_("Save"), CaseAction.NOTE: N_("Save"), CaseAction.CLOSE: N_("Close case")}
+SUBMIT_LABELS = {CaseAction.CONCLUDE: N_("Save"), CaseAction.NOTE: N_("Save"), CaseAction.RECORD_ADVICE: N_("Save"),
+                 CaseAction.RECORD_OUTCOME: N_("Save"), CaseAction.CLOSE: N_("Close case")}
 
 
 def route_form_id(ctx: Ctx, s: Signal) -> str:
@@ -450,6 +512,15 @@ def _event_body(ctx: Ctx, s: Signal, ev: CaseEvent) -> tuple[list[dict[str, Any]
             org = s.referred_to_care if s.conclusion == ev.data.get("conclusion") else None
             body.append({"type": "RichTextBlock", "inlines": [
                 {"type": "TextRun", "text": _("Referred to care: {organisation}", organisation=org or "—")}]})
+        return body, []
+    if k == core_cases.CONSULTED:
+        keys = list(ev.data.get("partners") or [])
+        partners = ", ".join(_md_safe(_partner_name(ctx, key)) for key in keys)
+        body = user_text("🤝 " + _("{who} asked advice from {partners}", who=who, partners=partners), ev.text)
+        body += [small(_("{partner}: the bot cannot reach them; contact them yourself and record their answer with "
+                         "Record advice.", partner=_md_safe(_partner_name(ctx, key))))
+                 for key in keys if not people.partner_members(ctx.session, key)]
+        body.append(small(_("Description shared") if ev.data.get("description") else _("Description not shared")))
         return body, []
     if k == core_cases.ROUTED:
         names = {p.key: p.name for p in ctx.session.exec(select(Partner)).all()}

@@ -279,6 +279,29 @@ def _text_step(step: Callable[[Core, int, str, str], Result], action: CaseAction
     return lambda core, sid, who, d: step(core, sid, who, _input(d, action, "text") or "")
 
 
+def _consult(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.CONSULT
+    return cases.consult(core, sid, who, _picked(d, a, "partners"), _input(d, a, "text") or "",
+                         include_description=_ticked(d, a, "share"))
+
+
+def _record_advice(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    """Advice of an open request ("c:<id>"), or of a partner consulted outside the bot ("p:<key>")."""
+    a = CaseAction.RECORD_ADVICE
+    kind, _sep, key = (_input(d, a, "from") or "").partition(":")
+    if kind == "c" and key.isdigit():
+        return cases.record_advice(core, sid, who, _input(d, a, "text") or "", consultation_id=int(key))
+    return cases.record_advice(core, sid, who, _input(d, a, "text") or "", partner_key=key,
+                               question=_input(d, a, "question"))
+
+
+def _record_outcome(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.RECORD_OUTCOME
+    handover = _input(d, a, "handover") or ""
+    return cases.record_outcome(core, int(handover) if handover.isdigit() else 0, who, _input(d, a, "text"),
+                                signal_id=sid, kind=_input(d, a, "outcome"))
+
+
 def _conclude(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
     a = CaseAction.CONCLUDE
     return cases.conclude(core, sid, who, _input(d, a, "conclusion") or "", _input(d, a, "rationale") or "",
@@ -316,7 +339,10 @@ CASE_VERBS: dict[str, CaseVerb] = {
         core, sid, who, _input(d, CaseAction.NOTE, "text") or "", echo=True),
     case_cards.verb_of(CaseAction.MESSAGE_REPORTER): _text_step(cases.message_reporter, CaseAction.MESSAGE_REPORTER),
     case_cards.verb_of(CaseAction.FEEDBACK): _text_step(cases.feedback, CaseAction.FEEDBACK),
+    case_cards.verb_of(CaseAction.CONSULT): _consult,
+    case_cards.verb_of(CaseAction.RECORD_ADVICE): _record_advice,
     case_cards.verb_of(CaseAction.CONCLUDE): _conclude,
+    case_cards.verb_of(CaseAction.RECORD_OUTCOME): _record_outcome,
     case_cards.verb_of(CaseAction.ROUTE): _route,
     case_cards.verb_of(CaseAction.CLOSE): _close,
     case_cards.REPORTER_ANSWER: _reporter_answer,
