@@ -152,6 +152,11 @@ def test_the_af_works_a_teams_case_from_its_card_and_the_reporter_answers_and_he
     af_click(run, "case.feedback", feedback["data"], feedback_text=FEEDBACK)
     wait_for(lambda: any(FEEDBACK in texts(card_of(a)) for a in teams.cards(REPORTER_CHAT)))
 
+    # Tijdlijn: every step so far, in the thread; what people wrote only as an excerpt in a TextRun.
+    af_click(run, "case.timeline", action_of(case_card(run), "case.timeline")["data"])
+    timeline = wait_for(lambda: [a for a in teams.cards(CHANNEL)[1:] if "Tijdlijn" in a.get("summary", "")])
+    assert FEEDBACK[:40] in texts(card_of(timeline[0])) and "AVIM" in texts(card_of(timeline[0]))
+
     # Sluiten: nothing is left open that needs a reason; the card keeps a summary and offers Heropenen.
     wait_for(lambda: signal(run).first_feedback_at is not None)
     close = action_of(case_card(run), "case.close")
@@ -247,3 +252,16 @@ def test_advice_and_an_outcome_from_partners_outside_the_bot_are_recorded_from_t
         h = session.exec(select(Handover)).one()
     assert h.outcome_kind == kinds[0] and h.outcome_by == f"teams:{AF_AAD}"
     assert len(events(run, "advice")) == 1 and len(events(run, "outcome")) == 1
+
+
+def test_every_case_action_the_core_may_offer_is_drawn_on_the_teams_card_or_named_as_not_yet() -> None:
+    """A new case action makes this fail until the Teams card draws it (with a verb the edge knows) or
+    docs/teams.md names it as not yet there."""
+    from bot.teams import case_cards
+    from bot.teams.edge import CASE_VERBS
+    from flows.cases import CaseAction
+
+    drawn = set(case_cards.ON_CLICK) | set(case_cards.FORMS)
+    assert drawn == set(case_cards.ACTION_LABELS)
+    assert drawn | case_cards.NOT_YET == set(CaseAction) and not drawn & case_cards.NOT_YET
+    assert {case_cards.verb_of(a) for a in drawn} | {case_cards.REPORTER_ANSWER} == set(CASE_VERBS)

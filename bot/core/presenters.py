@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.core import cases as core_cases
 from bot.core import related
 from bot.core.cases import (
     CLAIMED,
@@ -204,6 +205,30 @@ CONCLUSION_LABELS = {
     Conclusion.GEEN: N_("No human trafficking"),
     Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),
     Conclusion.WEL: N_("Human trafficking"),
+}
+# A case step (CaseEvent.kind) in the timeline.
+TIMELINE_LABELS = {
+    "submitted": N_("Signal sent by the reporter"),
+    core_cases.CLAIMED: N_("Claimed"),
+    core_cases.INFO_REQUESTED: N_("Asked the reporter for more information"),
+    core_cases.REPORTER_ANSWER: N_("The reporter answered"),
+    core_cases.REPORTER_MESSAGE: N_("The reporter added information"),
+    core_cases.NOTE: N_("Internal note"),
+    core_cases.MESSAGE_TO_REPORTER: N_("Message to the reporter"),
+    core_cases.CONSULTED: N_("Advice asked"),
+    core_cases.ADVICE: N_("Advice received"),
+    core_cases.CONCLUDED: N_("Conclusion recorded"),
+    core_cases.ROUTED: N_("Routed to partner"),
+    core_cases.OUTCOME: N_("Outcome received"),
+    core_cases.FEEDBACK: N_("Feedback to the reporter"),
+    core_cases.CLOSED: N_("Closed"),
+    core_cases.CLOSED_WITHOUT_ROUTE: N_("Closed without routing to a partner"),
+    core_cases.REOPENED: N_("Reopened"),
+    core_cases.SEEN: N_("Seen: the reporter's new information"),
+    core_cases.CASE_MEETING: N_("Discussed in the case meeting (Zorg- en Veiligheidshuis)"),
+    core_cases.LINKED: N_("Linked to a related signal"),
+    core_cases.UNLINKED: N_("Link to a signal undone"),
+    core_cases.RECLASSIFIED: N_("Case details corrected"),
 }
 # The meldroute's reasons (flows/meldroute.yaml `reason` keys), as the AF reads them.
 ROUTE_REASONS = {

@@ -60,9 +60,12 @@ ACTION_LABELS: dict[CaseAction, str] = {
     CaseAction.CLOSE: N_("Close"),
     CaseAction.REOPEN: N_("Reopen"),
     CaseAction.SEEN: N_("Seen"),
+    CaseAction.TIMELINE: N_("Timeline"),
 }
+# What the core may offer and the Teams card does not draw yet (docs/teams.md, "Not yet").
+NOT_YET = frozenset({CaseAction.CASE_MEETING, CaseAction.RELATED, CaseAction.RECLASSIFY})
 # Acting at the click; the other actions of ACTION_LABELS open a form (Action.ShowCard).
-ON_CLICK = (CaseAction.CLAIM, CaseAction.REOPEN, CaseAction.SEEN)
+ON_CLICK = (CaseAction.CLAIM, CaseAction.REOPEN, CaseAction.SEEN, CaseAction.TIMELINE)
 # Kind first drafts of feedback per conclusion, for the Teams chat: no investigative detail, ever.
 FEEDBACK_DRAFTS = {
     None: N_("Thank you for reporting signal {reference}. The attention officer has looked into it. We cannot "
@@ -479,6 +482,13 @@ def _partner_name(ctx: Ctx, key: str) -> str:
     return row.name if row else key
 
 
+def _conclusion(_: Translate, value: str | None) -> str:
+    try:
+        return _(presenters.CONCLUSION_LABELS[Conclusion(value or "")])
+    except ValueError:
+        return "—"
+
+
 def _event_body(ctx: Ctx, s: Signal, ev: CaseEvent) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One step of the case, for the AF's thread: (body, actions)."""
     _ = ctx._
@@ -503,10 +513,7 @@ def _event_body(ctx: Ctx, s: Signal, ev: CaseEvent) -> tuple[list[dict[str, Any]
     if k == core_cases.FEEDBACK:
         return user_text("📣 " + _("Feedback to the reporter (by {who})", who=who), ev.text), []
     if k == core_cases.CONCLUDED:
-        try:
-            label = _(presenters.CONCLUSION_LABELS[Conclusion(ev.data.get("conclusion") or "")])
-        except ValueError:
-            label = "—"
+        label = _conclusion(_, ev.data.get("conclusion"))
         body = user_text("⚖️ " + _("{who} concluded: {conclusion}", who=who, conclusion=label), ev.text)
         if ev.data.get("referred"):
             org = s.referred_to_care if s.conclusion == ev.data.get("conclusion") else None
@@ -577,6 +584,39 @@ def case_event(ctx: Ctx) -> Out:
                     reference=s.reference)
         body.insert(0, text(" ".join(names)))
     return Out(summary, body, actions, mentions)
+
+
+TIMELINE_LINES = 100  # lines in one timeline card; older steps first, the rest said to be left out
+
+
+@template("case_timeline")
+def case_timeline(ctx: Ctx) -> Out:
+    """Tijdlijn: every step of the case up to the click, with when and who, in the case's thread. What
+    people wrote is shown as an excerpt, in a TextRun."""
+    _ = ctx._
+    s = ctx.signal()
+    upto = int(ctx.msg.ref.get("upto") or 0)
+    rows = ctx.session.exec(select(CaseEvent).where(CaseEvent.signal_id == s.id, col(CaseEvent.id) <= upto)
+                            .order_by(col(CaseEvent.at), col(CaseEvent.id))).all()
+    title = _("Timeline of signal {reference}", reference=s.reference)
+    body: list[dict[str, Any]] = [text("🕓 " + title, weight="Bolder")]
+    for ev in rows[:TIMELINE_LINES]:
+        who = (_("the reporter") if ev.actor_id and ev.actor_id == s.reporter_id
+               else _person_name(ctx, ev.actor_id) if ev.actor_id else "—")
+        line = f"{when(ev.at, ctx)} · {who} · {_(presenters.TIMELINE_LABELS.get(ev.kind, ev.kind))}"
+        if ev.kind in (core_cases.CONSULTED, core_cases.ROUTED):
+            line += ": " + ", ".join(_partner_name(ctx, k) for k in ev.data.get("partners") or [])
+        elif ev.kind in (core_cases.ADVICE, core_cases.OUTCOME):
+            line += ": " + _partner_name(ctx, str(ev.data.get("partner", "")))
+        elif ev.kind == core_cases.CONCLUDED:
+            line += ": " + _conclusion(_, ev.data.get("conclusion"))
+        if ev.text:
+            excerpt = " ".join(ev.text.split())
+            line += " — " + (excerpt if len(excerpt) <= 80 else excerpt[:79] + "…")
+        body.append({"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": "• " + line}]})
+    if len(rows) > TIMELINE_LINES:
+        body.append(small(_("The timeline is longer than fits in one message.")))
+    return Out(title, body)
 
 
 # ------------------------------------------------------------------------------ the reporter's 1:1 chat

@@ -334,6 +334,7 @@ CASE_VERBS: dict[str, CaseVerb] = {
     case_cards.verb_of(CaseAction.CLAIM): lambda core, sid, who, d: cases.claim(core, sid, who),
     case_cards.verb_of(CaseAction.REOPEN): lambda core, sid, who, d: cases.reopen(core, sid, who),
     case_cards.verb_of(CaseAction.SEEN): lambda core, sid, who, d: cases.mark_seen(core, sid, who),
+    case_cards.verb_of(CaseAction.TIMELINE): lambda core, sid, who, d: cases.timeline(core, sid, who),
     case_cards.verb_of(CaseAction.ASK_INFO): _text_step(cases.ask_info, CaseAction.ASK_INFO),
     case_cards.verb_of(CaseAction.NOTE): lambda core, sid, who, d: cases.note(
         core, sid, who, _input(d, CaseAction.NOTE, "text") or "", echo=True),
