@@ -7,8 +7,10 @@ after the answer as the Slack edge's does (`intake`: the app's SlackContext, whi
 writer, the hand-over to the work process and the recovery's table of work). Teams' retries and
 doubled deliveries take effect once.
 
-What an activity asks becomes a call of the core (bot/core/triage.py) with the person's key from
-`people.resolve`; what the core refuses is told to the person through the outbox (`teams_refusal`).
+What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
+triage's steps (bot/core/triage.py) in the 1:1 chat, the case card's actions (`CASE_VERBS`, into
+bot/core/cases.py) wherever the card is — the core checks who may act, every time. What the core
+refuses is told to the person in their 1:1 chat through the outbox (`teams_refusal`).
 """
 
 from __future__ import annotations
