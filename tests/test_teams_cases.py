@@ -265,3 +265,24 @@ def test_every_case_action_the_core_may_offer_is_drawn_on_the_teams_card_or_name
     assert drawn == set(case_cards.ACTION_LABELS)
     assert drawn | case_cards.NOT_YET == set(CaseAction) and not drawn & case_cards.NOT_YET
     assert {case_cards.verb_of(a) for a in drawn} | {case_cards.REPORTER_ANSWER} == set(CASE_VERBS)
+
+
+def test_a_case_card_in_the_afs_own_chat_is_worked_there_and_its_thread_follows_below_it(teams_run: TeamsRun) -> None:
+    """The app is not in the municipality's team: the card went to the AF's 1:1 chat (no threads there),
+    its buttons work the same, and the case's steps follow below the card in that chat."""
+    run, teams = teams_run, teams_run.teams
+    report_in_teams(run, ANSWERS)
+    created = wait_for(lambda: [r for r in teams.received if r.path == "/v3/conversations" and r.status == 201])
+    chat = next(iter(teams.conversations))
+    assert created and chat != CHANNEL
+    claim = wait_for(lambda: teams.cards(chat) and action_of(card_of(teams.cards(chat)[0]), "case.claim"))
+    value = {"action": {"type": "Action.Execute", "verb": "case.claim", "data": claim["data"]}, "trigger": "manual"}
+    activity = run.activity("invoke", name="adaptiveCard/action", value=value, conversation=chat,
+                            sender=(AF_29, AF_AAD))
+    assert run.send(activity).status_code == 200
+    wait_for(lambda: action_of(card_of(teams.cards(chat)[0]), "case.claim") is None)
+    assert signal(run).claimed_by == f"teams:{AF_AAD}"
+    below = wait_for(lambda: teams.cards(chat)[1:])
+    assert "opgepakt" in texts(card_of(below[0]))
+    into_chat = [r.conversation or "" for r in teams.received if (r.conversation or "").startswith(chat)]
+    assert into_chat and all(";messageid=" not in c for c in into_chat)  # a 1:1 chat has no reply chains
