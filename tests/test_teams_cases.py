@@ -241,6 +241,8 @@ def test_advice_and_an_outcome_from_partners_outside_the_bot_are_recorded_from_t
 
     route = action_of(case_card(run), "case.route")
     af_click(run, "case.route", route["data"], route_partners="avim", route_share="false")
+    # The same form clicked again (a stale card, a double click: another invoke) sends nothing twice.
+    af_click(run, "case.route", route["data"], route_partners="avim", route_share="false")
     outcome = wait_for(lambda: action_of(case_card(run), "case.record_outcome"))
     handover = inputs_of(case_card(run))["record_outcome_handover"]["choices"][0]["value"]
     kinds = [c["value"] for c in inputs_of(case_card(run))["record_outcome_outcome"]["choices"]]
@@ -252,6 +254,7 @@ def test_advice_and_an_outcome_from_partners_outside_the_bot_are_recorded_from_t
         h = session.exec(select(Handover)).one()
     assert h.outcome_kind == kinds[0] and h.outcome_by == f"teams:{AF_AAD}"
     assert len(events(run, "advice")) == 1 and len(events(run, "outcome")) == 1
+    assert len(events(run, "routed")) == 1
 
 
 def test_every_case_action_the_core_may_offer_is_drawn_on_the_teams_card_or_named_as_not_yet() -> None:
