@@ -7,12 +7,15 @@ delivers twice takes effect once. No notification (`summary`) carries case conte
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot.core.clock import Clock
+from bot.sandbox.fake_teams import FakeTeams
 from models import AuditEntry, CaseEvent, Handover, OutboxMessage, Signal
 from tests.teams_support import (
     AF_AAD,
@@ -23,6 +26,7 @@ from tests.teams_support import (
     REPORTER_CHAT,
     TeamsRun,
     card_of,
+    start_teams_bot,
     texts,
     wait_for,
 )
@@ -92,8 +96,17 @@ def events(run: TeamsRun, kind: str) -> list[CaseEvent]:
 
 
 def test_the_af_works_a_teams_case_from_its_card_and_the_reporter_answers_and_hears_back(
-        teams_run: TeamsRun) -> None:
-    run, teams = teams_run, teams_run.teams
+        database_url: str, fake: Any, fake_teams: FakeTeams) -> None:
+    clock = Clock()  # the wall clock, until the retention period is made to pass at the end
+    run = start_teams_bot(database_url, fake, fake_teams, clock=clock)
+    try:
+        whole_route(run, clock)
+    finally:
+        run.stop()
+
+
+def whole_route(run: TeamsRun, clock: Clock) -> None:
+    teams = run.teams
     run.add_to_team()
     reference = report_in_teams(run, ANSWERS)
     wait_for(lambda: teams.cards(CHANNEL))
@@ -175,6 +188,21 @@ def test_the_af_works_a_teams_case_from_its_card_and_the_reporter_answers_and_he
     with Session(run.bot.core.engine) as session:
         assert session.exec(select(func.count()).select_from(OutboxMessage)
                             .where(OutboxMessage.status == "failed")).one() == 0
+
+    # The retention period ends: every message of the case, in the channel's thread and in the reporter's
+    # chat, becomes the tombstone in place.
+    from bot.core import retention
+
+    closed_at = signal(run).closed_at
+    assert closed_at is not None
+    clock.set(closed_at + timedelta(days=25 * 31))  # "wel mensenhandel": 24 months after closing
+    assert retention.purge(run.bot.core, clock.now(), actor="test")
+
+    def left() -> list[str]:
+        return [content for activity in teams.cards(CHANNEL) + teams.cards(REPORTER_CHAT)
+                for content in (QUESTION, REPLY, RATIONALE, FEEDBACK, ANSWERS["description"], ANSWERS["location"])
+                if content in texts(card_of(activity))]
+    wait_for(lambda: not left(), timeout=30)
 
 
 def test_a_click_on_the_case_card_by_someone_else_is_refused_with_a_card_and_changes_nothing(
