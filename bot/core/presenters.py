@@ -206,6 +206,14 @@ CONCLUSION_LABELS = {
     Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),
     Conclusion.WEL: N_("Human trafficking"),
 }
+# What the case waits for next (cases.Due.what).
+DUE_LABELS = {
+    "claim": N_("claim the signal"),
+    "feedback": N_("feedback to the reporter"),
+    "advice": N_("advice from a partner"),
+    "outcome": N_("outcome from a partner"),
+    "further_investigation": N_("follow up the further investigation"),
+}
 # A case step (CaseEvent.kind) in the timeline.
 TIMELINE_LABELS = {
     "submitted": N_("Signal sent by the reporter"),

@@ -84,13 +84,7 @@ def card_text(_: Translate, reference: str, acute: bool, mention: list[str]) -> 
     return f"{who} {body}".strip()
 
 
-DUE_LABELS = {
-    "claim": N_("claim the signal"),
-    "feedback": N_("feedback to the reporter"),
-    "advice": N_("advice from a partner"),
-    "outcome": N_("outcome from a partner"),
-    "further_investigation": N_("follow up the further investigation"),
-}
+DUE_LABELS = presenters.DUE_LABELS
 
 
 def signal_facts(ctx: RenderContext, facts: presenters.CaseFacts, acute: bool) -> list[tuple[str, str]]:

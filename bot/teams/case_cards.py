@@ -339,15 +339,6 @@ def case_actions(ctx: Ctx, s: Signal, actions: tuple[CaseAction, ...]) -> list[d
 # ------------------------------------------------------------------------------ the AF's case card
 
 
-DUE_LABELS = {
-    "claim": N_("claim the signal"),
-    "feedback": N_("feedback to the reporter"),
-    "advice": N_("advice from a partner"),
-    "outcome": N_("outcome from a partner"),
-    "further_investigation": N_("follow up the further investigation"),
-}
-
-
 def _partner_lines(ctx: Ctx, card: presenters.CaseCard) -> list[str]:
     _ = ctx._
     lines = []
@@ -443,7 +434,7 @@ def case_card(ctx: Ctx) -> Out:
         if partners:
             body += [text(_("Partners"), weight="Bolder"), *[text(line) for line in partners]]
         if card.next_due is not None:
-            what = _(DUE_LABELS.get(card.next_due.what, card.next_due.what))
+            what = _(presenters.DUE_LABELS.get(card.next_due.what, card.next_due.what))
             body.append(text("⚠️ " + _("Deadline passed") + ": " + _("{what}, due {date}", what=what,
                                                                      date=when(card.next_due.at, ctx)),
                              color="Attention") if card.next_due.overdue else
