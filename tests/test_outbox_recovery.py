@@ -387,3 +387,32 @@ def test_a_reply_that_read_its_root_before_another_process_sent_it_waits_not_fai
         session.get(OutboxMessage, item.id).status = "sent"  # …by the other process, id not seen here
     with Session(engine) as session, pytest.raises(NotReady):
         OutboxWorker._wait_for(session, root.id)
+
+
+def test_one_platform_refusing_our_credentials_pauses_only_its_own_messages(engine) -> None:
+    """Slack and Teams in one deployment: Teams refusing a rotated secret holds up no Slack message;
+    Teams' messages wait (uncounted) and go, in order, once it accepts the credentials again."""
+    clock, slack, teams = Clock(), Platform(), Platform()
+    with session_scope(engine) as session:
+        for n in range(2):
+            outbox.post(session, template="t", kind=f"teams-{n}", recipient="U9", platform="teams", now=NOW)
+            outbox.post(session, template="t", kind=f"slack-{n}", recipient="U1", platform="slack", now=NOW)
+    worker = OutboxWorker(engine, outbox.ByPlatform({"slack": slack, "teams": teams}), clock)
+    teams.refuse = "token: invalid_client"
+    worker.drain()
+    assert slack.sent == ["post slack-0", "post slack-1"] and teams.sent == []
+    assert worker.paused == "teams: token: invalid_client"
+    with Session(engine) as session:
+        assert outbox.health(session, clock()).paused == "teams: token: invalid_client"
+    with session_scope(engine) as session:  # Slack work goes on while Teams is paused
+        outbox.post(session, template="t", kind="slack-2", recipient="U1", platform="slack", now=clock())
+    clock.at += timedelta(seconds=5)
+    worker.drain()
+    assert slack.sent[-1] == "post slack-2" and teams.sent == [] and slack.probes == 0 and teams.probes == 0
+    teams.refuse = None
+    clock.at += timedelta(seconds=61)
+    worker.drain()
+    assert teams.probes == 1 and slack.probes == 0 and worker.paused is None
+    assert teams.sent == ["post teams-0", "post teams-1"]
+    assert {item.status for item in items(engine)} == {"sent"}
+    assert all(item.attempts == 1 for item in items(engine) if item.status == "sent")

@@ -145,9 +145,10 @@ class ByPlatform:
     def __call__(self, session: Session, op: str, ref: MessageRef) -> Delivered:
         return self._of(ref)(session, op, ref)
 
-    def probe(self) -> None:
-        for deliverer in self.deliverers.values():
-            deliverer.probe()
+    def probe(self, platform: str | None = None) -> None:
+        for name, deliverer in self.deliverers.items():
+            if platform is None or name == platform:
+                deliverer.probe()
 
     def find(self, session: Session, ref: MessageRef) -> Delivered | None:
         find = getattr(self._of(ref), "find", None)
@@ -384,9 +385,10 @@ class OutboxWorker:
         self.probe_interval = probe_interval
         self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
-        # The platform refuses our credentials: why, and when to ask it again (see _resumed()).
-        self.paused: str | None = None
-        self._next_probe: datetime | None = None
+        # Platforms that refuse our credentials: why, and when to ask each again (see _resumed()). The
+        # others' messages go on: Teams refusing a rotated secret does not hold up Slack.
+        self._paused: dict[str, str] = {}
+        self._next_probe: dict[str, datetime] = {}
         self._pause_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -396,6 +398,11 @@ class OutboxWorker:
         self._busy_lanes: set[int] = set()  # conversations a thread of this worker is delivering to
 
     # -- background loop -------------------------------------------------------------------
+    @property
+    def paused(self) -> str | None:
+        """Why delivery is paused (each platform that refuses our credentials), or None."""
+        return "; ".join(self._paused.values()) or None
+
     def start(self, poll_seconds: float = 1.0) -> None:
         """`threads` delivery loops. Each message belongs to a lane (its thread in Slack: the root
         message and its replies), and a lane is delivered by one loop at a time, so the messages of
@@ -436,8 +443,8 @@ class OutboxWorker:
             self._run_lock.acquire()
         try:
             while len(results) < limit and not (self._stop.is_set() and not exclusive):
-                if self.paused is not None and not self._resumed():
-                    break
+                if self._paused:
+                    self._resumed()
                 picked = self._pick(skipped)
                 if picked is None:
                     if exclusive and self._busy_lanes:
@@ -488,7 +495,7 @@ class OutboxWorker:
             now = self.now()
             with session_scope(self.engine) as session:
                 for item_id, lane, op, ref_id in self._next_due(
-                        session, now, len(skipped) + len(self._busy_lanes) + 8):
+                        session, now, len(skipped) + len(self._busy_lanes) + 8, set(self._paused)):
                     if item_id in skipped or lane in self._busy_lanes:
                         continue
                     if not self._lease(session, item_id, op, ref_id, now):
@@ -510,52 +517,61 @@ class OutboxWorker:
             OutboxMessage.message_ref_id == ref_id, OutboxMessage.op == "redact",
             OutboxMessage.status != "failed").limit(1)).first() is not None
 
-    # -- the platform refuses our credentials: one pause for everything ------------------------
-    def _pause(self, reason: str) -> None:
-        with self._pause_lock:
-            if self.paused is None:
-                metrics.DELIVERIES.labels("paused").inc()
-                log.warning("outbox: paused, the platform refuses our credentials (%s); asking it again "
-                            "every %ss, delivering resumes by itself once it accepts them", reason,
-                            int(self.probe_interval.total_seconds()))
-                self._next_probe = self.now() + self.probe_interval
-            self.paused = reason
+    # -- a platform refuses our credentials: one pause for all of its messages -------------------
+    def _label(self, platform: str, reason: str) -> str:
+        """The reason as shown (health, logs): with the platform's name when there are several."""
+        return f"{platform}: {reason}" if isinstance(self.deliver, ByPlatform) else reason
 
-    def _resumed(self) -> bool:
-        """While paused: ask the platform (at most once per probe interval) whether it accepts our
-        credentials again; when it does, everything waiting is due at once."""
+    def _pause(self, reason: str, platform: str) -> None:
+        with self._pause_lock:
+            if platform not in self._paused:
+                metrics.DELIVERIES.labels("paused").inc()
+                log.warning("outbox: paused for %s, the platform refuses our credentials (%s); asking it again "
+                            "every %ss, delivering resumes by itself once it accepts them", platform, reason,
+                            int(self.probe_interval.total_seconds()))
+                self._next_probe[platform] = self.now() + self.probe_interval
+            self._paused[platform] = self._label(platform, reason)
+
+    def _resumed(self) -> None:
+        """While paused: ask each refusing platform (at most once per probe interval) whether it
+        accepts our credentials again; when it does, everything of it that waits is due at once."""
         if not self._pause_lock.acquire(blocking=False):
-            return False  # another loop is asking
+            return  # another loop is asking
         try:
             now = self.now()
-            if self.paused is None:
-                return True
-            if self._next_probe is not None and now < self._next_probe:
-                return False
-            self._next_probe = now + self.probe_interval
-            probe = getattr(self.deliver, "probe", None)
-            try:
-                if probe is not None:
-                    probe()
-            except Unauthorized as exc:
-                self.paused = exc.reason
-                return False
-            except Exception as exc:  # noqa: BLE001 - could not tell: ask again next interval
-                log.info("outbox: still paused; asking the platform failed (%s)", type(exc).__name__)
-                return False
-            with session_scope(self.engine) as session:
-                session.execute(sa_update(OutboxMessage).where(
-                    OutboxMessage.status == "pending", col(OutboxMessage.last_error).startswith(PAUSED),
-                ).values(last_error=None, next_attempt_at=now).execution_options(synchronize_session=False))
-            log.warning("outbox: resumed, the platform accepts our credentials again (was: %s)", self.paused)
-            self.paused = None
-            return True
+            for platform in list(self._paused):
+                if now < self._next_probe.get(platform, now):
+                    continue
+                self._next_probe[platform] = now + self.probe_interval
+                probe = getattr(self.deliver, "probe", None)
+                try:
+                    if isinstance(self.deliver, ByPlatform):
+                        self.deliver.probe(platform)
+                    elif probe is not None:
+                        probe()
+                except Unauthorized as exc:
+                    self._paused[platform] = self._label(platform, exc.reason)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - could not tell: ask again next interval
+                    log.info("outbox: still paused for %s; asking the platform failed (%s)", platform,
+                             type(exc).__name__)
+                    continue
+                with session_scope(self.engine) as session:
+                    of_platform = select(MessageRef.id).where(MessageRef.platform == platform)
+                    session.execute(sa_update(OutboxMessage).where(
+                        OutboxMessage.status == "pending", col(OutboxMessage.last_error).startswith(PAUSED),
+                        col(OutboxMessage.message_ref_id).in_(of_platform),
+                    ).values(last_error=None, next_attempt_at=now).execution_options(synchronize_session=False))
+                log.warning("outbox: resumed for %s, the platform accepts our credentials again (was: %s)",
+                            platform, self._paused.pop(platform))
         finally:
             self._pause_lock.release()
 
     @staticmethod
-    def _next_due(session: Session, now: datetime, limit: int) -> list[tuple[int, int, str, int]]:
-        """Due items in delivery order: (id, lane (the message's thread root), op, message id)."""
+    def _next_due(session: Session, now: datetime, limit: int,
+                  paused: set[str] | None = None) -> list[tuple[int, int, str, int]]:
+        """Due items in delivery order: (id, lane (the message's thread root), op, message id); none
+        of a `paused` platform."""
         query = (
             select(OutboxMessage.id, MessageRef.id, MessageRef.parent_id, OutboxMessage.op)
             .join(MessageRef, col(MessageRef.id) == OutboxMessage.message_ref_id)
@@ -572,6 +588,8 @@ class OutboxWorker:
                       col(OutboxMessage.id))
             .limit(limit)
         )
+        if paused:
+            query = query.where(col(MessageRef.platform).not_in(paused))
         return [(item_id, parent_id or ref_id, op, ref_id)
                 for item_id, ref_id, parent_id, op in session.exec(query).all()]
 
@@ -636,8 +654,9 @@ class OutboxWorker:
             except Unauthorized as exc:
                 # Not this message's fault: it waits, uncounted, at its place in the queue.
                 item.status, item.attempts, item.locked_until = "pending", max(0, item.attempts - 1), None
-                item.last_error, item.next_attempt_at = (PAUSED + exc.reason)[:200], self.now()
-                self._pause(exc.reason)
+                item.last_error = (PAUSED + self._label(msg.platform, exc.reason))[:200]
+                item.next_attempt_at = self.now()
+                self._pause(exc.reason, msg.platform)
                 return ("paused", msg, item.op)
             except TransientError as exc:
                 delay = (min(timedelta(seconds=exc.retry_after), self.max_retry_after) if exc.retry_after
