@@ -17,7 +17,11 @@ from bot.config import Settings
 from bot.core import people, platforms
 from bot.core.outbox import Delivered, NotReady, PermanentError, Refusal
 from bot.i18n import translator
-from bot.teams import cards, store
+from bot.teams import (
+    cards,
+    case_cards,  # noqa: F401 - registers the case's cards (case_card, case_event, …)
+    store,
+)
 from bot.teams.auth import BotToken
 from bot.teams.connector import Connector
 from flows.questionnaire import Questionnaire
@@ -56,10 +60,10 @@ class TeamsDeliverer:
                 raise PermanentError("teams: conversation unknown", Refusal.PLACE_UNREACHABLE)
             # Once a tombstone, always a tombstone: a late update must not bring details back.
             out = (cards.tombstone(_) if op == "redact" or msg.redacted_at is not None
-                   else cards.render(session, self.settings, self.questionnaire, msg, _))
+                   else cards.render(session, self.settings, self.questionnaire, msg, _, self.now))
             self.connector.update(address.service_url, msg.conversation or "", msg.message_id, out.activity())
             return Delivered(msg.conversation, msg.message_id)
-        out = cards.render(session, self.settings, self.questionnaire, msg, _)
+        out = cards.render(session, self.settings, self.questionnaire, msg, _, self.now)
         conversation, post_to, service_url = self._where(session, msg)
         activity_id = self.connector.send(service_url, post_to, out.activity())
         return Delivered(conversation, activity_id)
