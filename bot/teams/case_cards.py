@@ -236,7 +236,7 @@ def _route(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
     routed = core_cases.routed_partners(session, s.id or 0)
     body: list[dict[str, Any]] = [text(_("The meldroute suggests"), weight="Bolder")]
     for sug in suggestion:
-        lead = ("🚨 " + _("now") if sug.urgent else _("maybe") if sug.possible else _("step {n}", n=sug.priority))
+        lead = ("🚨 " + _("now") if sug.urgent else _("maybe") if sug.possible else _("step {step}", step=sug.priority))
         reason = presenters.ROUTE_REASONS.get(sug.reason)
         body.append(text(f"{sug.order}. {_md_safe(names.get(sug.partner_key, sug.partner_key))} — {lead}"
                          + (f" ({_(reason)})" if reason else "")))
@@ -272,9 +272,11 @@ def _close(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
     left = core_cases.still_open_of(ctx.session, s)
     lines = []
     if left.outcomes_expected:
-        lines.append(_("Outcome still expected from a partner: {n} hand-over(s)", n=left.outcomes_expected))
+        lines.append(_.ngettext("Outcome still expected from a partner: {count} hand-over",
+                                "Outcome still expected from partners: {count} hand-overs", left.outcomes_expected))
     if left.advice_pending:
-        lines.append(_("Advice still pending: {n} request(s)", n=left.advice_pending))
+        lines.append(_.ngettext("Advice still pending: {count} request", "Advice still pending: {count} requests",
+                                left.advice_pending))
     if left.feedback_missing:
         lines.append(_("No feedback given; the reporter asked for it"))
     elif left.no_feedback:
