@@ -24,12 +24,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.core import inbox, outbox, people, platforms, triage
+from bot.core import inbox, outbox, people, platforms, reach, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Result, message
 from bot.i18n import language_for, translator
-from bot.teams import store
+from bot.teams import network_cards, store
 from bot.teams.auth import IncomingTokens
 from models.base import error_name
 from models.db import session_scope
@@ -163,6 +163,8 @@ class TeamsEdge:
                                "personal" if personal else ("channel" if kind == "channel" else "groupChat"),
                                person if personal else None, a["from_id"] if personal else None,
                                self.core.clock.now())
+                if personal and person is not None:
+                    reach.mark_reachable(session, person, platforms.TEAMS)
             if person is not None and a["locale"]:
                 people.remember_locale(session, person, a["locale"], self.core.clock.now())
         if person is None or a["conversation_type"] != "personal":
@@ -202,6 +204,8 @@ class TeamsEdge:
             result = triage.cancel(core, signal_id, person)
         elif verb == "edit":
             result = triage.edit(core, signal_id, person, str(data.get("edit") or ""))
+        elif verb in network_cards.VERBS:  # reminders, partners, trainings (bot/teams/network_cards.py)
+            result = network_cards.VERBS[verb](core, person, data)
         else:
             log.info("Teams: an action this version does not know (%s)", verb[:40])
             return
