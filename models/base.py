@@ -52,38 +52,64 @@ def without_nulls(table: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     """INSERT `rows` (each with the same columns) into `table`, in the session's transaction.
 
-    On PostgreSQL with COPY (psycopg's `Cursor.copy`): one stream instead of one statement per row,
-    which is most of a reminder sweep's time otherwise (bench/NOTES.md, part 4). The values pass
-    through the columns' own SQLAlchemy bind processing first (UTC datetimes, encrypted text, JSON),
-    as they would in an INSERT; a unique or foreign key violation raises SQLAlchemy's IntegrityError,
-    as an INSERT does. Elsewhere SQLAlchemy's executemany."""
+    Straight on the driver's cursor, the statement built once: on PostgreSQL with COPY (psycopg's
+    `Cursor.copy`: one stream instead of one statement per row), on SQLite with the driver's own
+    executemany — SQLAlchemy's statement execution per row was most of a reminder sweep's time
+    (bench/NOTES.md, part 4). The values pass through the columns' own SQLAlchemy bind processing
+    first (UTC datetimes, encrypted text, JSON), as they would in an INSERT, a datetime once per
+    distinct value of its column (a batch's rows mostly share one moment); a unique or foreign key
+    violation raises SQLAlchemy's IntegrityError, as an INSERT does."""
     if not rows:
         return
     dialect = session.get_bind().dialect
-    if dialect.name != "postgresql":
+    if dialect.name not in ("postgresql", "sqlite"):
         session.execute(insert(table), rows)
         return
     names = list(rows[0])
     if any(row.keys() != rows[0].keys() for row in rows):
         raise ValueError(f"{table.name}: rows with different columns")
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in names]
-    quote = dialect.identifier_preparer.quote
-    statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    postgresql = dialect.name == "postgresql"
+    if postgresql:
+        quote = dialect.identifier_preparer.quote
+        statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
+    else:  # SQLAlchemy's own INSERT for these columns, its placeholders in the compiler's order
+        compiled = insert(table).compile(dialect=dialect, column_keys=names)
+        statement, names = compiled.string, list(compiled.positiontup or ())
+    processors = [_processor(table.c[name].type, dialect) for name in names]
     session.flush()  # what the session still has to write goes first, as with session.execute
     cursor = session.connection().connection.cursor()
+    values = ([row[name] if proc is None else proc(row[name]) for name, proc in zip(names, processors, strict=True)]
+              for row in rows)
     try:
-        with cursor.copy(statement) as copy:
-            for row in rows:
-                copy.write_row([row[name] if proc is None else proc(row[name])
-                                for name, proc in zip(names, processors, strict=True)])
-    except Exception as exc:
-        import psycopg
-
-        if isinstance(exc, psycopg.IntegrityError):
-            raise IntegrityError(statement, None, exc) from exc
-        raise
+        if postgresql:
+            with cursor.copy(statement) as copy:
+                for row in values:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(statement, values)
+    except dialect.loaded_dbapi.IntegrityError as exc:
+        raise IntegrityError(statement, None, exc) from exc
     finally:
         cursor.close()
+
+
+def _processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """The column type's bind processor; for UTC datetimes remembered per distinct value (for one
+    `insert_rows`: the same moment is converted once). Not for encrypted text: each value is
+    encrypted on its own, so equal texts do not show as equal in the database."""
+    proc = column_type._cached_bind_processor(dialect)
+    if proc is None or not isinstance(column_type, UTCDateTime):
+        return proc
+    done: dict[Any, Any] = {}
+
+    def once(value: Any) -> Any:
+        try:
+            return done[value]
+        except KeyError:
+            done[value] = result = proc(value)
+            return result
+
+    return once
 
 
 def one_of(session: Session, column: Any, ids: Any) -> ColumnElement[bool]:

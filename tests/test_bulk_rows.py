@@ -5,10 +5,13 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
@@ -145,5 +148,42 @@ def test_column_values_are_the_rows_session_add_writes(database_url, tmp_path) -
             if model is SentReminder:
                 inserted["slot_at"] = NOW
             assert inserted == added, model.__name__
+    finally:
+        engine.dispose()
+
+
+def test_insert_rows_keeps_each_rows_values_and_refuses_a_duplicate(database_url, tmp_path) -> None:
+    """Many rows at once (the driver's executemany on SQLite, COPY on PostgreSQL): each row keeps its
+    own moments (a moment is converted once per distinct value, not once per column), equal texts
+    are encrypted apart, and a unique key's violation is SQLAlchemy's IntegrityError, as an INSERT's."""
+
+
+    engine = _engine(database_url, tmp_path)
+    try:
+        signal_id = _a_signal(engine)
+        moments = [NOW, NOW + timedelta(minutes=1), NOW, NOW + timedelta(hours=1, microseconds=5)]
+        with session_scope(engine) as session:
+            insert_rows(session, CaseEvent.__table__, [  # type: ignore[attr-defined]
+                column_values(CaseEvent, signal_id=signal_id, at=at, kind="note", text="Zelfde tekst")
+                for at in moments])
+        with Session(engine) as session:
+            events = session.exec(select(CaseEvent).order_by(col(CaseEvent.id))).all()
+            stored = session.execute(text("SELECT text FROM caseevent ORDER BY id")).scalars().all()
+        assert [e.at for e in events] == moments
+        assert [e.text for e in events] == ["Zelfde tekst"] * 4
+        assert len(set(stored)) == 4 and "Zelfde tekst" not in stored[0]
+
+        deadline_rows = [column_values(Deadline, signal_id=signal_id, trigger="unclaimed", rule_key="unclaimed_af",
+                                       anchor_at=NOW, due_at=NOW, created_at=NOW, updated_at=NOW)]
+        with session_scope(engine) as session:
+            insert_rows(session, Deadline.__table__, deadline_rows)  # type: ignore[attr-defined]
+        with session_scope(engine) as session:
+            deadline_id = session.exec(select(Deadline.id)).one()
+        slot = column_values(SentReminder, deadline_id=deadline_id, signal_id=signal_id, rule_key="unclaimed_af",
+                             slot_at=NOW, sent_at=NOW)
+        with pytest.raises(IntegrityError), session_scope(engine) as session:
+            insert_rows(session, SentReminder.__table__, [slot, dict(slot)])  # type: ignore[attr-defined]
+        with Session(engine) as session:
+            assert session.exec(select(SentReminder)).all() == []
     finally:
         engine.dispose()

@@ -111,6 +111,9 @@ class DependencyFailed(Exception):
 # template → fn(session, msg, refusal) -> bool: a permanent failure is handled another way (e.g. a
 # case card that cannot reach the municipality's place goes to the AFs directly). True: do not retry.
 FALLBACKS: dict[str, Callable[[Session, MessageRef, Refusal], bool]] = {}
+# In a reply's `ref`: once the reply is posted, its thread's root is drawn again (an update queued in
+# the same transaction), e.g. a case card that shows a deadline passed once its reminder went out.
+REDRAW_PARENT = "redraw_parent"
 
 
 class Deliverer(Protocol):
@@ -267,7 +270,7 @@ def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[i
     return [row[0] for row in got]
 
 
-def update(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
+def update(session: Session, msg: MessageRef, now: datetime | None = None, priority: int = INTERACTIVE) -> None:
     """Queue a re-render of `msg` from current state; pending updates of one message collapse. The
     pending one is locked until this transaction commits (PostgreSQL; SQLite's write lock does the
     same): a worker leasing it meanwhile waits, so it renders what this transaction wrote — else it
@@ -278,7 +281,7 @@ def update(session: Session, msg: MessageRef, now: datetime | None = None) -> No
         ).with_for_update()
     ).first()
     if pending is None:
-        _enqueue(session, "update", msg, None, now)
+        _enqueue(session, "update", msg, None, now, priority)
 
 
 def redact(session: Session, msg: MessageRef, now: datetime | None = None) -> None:
@@ -670,6 +673,10 @@ class OutboxWorker:
             item.status, item.done_at, item.locked_until, item.last_error = "sent", now, None, None
             session.add(msg)
             session.add(item)
+            if item.op == "post" and msg.parent_id is not None and (msg.ref or {}).get(REDRAW_PARENT):
+                parent = session.get(MessageRef, msg.parent_id)
+                if parent is not None and parent.redacted_at is None:
+                    update(session, parent, now, BACKGROUND)
             if item.op == "post":
                 # What waited for this message (its updates, replies in its thread) may go now.
                 waiting = select(MessageRef.id).where(or_(col(MessageRef.parent_id) == msg.id,

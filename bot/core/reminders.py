@@ -667,12 +667,12 @@ class _Delivery:
             if fresh:  # a card queued in this chunk: written first, its reply needs its id
                 self.write()
             # In the card's thread, in the language of that conversation (a DM card: its AF's).
+            # A card drawn before this deadline passed is redrawn (with "termijn verstreken") once the
+            # reminder is delivered: by the outbox, not on the sweep's clock.
             self._post(template="reminder", kind="reminder", signal_id=signal.id, parent_id=card.id,
                        platform=card.platform, conversation=card.conversation, recipient=card.recipient,
-                       ref={**ref, "mention": mention},
+                       ref={**ref, "mention": mention, **({} if fresh else {outbox.REDRAW_PARENT: True})},
                        contains_details=False, dedupe_key=f"{key}:card{card.id}")
-            if not fresh:  # drawn before this deadline passed: redrawn with "termijn verstreken"
-                self.posts.append(outbox.Redraw(card.id, priority=outbox.BACKGROUND))
             sent.append(f"thread {' '.join(mention)}")
         if not sent:
             for user in targets:
