@@ -18,7 +18,8 @@ from bot.core.clock import Clock
 from bot.core.training import TrainingInput
 from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.fake_teams import FakeTeams
-from models import Consultation, Identity, MessageRef, Signal
+from models import Consultation, Handover, Identity, MessageRef, Signal
+from models.reminders import Deadline
 from models.training import TrainingRsvp
 from tests.teams_support import (
     AF_AAD,
@@ -239,3 +240,91 @@ def test_a_person_the_bot_cannot_reach_is_listed_and_reported_to_the_ketenregiss
         with Session(run.bot.core.engine) as session:
             return not session.exec(select(Identity).where(col(Identity.unreachable_since).is_not(None))).all()
     wait_for(cleared)
+
+
+def test_a_partner_in_teams_reports_the_outcome_of_a_hand_over_from_the_card(run: TeamsRun) -> None:
+    run.add_to_team()
+    reference = report_in_teams(run, ANSWERS)
+    sid = signal_id(run)
+    af = f"teams:{AF_AAD}"
+    assert cases.claim(run.bot.core, sid, af).ok
+    assert cases.route(run.bot.core, sid, af, ["avim"], message="Graag vóór vrijdag bekijken.").ok
+
+    chat = chat_of(run, PARTNER_AAD)
+    handover = card_in(run, chat, "Graag vóór vrijdag bekijken.")
+    shown = texts(card_of(handover))
+    assert reference in shown and ANSWERS["description"] not in shown and ANSWERS["location"] not in shown
+    no_content(handover)
+    kinds = next(i for i in card_of(handover)["body"] if i.get("id") == "kind")
+    assert "onderzoek_gestart" in [c["value"] for c in kinds["choices"]]
+    report = action(handover, "outcome")
+
+    click_as(run, PARTNER_AAD, report, kind="onderzoek_gestart", answer="Controle gepland.")
+    done = card_in(run, chat, "Controle gepland.")
+    assert not [a for a in card_of(done).get("actions") or [] if a.get("verb") == "outcome"]
+    with Session(run.bot.core.engine) as session:
+        h = session.exec(select(Handover)).one()
+        assert h.outcome_kind == "onderzoek_gestart" and h.outcome == "Controle gepland."
+        assert h.outcome_by == f"teams:{PARTNER_AAD}"
+
+
+def test_an_unanswered_request_for_advice_reminds_the_partner_who_answers_from_the_reminder(
+        run: TeamsRun, clock: Clock) -> None:
+    run.add_to_team()
+    reference = report_in_teams(run, ANSWERS)
+    sid = signal_id(run)
+    af = f"teams:{AF_AAD}"
+    assert cases.claim(run.bot.core, sid, af).ok
+    assert cases.consult(run.bot.core, sid, af, ["avim"], "Bekend adres?").ok
+    chat = chat_of(run, PARTNER_AAD)
+    card_in(run, chat, "Bekend adres?")
+
+    clock.set(TUESDAY + timedelta(days=3, hours=1))  # three working days later
+    run.bot.run_due()
+    reminder = card_in(run, chat, "wacht nog op antwoord")
+    assert reference in texts(card_of(reminder)) and "Bekend adres?" not in texts(card_of(reminder))
+    no_content(reminder)
+    click_as(run, PARTNER_AAD, action(reminder, "advice"), answer="Nee, niet bekend.")
+    card_in(run, chat, "Afgehandeld: het advies is vastgelegd")  # the reminder is redrawn: settled
+    with Session(run.bot.core.engine) as session:
+        assert session.exec(select(Consultation)).one().answer == "Nee, niet bekend."
+
+
+def test_the_monthly_digest_reaches_a_ketenregisseur_in_teams_with_figures_only(run: TeamsRun) -> None:
+    run.add_to_team()
+    report_in_teams(run, ANSWERS)  # a signal this month; the digest covers last month
+    run.bot.run_due()  # the first working day of the month, in office hours
+    kr = chat_of(run, KR_AAD)
+    digest = card_in(run, kr, "Maandcijfers november 2026")
+    assert "Signalen" in texts(card_of(digest)) and digest["summary"] == "Maandcijfers november 2026"
+    charts = card_in(run, kr, "grafieken")
+    assert "Teams" in charts["summary"]
+    for activity in (digest, charts):
+        no_content(activity)
+
+
+def test_the_af_snoozes_a_reminder_in_their_own_chat(database_url: str, fake: FakeSlack, fake_teams: FakeTeams,
+                                                    clock: Clock) -> None:
+    """A municipality without a Teams channel: the case card and its reminder go to the AF's 1:1 chat,
+    where the Snooze buttons are taken."""
+    without_channel = NETWORK.replace(f"    channel: teams:{CHANNEL}\n", "")
+    run = start_teams_bot(database_url, fake, fake_teams, network_yaml=without_channel, clock=clock)
+    try:
+        reference = report_in_teams(run, ANSWERS)
+        chat = chat_of(run, AF_AAD)
+        card_in(run, chat, ANSWERS["description"])
+
+        clock.set(TUESDAY + timedelta(days=1, hours=1))
+        run.bot.run_due()
+        reminder = card_in(run, chat, "nog niet opgepakt")
+        assert reference in texts(card_of(reminder))
+        tomorrow = next(a for a in card_of(reminder)["actions"] if a.get("verb") == "snooze"
+                        and a["data"]["until"] == "tomorrow")
+        click_as(run, AF_AAD, tomorrow)
+        snoozed = card_in(run, chat, "💤")
+        assert not [a for a in card_of(snoozed).get("actions") or [] if a.get("verb") == "snooze"]
+        with Session(run.bot.core.engine) as session:
+            deadline = session.exec(select(Deadline).where(Deadline.rule_key == "unclaimed_af")).one()
+            assert deadline.snoozed and deadline.snoozed_by == f"teams:{AF_AAD}"
+    finally:
+        run.stop()
