@@ -20,7 +20,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.fake_teams import FakeTeams
 from models import Consultation, Handover, Identity, MessageRef, Signal
 from models.reminders import Deadline
-from models.training import TrainingRsvp
+from models.training import TrainingAttendance, TrainingRsvp, TrainingSession
 from tests.teams_support import (
     AF_AAD,
     ANSWERS,
@@ -201,6 +201,43 @@ def test_a_training_invitation_in_teams_is_answered_with_ik_kom(run: TeamsRun, c
     with Session(run.bot.core.engine) as session:
         rsvp = session.exec(select(TrainingRsvp).where(TrainingRsvp.user_id == f"teams:{MEMBER_AAD}")).one()
         assert rsvp.status == "yes"
+
+
+def test_the_organiser_records_attendance_on_the_request_in_teams(run: TeamsRun, clock: Clock) -> None:
+    run.add_to_team()
+    starts = TUESDAY + timedelta(days=1)
+    assert core_training.create(run.bot.core, f"teams:{KR_AAD}", TrainingInput(
+        title="Signalen herkennen", starts=starts, ends=starts + timedelta(hours=2), location="Stadhuis Zundert",
+        audience="network")).ok
+    member = f"teams:{MEMBER_AAD}"
+    yes = action(card_in(run, chat_of(run, MEMBER_AAD), "Signalen herkennen"), "rsvp")
+    assert yes["data"]["answer"] == "yes"
+    click_as(run, MEMBER_AAD, yes)
+    card_in(run, chat_of(run, MEMBER_AAD), "Je komt")
+    assert core_training.rsvp(run.bot.core, core_training_id(run), f"teams:{AF_AAD}", "yes").ok
+
+    clock.set(starts + timedelta(hours=3))  # the training is over
+    run.bot.run_due()
+    kr = chat_of(run, KR_AAD)
+    _i, card, record = run.card_with(kr, "attendance")
+    form = next(i for i in card["body"] if i.get("id") == "attended")
+    assert sorted(c["value"] for c in form["choices"]) == sorted([member, f"teams:{AF_AAD}"])
+
+    # Only an organiser may record it (the member cannot, with the same button).
+    click_as(run, MEMBER_AAD, record, attended=member)
+    card_in(run, chat_of(run, MEMBER_AAD), "plannen trainingen")
+    click_as(run, KR_AAD, record, attended=member)
+    card_in(run, kr, "Aanwezigheid opgeslagen: er waren 1")  # the request is redrawn with what was saved
+    with Session(run.bot.core.engine) as session:
+        rows = session.exec(select(TrainingAttendance)).all()
+        assert [(r.user_id, r.walk_in) for r in rows] == [(member, False)]
+
+
+def core_training_id(run: TeamsRun) -> int:
+    with Session(run.bot.core.engine) as session:
+        found = session.exec(select(TrainingSession.id)).one()
+    assert found is not None
+    return found
 
 
 def test_a_person_the_bot_cannot_reach_is_listed_and_reported_to_the_ketenregisseur_once(

@@ -16,10 +16,10 @@ from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.core import cases as core_cases
-from bot.core import presenters, stats
+from bot.core import outbox, presenters, stats
 from bot.core import reminders as core_reminders
 from bot.core import training as core_training
 from bot.core.context import Core
@@ -42,7 +42,8 @@ from bot.teams.cards import (
 )
 from flows.classification import load_classification
 from flows.reminder_rules import Trigger
-from models import CaseEvent, Consultation, Handover, Municipality, Partner, Person, Signal
+from models import CaseEvent, Consultation, Handover, MessageRef, Municipality, Partner, Person, Signal
+from models.db import session_scope
 from models.reminders import Deadline
 from models.training import TrainingSession
 
@@ -442,10 +443,33 @@ def training_notice(ctx: Ctx) -> Out:
                          _("*The training is over.* Please record who attended: their training history and "
                            "the region's figures depend on it."))
     body = [text(lead), *_details(ctx, t)]
+    actions = _link(ctx, t)
     if notice not in ("cancelled", "changed", "moved_up"):
-        body.append(small(_("Recording attendance is not available in Teams yet: ask the ketenregisseur to record "
-                            "it.")))
-    return Out(summary, body, _link(ctx, t))
+        inputs, record = _attendance(ctx, t)
+        body += inputs
+        actions = record + actions
+    return Out(summary, body, actions)
+
+
+def _attendance(ctx: Ctx, t: TrainingSession) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The attendance form on the request itself: who said yes, ticked when they came. Walk-ins (who came
+    without saying yes) are kept as recorded; adding them needs a people picker (not in Teams yet)."""
+    _ = ctx._
+    yes, attended, walk_ins = core_training.attendance_candidates(ctx.session, t.id or 0)
+    body: list[dict[str, Any]] = []
+    if t.attendance_recorded_at is not None:
+        body.append(small("✅ " + _("Attendance saved: {count} people attended.",
+                                   count=len(attended) + len(walk_ins))))
+    if not yes:
+        body.append(small(_("Nobody had said they would come.")))
+        return body, []
+    names = dict(ctx.session.exec(select(Person.user_id, Person.name).where(col(Person.user_id).in_(yes))).all())
+    field_: dict[str, Any] = {"type": "Input.ChoiceSet", "id": "attended", "isMultiSelect": True, "style": "expanded",
+                              "label": _("Who said yes and came"),
+                              "choices": [{"title": names.get(uid) or uid, "value": uid} for uid in yes[:100]]}
+    if attended:
+        field_["value"] = ",".join(attended)
+    return [*body, field_], [execute(_("Record attendance"), "attendance", {"t": t.id}, style="positive")]
 
 
 @template(core_training.REFRESHER_TEMPLATE)
@@ -634,6 +658,26 @@ def rsvp(core: Core, person: str, data: dict[str, Any]) -> Result:
     return core_training.rsvp(core, _id(data, "t"), person, answer)
 
 
+def attendance(core: Core, person: str, data: dict[str, Any]) -> Result:
+    """The organiser's ticks on the attendance request; its card is redrawn to show what was saved."""
+    sid = _id(data, "t")
+    checked = core_training.check_attendance(core, sid, person)
+    if not checked.ok:
+        return checked
+    with session_scope(core.engine) as session:
+        yes, _attended, walk_ins = core_training.attendance_candidates(session, sid)
+    ticked = [uid for uid in str(data.get("attended") or "").split(",") if uid in yes]
+    result = core_training.record_attendance(core, sid, person, ticked, walk_ins)
+    if result.ok:
+        with session_scope(core.engine) as session:
+            for msg in session.exec(select(MessageRef).where(MessageRef.template == core_training.NOTICE_TEMPLATE,
+                                                             MessageRef.recipient == person)).all():
+                if msg.ref.get("session") == sid and msg.ref.get("notice") == "attendance_request":
+                    outbox.update(session, msg, now=core.clock.now())
+        core.kick()
+    return result
+
+
 VERBS: dict[str, Callable[[Core, str, dict[str, Any]], Result]] = {
-    "snooze": snooze, "advice": advice, "outcome": outcome, "rsvp": rsvp,
+    "snooze": snooze, "advice": advice, "outcome": outcome, "rsvp": rsvp, "attendance": attendance,
 }
