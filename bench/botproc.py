@@ -105,6 +105,12 @@ def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
     return {"signals": done, "seconds": time.perf_counter() - started, "batch": BATCH}
 
 
+def _teams_settings() -> dict[str, str]:
+    """Teams on, pointing at the bench's fake Bot Connector, when the bench sets TEAMS_* (part 7)."""
+    names = ("teams_app_id", "teams_app_password", "teams_tenant_id", "teams_openid_metadata_url", "teams_token_url")
+    return {name: os.environ[name.upper()] for name in names if os.environ.get(name.upper())}
+
+
 def main(argv: list[str]) -> int:
     port, database_url, api_url, data_dir = int(argv[0]), argv[1], argv[2], Path(argv[3])
     one_process = argv[4:5] == ["one-process"]
@@ -112,7 +118,7 @@ def main(argv: list[str]) -> int:
     settings = Settings(
         slack_bot_token=TOKEN, slack_signing_secret=SECRET, slack_api_url=api_url, database_url=database_url,
         host="127.0.0.1", port=port, data_key=Fernet.generate_key().decode(), data_dir=data_dir,
-        scheduler_enabled=False, work_process=not one_process,
+        scheduler_enabled=False, work_process=not one_process, **_teams_settings(),
     )
     engine = open_database(settings)
     with session_scope(engine) as session:
@@ -177,7 +183,8 @@ def main(argv: list[str]) -> int:
     routes = [Route("/bench/populate", bench_populate, methods=["POST"]),
               Route("/bench/outbox", bench_outbox, methods=["GET"]),
               Route("/bench/stages", bench_stages, methods=["GET"])]
-    asgi = make_asgi(bot.app, lambda: health(bot), extra_routes=routes, intake=bot.slack)
+    teams_routes = bot.teams.routes() if bot.teams is not None else []
+    asgi = make_asgi(bot.app, lambda: health(bot), extra_routes=routes + teams_routes, intake=bot.slack)
     try:
         uvicorn.run(asgi, host="127.0.0.1", port=port, log_level="warning")
     finally:

@@ -66,12 +66,12 @@ class Server:
 
 
 def start_project(scratch: Scratch, fake: FakeSlack, database_url: str | None = None, name: str = "bot",
-                  one_process: bool = False) -> Server:
+                  one_process: bool = False, env: dict[str, str] | None = None) -> Server:
     data_dir = scratch.tempdir(name)
     database_url = database_url or f"sqlite:///{data_dir / 'signaalbot.db'}"
     port = free_port()
     proc = scratch.spawn(["-m", "bench.botproc", str(port), database_url, fake.base_url, str(data_dir),
-                          *(["one-process"] if one_process else [])], log_name=name)
+                          *(["one-process"] if one_process else [])], env=env, log_name=name)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, proc=proc)
     except Exception as exc:
@@ -92,9 +92,13 @@ def start_bare(scratch: Scratch, fake: FakeSlack, name: str = "bare") -> Server:
 def run_load(url: str, fake: FakeSlack, requests: int, warmup: int, clients: int = CLIENTS) -> dict[str, Any]:
     users = reporters(clients)
     channels = [fake.dm_channel_for(u) for u in users]
-    cfg = {"url": url, "secret": SECRET, "clients": clients, "requests": requests, "warmup": warmup,
-           "users": users, "channels": channels,
-           "response_urls": [fake.new_response_url(u, c) for u, c in zip(users, channels, strict=True)]}
+    return load({"url": url, "secret": SECRET, "clients": clients, "requests": requests, "warmup": warmup,
+                 "users": users, "channels": channels,
+                 "response_urls": [fake.new_response_url(u, c) for u, c in zip(users, channels, strict=True)]})
+
+
+def load(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Run the load generator (bench/loadgen.py) with `cfg`; its results."""
     done = subprocess.run([sys.executable, "-m", "bench.loadgen"], input=json.dumps(cfg), capture_output=True,
                           text=True, cwd=ROOT, timeout=900, check=False)
     if done.returncode != 0:

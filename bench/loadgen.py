@@ -5,7 +5,8 @@ each request from the write to the last byte of the response.
 
     python -m bench.loadgen < config.json  > result.json
 config: {"url", "secret", "clients", "requests", "warmup", "users": [...], "channels": [...],
-         "response_urls": [...]}
+         "response_urls": [...]}; for Teams card actions (part 7) "kind": "teams", "token",
+         "tenant", "app_id", "service_url", the users' Entra ids and their 1:1 chats' ids.
 """
 
 from __future__ import annotations
@@ -33,16 +34,37 @@ def slash_form(user: str, channel: str, response_url: str) -> str:
     })
 
 
+def card_action(cfg: dict[str, Any], user: str, conversation: str) -> str:
+    """A Teams `adaptiveCard/action` invoke (Action.Execute "start": Signaal melden) from `user` (an
+    Entra object id) in their 1:1 chat with the bot, as the Bot Framework delivers it."""
+    tenant = cfg["tenant"]
+    return json.dumps({
+        "type": "invoke", "name": "adaptiveCard/action", "id": uuid.uuid4().hex, "channelId": "msteams",
+        "serviceUrl": cfg["service_url"], "locale": "nl-NL", "timestamp": "2026-03-10T09:00:00Z",
+        "from": {"id": f"29:1{user}", "aadObjectId": user, "name": f"Reporter {user[-3:]}"},
+        "recipient": {"id": f"28:{cfg['app_id']}", "name": "Signaalbot"},
+        "conversation": {"id": conversation, "conversationType": "personal", "tenantId": tenant},
+        "channelData": {"tenant": {"id": tenant}},
+        "value": {"action": {"type": "Action.Execute", "verb": "start", "data": {}}, "trigger": "manual"},
+    })
+
+
 def client(cfg: dict[str, Any], i: int, start: threading.Barrier, out: dict[str, Any]) -> None:
     parts = urlsplit(cfg["url"])
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    user, channel, response_url = cfg["users"][i], cfg["channels"][i], cfg["response_urls"][i]
+    teams = cfg.get("kind") == "teams"
+    user, channel = cfg["users"][i], cfg["channels"][i]
+    response_url = None if teams else cfg["response_urls"][i]
     latencies: list[float] = []
     errors = 0
     start.wait()
     for n in range(cfg["warmup"] + cfg["requests"]):
-        body = slash_form(user, channel, response_url)
-        headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(cfg["secret"], body)}
+        if teams:
+            body = card_action(cfg, user, channel)
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {cfg['token']}"}
+        else:
+            body = slash_form(user, channel, response_url)
+            headers = {"Content-Type": "application/x-www-form-urlencoded", **sign(cfg["secret"], body)}
         t0 = time.perf_counter()
         try:
             conn.request("POST", parts.path, body=body.encode(), headers=headers)

@@ -47,6 +47,10 @@ def parts(quick: bool) -> list[tuple[int, Callable[[Scratch], Part]]]:
     for db in dbs:
         out.append((2, lambda s, db=db: reporting.run(s, window=window, quiet=quiet, database=db)))
     out += [(4, sweep), (5, lambda s: memory.run(s, signals=signals, requests=requests))]
+    from bench import teams
+
+    for db in dbs:
+        out.append((7, lambda s, db=db: teams.run(s, requests=requests, warmup=warmup, database=db)))
     if pg_available():
         from bench import replicas
 

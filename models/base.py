@@ -73,8 +73,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         quote = dialect.identifier_preparer.quote
         statement = f"COPY {quote(table.name)} ({', '.join(quote(name) for name in names)}) FROM STDIN"
     else:  # SQLAlchemy's own INSERT for these columns, its placeholders in the compiler's order
-        compiled = insert(table).compile(dialect=dialect, column_keys=names)
-        statement, names = compiled.string, list(compiled.positiontup or ())
+        statement, names = _sqlite_insert(table, tuple(names), dialect)
     processors = [_processor(table.c[name].type, dialect) for name in names]
     session.flush()  # what the session still has to write goes first, as with session.execute
     cursor = session.connection().connection.cursor()
@@ -91,6 +90,12 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
         raise IntegrityError(statement, None, exc) from exc
     finally:
         cursor.close()
+
+
+@cache
+def _sqlite_insert(table: Table, names: tuple[str, ...], dialect: Any) -> tuple[str, list[str]]:
+    compiled = insert(table).compile(dialect=dialect, column_keys=list(names))
+    return compiled.string, list(compiled.positiontup or ())
 
 
 def _processor(column_type: Any, dialect: Any) -> Callable[[Any], Any] | None:

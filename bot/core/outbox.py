@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from sqlalchemy import case, exists, func, insert, or_
+from sqlalchemy import case, exists, func, or_
 from sqlalchemy import update as sa_update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -260,11 +260,13 @@ def _insert_message_refs(session: Session, rows: list[dict[str, Any]]) -> list[i
                                      .select_from(func.generate_series(1, len(rows)))).scalars())
         insert_rows(session, table, [{"id": ref_id, **row} for row, ref_id in zip(rows, ids, strict=True)])
         return ids
-    # SQLite returns inserted rows in no set order, so SQLAlchemy would insert them one per statement to
-    # keep it. But it numbers new rows in the order they are inserted (the largest rowid + 1): insert
-    # them together and sort the ids — checked against the rows, in case that ever stops holding.
+    # SQLite numbers new rows after the largest id so far, in the order they are inserted, and once they
+    # are in, this transaction holds the write lock: insert them through the driver (`insert_rows`) and
+    # read back the last len(rows) — checked against the rows, in case that ever stops holding.
     keys = ("signal_id", "kind", "recipient", "conversation", "parent_id")
-    got = sorted(session.execute(insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows).all())
+    insert_rows(session, table, rows)
+    got = session.execute(select(table.c.id, *(table.c[k] for k in keys))
+                          .order_by(table.c.id.desc()).limit(len(rows))).all()[::-1]
     if [tuple(row[1:]) for row in got] != [tuple(row.get(k) for k in keys) for row in rows]:
         raise RuntimeError("messageref: inserted rows came back in another order than they were given")
     return [row[0] for row in got]

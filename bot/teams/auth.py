@@ -45,13 +45,33 @@ class IncomingTokens:
             return None
         import jwt
 
+        token = token.strip()
         try:
-            # The validator's JWKS client fetches the keys with a blocking call (cached for minutes):
-            # off the event loop.
-            return await run_in_threadpool(asyncio.run, self._validator.validate_token(token.strip(), service_url))
+            if self._keys_at_hand(token):  # a signature check, no I/O: here, on the event loop
+                return await self._validator.validate_token(token, service_url)
+            # The validator's JWKS client fetches the keys with a blocking call: off the event loop.
+            return await run_in_threadpool(asyncio.run, self._validator.validate_token(token, service_url))
         except (jwt.PyJWTError, ValueError) as exc:
             log.info("Teams: refused an activity's token (%s)", type(exc).__name__)
             return None
+
+
+    def _keys_at_hand(self, token: str) -> bool:
+        """Whether checking `token` needs no fetch: the validator's key set (PyJWT's PyJWKClient) is
+        cached and fresh and holds the token's key. A thread hop per request costs more than the check
+        under load (bench/NOTES.md, part 7); a token naming an unknown key (a forgery, or keys Microsoft
+        rotated) goes to a thread, where a fetch does not hold up the other requests."""
+        import jwt
+
+        cache = getattr(getattr(self._validator, "_jwks_client", None), "jwk_set_cache", None)
+        keys = cache.get() if cache is not None else None  # None: never fetched, or expired
+        if keys is None:
+            return False
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except (jwt.PyJWTError, ValueError):
+            return False
+        return bool(kid) and any(key.key_id == kid and key.public_key_use in ("sig", None) for key in keys.keys)
 
 
 class BotToken:
