@@ -14,12 +14,13 @@ import httpx
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.core import people, platforms
+from bot.core import people, platforms, reach
 from bot.core.outbox import Delivered, NotReady, PermanentError, Refusal
 from bot.i18n import translator
 from bot.teams import (
     cards,
     case_cards,  # noqa: F401 - registers the case's cards (case_card, case_event, …)
+    network_cards,  # noqa: F401 - registers the network's cards (reminders, partners, trainings, digest)
     store,
 )
 from bot.teams.auth import BotToken
@@ -107,10 +108,17 @@ class TeamsDeliverer:
         tenant = identity.tenant or self.settings.teams_tenant_id or ""
         service_url = store.service_url_of_tenant(session, tenant)
         if service_url is None:
+            reach.mark_unreachable(session, person, platforms.TEAMS, self.now())
             raise PermanentError("teams: no conversation with this tenant yet", Refusal.PLACE_UNREACHABLE)
         member = identity.external_id
-        conversation = self.connector.create_conversation(service_url, {
-            "isGroup": False, "bot": {"id": f"28:{self.settings.teams_app_id}"}, "members": [{"id": member}],
-            "tenantId": tenant, "channelData": {"tenant": {"id": tenant}}})
+        try:
+            conversation = self.connector.create_conversation(service_url, {
+                "isGroup": False, "bot": {"id": f"28:{self.settings.teams_app_id}"}, "members": [{"id": member}],
+                "tenantId": tenant, "channelData": {"tenant": {"id": tenant}}})
+        except PermanentError as exc:
+            if exc.refusal is Refusal.PLACE_UNREACHABLE:  # the app is not installed for them (403/404)
+                reach.mark_unreachable(session, person, platforms.TEAMS, self.now())
+            raise
         store.remember(session, conversation, service_url, tenant, "personal", person, member, self.now())
+        reach.mark_reachable(session, person, platforms.TEAMS)
         return conversation, conversation, service_url

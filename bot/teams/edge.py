@@ -27,12 +27,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.core import cases, inbox, outbox, people, platforms, triage
+from bot.core import cases, inbox, outbox, people, platforms, reach, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Result, message
 from bot.i18n import language_for, translator
-from bot.teams import case_cards, store
+from bot.teams import case_cards, network_cards, store
 from bot.teams.auth import IncomingTokens
 from flows.cases import CaseAction
 from models.base import error_name
@@ -167,6 +167,8 @@ class TeamsEdge:
                                "personal" if personal else ("channel" if kind == "channel" else "groupChat"),
                                person if personal else None, a["from_id"] if personal else None,
                                self.core.clock.now())
+                if personal and person is not None:
+                    reach.mark_reachable(session, person, platforms.TEAMS)
             if person is not None and a["locale"]:
                 people.remember_locale(session, person, a["locale"], self.core.clock.now())
         if person is None:
@@ -174,6 +176,11 @@ class TeamsEdge:
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in CASE_VERBS:
             # The case card's actions: in the municipality's channel, or in an AF's (or the reporter's) 1:1 chat.
             self._case(person, a["verb"], a["data"] or {})
+            return
+        if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in network_cards.VERBS:
+            # Reminders (also in a case card's thread in the channel), partners' requests, trainings: the
+            # core checks who may, wherever the card is.
+            self._act(person, a["verb"], a["data"] or {})
             return
         if a["conversation_type"] != "personal":
             return  # a channel's address learned (the app added to a team); other channel work: not yet
@@ -212,6 +219,8 @@ class TeamsEdge:
             result = triage.cancel(core, signal_id, person)
         elif verb == "edit":
             result = triage.edit(core, signal_id, person, str(data.get("edit") or ""))
+        elif verb in network_cards.VERBS:  # reminders, partners, trainings (bot/teams/network_cards.py)
+            result = network_cards.VERBS[verb](core, person, data)
         else:
             log.info("Teams: an action this version does not know (%s)", verb[:40])
             return
