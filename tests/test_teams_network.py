@@ -121,7 +121,7 @@ def test_an_unclaimed_signal_reminds_the_af_in_the_channel_and_escalates_in_thei
 
     clock.set(TUESDAY + timedelta(days=1, hours=1))  # one working day later
     run.bot.run_due()
-    reminder = card_in(run, CHANNEL, "nog niet opgepakt")
+    reminder = card_in(run, CHANNEL, "nog niemand heeft het opgepakt")
     card = card_of(reminder)
     assert reference in texts(card) and card["msteams"]["entities"][0]["mentioned"]["id"] == AF_AAD
     assert [a["data"]["until"] for a in card["actions"] if a["verb"] == "snooze"] == ["tomorrow", "3_working_days"]
@@ -132,7 +132,7 @@ def test_an_unclaimed_signal_reminds_the_af_in_the_channel_and_escalates_in_thei
 
     clock.set(TUESDAY + timedelta(days=2, hours=1))
     run.bot.run_due()
-    backup = card_in(run, chat_of(run, BACKUP_AAD), "vervangende")
+    backup = card_in(run, chat_of(run, BACKUP_AAD), "vervanger van de aandachtsfunctionaris")
     assert reference in texts(card_of(backup)) and "Zundert" in texts(card_of(backup))
     no_content(backup)
 
@@ -227,7 +227,7 @@ def test_the_organiser_records_attendance_on_the_request_in_teams(run: TeamsRun,
     click_as(run, MEMBER_AAD, record, attended=member)
     card_in(run, chat_of(run, MEMBER_AAD), "plannen trainingen")
     click_as(run, KR_AAD, record, attended=member)
-    card_in(run, kr, "Aanwezigheid opgeslagen: er waren 1")  # the request is redrawn with what was saved
+    card_in(run, kr, "Aanwezigheid opgeslagen: er was 1 persoon")  # the request is redrawn with what was saved
     with Session(run.bot.core.engine) as session:
         rows = session.exec(select(TrainingAttendance)).all()
         assert [(r.user_id, r.walk_in) for r in rows] == [(member, False)]
@@ -353,7 +353,7 @@ def test_the_af_snoozes_a_reminder_in_their_own_chat(database_url: str, fake: Fa
 
         clock.set(TUESDAY + timedelta(days=1, hours=1))
         run.bot.run_due()
-        reminder = card_in(run, chat, "nog niet opgepakt")
+        reminder = card_in(run, chat, "nog niemand heeft het opgepakt")
         assert reference in texts(card_of(reminder))
         tomorrow = next(a for a in card_of(reminder)["actions"] if a.get("verb") == "snooze"
                         and a["data"]["until"] == "tomorrow")
