@@ -27,9 +27,9 @@ lock: $(STAMP)
 		--output-file requirements/dev.txt pyproject.toml
 	$(PIP_COMPILE) --only-build-deps --all-build-deps --output-file requirements/build.txt pyproject.toml
 
-# With Slack tokens (in the environment or .env) the real bot; without, the offline sandbox.
+# With Slack's or Teams' settings (in the environment or .env) the real bot; without, the offline sandbox.
 run: $(STAMP)
-	@if [ -n "$$SLACK_BOT_TOKEN$$SLACK_BOT_TOKEN_FILE" ] || grep -Eqs '^[[:space:]]*SLACK_BOT_TOKEN(_FILE)?=[^[:space:]#]+' .env; then \
+	@if [ -n "$$SLACK_BOT_TOKEN$$SLACK_BOT_TOKEN_FILE$$TEAMS_APP_ID" ] || grep -Eqs '^[[:space:]]*(SLACK_BOT_TOKEN(_FILE)?|TEAMS_APP_ID)=[^[:space:]#]+' .env; then \
 		$(BIN)/signaalbot run; \
 	else \
 		$(BIN)/signaalbot sandbox; \

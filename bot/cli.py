@@ -98,13 +98,11 @@ def _bot(settings: Settings, *, token_verification: bool = False):  # noqa: ANN2
 
 def cmd_run(args: argparse.Namespace) -> int:
     settings = _settings()
-    if not settings.has_slack_tokens:
+    if not settings.has_slack_tokens and not settings.teams_enabled:
         raise CliError(
-            "No Slack tokens are configured, so the bot cannot connect to Slack.",
-            "Set SLACK_BOT_TOKEN (xoxb-…) and SLACK_APP_TOKEN (xapp-…, Socket Mode) in .env, or "
-            "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET for HTTP mode. See README.md → 'Create the Slack app'.",
-            "To try the bot without Slack, run `make run` or `signaalbot sandbox`.",
-        )
+            "no platform is configured: set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for "
+            "Slack, and/or TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID for Teams (README.md, "
+            "docs/teams.md); `make run` without them starts the offline sandbox.")
     from bot.serve import serve
 
     return serve(settings)
@@ -149,7 +147,8 @@ def cmd_network_import(args: argparse.Namespace) -> int:
         cfg = network.parse(path.read_text(encoding="utf-8"), lookup, str(path))
     except network.NetworkError as exc:
         if lookup is None and any("e-mail" in p for p in exc.problems):
-            exc.problems.append("E-mail addresses are looked up in Slack: set SLACK_BOT_TOKEN, or use user ids.")
+            exc.problems.append("E-mail addresses are looked up in Slack: set SLACK_BOT_TOKEN, or use user ids "
+                                "(in Teams: teams:<Entra object id>).")
         raise CliError(*exc.problems, "Nothing was imported.") from exc
     engine = open_database(settings)
     with session_scope(engine) as session:
@@ -300,8 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("run", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)").set_defaults(
-        func=cmd_run)
+    sub.add_parser("run", help="run the bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT: Slack and/or "
+                               "Teams)").set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="bring the database schema up to date").set_defaults(func=cmd_db_upgrade)

@@ -1,5 +1,6 @@
 """Wires the bot together: settings → key → database (migrated) → core → outbox worker →
-Bolt app → scheduler → HTTP server or Socket Mode."""
+the platforms' edges (the Bolt app with Slack's settings, the Teams edge with Teams') → scheduler →
+HTTP server or Socket Mode."""
 
 from __future__ import annotations
 
@@ -89,10 +90,11 @@ def make_client(settings: Settings, token: str | None = None) -> WebClient:
 class Bot:
     settings: Settings
     core: Core
-    client: WebClient
+    client: WebClient | None  # Slack's Web API; None without Slack
     worker: OutboxWorker
-    app: Any = None
-    slack: Any = None
+    app: Any = None  # the Bolt app, when Slack is on
+    slack: Any = None  # its SlackContext
+    intake: Any = None  # bot.core.intake.Intake: the Slack edge's context, else a plain one (Teams only)
     scheduler: Any = None
     work_process: Any = None  # HTTP mode's work process (bot/workproc.py), when there is one
     recovery: Any = None  # bot.core.inbox.Recovery, in the process that does the work
@@ -107,8 +109,8 @@ class Bot:
     def start_background(self) -> None:
         """What the process that does the work runs: the outbox, the inbox's recovery, the scheduler."""
         self.worker.start(self.settings.outbox_poll_seconds)
-        if self.slack is not None and self.recovery is None:
-            self.recovery = self.slack.recovery().start()
+        if self.intake is not None and self.recovery is None:
+            self.recovery = self.intake.recovery().start()
         if self.settings.scheduler_enabled:
             self.scheduler = start_scheduler(self.core, self.run_due)
 
@@ -117,7 +119,7 @@ class Bot:
             self.scheduler.shutdown(wait=False)
         if self.recovery is not None:
             self.recovery.stop()
-        work = getattr(self.slack, "work", None)
+        work = getattr(self.intake, "work", None)
         if work is not None:
             work.shutdown()  # the work of requests already acked
         self.worker.stop()
@@ -126,8 +128,8 @@ class Bot:
         for deliverer in getattr(self.worker.deliver, "deliverers", {}).values():
             if hasattr(deliverer, "close"):
                 deliverer.close()  # the Teams deliverer's HTTP connections
-        if self.slack is not None and "writer" in vars(self.slack):
-            self.slack.writer.close()  # its thread and connection (acks have stopped: the server is down)
+        if self.intake is not None and "writer" in vars(self.intake):
+            self.intake.writer.close()  # its thread and connection (acks have stopped: the server is down)
         self._stopped.set()
 
 
@@ -137,36 +139,57 @@ OUTBOX_THREADS = 4
 OUTBOX_THREADS_SQLITE = 2
 
 
+def slack_enabled(settings: Settings) -> bool:
+    """Whether the bot has a Slack edge: with Slack's settings, and — as before Teams — when no
+    platform is set at all (the commands that build a bot then work on the database alone). A
+    Teams-only deployment has none: no Bolt app, no /slack/events, no Slack deliverer."""
+    return settings.has_slack_tokens or not settings.teams_enabled
+
+
 def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock | None = None,
               token_verification: bool = True, process_before_response: bool = True) -> Bot:
-    from bot.slack.app import build_app, registry
-    from bot.slack.delivery import SlackDeliverer
+    from bot.core import platforms
+    from bot.core.intake import Intake, WorkExecutor
+    from bot.core.outbox import ByPlatform
 
     quiet_payload_loggers()
     core = make_core(settings, engine, clock)
-    client = make_client(settings)
-    features = registry()
     threads = OUTBOX_THREADS_SQLITE if settings.database_url.startswith("sqlite") else OUTBOX_THREADS
-    deliverer: Any = SlackDeliverer(make_client(settings), settings, core.questionnaire, core.clock.now,
-                                    templates=features.templates)
+    deliverers: dict[str, Any] = {}
+    features = None
+    if slack_enabled(settings):
+        from bot.slack.app import registry
+        from bot.slack.delivery import SlackDeliverer
+
+        features = registry()
+        deliverers[platforms.SLACK] = SlackDeliverer(make_client(settings), settings, core.questionnaire,
+                                                     core.clock.now, templates=features.templates)
     if settings.teams_enabled:  # the Teams SDK is loaded only then (memory: bench part 5)
-        from bot.core import platforms
-        from bot.core.outbox import ByPlatform
         from bot.teams.delivery import TeamsDeliverer
 
-        deliverer = ByPlatform({platforms.SLACK: deliverer,
-                                platforms.TEAMS: TeamsDeliverer(settings, core.questionnaire, core.clock.now)})
+        deliverers[platforms.TEAMS] = TeamsDeliverer(settings, core.questionnaire, core.clock.now)
+    # One platform: its deliverer itself (the outbox's probe asks it). Teams only: a message for a
+    # Slack person or channel fails in the outbox as one for no edge (`signaalbot outbox` shows it).
+    deliverer: Any = (ByPlatform(deliverers) if len(deliverers) > 1 or platforms.SLACK not in deliverers
+                      else deliverers[platforms.SLACK])
     worker = OutboxWorker(core.engine, deliverer, core.clock.now, threads=threads,
                           probe_interval=timedelta(seconds=settings.outbox_probe_seconds),
                           max_attempts=settings.outbox_max_attempts)
     core.kick = worker.kick
-    bot = Bot(settings=settings, core=core, client=client, worker=worker)
-    bot.app, bot.slack = build_app(core, client, token_verification=token_verification,
-                                   process_before_response=process_before_response, features=features)
+    bot = Bot(settings=settings, core=core, client=None, worker=worker)
+    if features is not None:
+        from bot.slack.app import build_app
+
+        bot.client = make_client(settings)
+        bot.app, bot.slack = build_app(core, bot.client, token_verification=token_verification,
+                                       process_before_response=process_before_response, features=features)
+        bot.intake = bot.slack
+    else:
+        bot.intake = Intake(core=core, work=WorkExecutor.for_database(settings.database_url))
     if settings.teams_enabled:
         from bot.teams.edge import TeamsEdge
 
-        bot.teams = TeamsEdge(core, bot.slack)
+        bot.teams = TeamsEdge(core, bot.intake)
     return bot
 
 

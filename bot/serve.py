@@ -1,4 +1,5 @@
-"""`signaalbot run`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP (uvicorn) on PORT."""
+"""`signaalbot run`: Socket Mode when SLACK_APP_TOKEN is set, else HTTP (uvicorn) on PORT: Slack's
+`/slack/events` when Slack's settings are set, Teams' `/api/messages` when Teams' are (either or both)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import uvicorn
 from bot.config import Settings
 from bot.health import HealthServer
 from bot.runtime import Bot, build_bot, health, metrics, open_database
-from bot.slack.http import make_asgi
 from bot.workproc import WorkProcess
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,12 @@ def http_bot(settings: Settings) -> Bot:
         bot.start_background()
         return bot
     migrate_apart(settings)  # once, before the fork, so the two do not race
-    preload()
+    preload(settings)
     release_memory()
     work = WorkProcess(settings)
     work.start()
     bot = build_bot(settings, engine=open_database(settings, migrate=False), process_before_response=True)
-    bot.slack.forward, bot.core.kick, bot.work_process = work.forward, work.kick, work
+    bot.intake.forward, bot.core.kick, bot.work_process = work.forward, work.kick, work
     work.watch(lambda: take_over(bot))
     gc.freeze()  # what start-up built lives as long as the process: keep it out of the collector's scans
     return bot
@@ -90,13 +90,16 @@ def _migrate(settings: Settings, send: Any) -> None:
         send.close()
 
 
-def preload() -> None:
+def preload(settings: Settings) -> None:
     """Import the code both processes run before the fork: its pages are then shared (copy-on-write)
     instead of loaded twice (bench part 5: the memory of the two processes together)."""
     from bot.core import jobs
-    from bot.slack import app
+    from bot.runtime import slack_enabled
 
-    app.registry()
+    if slack_enabled(settings):
+        from bot.slack import app
+
+        app.registry()
     jobs.load_sweeps()
 
 
@@ -114,23 +117,45 @@ def release_memory() -> None:
 
 def take_over(bot: Bot) -> None:
     """The work process is gone: do its work here, as in one process."""
-    bot.slack.forward = None
+    bot.intake.forward = None
     bot.core.kick = bot.worker.kick
     bot.start_background()
 
 
 def _http(bot: Bot) -> int:
-    asgi = make_asgi(bot.app, lambda: health(bot), intake=bot.slack, metrics=lambda: metrics(bot),
-                     extra_routes=bot.teams.routes() if bot.teams is not None else None)
-    log.info("Signaalbot listens on http://%s:%s/slack/events (HTTP mode)", bot.settings.host, bot.settings.port)
+    asgi = http_app(bot)
+    where = f"http://{bot.settings.host}:{bot.settings.port}"
+    log.info("Signaalbot listens on %s (HTTP mode); platforms: %s", where, ", ".join(platforms_on(bot)))
+    if bot.app is not None:
+        log.info("Slack requests on %s/slack/events", where)
     if bot.teams is not None:
-        log.info("Teams activities on http://%s:%s/api/messages", bot.settings.host, bot.settings.port)
+        log.info("Teams activities on %s/api/messages", where)
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal again; catch that one, so
     # the caller's bot.stop() still runs (finish acked work, stop the work process).
     signal.signal(signal.SIGTERM, lambda *_: None)
     # log_config=None: uvicorn logs through our handlers (LOG_FORMAT=json too), not its own.
     uvicorn.run(asgi, host=bot.settings.host, port=bot.settings.port, log_level="warning", log_config=None)
     return 0
+
+
+def platforms_on(bot: Bot) -> list[str]:
+    return [name for name, edge in (("Slack", bot.app), ("Teams", bot.teams)) if edge is not None]
+
+
+def http_app(bot: Bot) -> Any:
+    """The ASGI app of HTTP mode: the probes and /metrics, `/slack/events` with Slack (its module
+    builds the routes), `/api/messages` with Teams. Teams only: nothing of Slack is loaded."""
+    teams = bot.teams.routes() if bot.teams is not None else []
+    if bot.app is not None:
+        from bot.slack.http import make_asgi
+
+        return make_asgi(bot.app, lambda: health(bot), intake=bot.slack, metrics=lambda: metrics(bot),
+                         extra_routes=teams or None)
+    from starlette.applications import Starlette
+
+    from bot import health as probes
+
+    return Starlette(routes=[*probes.routes(lambda: health(bot), lambda: metrics(bot)), *teams])
 
 
 def socket_mode_handler(bot: Bot):  # noqa: ANN201 - slack_bolt's SocketModeHandler

@@ -144,7 +144,7 @@ def _child_main(settings: Settings, work: Any) -> None:
                 bot.worker.kick()
                 continue
             try:
-                bot.slack.run_work(key, args)
+                bot.intake.run_work(key, args)
             except Exception:  # noqa: BLE001 - one bad item must not stop the work process
                 log.exception("work process: %s failed", key)
     finally:

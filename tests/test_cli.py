@@ -39,8 +39,8 @@ def test_invalid_settings_are_one_clear_line_each() -> None:
 def test_run_without_tokens_says_what_to_configure(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run"]) == 2
     err = capsys.readouterr().err
-    assert "SLACK_BOT_TOKEN" in err and "sandbox" in err
-    assert "Traceback" not in err
+    assert "SLACK_BOT_TOKEN" in err and "TEAMS_APP_ID" in err and "sandbox" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 
 
 def test_bad_settings_exit_2_without_traceback(env: Path, monkeypatch, capsys) -> None:

@@ -139,7 +139,8 @@ class ByPlatform:
     def _of(self, msg: MessageRef) -> Deliverer:
         found = self.deliverers.get(msg.platform)
         if found is None:
-            raise PermanentError(f"no edge for platform {msg.platform}"[:60])
+            # A deployment without that platform's settings (a Teams-only one and a Slack person).
+            raise PermanentError(f"no edge for platform {str(msg.platform)[:20]}: its settings are not set")
         return found
 
     def __call__(self, session: Session, op: str, ref: MessageRef) -> Delivered:
