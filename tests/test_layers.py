@@ -1,4 +1,4 @@
-"""The layers hold: the core (`bot/core`), the domain (`flows`) and the tables (`models`) load no Slack
+"""The layers hold: the core (`bot/core`), the domain (`flows`) and the tables (`models`) load no Slack or Teams
 and not the composition root, and no two `bot` modules need each other (no import cycle, not even
 one hidden in a function). Checked for every module there is, so a new module is covered."""
 
@@ -16,7 +16,7 @@ import flows
 import models
 
 ROOT = Path(__file__).resolve().parent.parent
-EDGE = ("slack_sdk", "slack_bolt", "bot.slack", "bot.runtime", "bot.scheduler")
+EDGE = ("slack_sdk", "slack_bolt", "bot.slack", "bot.teams", "microsoft_teams", "bot.runtime", "bot.scheduler")
 
 
 def _under(name: str, prefixes: tuple[str, ...]) -> bool:

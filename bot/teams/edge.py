@@ -3,8 +3,9 @@
 Every request's token is checked first (bot/teams/auth.py: 401 and no effect when it is missing or
 not valid for the activity). An accepted activity's work is stored in the inbox before the answer
 goes back, once per activity (its dedupe key: the conversation and the activity id), and then runs
-after the answer as the Slack edge's does (`intake`: the app's SlackContext, which owns the inbox's
-writer, the hand-over to the work process and the recovery's table of work). Teams' retries and
+after the answer as the Slack edge's does (`intake`: bot.core.intake.Intake — the Slack edge's context
+when Slack is on, a plain one in a Teams-only deployment — which owns the inbox's writer, the hand-over
+to the work process and the recovery's table of work). Teams' retries and
 doubled deliveries take effect once.
 
 What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
@@ -44,7 +45,7 @@ INVOKE_CARD_ACTION = "adaptiveCard/action"
 
 
 class Intake(Protocol):
-    """What the edge needs of the app's intake (bot.slack.common.SlackContext provides it)."""
+    """What the edge needs of the intake (bot.core.intake.Intake provides it)."""
 
     writer: inbox.Writer
 
@@ -362,5 +363,5 @@ CASE_VERBS: dict[str, CaseVerb] = {
 
 
 def inbox_work(fn: Callable[..., Any]) -> str:
-    """The name the intake registered `fn` under (bot.slack.common.work_key's convention)."""
+    """The name the intake registered `fn` under (bot.core.intake.work_key's convention)."""
     return f"{fn.__module__}:{fn.__qualname__}"
