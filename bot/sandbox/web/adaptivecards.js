@@ -208,9 +208,13 @@ function initial(run, el) {
 function renderInput(run, el, scope) {
   const ctx = run.ctx;
   const id = String(el.id || "");
-  const set = (v) => { ctx.values[id] = v; };
-  let value = initial(run, el);
-  set(value);
+  const error = h(ctx, "div", { class: "ac-error", hidden: true, role: "alert" }, String(el.errorMessage || "Vul dit in."));
+  const set = (v) => {
+    ctx.values[id] = v;
+    if (String(v).trim() !== "") error.hidden = true; // filled in: the complaint goes
+  };
+  const value = initial(run, el);
+  ctx.values[id] = value;
   const wrap = h(ctx, "div", { class: "ac-input", "data-input-id": id });
   if (el.label) {
     wrap.appendChild(h(ctx, "div", { class: "ac-label" }, String(el.label), el.isRequired ? h(ctx, "span", { class: "ac-required" }, " *") : null));
@@ -247,7 +251,6 @@ function renderInput(run, el, scope) {
       control = unknown(ctx, el);
   }
   wrap.appendChild(control);
-  const error = h(ctx, "div", { class: "ac-error", hidden: true, role: "alert" }, String(el.errorMessage || "Vul dit in."));
   wrap.appendChild(error);
   scope.inputs.push({
     id,
