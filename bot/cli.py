@@ -165,12 +165,14 @@ def cmd_network_import(args: argparse.Namespace) -> int:
 def cmd_network_show(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
-    from bot.core import network
+    from bot.core import network, reach
     from bot.runtime import open_database
 
     engine = open_database(_settings())
     with Session(engine) as session:
         lines = network.describe(session)
+        if lines:
+            lines += reach.describe(session)
     print("\n".join(lines) if lines else "No network imported yet: use `signaalbot network import FILE`.")
     return 0
 

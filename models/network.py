@@ -58,6 +58,9 @@ class Identity(SQLModel, table=True):
     tenant: str = Field(default="", max_length=255)
     external_id: str = Field(max_length=255)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Since when the bot cannot open a conversation with this person on this platform (Teams: the app is
+    # not installed for them); None while reachable or not known otherwise (bot.core.reach).
+    unreachable_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class RoleAssignment(SQLModel, table=True):

@@ -139,7 +139,7 @@ def test_closing_names_what_is_still_open_and_wel_needs_a_hand_over_or_a_reason(
     click_case(r, AF, reference, "close")
     view = modal_of(r, AF, "case_modal:close")
     blocks = str(view["blocks"])
-    assert "Advies nog niet binnen: 1" in blocks
+    assert "Nog geen advies binnen: 1 adviesvraag staat open" in blocks
     assert "terwijl de melder erom vroeg" in blocks
     assert "nog niet doorgezet naar een partner" in blocks and "*Doorzetten*" in blocks
     submit(r, AF, view, {"reason": "Melder is uit dienst."})  # no reason why not routed
@@ -153,7 +153,7 @@ def test_closing_names_what_is_still_open_and_wel_needs_a_hand_over_or_a_reason(
     click_case(r, AF, reference, "close")
     view = modal_of(r, AF, "case_modal:close")
     blocks = str(view["blocks"])
-    assert "Uitkomst van een partner nog verwacht: 2" in blocks
+    assert "Nog geen uitkomst van partners: 2 overdrachten wachten erop" in blocks
     assert "route_reason" not in blocks and "nog niet doorgezet" not in blocks
     submit(r, AF, view, {"reason": "Melder is uit dienst."})
     r.fake.wait_for(lambda: signal_row(r, reference).status == "closed")

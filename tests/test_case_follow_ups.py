@@ -130,16 +130,16 @@ def test_claiming_twice_is_said_to_you_and_a_colleague_hears_who_has_it(running)
     wait_in(r, lambda: ephemeral_texts(r, BACKUP), f"<@{AF}> behandelt dit signaal al.")
 
 
-def test_a_passed_deadline_shows_termijn_verstreken_on_the_card(running) -> None:
+def test_a_passed_deadline_shows_te_laat_on_the_card(running) -> None:
     r = running
     monday = local(2027, 4, 5, 10, 0)
     reference = report_at(r, monday)
     card = text_of(card_of(r, reference))
-    assert "Volgende:" in card and "Termijn verstreken" not in card
+    assert "Volgende:" in card and "Te laat" not in card
     travel(r, local(2027, 4, 6, 10, 30))  # the claim reminder went out: a working day has passed
     # The sweep that sends the reminder redraws the card: nothing else needs to happen on the case.
-    card = wait_in(r, lambda: text_of(card_of(r, reference)), "Termijn verstreken")
-    assert "signaal oppakken" in card
+    card = wait_in(r, lambda: text_of(card_of(r, reference)), "Te laat")
+    assert "signaal oppakken (termijn: " in card
 
 
 def test_routing_to_the_zoco_reads_well_in_dutch(running) -> None:

@@ -107,7 +107,7 @@ def test_routing_records_each_hand_over_with_its_expected_outcome_date(running) 
     assert "expected" in modal_errors(r, view)
     submit(r, AF, view, {"partners": ["nla", "zoco"], "expected": "2099-03-02", "text": "Graag afstemmen."})
     card = wait_in(r, lambda: text_of(case_card(r, reference)), ": doorgezet")
-    assert "Nederlandse Arbeidsinspectie" in card and "uitkomst verwacht uiterlijk" in card
+    assert "Nederlandse Arbeidsinspectie" in card and "uitkomst uiterlijk" in card
     assert "Volgende:" in card  # the next due date
     thread = wait_in(r, lambda: case_thread(r, reference), "Graag afstemmen.")
     assert "niet in Slack" in thread  # the NLA has no members in Slack: the AF contacts them

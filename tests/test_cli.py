@@ -59,6 +59,26 @@ def test_db_upgrade_and_network_import_and_show(env: Path, capsys: pytest.Captur
     assert "partner nla" in out and "(outside Slack)" in out
 
 
+def test_network_show_lists_people_the_bot_cannot_reach(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sqlmodel import Session
+
+    from bot.core import reach
+    from bot.runtime import open_database
+
+    absent = "0b5e1c2a-8888-4a4a-9b9b-000000000008"
+    path = env / "net.yaml"
+    path.write_text(f"municipalities:\n  - name: Zundert\n    aandachtsfunctionarissen: [teams:{absent}]\n")
+    assert main(["db", "upgrade"]) == 0 and main(["network", "import", str(path)]) == 0
+    assert main(["network", "show"]) == 0
+    assert "unreachable" not in capsys.readouterr().out
+    with Session(open_database(load_settings())) as session:
+        reach.mark_unreachable(session, f"teams:{absent}", "teams", datetime(2026, 12, 1, 9, 0, tzinfo=UTC))
+        session.commit()
+    assert main(["network", "show"]) == 0
+    out = capsys.readouterr().out
+    assert "unreachable (1)" in out and f"teams:{absent} in teams since 2026-12-01 09:00" in out
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("municipalities:\n  - name: Breda\n    aandachtsfunctionarissen: [U0AF000001]\n    colour: red\n",
      "unknown key 'colour'"),

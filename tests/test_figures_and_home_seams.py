@@ -110,21 +110,21 @@ def test_the_afs_home_shows_the_reminder_deadlines_of_each_case(running) -> None
     settle(r)
     home = open_home(r, AF)
     # Advice is due first (three working days), then feedback to the reporter (five).
-    assert _deadline(home, local(2027, 4, 8, 10, 0)) and "termijn verstreken" not in home
+    assert _deadline(home, local(2027, 4, 8, 10, 0)) and "*te laat*" not in home
 
     # Thursday 11:00, the advice has not come: overdue, also before any reminder job ran.
     r.core.clock.set(local(2027, 4, 8, 11, 0))
     home = open_home(r, AF)
-    assert "termijn verstreken" in home and _deadline(home, local(2027, 4, 12, 10, 0))
+    assert "*te laat*" in home and _deadline(home, local(2027, 4, 12, 10, 0))
 
     # The partner answers: no longer overdue; feedback on Monday 12 April is next.
     request = r.fake.wait_for(lambda: next((m for m in r.fake.messages_in(r.fake.dm_channel_for(AVIM))
                                             if "partner:advice" in str(m.get("blocks"))), None))
     r.driver.click(AVIM, request, "partner:advice")
     submit(r, AVIM, modal_of(r, AVIM, "partner_advice"), {"text": "Bekend adres."})
-    r.fake.wait_for(lambda: "termijn verstreken" not in open_home(r, AF))
+    r.fake.wait_for(lambda: "*te laat*" not in open_home(r, AF))
     assert _deadline(open_home(r, AF), local(2027, 4, 12, 10, 0))
 
     # The feedback reminder went out: the case stays overdue until the feedback is given.
     travel(r, local(2027, 4, 12, 10, 0))
-    assert "termijn verstreken" in open_home(r, AF)
+    assert "*te laat*" in open_home(r, AF)

@@ -39,15 +39,15 @@ def test_the_af_sees_the_open_cases_of_their_municipality_with_a_link(running) -
     card = case_card(r, reference)
     home = open_home(r, AF)
     assert "Openstaande casussen — Breda" in home
-    assert reference in home and "Nieuw — nog niet opgepakt" in home
+    assert reference in home and "Nieuw — nog door niemand opgepakt" in home
     assert f"archives/C0AFCASES1/p{card['ts'].replace('.', '')}" in home  # link to the case card
-    assert "volgende termijn" in home and "termijn verstreken" not in home
+    assert "volgende termijn" in home and "*te laat*" not in home
     assert not any(bit in home for bit in FREE_TEXT_BITS)
     assert [e.data["references"] for e in home_audits(r, AF)] == [[reference]]
 
     r.core.clock.set(r.core.clock.now() + timedelta(days=7))  # nobody claimed it
     home = open_home(r, AF)
-    assert "⚠️" in home and "termijn verstreken" in home
+    assert "⚠️" in home and "*te laat*" in home
 
     other = open_home(r, AF_OTHER)  # the AF of Etten-Leur
     assert "Openstaande casussen — Etten-Leur" in other and reference not in other

@@ -41,7 +41,7 @@ def test_an_unclaimed_signal_before_easter_chases_the_af_then_the_backup_then_th
     assert f"<@{AF}>" in reminder["text"]
     assert reference in reminder["text"]
     assert "Twee mannen" not in reminder["text"] and "Haven" not in str(reminder["blocks"])
-    assert "nog niet opgepakt, 1 werkdag na de melding" in str(reminder["blocks"])
+    assert "is 1 werkdag geleden gemeld, maar nog niemand heeft het opgepakt" in str(reminder["blocks"])
     assert dms(r, BACKUP) == []
 
     # Later that day and the next morning: nothing again for the same slot.

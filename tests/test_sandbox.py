@@ -105,14 +105,16 @@ def test_the_clocks_job_report_reads_in_the_uis_language(sandbox: Sandbox) -> No
     lines = ["reminders: sent unclaimed_af for S-2027-0001 (due 2027-03-30 15:00) to thread U0AF000001",
              "reminders: skipped unclaimed_backup for S-2027-0001: unclaimed_ketenregisseur is due as well",
              "outbox: sent post reminder #12", "training: reminded 4 member(s) of training #3 (remind:20270401T0700)",
-             "retention: purged S-2027-0002 (abandoned_draft); 3 message(s) to redact"]
+             "retention: purged S-2027-0002 (abandoned_draft); 3 message(s) to redact",
+             "retention: purged S-2027-0003 (abandoned_draft); 1 message(s) to redact"]
     assert jobs_report.report(lines, "nl")["lines"] == [
         "Herinneringen: unclaimed_af voor S-2027-0001 verstuurd (gepland 2027-03-30 15:00) aan in de draad U0AF000001",
         "Herinneringen: unclaimed_backup voor S-2027-0001 overgeslagen, want unclaimed_ketenregisseur is ook aan de "
         "beurt",
         "Berichten: #12 (reminder) plaatsen: gelukt",
-        "Trainingen: 4 deelnemer(s) herinnerd aan training #3",
-        "Bewaartermijn: S-2027-0002 gewist (abandoned_draft); 3 bericht(en) worden afgeschermd"]
+        "Trainingen: 4 deelnemers herinnerd aan training #3",
+        "Bewaartermijn: S-2027-0002 gewist (abandoned_draft); 3 berichten worden afgeschermd",
+        "Bewaartermijn: S-2027-0003 gewist (abandoned_draft); 1 bericht wordt afgeschermd"]
     english = sandbox.state(REPORTER, "en")["job_report"]
     assert english["lines"] == sandbox.last_jobs and english["close"] == "Close"
     assert any(line.startswith("drafts: nudged S-") for line in english["lines"])

@@ -230,7 +230,8 @@ def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_st
     card = page.locator("#messages .msg").filter(has_text=f"Signaal {reference}")
     card.locator(".thread-link").click()
     thread = page.locator("#thread-messages")
-    reminder = thread.locator(".msg").filter(has_text=f"Signaal {reference} is nog niet opgepakt")
+    reminder = thread.locator(".msg").filter(has_text=f"Signaal {reference} is").filter(
+        has_text="nog niemand heeft het opgepakt")
     reminder.wait_for()
     assert reminder.locator(".bk-mention").filter(has_text="@Anna Jansen").count() == 1
     reminder.get_by_role("button", name="Morgen").wait_for()  # the snooze buttons
@@ -249,7 +250,7 @@ def test_an_unclaimed_signal_gets_a_reminder_after_a_working_day_and_claiming_st
     for _ in range(3):
         clock_click(page, "Volgende werkdag")
         assert "Herinneringen: unclaimed" not in jobs.inner_text()
-    assert thread.locator(".msg").filter(has_text="nog niet opgepakt").count() == 1
+    assert thread.locator(".msg").filter(has_text="nog niemand heeft het opgepakt").count() == 1
     shot(page, "09-af-reminder-settled")
 
 
@@ -268,7 +269,7 @@ def test_a_network_member_answers_the_seeded_training_invitation_by_clicking(pag
     shot(page, "10-network-invitation")
 
     invitation.get_by_role("button", name="Ik kom", exact=True).click()
-    page.locator("#messages .msg.ephemeral").get_by_text("Dank je! Je bent aangemeld.").wait_for()
+    page.locator("#messages .msg.ephemeral").get_by_text("Dank je! Je staat op de lijst.").wait_for()
     invitation.get_by_text("Je komt.").wait_for()
     invitation.get_by_text("1 van 20 plekken bezet").wait_for()
     shot(page, "11-network-rsvp")

@@ -68,7 +68,7 @@ def test_a_training_for_the_network_is_announced_reminded_twice_attended_and_cou
     assert "Je komt." in everything(r.fake.wait_for(
         lambda: next((m for m in invitations(r, NET1) if "Je komt." in everything(m)), None)))
     assert "Je komt niet." in everything(invitations(r, NET2)[0])
-    assert any("Je bent aangemeld" in (e.get("text") or "") for e in r.fake.ephemerals_for(NET1))
+    assert any("Je staat op de lijst" in (e.get("text") or "") for e in r.fake.ephemerals_for(NET1))
 
     with Session(r.core.engine) as session:
         planned = session.get(training.TrainingSession, 1).scheduled_at  # type: ignore[union-attr]

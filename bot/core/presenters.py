@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.core import cases as core_cases
 from bot.core import related
 from bot.core.cases import (
     CLAIMED,
@@ -43,7 +44,7 @@ from bot.core.cases import (
 from bot.core.triage import still_answering
 from bot.i18n import N_
 from flows.calendar import WorkingCalendar
-from flows.cases import CaseAction, CaseStatus, CaseView, available_actions
+from flows.cases import CaseAction, CaseStatus, CaseView, Conclusion, available_actions
 from flows.classification import load_classification, minor_of
 from flows.questionnaire import Questionnaire
 from flows.reminder_rules import Trigger
@@ -198,6 +199,59 @@ def partner_brief(session: Session, questionnaire: Questionnaire, signal: Signal
 
 
 # ------------------------------------------------------------------------------ the AF's case card
+
+# Words every edge shows for the case's data (msgids): the conclusion and the meldroute's reasons.
+CONCLUSION_LABELS = {
+    Conclusion.GEEN: N_("No human trafficking"),
+    Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),
+    Conclusion.WEL: N_("Human trafficking"),
+}
+# What the case waits for next (cases.Due.what).
+DUE_LABELS = {
+    "claim": N_("claim the signal"),
+    "feedback": N_("feedback to the reporter"),
+    "advice": N_("advice from a partner"),
+    "outcome": N_("outcome from a partner"),
+    "further_investigation": N_("follow up the further investigation"),
+}
+# A case step (CaseEvent.kind) in the timeline.
+TIMELINE_LABELS = {
+    "submitted": N_("Signal sent by the reporter"),
+    core_cases.CLAIMED: N_("Claimed"),
+    core_cases.INFO_REQUESTED: N_("Asked the reporter for more information"),
+    core_cases.REPORTER_ANSWER: N_("The reporter answered"),
+    core_cases.REPORTER_MESSAGE: N_("The reporter added information"),
+    core_cases.NOTE: N_("Internal note"),
+    core_cases.MESSAGE_TO_REPORTER: N_("Message to the reporter"),
+    core_cases.CONSULTED: N_("Advice asked"),
+    core_cases.ADVICE: N_("Advice received"),
+    core_cases.CONCLUDED: N_("Conclusion recorded"),
+    core_cases.ROUTED: N_("Routed to partner"),
+    core_cases.OUTCOME: N_("Outcome received"),
+    core_cases.FEEDBACK: N_("Feedback to the reporter"),
+    core_cases.CLOSED: N_("Closed"),
+    core_cases.CLOSED_WITHOUT_ROUTE: N_("Closed without routing to a partner"),
+    core_cases.REOPENED: N_("Reopened"),
+    core_cases.SEEN: N_("Seen: the reporter's new information"),
+    core_cases.CASE_MEETING: N_("Discussed in the case meeting (Zorg- en Veiligheidshuis)"),
+    core_cases.LINKED: N_("Linked to a related signal"),
+    core_cases.UNLINKED: N_("Link to a signal undone"),
+    core_cases.RECLASSIFIED: N_("Case details corrected"),
+}
+# The meldroute's reasons (flows/meldroute.yaml `reason` keys), as the AF reads them.
+ROUTE_REASONS = {
+    "route_su_police": N_("sexual exploitation: the police (AVIM) first"),
+    "route_care_for_victim": N_("care and shelter for the victim"),
+    "route_au_labour_inspectorate": N_("labour exploitation: the labour inspectorate"),
+    "route_cu_police": N_("criminal exploitation: the police (AVIM)"),
+    "route_ov_police": N_("forced organ removal: the police (AVIM) first"),
+    "route_unknown_form_ask_zoco_advice": N_("form unknown: the care coordinator helps to find the form"),
+    "route_unknown_form_police": N_("form unknown: the police once it is clearly trafficking"),
+    "route_acute_engage_avim_now": N_("acute: engage AVIM now"),
+    "route_minor_meldcode": N_("a minor is involved: reporting code (meldcode)"),
+    "route_minor_possible_meldcode": N_("maybe a minor (the reporter did not know): find out, Veilig Thuis advises"),
+}
+
 
 
 @dataclass(frozen=True)

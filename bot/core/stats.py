@@ -71,6 +71,11 @@ def shown(count: int, limit: int) -> str:
     return f"< {limit}" if 0 < count < limit else str(count)
 
 
+def plural(count: int, limit: int) -> int:
+    """The number that picks the plural form of a count shown as `shown(count, limit)`: "< 5" reads as a plural."""
+    return limit if 0 < count < limit else count
+
+
 @dataclass
 class MonthFigures:
     """One calendar month of the period (local time): what the charts show."""
@@ -122,7 +127,7 @@ class Report:
     def plural(self, count: int) -> int:
         """The number that picks the plural form of a count shown as `n(count)`: "< 5" reads as a plural.
         Use: `_.ngettext("{count} signal", "{count} signals", report.plural(n), count=report.n(n))`."""
-        return self.threshold if 0 < count < self.threshold else count
+        return plural(count, self.threshold)
 
     def median(self, values: list[float]) -> float | None:
         return statistics.median(values) if len(values) >= self.threshold else None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 
-from babel.numbers import format_decimal
+from babel.units import format_unit
 from sqlmodel import Session, select
 
 from bot.core import charts, stats
@@ -96,7 +96,7 @@ def as_csv(year_report: YearReport) -> str:
 def _hours(_: Translate, values: list[float], limit: int) -> str:
     if len(values) < limit:
         return _("not shown (too few cases)")
-    return _("{hours} hours", hours=format_decimal(round(statistics.median(values), 1), "0.0", locale=_.lang))
+    return format_unit(round(statistics.median(values), 1), "duration-hour", format="0.0", locale=_.lang)
 
 
 def section(_: Translate, title: str, report: stats.Report, label: Callable[[str, str], str]) -> list[str]:

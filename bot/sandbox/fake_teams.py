@@ -65,6 +65,8 @@ class FakeTeams:
     tokens_issued: int = 0
     joined: set[str] = field(default_factory=set)  # conversations the bot is a member of (`join`)
     reply_to: dict[str, str] = field(default_factory=dict)  # a reply's activity id → the activity it answers
+    # Members for whom the app is not installed: Teams refuses to open a 1:1 chat with them (403).
+    not_installed: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -137,6 +139,11 @@ class FakeTeams:
             activity_id = f"1{next(self._ids):012d}"
         self.activities.setdefault(conversation.split(";messageid=")[0], {})[activity_id] = activity
         return activity_id
+
+    def chat_with(self, member: str) -> str | None:
+        """The 1:1 chat the bot opened with `member` (POST /v3/conversations), if any."""
+        return next((cid for cid, body in self.conversations.items()
+                     if any(m.get("id") == member for m in body.get("members") or [])), None)
 
     def cards(self, conversation: str) -> list[dict[str, Any]]:
         """The conversation's activities as they are now (updates applied), oldest first."""
@@ -213,7 +220,12 @@ class FakeTeams:
                 or not members[0].get("id") or body.get("isGroup") or not body.get("tenantId")):
             self._record(request, None, None, body, 400)
             return JSONResponse({"error": {"code": "BadArgument"}}, status_code=400)
-        conversation = f"a:1{uuid.uuid4().hex}"
+        if members[0]["id"] in self.not_installed:
+            self._record(request, None, None, body, 403)
+            return JSONResponse({"error": {"code": "Forbidden", "message": "The app is not installed for this user"}},
+                                status_code=403)
+        # A person has one 1:1 chat with the bot: opening it again answers the same id (as Teams does).
+        conversation = self.chat_with(str(members[0]["id"])) or f"a:1{uuid.uuid4().hex}"
         self.conversations[conversation] = body
         self._record(request, None, None, body, 201)
         return JSONResponse({"id": conversation}, status_code=201)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from babel import Locale
+
 LANGUAGES = ("nl", "en")
 DEFAULT_LANGUAGE = "nl"
 
@@ -38,24 +40,33 @@ _NL: list[_Rule] = [
     (re.compile(r"^outbox: (\w+) (\w+) (\S+) #(\d+)$"),
      lambda m: f"Berichten: #{m[4]} ({m[3]}) {_OP.get(m[2], m[2])}: {_OUTCOME.get(m[1], m[1])}"),
     (re.compile(r"^retention: purged (\S+) \(([^)]+)\); (\d+) message\(s\) to redact$"),
-     lambda m: f"Bewaartermijn: {m[1]} gewist ({m[2]}); {m[3]} bericht(en) worden afgeschermd"),
+     lambda m: f"Bewaartermijn: {m[1]} gewist ({m[2]}); {_n(m[3], 'bericht wordt', 'berichten worden')} "
+               "afgeschermd"),
     (re.compile(r"^retention: training: (\d+) answer\(s\) deleted, (\d+) attendance row\(s\) anonymised$"),
-     lambda m: f"Bewaartermijn: {m[1]} trainingsantwoord(en) gewist, {m[2]} aanwezigheid(en) geanonimiseerd"),
+     lambda m: f"Bewaartermijn: {_n(m[1], 'trainingsantwoord', 'trainingsantwoorden')} gewist, "
+               f"{_n(m[2], 'aanwezigheidsregistratie', 'aanwezigheidsregistraties')} geanonimiseerd"),
     (re.compile(r"^retention: (\d+) audit entries older than (\d+) months removed$"),
-     lambda m: f"Bewaartermijn: {m[1]} logregels ouder dan {m[2]} maanden gewist"),
+     lambda m: f"Bewaartermijn: {_n(m[1], 'logregel', 'logregels')} ouder dan {_n(m[2], 'maand', 'maanden')} "
+               "gewist"),
     (re.compile(r"^training: reminded (\d+) member\(s\) of training #(\d+) \(([^)]+)\)$"),
-     lambda m: f"Trainingen: {m[1]} deelnemer(s) herinnerd aan training #{m[2]}"),
+     lambda m: f"Trainingen: {_n(m[1], 'deelnemer', 'deelnemers')} herinnerd aan training #{m[2]}"),
     (re.compile(r"^training: asked (\d+) organiser\(s\) for the attendance of training #(\d+)$"),
-     lambda m: f"Trainingen: {m[1]} organisator(en) gevraagd wie er bij training #{m[2]} was"),
+     lambda m: f"Trainingen: {_n(m[1], 'organisator', 'organisatoren')} gevraagd wie er bij training #{m[2]} was"),
     (re.compile(r"^training: sent the refresher nudge to (\d+) member\(s\)$"),
-     lambda m: f"Trainingen: {m[1]} netwerklid/-leden herinnerd aan een opfristraining"),
+     lambda m: f"Trainingen: {_n(m[1], 'netwerklid', 'netwerkleden')} herinnerd aan een opfristraining"),
     (re.compile(r"^digest: digest for (\S+) to (\S+)$"),
      lambda m: f"Maandcijfers: de cijfers over {m[1]} verstuurd aan {m[2]}"),
     (re.compile(r"^housekeeping: forgot (\d+) handled inbox item\(s\)$"),
-     lambda m: f"Opruimen: {m[1]} afgehandelde binnenkomende bericht(en) vergeten"),
+     lambda m: f"Opruimen: {_n(m[1], 'afgehandeld binnenkomend bericht', 'afgehandelde binnenkomende berichten')} "
+               "vergeten"),
     (re.compile(r"^housekeeping: removed (\d+) delivered outbox item\(s\)$"),
-     lambda m: f"Opruimen: {m[1]} afgeleverde uitgaande bericht(en) opgeruimd"),
+     lambda m: f"Opruimen: {_n(m[1], 'afgeleverd uitgaand bericht', 'afgeleverde uitgaande berichten')} opgeruimd"),
 ]
+
+
+def _n(count: str, one: str, other: str) -> str:
+    """A count with its noun in the plural form Dutch needs (CLDR's rule, through Babel): "1 bericht", "3 berichten"."""
+    return f"{count} {one if Locale.parse('nl').plural_form(int(count)) == 'one' else other}"
 
 
 def _to(recipients: str) -> str:

@@ -12,7 +12,7 @@ from bot.slack.case_messages import CLASSIFICATION_FIELDS
 from bot.slack.related_views import related_line
 from bot.slack.render import RenderContext, Rendered, template
 from flows.calendar import WorkingCalendar
-from flows.cases import CaseAction, CaseStatus, Conclusion
+from flows.cases import CaseAction, CaseStatus
 from models import Signal
 
 __all__ = ["case_view", "case_card"]
@@ -41,11 +41,7 @@ STATUS_LABELS = {
     CaseStatus.IN_PROGRESS: N_("Being handled"),
     CaseStatus.CLOSED: N_("Closed"),
 }
-CONCLUSION_LABELS = {
-    Conclusion.GEEN: N_("No human trafficking"),
-    Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),
-    Conclusion.WEL: N_("Human trafficking"),
-}
+CONCLUSION_LABELS = presenters.CONCLUSION_LABELS
 # Buttons that stay on the card itself; the rest sit in an overflow menu to keep it calm.
 PRIMARY = (CaseAction.CLAIM, CaseAction.ASK_INFO, CaseAction.CONSULT, CaseAction.CONCLUDE, CaseAction.ROUTE,
            CaseAction.FEEDBACK, CaseAction.CLOSE, CaseAction.REOPEN)
@@ -88,13 +84,7 @@ def card_text(_: Translate, reference: str, acute: bool, mention: list[str]) -> 
     return f"{who} {body}".strip()
 
 
-DUE_LABELS = {
-    "claim": N_("claim the signal"),
-    "feedback": N_("feedback to the reporter"),
-    "advice": N_("advice from a partner"),
-    "outcome": N_("outcome from a partner"),
-    "further_investigation": N_("follow up the further investigation"),
-}
+DUE_LABELS = presenters.DUE_LABELS
 
 
 def signal_facts(ctx: RenderContext, facts: presenters.CaseFacts, acute: bool) -> list[tuple[str, str]]:

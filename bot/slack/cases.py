@@ -406,9 +406,12 @@ def close_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]
     blocks: list[dict[str, Any]] = [m.section(_("Close signal {reference}?", reference=s.reference))]
     open_lines = []
     if left.outcomes_expected:
-        open_lines.append(_("Outcome still expected from a partner: {n} hand-over(s)", n=left.outcomes_expected))
+        open_lines.append(_.ngettext("Outcome still expected from a partner: {count} hand-over",
+                                     "Outcome still expected from partners: {count} hand-overs",
+                                     left.outcomes_expected))
     if left.advice_pending:
-        open_lines.append(_("Advice still pending: {n} request(s)", n=left.advice_pending))
+        open_lines.append(_.ngettext("Advice still pending: {count} request", "Advice still pending: {count} requests",
+                                     left.advice_pending))
     if left.feedback_missing:
         open_lines.append(_("No feedback given; the reporter asked for it"))
     elif left.no_feedback:

@@ -52,7 +52,7 @@ def case_line(ctx: SlackContext, session: Session, _: Translate, signal: Signal,
     submitted = signal.submitted_at or signal.created_at
     days = max(0, (now - submitted).days)
     parts = [f"*{ref}*", _(CASE_STATUS_LABELS.get(signal.status, signal.status)),
-             _("{days} days old", days=days) if days != 1 else _("1 day old")]
+             _.ngettext("{count} day old", "{count} days old", days)]
     due = stats.next_due(session, signal, now, cal)
     if due is not None:
         parts.append(_("next deadline {when}", when=m.date(due, ctx.core.settings.tz)))
@@ -83,8 +83,9 @@ def af_section(ctx: SlackContext, session: Session, _: Translate, user: str, act
             blocks.append(m.section(case_line(ctx, session, _, signal, link, now)))
             shown.append(signal.reference)
         if len(cases) > CASES_SHOWN:
-            blocks.append(m.context(_("And {count} more: the oldest are shown first.",
-                                      count=len(cases) - CASES_SHOWN)))
+            blocks.append(m.context(_.ngettext("And {count} more: the oldest are shown first.",
+                                               "And {count} more: the oldest are shown first.",
+                                               len(cases) - CASES_SHOWN)))
     return blocks
 
 

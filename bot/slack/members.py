@@ -17,8 +17,9 @@ from bot.i18n import Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
 from bot.slack.common import SlackContext
+from bot.slack.render import RenderContext, Rendered, template
 from flows.permissions import Actor, can_manage_members
-from models import Partner
+from models import Partner, Person
 
 log = logging.getLogger(__name__)
 MEMBER_CALLBACK = "members:save"
@@ -137,6 +138,26 @@ def register(ctx: SlackContext, app: App) -> None:
         else:
             text = _("{member} is in the network.", member=who)
         ctx.ephemeral(None, user, text)
+
+
+@template("unreachable_report")
+def unreachable_report(ctx: RenderContext) -> Rendered:
+    """To the ketenregisseur, once per person (bot.core.reach): whom the bot cannot send a message."""
+    _ = ctx._
+    text = _("Some people cannot be reached by the bot")
+    lines = []
+    for platform, user_id in ctx.msg.ref.get("people", []):
+        name = ctx.session.exec(select(Person.name).where(Person.user_id == user_id)).first()
+        lines.append(f"• {m.esc(name or user_id)} ({m.esc(platform)})")
+    return Rendered(text, [
+        m.section("*" + text + "*\n" + _(
+            "The bot could not send these people a message: the app is not installed for them. Until it is, they "
+            "get no case cards, reminders or invitations. Ask your IT department to install the app for them (an "
+            "app setup policy in Teams).")),
+        m.section("\n".join(lines) or "—"),
+        m.context(_("You get this message once per person. `signaalbot network show` lists everyone the bot cannot "
+                    "reach now.")),
+    ])
 
 
 def member_input(chosen: dict[str, str | None]) -> members.MemberInput:

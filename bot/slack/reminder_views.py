@@ -69,9 +69,8 @@ def _view(ctx: RenderContext, audience: ReminderFor) -> presenters.Reminder:
 def duration(_: Translate, view: presenters.Reminder) -> str:
     """How long the case has waited at this reminder's slot: minutes for minute rules, else working days."""
     if view.waited_minutes is not None:
-        return _("{n} minutes", n=view.waited_minutes)
-    days = view.waited_working_days or 0
-    return _("1 working day") if days == 1 else _("{n} working days", n=days)
+        return _.ngettext("{count} minute", "{count} minutes", view.waited_minutes)
+    return _.ngettext("{count} working day", "{count} working days", view.waited_working_days or 0)
 
 
 def _state_blocks(ctx: RenderContext, view: presenters.Reminder) -> list[dict[str, Any]]:
@@ -201,9 +200,12 @@ def draft_nudge(ctx: RenderContext) -> Rendered:
         body += "\n*" + _("If a life is in danger, call 112 now.") + "*\n" + _(
             "Can it not wait, and is the attention officer not directly reachable? Call the police: 0900-8844.")
     else:
-        body = _("⏳ Your signal {reference} has not been sent yet. Continue with the question above in this "
-                 "thread when you are ready, or cancel it. A signal that is not sent is deleted after {days} days "
-                 "without activity.", reference=reference, days=ctx.msg.ref.get("days") or 30)
+        body = _.ngettext("⏳ Your signal {reference} has not been sent yet. Continue with the question above in "
+                          "this thread when you are ready, or cancel it. A signal that is not sent is deleted after "
+                          "{count} day without activity.",
+                          "⏳ Your signal {reference} has not been sent yet. Continue with the question above in "
+                          "this thread when you are ready, or cancel it. A signal that is not sent is deleted after "
+                          "{count} days without activity.", ctx.msg.ref.get("days") or 30, reference=reference)
         # "or cancel it": Annuleren right here, with its confirm dialog (as under every question).
         return Rendered(text, [m.section(body), m.actions(f"stop:{signal.id}", [cancel_button(_, signal.id)])])
     return Rendered(text, [m.section(body)])
@@ -217,9 +219,12 @@ def draft_expired(ctx: RenderContext) -> Rendered:
     reference = signal.reference if signal else "—"
     days = ctx.msg.ref.get("days")
     if days:
-        body = _("Signal {reference} was not sent and has now been deleted, after {days} days without activity. "
-                 "Nothing reached the attention officer. Do you still want to report something? Start again with "
-                 "/signaal.", reference=reference, days=days)
+        body = _.ngettext("Signal {reference} was not sent and has now been deleted, after {count} day without "
+                          "activity. Nothing reached the attention officer. Do you still want to report something? "
+                          "Start again with /signaal.",
+                          "Signal {reference} was not sent and has now been deleted, after {count} days without "
+                          "activity. Nothing reached the attention officer. Do you still want to report something? "
+                          "Start again with /signaal.", days, reference=reference)
     else:
         body = _("Signal {reference} was not sent and has now been deleted. Nothing reached the attention officer. "
                  "Do you still want to report something? Start again with /signaal.", reference=reference)

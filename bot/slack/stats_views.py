@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
+from babel.units import format_unit
 from slack_bolt import Ack, App, Respond
 from sqlmodel import Session
 
@@ -58,8 +58,8 @@ def duration(_: Translate, hours: float | None) -> str:
     if hours is None:
         return _("not shown (too few cases)")
     if hours < 48:  # one decimal in the language's own way: "3,5 uur", "3.5 hours"
-        return _("{hours} hours", hours=format_decimal(round(hours, 1), "0.0", locale=_.lang))
-    return _("{days} days", days=format_decimal(round(hours / 24, 1), "0.0", locale=_.lang))
+        return format_unit(round(hours, 1), "duration-hour", format="0.0", locale=_.lang)
+    return format_unit(round(hours / 24, 1), "duration-day", format="0.0", locale=_.lang)
 
 
 def month_label(_: Translate, day: date) -> str:

@@ -65,9 +65,9 @@ def details(_: Translate, t: TrainingSession, tz: Any) -> str:
 def places_line(_: Translate, session: Session, t: TrainingSession) -> str:
     counts = training.rsvp_counts(session, t.id or 0)
     if t.capacity is None:
-        return _("{yes} coming", yes=counts["yes"])
-    return _("{yes} of {capacity} places taken; {waiting} on the waiting list", yes=counts["yes"],
-             capacity=t.capacity, waiting=counts["waitlist"])
+        return _.ngettext("{count} is coming", "{count} are coming", counts["yes"])
+    taken = _.ngettext("{yes} of {count} place taken", "{yes} of {count} places taken", t.capacity, yes=counts["yes"])
+    return taken + "; " + _.ngettext("{count} on the waiting list", "{count} on the waiting list", counts["waitlist"])
 
 
 def status_line(_: Translate, session: Session, t: TrainingSession, user_id: str | None) -> str:
@@ -355,7 +355,7 @@ def figures_blocks(ctx: SlackContext, _: Translate, actor: Actor) -> list[dict] 
         return None
     with Session(ctx.core.engine) as session:
         figures = training.trained_members_by_municipality(session, ctx.core.clock.now())
-    from bot.core.stats import shown, threshold
+    from bot.core.stats import plural, shown, threshold
 
     limit = threshold(ctx.core.settings)  # small counts as "< N", like the stats and the digest
     lines = []
@@ -363,10 +363,12 @@ def figures_blocks(ctx: SlackContext, _: Translate, actor: Actor) -> list[dict] 
         if not scope.region and f.municipality not in scope.municipalities:
             continue
         name = f.municipality or _("Regional and partners")
-        counts = {key: m.esc(shown(value, limit)) for key, value in
-                  (("trained", f.trained_members), ("members", f.members), ("people", f.trained))}
-        lines.append("• " + _("{municipality}: {trained} of {members} network members trained; {people} people "
-                              "trained in total", municipality=m.esc(name), **counts))
+        members = _.ngettext("{trained} of {count} network member trained", "{trained} of {count} network members "
+                             "trained", plural(f.members, limit), count=m.esc(shown(f.members, limit)),
+                             trained=m.esc(shown(f.trained_members, limit)))
+        people = _.ngettext("{count} person trained in total", "{count} people trained in total",
+                            plural(f.trained, limit), count=m.esc(shown(f.trained, limit)))
+        lines.append("• " + m.esc(name) + ": " + members + "; " + people)
     head = "*" + _("Trained in the last 12 months") + "*"
     return [m.section(head + "\n" + ("\n".join(lines) or _("No figures yet.")))]
 
@@ -471,8 +473,9 @@ def register(ctx: SlackContext, app: App) -> None:
         _ = ctx.tr(user)
         sid = _session_id(body)
         outcome = training.cancel(core, sid, user) if sid else Result(False, error=Error.UNKNOWN)
-        text = _("The training is cancelled; {told} people who said they would come get a message.",
-                 told=outcome.data.get("told", 0)) if outcome.ok else outcome_message(_, outcome)
+        text = _.ngettext("The training is cancelled; {count} person who said they would come gets a message.",
+                          "The training is cancelled; {count} people who said they would come get a message.",
+                          outcome.data.get("told", 0)) if outcome.ok else outcome_message(_, outcome)
         ctx.ephemeral(container_channel(body), user, text, container_thread(body))
 
     @app.action("training:attendance")
@@ -531,11 +534,13 @@ def register(ctx: SlackContext, app: App) -> None:
         if not outcome.ok:  # changed since the check (it started, was cancelled, or is no longer yours)
             text = refusal_text(_, outcome)
         elif sid is None:
-            text = _("The training is planned. {count} people get the invitation.",
-                     count=outcome.data.get("announced", 0))
+            text = _.ngettext("The training is planned. {count} person gets the invitation.",
+                              "The training is planned. {count} people get the invitation.",
+                              outcome.data.get("announced", 0))
         else:
-            text = _("The training is changed; {told} people who said they would come get a message.",
-                     told=outcome.data.get("told", 0))
+            text = _.ngettext("The training is changed; {count} person who said they would come gets a message.",
+                              "The training is changed; {count} people who said they would come get a message.",
+                              outcome.data.get("told", 0))
         ctx.ephemeral(None, user, text)
 
     @app.view(CREATE_CALLBACK)
@@ -571,7 +576,8 @@ def register(ctx: SlackContext, app: App) -> None:
         _ = ctx.tr(user)
         outcome = training.record_attendance(core, sid, user, attended, walk_ins)
         if outcome.ok:
-            text = _("Attendance saved: {count} people attended.", count=outcome.data.get("attended", 0))
+            text = _.ngettext("Attendance saved: {count} person attended.",
+                              "Attendance saved: {count} people attended.", outcome.data.get("attended", 0))
         else:  # changed since the check (cancelled, or no longer yours)
             text = refusal_text(_, outcome)
         ctx.ephemeral(None, user, text)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session, select
@@ -21,7 +21,6 @@ from bot.config import Settings
 from bot.core import people, platforms, presenters
 from bot.core.triage import SENT_EARLY, still_answering
 from bot.i18n import N_, Translate
-from flows.calendar import WorkingCalendar
 from flows.questionnaire import Question, Questionnaire
 from models import Identity, MessageRef, Municipality, Person, Signal
 
@@ -56,6 +55,7 @@ class Ctx:
     questionnaire: Questionnaire
     msg: MessageRef
     _: Translate
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the bot's clock
 
     def signal(self) -> Signal:
         signal = self.session.get(Signal, self.msg.signal_id)
@@ -74,11 +74,11 @@ def template(name: str) -> Callable[[Callable[[Ctx], Out]], Callable[[Ctx], Out]
 
 
 def render(session: Session, settings: Settings, questionnaire: Questionnaire, msg: MessageRef,
-           _: Translate) -> Out:
+           _: Translate, now: Callable[[], datetime] | None = None) -> Out:
     fn = TEMPLATES.get(msg.template)
     if fn is None:
         raise LookupError(f"no Teams card for {msg.template!r} yet")
-    return fn(Ctx(session, settings, questionnaire, msg, _))
+    return fn(Ctx(session, settings, questionnaire, msg, _, *([now] if now else [])))
 
 
 def tombstone(_: Translate) -> Out:
@@ -171,9 +171,12 @@ def reporter_root(ctx: Ctx) -> Out:
                    "your answers."),
         "cancelled": _("Cancelled: nothing was sent."),
     }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this chat."))
-    return Out(_("Signal {reference}", reference=s.reference),
-               [text(_("Signal {reference}", reference=s.reference), weight="Bolder", size="Medium"), text(status),
-                small(_("If a life is in danger, call 112 first."))])
+    body = [text(_("Signal {reference}", reference=s.reference), weight="Bolder", size="Medium"), text(status)]
+    if presenters.question_waits(ctx.session, s):
+        body.append(text("❓ " + _("The attention officer has a question about this signal: answer it on the card "
+                                  "with the question, further down in this chat."), weight="Bolder"))
+    body.append(small(_("If a life is in danger, call 112 first.")))
+    return Out(_("Signal {reference}", reference=s.reference), body)
 
 
 def answer_label(ctx: Ctx, signal: Signal, q: Question) -> str:
@@ -414,10 +417,12 @@ def draft_nudge(ctx: Ctx) -> Out:
             text(_("If a life is in danger, call 112 now."), color="Attention"),
             text(_("Can it not wait, and is the attention officer not directly reachable? Call the police: "
                    "0900-8844."))])
-    return Out(title, [text("⏳ " + _(
+    return Out(title, [text("⏳ " + _.ngettext(
         "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
-        "are ready, or cancel it. A signal that is not sent is deleted after {days} days without activity.",
-        reference=reference, days=ctx.msg.ref.get("days") or 30))])
+        "are ready, or cancel it. A signal that is not sent is deleted after {count} day without activity.",
+        "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
+        "are ready, or cancel it. A signal that is not sent is deleted after {count} days without activity.",
+        ctx.msg.ref.get("days") or 30, reference=reference))])
 
 
 @template("draft_expired")
@@ -456,56 +461,3 @@ def mention(ctx: Ctx, key: str) -> tuple[str, dict[str, Any] | None]:
 
 
 STATUS_LABELS = {"new": N_("New — not claimed yet"), "in_progress": N_("Being handled"), "closed": N_("Closed")}
-
-
-@template("case_card")
-def case_card(ctx: Ctx) -> Out:
-    """Formats `presenters.case_card`: the case content while open, a summary once closed. The
-    notification text says only that there is a signal and its reference."""
-    _ = ctx._
-    signal = ctx.signal()
-    card = presenters.case_card(ctx.session, ctx.questionnaire, signal, WorkingCalendar(ctx.settings.timezone))
-    mentions, names = [], []
-    for key in ctx.msg.ref.get("mention", []):
-        at, entity = mention(ctx, str(key))
-        names.append(at)
-        if entity is not None:
-            mentions.append(entity)
-    title = (_("ACUTE signal {reference}", reference=card.reference) if card.acute
-             else _("New signal {reference}", reference=card.reference))
-    body: list[dict[str, Any]] = [text(("🚨 " if card.acute else "") + title, weight="Bolder", size="Medium",
-                                       color="Attention" if card.acute else None)]
-    if names:
-        body.append(text(" ".join(names)))
-    status = _(STATUS_LABELS.get(str(card.view.status), str(card.view.status)))
-    if card.handled_by:
-        status = _("Being handled by {who}", who=_person_name(ctx, card.handled_by))
-    body.append(fact_set([(_("Status"), status)]))
-    if card.closed is not None:
-        body.append(small(_("Closed: {when}", when=when(card.closed.closed_at, ctx))))
-    elif card.facts is not None:
-        f = card.facts
-
-        def label(value: str | None) -> str:
-            return _(value) if value else "—"
-
-        body.append(fact_set([
-            (_("Form"), label(f.form)),
-            (_("Signals"), ", ".join(_(x) for x in f.signals) if f.signals else "—"),
-            (_("Acute"), _("Yes") if card.acute else _("No")),
-            (_("Minor involved"), label(f.minor)),
-            (_("Sector"), label(f.sector)),
-            (_("Reporter"), _person_name(ctx, f.reporter_id) if f.reporter_id else "—"),
-            (_("Reported"), when(f.reported_at, ctx)),
-            (_("Municipality"), _md_safe(f.municipality) if f.municipality else "—"),
-        ]))
-        if card.minor:
-            body.append(small(_("A minor is involved: the meldcode applies; consider Veilig Thuis (0800-2000).")))
-        body += user_text(_("Description"), card.description)
-        if card.location:
-            body += user_text(_("Location"), card.location)
-    body.append(small(_("Handling this case from Teams (claim, conclude, route, feedback) is not available yet; "
-                        "the bot reads only messages that @mention it.")))
-    return Out(_("New signal {reference} — open Teams to view it", reference=card.reference)
-               if not card.acute else _("ACUTE signal {reference} — open Teams now to view it",
-                                        reference=card.reference), body, [], mentions)

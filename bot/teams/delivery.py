@@ -14,10 +14,15 @@ import httpx
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.core import people, platforms
+from bot.core import people, platforms, reach
 from bot.core.outbox import Delivered, NotReady, PermanentError, Refusal
 from bot.i18n import translator
-from bot.teams import cards, store
+from bot.teams import (
+    cards,
+    case_cards,  # noqa: F401 - registers the case's cards (case_card, case_event, …)
+    network_cards,  # noqa: F401 - registers the network's cards (reminders, partners, trainings, digest)
+    store,
+)
 from bot.teams.auth import BotToken
 from bot.teams.connector import Connector
 from flows.questionnaire import Questionnaire
@@ -56,10 +61,10 @@ class TeamsDeliverer:
                 raise PermanentError("teams: conversation unknown", Refusal.PLACE_UNREACHABLE)
             # Once a tombstone, always a tombstone: a late update must not bring details back.
             out = (cards.tombstone(_) if op == "redact" or msg.redacted_at is not None
-                   else cards.render(session, self.settings, self.questionnaire, msg, _))
+                   else cards.render(session, self.settings, self.questionnaire, msg, _, self.now))
             self.connector.update(address.service_url, msg.conversation or "", msg.message_id, out.activity())
             return Delivered(msg.conversation, msg.message_id)
-        out = cards.render(session, self.settings, self.questionnaire, msg, _)
+        out = cards.render(session, self.settings, self.questionnaire, msg, _, self.now)
         conversation, post_to, service_url = self._where(session, msg)
         activity_id = self.connector.send(service_url, post_to, out.activity())
         return Delivered(conversation, activity_id)
@@ -103,10 +108,17 @@ class TeamsDeliverer:
         tenant = identity.tenant or self.settings.teams_tenant_id or ""
         service_url = store.service_url_of_tenant(session, tenant)
         if service_url is None:
+            reach.mark_unreachable(session, person, platforms.TEAMS, self.now())
             raise PermanentError("teams: no conversation with this tenant yet", Refusal.PLACE_UNREACHABLE)
         member = identity.external_id
-        conversation = self.connector.create_conversation(service_url, {
-            "isGroup": False, "bot": {"id": f"28:{self.settings.teams_app_id}"}, "members": [{"id": member}],
-            "tenantId": tenant, "channelData": {"tenant": {"id": tenant}}})
+        try:
+            conversation = self.connector.create_conversation(service_url, {
+                "isGroup": False, "bot": {"id": f"28:{self.settings.teams_app_id}"}, "members": [{"id": member}],
+                "tenantId": tenant, "channelData": {"tenant": {"id": tenant}}})
+        except PermanentError as exc:
+            if exc.refusal is Refusal.PLACE_UNREACHABLE:  # the app is not installed for them (403/404)
+                reach.mark_unreachable(session, person, platforms.TEAMS, self.now())
+            raise
         store.remember(session, conversation, service_url, tenant, "personal", person, member, self.now())
+        reach.mark_reachable(session, person, platforms.TEAMS)
         return conversation, conversation, service_url

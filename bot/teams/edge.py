@@ -7,8 +7,10 @@ after the answer as the Slack edge's does (`intake`: the app's SlackContext, whi
 writer, the hand-over to the work process and the recovery's table of work). Teams' retries and
 doubled deliveries take effect once.
 
-What an activity asks becomes a call of the core (bot/core/triage.py) with the person's key from
-`people.resolve`; what the core refuses is told to the person through the outbox (`teams_refusal`).
+What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
+triage's steps (bot/core/triage.py) in the 1:1 chat, the case card's actions (`CASE_VERBS`, into
+bot/core/cases.py) wherever the card is — the core checks who may act, every time. What the core
+refuses is told to the person in their 1:1 chat through the outbox (`teams_refusal`).
 """
 
 from __future__ import annotations
@@ -18,19 +20,21 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.core import inbox, outbox, people, platforms, triage
+from bot.core import cases, inbox, outbox, people, platforms, reach, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Result, message
 from bot.i18n import language_for, translator
-from bot.teams import store
+from bot.teams import case_cards, network_cards, store
 from bot.teams.auth import IncomingTokens
+from flows.cases import CaseAction
 from models.base import error_name
 from models.db import session_scope
 
@@ -163,10 +167,23 @@ class TeamsEdge:
                                "personal" if personal else ("channel" if kind == "channel" else "groupChat"),
                                person if personal else None, a["from_id"] if personal else None,
                                self.core.clock.now())
+                if personal and person is not None:
+                    reach.mark_reachable(session, person, platforms.TEAMS)
             if person is not None and a["locale"]:
                 people.remember_locale(session, person, a["locale"], self.core.clock.now())
-        if person is None or a["conversation_type"] != "personal":
-            return  # a channel's address learned (the app added to a team); channel work: a later slice
+        if person is None:
+            return
+        if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in CASE_VERBS:
+            # The case card's actions: in the municipality's channel, or in an AF's (or the reporter's) 1:1 chat.
+            self._case(person, a["verb"], a["data"] or {})
+            return
+        if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in network_cards.VERBS:
+            # Reminders (also in a case card's thread in the channel), partners' requests, trainings: the
+            # core checks who may, wherever the card is.
+            self._act(person, a["verb"], a["data"] or {})
+            return
+        if a["conversation_type"] != "personal":
+            return  # a channel's address learned (the app added to a team); other channel work: not yet
         if a["type"] == "message" or (a["type"] == "installationUpdate" and a.get("action") == "add"):
             self._post(person, "teams_start", {})  # what the bot is for, and Signaal melden
         elif a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION:
@@ -202,9 +219,21 @@ class TeamsEdge:
             result = triage.cancel(core, signal_id, person)
         elif verb == "edit":
             result = triage.edit(core, signal_id, person, str(data.get("edit") or ""))
+        elif verb in network_cards.VERBS:  # reminders, partners, trainings (bot/teams/network_cards.py)
+            result = network_cards.VERBS[verb](core, person, data)
         else:
             log.info("Teams: an action this version does not know (%s)", verb[:40])
             return
+        if not result.ok:
+            self._refusal(person, result)
+
+    def _case(self, person: str, verb: str, data: dict[str, Any]) -> None:
+        """A case verb (`CASE_VERBS`): the core checks who may do it in which state, every time."""
+        try:
+            signal_id = int(data.get("s") or 0)
+        except (TypeError, ValueError):
+            signal_id = 0
+        result = CASE_VERBS[verb](self.core, signal_id, person, data)
         if not result.ok:
             self._refusal(person, result)
 
@@ -227,6 +256,109 @@ class TeamsEdge:
             outbox.post(session, template=template, recipient=person, platform=platforms.TEAMS, ref=ref,
                         contains_details=False, now=self.core.clock.now(), priority=outbox.URGENT)
         self.core.kick()
+
+
+# ---------------------------------------------------------------------------------------- the case's verbs
+# The case card's actions (bot/teams/case_cards.py draws them): verb → the core's step, with the inputs
+# Teams merged into the action's data by their ids (`case_cards.field`). Only the core decides.
+
+
+CaseVerb = Callable[[Core, int, str, dict[str, Any]], Result]
+
+
+def _input(data: dict[str, Any], action: CaseAction, name: str) -> str | None:
+    value = data.get(case_cards.field(action, name))
+    return value if isinstance(value, str) else None
+
+
+def _ticked(data: dict[str, Any], action: CaseAction, name: str) -> bool:
+    return _input(data, action, name) == "true"
+
+
+def _picked(data: dict[str, Any], action: CaseAction, name: str) -> list[str]:
+    return [v for v in (_input(data, action, name) or "").split(",") if v]
+
+
+def _date(raw: str | None) -> date | None:
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _text_step(step: Callable[[Core, int, str, str], Result], action: CaseAction) -> CaseVerb:
+    return lambda core, sid, who, d: step(core, sid, who, _input(d, action, "text") or "")
+
+
+def _consult(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.CONSULT
+    return cases.consult(core, sid, who, _picked(d, a, "partners"), _input(d, a, "text") or "",
+                         include_description=_ticked(d, a, "share"))
+
+
+def _record_advice(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    """Advice of an open request ("c:<id>"), or of a partner consulted outside the bot ("p:<key>")."""
+    a = CaseAction.RECORD_ADVICE
+    kind, _sep, key = (_input(d, a, "from") or "").partition(":")
+    if kind == "c" and key.isdigit():
+        return cases.record_advice(core, sid, who, _input(d, a, "text") or "", consultation_id=int(key))
+    return cases.record_advice(core, sid, who, _input(d, a, "text") or "", partner_key=key,
+                               question=_input(d, a, "question"))
+
+
+def _record_outcome(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.RECORD_OUTCOME
+    handover = _input(d, a, "handover") or ""
+    return cases.record_outcome(core, int(handover) if handover.isdigit() else 0, who, _input(d, a, "text"),
+                                signal_id=sid, kind=_input(d, a, "outcome"))
+
+
+def _conclude(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.CONCLUDE
+    return cases.conclude(core, sid, who, _input(d, a, "conclusion") or "", _input(d, a, "rationale") or "",
+                          referred_to_care=_ticked(d, a, "referral"), care_organisation=_input(d, a, "organisation"))
+
+
+def _route(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.ROUTE
+    return cases.route(core, sid, who, _picked(d, a, "partners"), expected=_date(_input(d, a, "expected")),
+                       message=_input(d, a, "text"), include_description=_ticked(d, a, "share"),
+                       send_again=_ticked(d, a, "again"), form_id=str(d.get("f") or "") or None)
+
+
+def _close(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.CLOSE
+    return cases.close(core, sid, who, no_feedback_reason=_input(d, a, "reason"),
+                       no_route_reason=_input(d, a, "route_reason"))
+
+
+def _reporter_answer(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    try:
+        question = int(d.get("e") or 0)
+    except (TypeError, ValueError):
+        question = 0
+    reply = d.get(case_cards.REPLY)
+    return cases.reporter_answer(core, sid, who, reply if isinstance(reply, str) else "", question_event_id=question)
+
+
+CASE_VERBS: dict[str, CaseVerb] = {
+    case_cards.verb_of(CaseAction.CLAIM): lambda core, sid, who, d: cases.claim(core, sid, who),
+    case_cards.verb_of(CaseAction.REOPEN): lambda core, sid, who, d: cases.reopen(core, sid, who),
+    case_cards.verb_of(CaseAction.SEEN): lambda core, sid, who, d: cases.mark_seen(core, sid, who),
+    case_cards.verb_of(CaseAction.TIMELINE): lambda core, sid, who, d: cases.timeline(core, sid, who),
+    case_cards.verb_of(CaseAction.ASK_INFO): _text_step(cases.ask_info, CaseAction.ASK_INFO),
+    case_cards.verb_of(CaseAction.NOTE): lambda core, sid, who, d: cases.note(
+        core, sid, who, _input(d, CaseAction.NOTE, "text") or "", echo=True),
+    case_cards.verb_of(CaseAction.MESSAGE_REPORTER): _text_step(cases.message_reporter, CaseAction.MESSAGE_REPORTER),
+    case_cards.verb_of(CaseAction.FEEDBACK): _text_step(cases.feedback, CaseAction.FEEDBACK),
+    case_cards.verb_of(CaseAction.CONSULT): _consult,
+    case_cards.verb_of(CaseAction.RECORD_ADVICE): _record_advice,
+    case_cards.verb_of(CaseAction.CONCLUDE): _conclude,
+    case_cards.verb_of(CaseAction.RECORD_OUTCOME): _record_outcome,
+    case_cards.verb_of(CaseAction.ROUTE): _route,
+    case_cards.verb_of(CaseAction.CLOSE): _close,
+    case_cards.REPORTER_ANSWER: _reporter_answer,
+}
 
 
 def inbox_work(fn: Callable[..., Any]) -> str:

@@ -1,0 +1,319 @@
+"""Teams, the case (issue 17): the AF works a case from its card in the municipality's channel —
+claim, ask the reporter, conclude, route, feedback, close — through the fake Bot Connector, with
+signed activities over real HTTP; the reporter answers from the question's card in their 1:1 chat and
+sees the feedback. A click by anyone else is refused with a card and changes nothing; a click Teams
+delivers twice takes effect once. No notification (`summary`) carries case content."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from bot.core.clock import Clock
+from bot.sandbox.fake_teams import FakeTeams
+from models import AuditEntry, CaseEvent, Handover, OutboxMessage, Signal
+from tests.teams_support import (
+    AF_AAD,
+    ANSWERS,
+    CHANNEL,
+    REPORTER_29,
+    REPORTER_AAD,
+    REPORTER_CHAT,
+    TeamsRun,
+    card_of,
+    start_teams_bot,
+    texts,
+    wait_for,
+)
+from tests.teams_support import fake_teams as fake_teams  # noqa: F401 - fixtures
+from tests.teams_support import teams_run as teams_run  # noqa: F401
+from tests.test_teams_endpoint import report_in_teams
+
+AF_29 = "29:1af-teams-id-0000002"
+QUESTION = "Op welke dagen zag je de mannen daar?"
+REPLY = "Elke dinsdag en vrijdag, laat in de avond."
+RATIONALE = "Meerdere signalen van uitbuiting in de horeca."
+FEEDBACK = "Dank je wel voor je melding; we hebben het doorgezet naar de juiste partner."
+
+
+def action_of(card: dict[str, Any], verb: str) -> dict[str, Any] | None:
+    """The Action.Execute with `verb` on the card, also inside a form (Action.ShowCard)."""
+    for action in card.get("actions") or []:
+        if action.get("type") == "Action.Execute" and action.get("verb") == verb:
+            return action
+        if action.get("type") == "Action.ShowCard":
+            found = action_of(action.get("card") or {}, verb)
+            if found is not None:
+                return found
+    return None
+
+
+def inputs_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every input of the card and its forms, by id."""
+    found = {b["id"]: b for b in card.get("body") or [] if str(b.get("type", "")).startswith("Input.")}
+    for action in card.get("actions") or []:
+        if action.get("type") == "Action.ShowCard":
+            found.update(inputs_of(action.get("card") or {}))
+    return found
+
+
+def case_card(run: TeamsRun) -> dict[str, Any]:
+    return card_of(run.teams.cards(CHANNEL)[0])
+
+
+def card_id(run: TeamsRun) -> str:
+    return next(iter(run.teams.activities[CHANNEL]))
+
+
+def af_click(run: TeamsRun, verb: str, data: dict[str, Any], *, sender: tuple[str, str] = (AF_29, AF_AAD),
+             activity_id: str | None = None, **inputs: Any) -> httpx.Response:
+    """Action.Execute on the case card, in the channel's reply chain of the card, as Teams sends it."""
+    value = {"action": {"type": "Action.Execute", "verb": verb, "data": {**data, **inputs}}, "trigger": "manual"}
+    activity = run.activity("invoke", name="adaptiveCard/action", value=value,
+                            conversation=f"{CHANNEL};messageid={card_id(run)}", conversation_type="channel",
+                            sender=sender)
+    activity["from"]["name"] = "Anna Aandacht" if sender[1] == AF_AAD else activity["from"]["name"]
+    if activity_id:
+        activity["id"] = activity_id
+    resp = run.send(activity)
+    assert resp.status_code == 200, resp.text
+    return resp
+
+
+def signal(run: TeamsRun) -> Signal:
+    with Session(run.bot.core.engine) as session:
+        return session.exec(select(Signal)).one()
+
+
+def events(run: TeamsRun, kind: str) -> list[CaseEvent]:
+    with Session(run.bot.core.engine) as session:
+        return list(session.exec(select(CaseEvent).where(CaseEvent.kind == kind)).all())
+
+
+def test_the_af_works_a_teams_case_from_its_card_and_the_reporter_answers_and_hears_back(
+        database_url: str, fake: Any, fake_teams: FakeTeams) -> None:
+    clock = Clock()  # the wall clock, until the retention period is made to pass at the end
+    run = start_teams_bot(database_url, fake, fake_teams, clock=clock)
+    try:
+        whole_route(run, clock)
+    finally:
+        run.stop()
+
+
+def whole_route(run: TeamsRun, clock: Clock) -> None:
+    teams = run.teams
+    run.add_to_team()
+    reference = report_in_teams(run, ANSWERS)
+    wait_for(lambda: teams.cards(CHANNEL))
+
+    # Oppakken: a button on the card; the card is updated in place and offers the next steps.
+    claim = wait_for(lambda: action_of(case_card(run), "case.claim"))
+    assert action_of(case_card(run), "case.close") is None  # no conclusion yet: the core offers no Sluiten
+    af_click(run, "case.claim", claim["data"])
+    wait_for(lambda: action_of(case_card(run), "case.claim") is None and "Anna Aandacht" in texts(case_card(run)))
+    assert signal(run).claimed_by == f"teams:{AF_AAD}"
+    wait_for(lambda: any("opgepakt" in texts(card_of(a)) for a in teams.cards(REPORTER_CHAT)))
+
+    # Vraag aan melder: the form's input, sent with the form's button.
+    ask = action_of(case_card(run), "case.ask_info")
+    assert "ask_info_text" in inputs_of(case_card(run))
+    af_click(run, "case.ask_info", ask["data"], ask_info_text=QUESTION)
+    count = len(teams.cards(REPORTER_CHAT))
+    _, question, answer = run.card_with(REPORTER_CHAT, "case.reporter_answer")
+    assert QUESTION in texts(question) and "reply" in inputs_of(question)
+
+    # The reporter answers from the card in their 1:1 chat; the answer reaches the case thread.
+    resp = run.click("case.reporter_answer", answer["data"], reply=REPLY)
+    assert resp.status_code == 200
+    wait_for(lambda: any(REPLY in texts(card_of(a)) for a in teams.cards(CHANNEL)[1:]))
+    chain = f"{CHANNEL};messageid={card_id(run)}"
+    thread = [r for r in teams.received if r.method == "POST" and r.conversation == chain]
+    assert thread and all(r.status == 201 for r in thread)  # replies in the card's reply chain
+    wait_for(lambda: not any(action_of(card_of(a), "case.reporter_answer") for a in teams.cards(REPORTER_CHAT)))
+    assert any(REPLY in texts(card_of(a)) for a in teams.cards(REPORTER_CHAT)[:count + 2])
+
+    # Conclusie, with the choices and a rationale.
+    conclude = action_of(case_card(run), "case.conclude")
+    choices = [c["value"] for c in inputs_of(case_card(run))["conclude_conclusion"]["choices"]]
+    assert choices == ["geen", "verder_onderzoek", "wel"]
+    af_click(run, "case.conclude", conclude["data"], conclude_conclusion="wel", conclude_rationale=RATIONALE,
+             conclude_referral="false", conclude_organisation="")
+    wait_for(lambda: signal(run).conclusion == "wel")
+
+    # Doorzetten: the meldroute's partners from the core, pre-ticked for a known form.
+    wait_for(lambda: action_of(case_card(run), "case.close"))
+    route = action_of(case_card(run), "case.route")
+    partners = inputs_of(case_card(run))["route_partners"]
+    assert "avim" in [c["value"] for c in partners["choices"]]
+    af_click(run, "case.route", route["data"], route_partners="avim",
+             route_expected=inputs_of(case_card(run))["route_expected"]["value"], route_text="", route_share="false")
+
+    def routed() -> list[Handover]:
+        with Session(run.bot.core.engine) as session:
+            return list(session.exec(select(Handover)).all())
+    assert [h.partner_key for h in wait_for(routed)] == ["avim"]
+
+    # Terugkoppeling: the reporter sees it in their chat.
+    wait_for(lambda: "AVIM" in texts(case_card(run)))
+    feedback = action_of(case_card(run), "case.feedback")
+    assert inputs_of(case_card(run))["feedback_text"]["value"]  # a kind first draft
+    af_click(run, "case.feedback", feedback["data"], feedback_text=FEEDBACK)
+    wait_for(lambda: any(FEEDBACK in texts(card_of(a)) for a in teams.cards(REPORTER_CHAT)))
+
+    # Tijdlijn: every step so far, in the thread; what people wrote only as an excerpt in a TextRun.
+    af_click(run, "case.timeline", action_of(case_card(run), "case.timeline")["data"])
+    timeline = wait_for(lambda: [a for a in teams.cards(CHANNEL)[1:] if "Tijdlijn" in a.get("summary", "")])
+    assert FEEDBACK[:40] in texts(card_of(timeline[0])) and "AVIM" in texts(card_of(timeline[0]))
+
+    # Sluiten: nothing is left open that needs a reason; the card keeps a summary and offers Heropenen.
+    wait_for(lambda: signal(run).first_feedback_at is not None)
+    close = action_of(case_card(run), "case.close")
+    af_click(run, "case.close", close["data"])
+    wait_for(lambda: action_of(case_card(run), "case.reopen"))
+    assert signal(run).status == "closed"
+    assert ANSWERS["description"] not in texts(case_card(run))
+
+    # No notification carried any of it; every post and update was taken; nothing failed.
+    for activity in teams.cards(CHANNEL) + teams.cards(REPORTER_CHAT):
+        preview = activity.get("summary", "") + activity.get("text", "")
+        for content in (QUESTION, REPLY, RATIONALE, FEEDBACK, ANSWERS["description"], ANSWERS["location"]):
+            assert content not in preview
+    assert reference in texts(case_card(run))
+    assert all(r.status < 300 for r in teams.received if r.method in ("POST", "PUT") and r.conversation)
+    with Session(run.bot.core.engine) as session:
+        assert session.exec(select(func.count()).select_from(OutboxMessage)
+                            .where(OutboxMessage.status == "failed")).one() == 0
+
+    # The retention period ends: every message of the case, in the channel's thread and in the reporter's
+    # chat, becomes the tombstone in place.
+    from bot.core import retention
+
+    closed_at = signal(run).closed_at
+    assert closed_at is not None
+    clock.set(closed_at + timedelta(days=25 * 31))  # "wel mensenhandel": 24 months after closing
+    assert retention.purge(run.bot.core, clock.now(), actor="test")
+
+    def left() -> list[str]:
+        return [content for activity in teams.cards(CHANNEL) + teams.cards(REPORTER_CHAT)
+                for content in (QUESTION, REPLY, RATIONALE, FEEDBACK, ANSWERS["description"], ANSWERS["location"])
+                if content in texts(card_of(activity))]
+    wait_for(lambda: not left(), timeout=30)
+
+
+def test_a_click_on_the_case_card_by_someone_else_is_refused_with_a_card_and_changes_nothing(
+        teams_run: TeamsRun) -> None:
+    run, teams = teams_run, teams_run.teams
+    run.add_to_team()
+    report_in_teams(run, ANSWERS)
+    wait_for(lambda: teams.cards(CHANNEL))
+    claim = wait_for(lambda: action_of(case_card(run), "case.claim"))
+    count = len(teams.cards(REPORTER_CHAT))
+    # The reporter (not an AF of Zundert) sends the card's click as if they were in the channel.
+    af_click(run, "case.claim", claim["data"], sender=(REPORTER_29, REPORTER_AAD))
+    af_click(run, "case.note", claim["data"], sender=(REPORTER_29, REPORTER_AAD), note_text="vals")
+    refusals = wait_for(lambda: [a for a in teams.cards(REPORTER_CHAT)[count:] if "Dit kun je niet doen" in
+                                 texts(card_of(a)) or "Alleen de aandachtsfunctionaris" in texts(card_of(a))]
+                        if len(teams.cards(REPORTER_CHAT)) >= count + 2 else None)
+    assert len(refusals) == 2
+    s = signal(run)
+    assert s.claimed_by is None and s.status == "new" and events(run, "note") == []
+    with Session(run.bot.core.engine) as session:
+        denied = session.exec(select(AuditEntry).where(AuditEntry.action == "case.denied")).all()
+    assert [d.actor_id for d in denied] == [f"teams:{REPORTER_AAD}"] * 2
+    assert action_of(case_card(run), "case.claim") is not None  # the card still offers Oppakken
+
+
+def test_a_case_click_teams_delivers_twice_takes_effect_once(teams_run: TeamsRun) -> None:
+    run, teams = teams_run, teams_run.teams
+    run.add_to_team()
+    report_in_teams(run, ANSWERS)
+    wait_for(lambda: teams.cards(CHANNEL))
+    claim = wait_for(lambda: action_of(case_card(run), "case.claim"))
+    af_click(run, "case.claim", claim["data"])
+    note = wait_for(lambda: action_of(case_card(run), "case.note"))
+    same = uuid.uuid4().hex
+    af_click(run, "case.note", note["data"], activity_id=same, note_text="Eerst bellen met de inspectie.")
+    af_click(run, "case.note", note["data"], activity_id=same, note_text="Eerst bellen met de inspectie.")
+    # A later click, done after both deliveries were stored: once it shows, the doubled one had its chance.
+    af_click(run, "case.note", note["data"], note_text="Daarna het dossier bijwerken.")
+    wait_for(lambda: any("Daarna het dossier" in texts(card_of(a)) for a in teams.cards(CHANNEL)[1:]))
+    assert sorted(e.text or "" for e in events(run, "note")) == ["Daarna het dossier bijwerken.",
+                                                             "Eerst bellen met de inspectie."]
+    assert sum("Eerst bellen" in texts(card_of(a)) for a in teams.cards(CHANNEL)) == 1
+
+
+def test_advice_and_an_outcome_from_partners_outside_the_bot_are_recorded_from_the_card(teams_run: TeamsRun) -> None:
+    run, teams = teams_run, teams_run.teams
+    run.add_to_team()
+    report_in_teams(run, ANSWERS)
+    wait_for(lambda: teams.cards(CHANNEL))
+    claim = wait_for(lambda: action_of(case_card(run), "case.claim"))
+    af_click(run, "case.claim", claim["data"])
+    consult = wait_for(lambda: action_of(case_card(run), "case.consult"))
+    af_click(run, "case.consult", consult["data"], consult_partners="avim", consult_text="Kennen jullie dit adres?",
+             consult_share="false")
+    # AVIM has nobody the bot can reach: the thread says so, and the card now offers Record advice.
+    wait_for(lambda: any("Kennen jullie dit adres?" in texts(card_of(a)) for a in teams.cards(CHANNEL)[1:]))
+    record = wait_for(lambda: action_of(case_card(run), "case.record_advice"))
+    asked = [c for c in inputs_of(case_card(run))["record_advice_from"]["choices"] if c["value"].startswith("c:")]
+    assert len(asked) == 1 and "AVIM" in asked[0]["title"]
+    af_click(run, "case.record_advice", record["data"], record_advice_from=asked[0]["value"],
+             record_advice_text="Bekend adres; wij pakken het op.")
+    wait_for(lambda: any("Bekend adres" in texts(card_of(a)) for a in teams.cards(CHANNEL)[1:]))
+    wait_for(lambda: action_of(case_card(run), "case.record_advice") is None)
+
+    route = action_of(case_card(run), "case.route")
+    af_click(run, "case.route", route["data"], route_partners="avim", route_share="false")
+    # The same form clicked again (a stale card, a double click: another invoke) sends nothing twice.
+    af_click(run, "case.route", route["data"], route_partners="avim", route_share="false")
+    outcome = wait_for(lambda: action_of(case_card(run), "case.record_outcome"))
+    handover = inputs_of(case_card(run))["record_outcome_handover"]["choices"][0]["value"]
+    kinds = [c["value"] for c in inputs_of(case_card(run))["record_outcome_outcome"]["choices"]]
+    assert kinds  # the list from flows/classification.yaml
+    af_click(run, "case.record_outcome", outcome["data"], record_outcome_handover=handover,
+             record_outcome_outcome=kinds[0], record_outcome_text="")
+    wait_for(lambda: action_of(case_card(run), "case.record_outcome") is None)
+    with Session(run.bot.core.engine) as session:
+        h = session.exec(select(Handover)).one()
+    assert h.outcome_kind == kinds[0] and h.outcome_by == f"teams:{AF_AAD}"
+    assert len(events(run, "advice")) == 1 and len(events(run, "outcome")) == 1
+    assert len(events(run, "routed")) == 1
+
+
+def test_every_case_action_the_core_may_offer_is_drawn_on_the_teams_card_or_named_as_not_yet() -> None:
+    """A new case action makes this fail until the Teams card draws it (with a verb the edge knows) or
+    docs/teams.md names it as not yet there."""
+    from bot.teams import case_cards
+    from bot.teams.edge import CASE_VERBS
+    from flows.cases import CaseAction
+
+    drawn = set(case_cards.ON_CLICK) | set(case_cards.FORMS)
+    assert drawn == set(case_cards.ACTION_LABELS)
+    assert drawn | case_cards.NOT_YET == set(CaseAction) and not drawn & case_cards.NOT_YET
+    assert {case_cards.verb_of(a) for a in drawn} | {case_cards.REPORTER_ANSWER} == set(CASE_VERBS)
+
+
+def test_a_case_card_in_the_afs_own_chat_is_worked_there_and_its_thread_follows_below_it(teams_run: TeamsRun) -> None:
+    """The app is not in the municipality's team: the card went to the AF's 1:1 chat (no threads there),
+    its buttons work the same, and the case's steps follow below the card in that chat."""
+    run, teams = teams_run, teams_run.teams
+    report_in_teams(run, ANSWERS)
+    created = wait_for(lambda: [r for r in teams.received if r.path == "/v3/conversations" and r.status == 201])
+    chat = next(iter(teams.conversations))
+    assert created and chat != CHANNEL
+    claim = wait_for(lambda: teams.cards(chat) and action_of(card_of(teams.cards(chat)[0]), "case.claim"))
+    value = {"action": {"type": "Action.Execute", "verb": "case.claim", "data": claim["data"]}, "trigger": "manual"}
+    activity = run.activity("invoke", name="adaptiveCard/action", value=value, conversation=chat,
+                            sender=(AF_29, AF_AAD))
+    assert run.send(activity).status_code == 200
+    wait_for(lambda: action_of(card_of(teams.cards(chat)[0]), "case.claim") is None)
+    assert signal(run).claimed_by == f"teams:{AF_AAD}"
+    below = wait_for(lambda: teams.cards(chat)[1:])
+    assert "opgepakt" in texts(card_of(below[0]))
+    into_chat = [r.conversation or "" for r in teams.received if (r.conversation or "").startswith(chat)]
+    assert into_chat and all(";messageid=" not in c for c in into_chat)  # a 1:1 chat has no reply chains
