@@ -6,6 +6,7 @@ renderer and sent to the bot as Teams sends it. Screenshots go to tests/artifact
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,8 @@ from bot.sandbox.server import ThreadedServer
 from bot.sandbox.teams_app import CHANNEL, TeamsSandbox, make_teams_web_app
 from tests.test_sandbox_browser import ARTIFACTS, CHROMIUM, CHROMIUM_FLAGS, WAIT_MS
 from tests.test_sandbox_teams import renderer_known_types
+
+DOCS_SCREENSHOT = Path(__file__).parent.parent / "docs" / "sandbox-teams.png"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -156,6 +159,8 @@ def test_a_report_in_teams_and_the_af_claims_it_on_the_case_card_in_the_channel(
     card.get_by_text("In behandeling bij Anna Jansen").first.wait_for()  # the card, updated in place
     assert card.get_by_role("button", name="Oppakken").count() == 0
     shot(page, "06-af-claimed")
+    if not DOCS_SCREENSHOT.exists() or os.environ.get("UPDATE_DOCS_SCREENSHOT"):
+        page.screenshot(path=str(DOCS_SCREENSHOT))  # docs/teams.md: the claimed case card in the channel
 
     # Every card the bot sent on the way is made of types the renderer draws (none shown as unknown).
     teams = box.teams
