@@ -184,3 +184,24 @@ def renderer_known_types() -> set[str]:
                             check=True)
     return set(json.loads(result.stdout))
 
+
+
+def test_the_clock_moves_and_reset_starts_teams_afresh(box: TeamsSandbox) -> None:
+    before = box.state(REPORTER)["clock"]["now"]
+    moved = box.move_clock("day")
+    assert moved["clock"]["now"] > before and isinstance(moved["jobs"], list)
+    box.compose(REPORTER, "Hallo")
+    chat = chat_id(REPORTER)
+    assert any(i["text"] == "Hallo" for i in box.state(REPORTER)["activities"][chat])
+    box.reset()
+    after = box.state(REPORTER)["activities"][chat]
+    assert after and not any(i["text"] == "Hallo" for i in after)  # only the welcome of the new start
+    assert box.state(AF_BREDA)["activities"][CHANNEL] == []
+
+
+def test_teams_has_no_socket_mode_so_the_cli_refuses_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    assert main(["sandbox", "--platform", "teams", "--transport", "socket", "--data-dir", str(tmp_path)]) == 2
+    assert "Socket Mode" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())  # nothing was started
