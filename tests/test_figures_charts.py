@@ -276,7 +276,7 @@ def test_the_digest_uploads_its_charts_to_the_ketenregisseurs_dm(running) -> Non
 
 
 def test_durations_are_written_the_languages_way() -> None:
-    from bot.slack.stats_views import duration
+    from bot.core.presenters import hours_or_days as duration
 
     assert duration(NL, 3.5) == "3,5 uur" and duration(translator("en"), 3.5) == "3.5 hours"
     assert duration(NL, 84) == "3,5 dagen" and duration(NL, None) == "niet getoond (te weinig casussen)"

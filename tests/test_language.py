@@ -10,9 +10,9 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
+from bot.core.presenters import waited as duration
 from bot.i18n import LOCALE_DIR, translator
 from bot.i18n_extract import extract
-from bot.slack.reminder_views import duration
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 # Placeholders that hold a number of things: a text that shows one must choose the plural form for it

@@ -38,7 +38,7 @@ AF_29 = "29:1af-teams-id-0000002"
 QUESTION = "Op welke dagen zag je de mannen daar?"
 REPLY = "Elke dinsdag en vrijdag, laat in de avond."
 RATIONALE = "Meerdere signalen van uitbuiting in de horeca."
-FEEDBACK = "Dank je wel voor je melding; we hebben het doorgezet naar de juiste partner."
+FEEDBACK = "Dank je wel voor je signaal; we hebben het doorgezet naar de juiste partner."
 
 
 def action_of(card: dict[str, Any], verb: str) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from tests.teams_support import (
     AF_AAD,
     ANSWERS,
     CHANNEL,
+    REPORTER_AAD,
     REPORTER_CHAT,
     TeamsRun,
     card_of,
@@ -121,7 +122,7 @@ def test_an_unclaimed_signal_reminds_the_af_in_the_channel_and_escalates_in_thei
 
     clock.set(TUESDAY + timedelta(days=1, hours=1))  # one working day later
     run.bot.run_due()
-    reminder = card_in(run, CHANNEL, "nog niet opgepakt")
+    reminder = card_in(run, CHANNEL, "nog niemand heeft het opgepakt")
     card = card_of(reminder)
     assert reference in texts(card) and card["msteams"]["entities"][0]["mentioned"]["id"] == AF_AAD
     assert [a["data"]["until"] for a in card["actions"] if a["verb"] == "snooze"] == ["tomorrow", "3_working_days"]
@@ -132,7 +133,7 @@ def test_an_unclaimed_signal_reminds_the_af_in_the_channel_and_escalates_in_thei
 
     clock.set(TUESDAY + timedelta(days=2, hours=1))
     run.bot.run_due()
-    backup = card_in(run, chat_of(run, BACKUP_AAD), "vervangende")
+    backup = card_in(run, chat_of(run, BACKUP_AAD), "vervanger van de aandachtsfunctionaris")
     assert reference in texts(card_of(backup)) and "Zundert" in texts(card_of(backup))
     no_content(backup)
 
@@ -227,7 +228,7 @@ def test_the_organiser_records_attendance_on_the_request_in_teams(run: TeamsRun,
     click_as(run, MEMBER_AAD, record, attended=member)
     card_in(run, chat_of(run, MEMBER_AAD), "plannen trainingen")
     click_as(run, KR_AAD, record, attended=member)
-    card_in(run, kr, "Aanwezigheid opgeslagen: er waren 1")  # the request is redrawn with what was saved
+    card_in(run, kr, "Aanwezigheid opgeslagen: er was 1 persoon")  # the request is redrawn with what was saved
     with Session(run.bot.core.engine) as session:
         rows = session.exec(select(TrainingAttendance)).all()
         assert [(r.user_id, r.walk_in) for r in rows] == [(member, False)]
@@ -353,7 +354,7 @@ def test_the_af_snoozes_a_reminder_in_their_own_chat(database_url: str, fake: Fa
 
         clock.set(TUESDAY + timedelta(days=1, hours=1))
         run.bot.run_due()
-        reminder = card_in(run, chat, "nog niet opgepakt")
+        reminder = card_in(run, chat, "nog niemand heeft het opgepakt")
         assert reference in texts(card_of(reminder))
         tomorrow = next(a for a in card_of(reminder)["actions"] if a.get("verb") == "snooze"
                         and a["data"]["until"] == "tomorrow")
@@ -365,3 +366,36 @@ def test_the_af_snoozes_a_reminder_in_their_own_chat(database_url: str, fake: Fa
             assert deadline.snoozed and deadline.snoozed_by == f"teams:{AF_AAD}"
     finally:
         run.stop()
+
+
+def test_the_af_snoozes_a_reminder_in_the_case_cards_thread_in_the_channel(run: TeamsRun, clock: Clock) -> None:
+    """The reminder is a reply in the case card's thread in the municipality's channel: its Snooze is
+    taken there (a click in a channel, from the AF), and the same click by the reporter is refused."""
+    run.add_to_team()
+    report_in_teams(run, ANSWERS)
+    wait_for(lambda: run.teams.cards(CHANNEL))
+    clock.set(TUESDAY + timedelta(days=1, hours=1))
+    run.bot.run_due()
+    reminder = card_in(run, CHANNEL, "nog niemand heeft het opgepakt")
+    tomorrow = next(a for a in card_of(reminder)["actions"] if a.get("verb") == "snooze"
+                    and a["data"]["until"] == "tomorrow")
+
+    def click_in_channel(aad: str) -> None:
+        value = {"action": {"type": "Action.Execute", "verb": "snooze", "data": tomorrow["data"]}, "trigger": "manual"}
+        activity = run.activity("invoke", conversation=f"{CHANNEL};messageid={_root(run)}",
+                                conversation_type="channel", sender=(f"29:1{aad[:12]}-teams", aad),
+                                name="adaptiveCard/action", value=value)
+        assert run.send(activity).status_code == 200
+
+    def snoozed() -> bool:
+        with Session(run.bot.core.engine) as session:
+            return session.exec(select(Deadline).where(Deadline.rule_key == "unclaimed_af")).one().snoozed
+
+    reporter_chat = REPORTER_CHAT
+    before = len(run.teams.cards(reporter_chat))
+    click_in_channel(REPORTER_AAD)  # not theirs to snooze: told why, in their own chat
+    refusal = wait_for(lambda: run.teams.cards(reporter_chat)[before:])
+    assert "💤" not in texts(card_of(refusal[0])) and not snoozed()
+    click_in_channel(AF_AAD)
+    wait_for(snoozed)
+    card_in(run, CHANNEL, "💤")

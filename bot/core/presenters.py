@@ -42,7 +42,7 @@ from bot.core.cases import (
     open_question,
 )
 from bot.core.triage import still_answering
-from bot.i18n import N_
+from bot.i18n import N_, Translate
 from flows.calendar import WorkingCalendar
 from flows.cases import CaseAction, CaseStatus, CaseView, Conclusion, available_actions
 from flows.classification import load_classification, minor_of
@@ -449,3 +449,67 @@ def reminder(session: Session, deadline: Deadline, signal: Signal, slot: datetim
                 if trigger in (Trigger.ADVICE_UNANSWERED, Trigger.OUTCOME_MISSING) else None)
     return Reminder(audience, **base, partner=partner, partner_reminded=reminded, no_backup=no_backup,
                     mention=tuple(mention or ()), can_snooze=not gone and not snoozed and not deadline.escalation)
+
+
+# --- reminders: the same words on every platform (one msgid, one translation) ----------------------
+
+REMINDER_TEXTS = {
+    Trigger.UNCLAIMED: N_("Signal {reference} has not been claimed yet, {duration} after it was reported. Claim it "
+                          "with the button on the case card, or ask your backup to take it."),
+    Trigger.UNCLAIMED_ACUTE: N_("ACUTE signal {reference} has not been claimed yet, {duration} after it was "
+                                "reported. Claim it now; in acute cases engage AVIM directly."),
+    Trigger.NO_FEEDBACK: N_("The reporter of signal {reference} asked for feedback and has heard nothing yet, "
+                            "{duration} after the report. Give feedback with the button on the case card (never "
+                            "investigative details)."),
+    Trigger.ADVICE_UNANSWERED: N_("{partner} has not answered the request for advice on signal {reference} yet, "
+                                  "{duration} after it was asked."),
+    Trigger.OUTCOME_MISSING: N_("{partner} has not reported an outcome for signal {reference} yet, {duration} after "
+                                "the hand-over."),
+    Trigger.FURTHER_INVESTIGATION: N_("Signal {reference} has needed further investigation for {duration}. Time to "
+                                      "take stock: record a new conclusion, route it or close it."),
+}
+REMINDER_SETTLED = {
+    "claimed": N_("Settled: the signal has been claimed."),
+    "feedback_given": N_("Settled: the reporter has had feedback."),
+    "advice_received": N_("Settled: the advice has been recorded."),
+    "outcome_recorded": N_("Settled: the outcome has been recorded."),
+    "concluded": N_("Settled: a new conclusion has been recorded."),
+    "routed": N_("Settled: the case has been routed to a partner."),
+    "closed": N_("Settled: the case is closed."),
+    "gone": N_("Settled: the signal no longer exists."),
+}
+ACUTE_ESCALATION = N_("*Outside office hours, or when nobody of the municipality can act in time:* call the police "
+                      "on 0900-8844 and mention that it is about possible human trafficking. If a life is in "
+                      "danger, call 112.")
+
+
+# --- counts and durations in words: the same on every platform ------------------------------------
+
+def waited(_: Translate, view: Reminder) -> str:
+    """How long the case has waited at this reminder's slot: minutes for minute rules, else working days."""
+    if view.waited_minutes is not None:
+        return _.ngettext("{count} minute", "{count} minutes", view.waited_minutes)
+    return _.ngettext("{count} working day", "{count} working days", view.waited_working_days or 0)
+
+
+def training_places(_: Translate, session: Session, t: Any) -> str:
+    """Who is coming to a training: the count, or places taken and the waiting list."""
+    from bot.core import training
+
+    counts = training.rsvp_counts(session, t.id or 0)
+    if t.capacity is None:
+        return _.ngettext("{count} is coming", "{count} are coming", counts["yes"])
+    taken = _.ngettext("{yes} of {count} place taken", "{yes} of {count} places taken", t.capacity, yes=counts["yes"])
+    return taken + "; " + _.ngettext("{count} on the waiting list", "{count} on the waiting list", counts["waitlist"])
+
+
+def hours_or_days(_: Translate, hours: float | None) -> str:
+    """A median time in the figures: hours under two days, else days, one decimal in the language's
+    own way ("3,5 uur", "3.5 hours"); None: too few cases to show."""
+    from babel.units import format_unit
+
+    if hours is None:
+        return _("not shown (too few cases)")
+    if hours < 48:
+        return format_unit(round(hours, 1), "duration-hour", format="0.0", locale=_.lang)
+    return format_unit(round(hours / 24, 1), "duration-day", format="0.0", locale=_.lang)

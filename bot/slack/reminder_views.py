@@ -13,43 +13,16 @@ from datetime import datetime
 from typing import Any
 
 from bot.core import presenters
-from bot.core.presenters import ReminderFor
-from bot.i18n import N_, Translate
+from bot.core.presenters import ACUTE_ESCALATION, ReminderFor
+from bot.core.presenters import REMINDER_SETTLED as SETTLED
+from bot.core.presenters import REMINDER_TEXTS as AF_TEXTS
+from bot.i18n import Translate
 from bot.slack import mrkdwn as m
 from bot.slack.render import RenderContext, Rendered, template
 from bot.slack.triage_views import cancel_button
 from flows.reminder_rules import Trigger
 from models import Signal
 from models.reminders import Deadline
-
-AF_TEXTS = {
-    Trigger.UNCLAIMED: N_("Signal {reference} has not been claimed yet, {duration} after it was reported. Claim it "
-                          "with the button on the case card, or ask your backup to take it."),
-    Trigger.UNCLAIMED_ACUTE: N_("ACUTE signal {reference} has not been claimed yet, {duration} after it was "
-                                "reported. Claim it now; in acute cases engage AVIM directly."),
-    Trigger.NO_FEEDBACK: N_("The reporter of signal {reference} asked for feedback and has heard nothing yet, "
-                            "{duration} after the report. Give feedback with the button on the case card (never "
-                            "investigative details)."),
-    Trigger.ADVICE_UNANSWERED: N_("{partner} has not answered the request for advice on signal {reference} yet, "
-                                  "{duration} after it was asked."),
-    Trigger.OUTCOME_MISSING: N_("{partner} has not reported an outcome for signal {reference} yet, {duration} after "
-                                "the hand-over."),
-    Trigger.FURTHER_INVESTIGATION: N_("Signal {reference} has needed further investigation for {duration}. Time to "
-                                      "take stock: record a new conclusion, route it or close it."),
-}
-ACUTE_ESCALATION = N_("*Outside office hours, or when nobody of the municipality can act in time:* call the police "
-                      "on 0900-8844 and mention that it is about possible human trafficking. If a life is in "
-                      "danger, call 112.")
-SETTLED = {
-    "claimed": N_("Settled: the signal has been claimed."),
-    "feedback_given": N_("Settled: the reporter has had feedback."),
-    "advice_received": N_("Settled: the advice has been recorded."),
-    "outcome_recorded": N_("Settled: the outcome has been recorded."),
-    "concluded": N_("Settled: a new conclusion has been recorded."),
-    "routed": N_("Settled: the case has been routed to a partner."),
-    "closed": N_("Settled: the case is closed."),
-    "gone": N_("Settled: the signal no longer exists."),
-}
 
 
 def _load(ctx: RenderContext) -> tuple[Deadline, Signal, datetime]:
@@ -64,13 +37,6 @@ def _view(ctx: RenderContext, audience: ReminderFor) -> presenters.Reminder:
     deadline, signal, slot = _load(ctx)
     return presenters.reminder(ctx.session, deadline, signal, slot, audience,
                                mention=ctx.msg.ref.get("mention", []), no_backup=bool(ctx.msg.ref.get("no_backup")))
-
-
-def duration(_: Translate, view: presenters.Reminder) -> str:
-    """How long the case has waited at this reminder's slot: minutes for minute rules, else working days."""
-    if view.waited_minutes is not None:
-        return _.ngettext("{count} minute", "{count} minutes", view.waited_minutes)
-    return _.ngettext("{count} working day", "{count} working days", view.waited_working_days or 0)
 
 
 def _state_blocks(ctx: RenderContext, view: presenters.Reminder) -> list[dict[str, Any]]:
@@ -98,7 +64,8 @@ def reminder(ctx: RenderContext) -> Rendered:
     view = _view(ctx, ReminderFor.AF)
     who = " ".join(m.mention(u) for u in view.mention)
     partner = view.partner or "—"
-    body = _(AF_TEXTS[view.trigger], reference=view.reference, duration=duration(_, view), partner=m.esc(partner))
+    body = _(AF_TEXTS[view.trigger], reference=view.reference, duration=presenters.waited(_, view),
+             partner=m.esc(partner))
     if view.partner_reminded is True:
         body += " " + _("They have been reminded as well.")
     elif view.partner_reminded is False:
@@ -120,7 +87,7 @@ def reminder_escalation(ctx: RenderContext) -> Rendered:
     ketenregisseur = ctx.msg.ref.get("audience") == "ketenregisseur"
     view = _view(ctx, ReminderFor.KETENREGISSEUR if ketenregisseur else ReminderFor.BACKUP)
     municipality = m.esc(view.municipality) if view.municipality else "—"
-    waited = duration(_, view)
+    waited = presenters.waited(_, view)
     acute = "🚨 " + _("ACUTE") + " — " if view.acute else ""
     if ketenregisseur:
         text = _("Escalation: a signal in {municipality} is waiting to be claimed", municipality=municipality)

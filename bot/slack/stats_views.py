@@ -10,11 +10,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from babel.dates import format_date
-from babel.units import format_unit
 from slack_bolt import Ack, App, Respond
 from sqlmodel import Session
 
-from bot.core import access, audit, charts, stats
+from bot.core import access, audit, charts, presenters, stats
 from bot.i18n import N_, Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
@@ -52,14 +51,6 @@ def _label(_: Translate, questionnaire: Questionnaire, key: str, value: str) -> 
     if value == "unknown":
         return _("Unknown")
     return value
-
-
-def duration(_: Translate, hours: float | None) -> str:
-    if hours is None:
-        return _("not shown (too few cases)")
-    if hours < 48:  # one decimal in the language's own way: "3,5 uur", "3.5 hours"
-        return format_unit(round(hours, 1), "duration-hour", format="0.0", locale=_.lang)
-    return format_unit(round(hours / 24, 1), "duration-day", format="0.0", locale=_.lang)
 
 
 def month_label(_: Translate, day: date) -> str:
@@ -117,8 +108,8 @@ def stats_blocks(_: Translate, report: stats.Report, questionnaire: Questionnair
     blocks += m.fields([
         (_("Signals"), n(report.total)),
         (_("Led to a melding (handed over to a partner)"), n(report.routed) + share),
-        (_("Median time to claim"), duration(_, report.median_claim_hours)),
-        (_("Median time to first feedback"), duration(_, report.median_feedback_hours)),
+        (_("Median time to claim"), presenters.hours_or_days(_, report.median_claim_hours)),
+        (_("Median time to first feedback"), presenters.hours_or_days(_, report.median_feedback_hours)),
         (_("Open cases now"), n(report.open)),
         (_("Overdue now"), n(report.overdue)),
         (_("Trained network members"), trained),

@@ -13,7 +13,7 @@ from slack_bolt import Ack, App
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.core import access, training
+from bot.core import access, presenters, training
 from bot.core.result import Error, Result
 from bot.core.training import TrainingInput
 from bot.i18n import Translate
@@ -62,14 +62,6 @@ def details(_: Translate, t: TrainingSession, tz: Any) -> str:
     return "\n".join(lines)
 
 
-def places_line(_: Translate, session: Session, t: TrainingSession) -> str:
-    counts = training.rsvp_counts(session, t.id or 0)
-    if t.capacity is None:
-        return _.ngettext("{count} is coming", "{count} are coming", counts["yes"])
-    taken = _.ngettext("{yes} of {count} place taken", "{yes} of {count} places taken", t.capacity, yes=counts["yes"])
-    return taken + "; " + _.ngettext("{count} on the waiting list", "{count} on the waiting list", counts["waitlist"])
-
-
 def status_line(_: Translate, session: Session, t: TrainingSession, user_id: str | None) -> str:
     status = training.status_of(session, t.id or 0, user_id) if user_id else None
     if status == "yes":
@@ -110,7 +102,7 @@ def render_invite(rc: RenderContext) -> Rendered:
     text = (_("Reminder: {title}", title=t.title) if reminder else _("New training: {title}", title=t.title))
     blocks: list[dict] = [{**m.header(head), "block_id": f"trinv:{t.id}"}, m.section(details(_, t, tz)),
                           m.context(_("For {audience}", audience=audience_label(_, t.audience)),
-                                    places_line(_, rc.session, t))]
+                                    presenters.training_places(_, rc.session, t))]
     if t.cancelled_at is not None:
         blocks.append(m.section("❌ *" + _("This training has been cancelled.") + "*"))
     else:  # answers after the start are refused with an explanation (templates have no clock)
@@ -318,7 +310,7 @@ def list_blocks(ctx: SlackContext, _: Translate, user_id: str, actor: Actor) -> 
             blocks.append(m.divider())
             blocks.append(m.section("*" + _("Trainings you organise") + "*"))
             for t in training.organised_by(session, actor, now, limit=5):
-                line = f"*{m.esc(t.title)}* — {_date_text(t, tz)}\n{places_line(_, session, t)}"
+                line = f"*{m.esc(t.title)}* — {_date_text(t, tz)}\n{presenters.training_places(_, session, t)}"
                 blocks.append(m.section(line))
                 buttons = []
                 if t.starts_at > now:

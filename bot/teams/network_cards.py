@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
-from babel.numbers import format_decimal
 from sqlmodel import col, select
 
 from bot.core import cases as core_cases
@@ -23,7 +22,9 @@ from bot.core import outbox, presenters, stats
 from bot.core import reminders as core_reminders
 from bot.core import training as core_training
 from bot.core.context import Core
-from bot.core.presenters import ReminderFor
+from bot.core.presenters import ACUTE_ESCALATION, ReminderFor
+from bot.core.presenters import REMINDER_SETTLED as SETTLED
+from bot.core.presenters import REMINDER_TEXTS as AF_TEXTS
 from bot.core.result import Error, Result
 from bot.i18n import N_, Translate
 from bot.teams.cards import (
@@ -47,35 +48,6 @@ from models.db import session_scope
 from models.reminders import Deadline
 from models.training import TrainingSession
 
-# The same words as on Slack (bot/slack/reminder_views.py): one msgid, one translation.
-AF_TEXTS = {
-    Trigger.UNCLAIMED: N_("Signal {reference} has not been claimed yet, {duration} after it was reported. Claim it "
-                          "with the button on the case card, or ask your backup to take it."),
-    Trigger.UNCLAIMED_ACUTE: N_("ACUTE signal {reference} has not been claimed yet, {duration} after it was "
-                                "reported. Claim it now; in acute cases engage AVIM directly."),
-    Trigger.NO_FEEDBACK: N_("The reporter of signal {reference} asked for feedback and has heard nothing yet, "
-                            "{duration} after the report. Give feedback with the button on the case card (never "
-                            "investigative details)."),
-    Trigger.ADVICE_UNANSWERED: N_("{partner} has not answered the request for advice on signal {reference} yet, "
-                                  "{duration} after it was asked."),
-    Trigger.OUTCOME_MISSING: N_("{partner} has not reported an outcome for signal {reference} yet, {duration} after "
-                                "the hand-over."),
-    Trigger.FURTHER_INVESTIGATION: N_("Signal {reference} has needed further investigation for {duration}. Time to "
-                                      "take stock: record a new conclusion, route it or close it."),
-}
-SETTLED = {
-    "claimed": N_("Settled: the signal has been claimed."),
-    "feedback_given": N_("Settled: the reporter has had feedback."),
-    "advice_received": N_("Settled: the advice has been recorded."),
-    "outcome_recorded": N_("Settled: the outcome has been recorded."),
-    "concluded": N_("Settled: a new conclusion has been recorded."),
-    "routed": N_("Settled: the case has been routed to a partner."),
-    "closed": N_("Settled: the case is closed."),
-    "gone": N_("Settled: the signal no longer exists."),
-}
-ACUTE_ESCALATION = N_("*Outside office hours, or when nobody of the municipality can act in time:* call the police "
-                      "on 0900-8844 and mention that it is about possible human trafficking. If a life is in "
-                      "danger, call 112.")
 TEXT_LIMIT = 3000  # what the core takes of an answer (bot.core.cases); the input says so
 
 
@@ -94,13 +66,6 @@ def _reminder(ctx: Ctx, audience: ReminderFor) -> presenters.Reminder:
     slot = datetime.fromisoformat(ctx.msg.ref.get("slot") or deadline.due_at.isoformat())
     return presenters.reminder(ctx.session, deadline, signal, slot, audience,
                                mention=ctx.msg.ref.get("mention", []), no_backup=bool(ctx.msg.ref.get("no_backup")))
-
-
-def _duration(_: Translate, view: presenters.Reminder) -> str:
-    if view.waited_minutes is not None:
-        return _("{n} minutes", n=view.waited_minutes)
-    days = view.waited_working_days or 0
-    return _("1 working day") if days == 1 else _("{n} working days", n=days)
 
 
 def _state(ctx: Ctx, view: presenters.Reminder) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -132,7 +97,7 @@ def reminder(ctx: Ctx) -> Out:
         if entity is not None:
             entities.append(entity)
     partner = _plain(view.partner or "—")
-    body = _(AF_TEXTS[view.trigger], reference=view.reference, duration=_duration(_, view), partner=partner)
+    body = _(AF_TEXTS[view.trigger], reference=view.reference, duration=presenters.waited(_, view), partner=partner)
     if view.partner_reminded is True:
         body += " " + _("They have been reminded as well.")
     elif view.partner_reminded is False:
@@ -155,7 +120,7 @@ def reminder_escalation(ctx: Ctx) -> Out:
     ketenregisseur = ctx.msg.ref.get("audience") == "ketenregisseur"
     view = _reminder(ctx, ReminderFor.KETENREGISSEUR if ketenregisseur else ReminderFor.BACKUP)
     municipality = _plain(view.municipality or "—")
-    waited = _duration(_, view)
+    waited = presenters.waited(_, view)
     if ketenregisseur:
         summary = _("Escalation: a signal in {municipality} is waiting to be claimed", municipality=municipality)
         body = _("Signal {reference} in {municipality} has not been claimed, {duration} after it was reported. The "
@@ -373,15 +338,6 @@ def _link(ctx: Ctx, t: TrainingSession) -> list[dict[str, Any]]:
     return [{"type": "Action.OpenUrl", "title": ctx._("Link to the training"), "url": t.url}]
 
 
-def _places(ctx: Ctx, t: TrainingSession) -> str:
-    _ = ctx._
-    counts = core_training.rsvp_counts(ctx.session, t.id or 0)
-    if t.capacity is None:
-        return _("{yes} coming", yes=counts["yes"])
-    return _("{yes} of {capacity} places taken; {waiting} on the waiting list", yes=counts["yes"],
-             capacity=t.capacity, waiting=counts["waitlist"])
-
-
 def _status(ctx: Ctx, t: TrainingSession, user_id: str | None) -> str:
     _ = ctx._
     status = core_training.status_of(ctx.session, t.id or 0, user_id) if user_id else None
@@ -412,7 +368,8 @@ def training_invite(ctx: Ctx) -> Out:
     head = _("Reminder: training") if reminder_ else _("New training for the network")
     summary = (_("Reminder: {title}", title=t.title) if reminder_ else _("New training: {title}", title=t.title))
     body = [text(head, weight="Bolder", size="Medium"), *_details(ctx, t),
-            small(_("For {audience}", audience=_audience(_, t.audience)) + " · " + _places(ctx, t))]
+            small(_("For {audience}", audience=_audience(_, t.audience)) + " · "
+                  + presenters.training_places(ctx._, ctx.session, t))]
     actions = _link(ctx, t)
     if t.cancelled_at is not None:
         body.append(text("❌ " + _("This training has been cancelled."), weight="Bolder"))
@@ -458,8 +415,9 @@ def _attendance(ctx: Ctx, t: TrainingSession) -> tuple[list[dict[str, Any]], lis
     yes, attended, walk_ins = core_training.attendance_candidates(ctx.session, t.id or 0)
     body: list[dict[str, Any]] = []
     if t.attendance_recorded_at is not None:
-        body.append(small("✅ " + _("Attendance saved: {count} people attended.",
-                                   count=len(attended) + len(walk_ins))))
+        came = len(attended) + len(walk_ins)
+        body.append(small("✅ " + _.ngettext("Attendance saved: {count} person attended.",
+                                             "Attendance saved: {count} people attended.", came)))
     if not yes:
         body.append(small(_("Nobody had said they would come.")))
         return body, []
@@ -508,14 +466,6 @@ DIMENSION_TITLES = {
 }
 
 
-def _hours(_: Translate, hours: float | None) -> str:
-    if hours is None:
-        return _("not shown (too few cases)")
-    if hours < 48:
-        return _("{hours} hours", hours=format_decimal(round(hours, 1), "0.0", locale=_.lang))
-    return _("{days} days", days=format_decimal(round(hours / 24, 1), "0.0", locale=_.lang))
-
-
 def _value_label(ctx: Ctx, dim: str, value: str) -> str:
     _ = ctx._
     if dim == "target_group":
@@ -552,8 +502,8 @@ def digest(ctx: Ctx) -> Out:
             (_("Signals"), n(report.total)),
             (_("Led to a melding (handed over to a partner)"), n(report.routed) + (f" ({pct}%)" if pct is not None
                                                                                   else "")),
-            (_("Median time to claim"), _hours(_, report.median_claim_hours)),
-            (_("Median time to first feedback"), _hours(_, report.median_feedback_hours)),
+            (_("Median time to claim"), presenters.hours_or_days(_, report.median_claim_hours)),
+            (_("Median time to first feedback"), presenters.hours_or_days(_, report.median_feedback_hours)),
             (_("Open cases now"), n(report.open)),
             (_("Overdue now"), n(report.overdue)),
             (_("Trained network members"), trained),
