@@ -155,7 +155,8 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
         from bot.teams.delivery import TeamsDeliverer
 
         deliverer = ByPlatform({platforms.SLACK: deliverer,
-                                platforms.TEAMS: TeamsDeliverer(settings, core.questionnaire, core.clock.now)})
+                                platforms.TEAMS: TeamsDeliverer(settings, core.questionnaire, core.clock.now,
+                                                                knowledge=core.knowledge)})
     worker = OutboxWorker(core.engine, deliverer, core.clock.now, threads=threads,
                           probe_interval=timedelta(seconds=settings.outbox_probe_seconds),
                           max_attempts=settings.outbox_max_attempts)
