@@ -1,4 +1,5 @@
-"""The sandbox's Block Kit renderer (JavaScript) is unit-tested with Node's own test runner."""
+"""The sandbox's renderers (JavaScript: Block Kit, and Adaptive Cards for Teams) are unit-tested with Node's own
+test runner."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 TESTS = Path(__file__).parent.parent / "bot" / "sandbox" / "web" / "tests"
 
 
-def test_the_block_kit_renderer_unit_tests_pass() -> None:
+def test_the_renderers_unit_tests_pass() -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not installed: the renderer's tests run with `node --test` (Node 20+)")

@@ -101,7 +101,7 @@ def seed_network(bot: Bot) -> dict[str, int]:
 DEMO_KETENREGISSEUR = "U0DEMOKR01"
 
 
-def seed_training(core: Any) -> str | None:
+def seed_training(core: Any, organiser: str = DEMO_KETENREGISSEUR) -> str | None:
     """One upcoming training session, so a training RSVP can be shown by clicking.
 
     Planned by the demo ketenregisseur through the same service the "new session" modal uses, so the
@@ -113,7 +113,7 @@ def seed_training(core: Any) -> str | None:
     tz = ZoneInfo(core.settings.timezone)
     day = (core.clock.now().astimezone(tz) + timedelta(days=10)).date()
     starts = datetime.combine(day, time(14, 0), tzinfo=tz)
-    outcome = training.create(core, DEMO_KETENREGISSEUR, training.TrainingInput(
+    outcome = training.create(core, organiser, training.TrainingInput(
         title="Signalen herkennen: mensenhandel in de praktijk", starts=starts,
         ends=starts + timedelta(hours=2, minutes=30), location="Stadskantoor Breda, zaal 2.14",
         audience="network", capacity=20))
@@ -253,12 +253,7 @@ class Sandbox:
         return user_id
 
     def clock_state(self) -> dict[str, Any]:
-        bot = self.bot
-        now = bot.core.clock.now() if bot else datetime.now(UTC)
-        tz = bot.settings.tz if bot else UTC
-        local = now.astimezone(tz)
-        return {"now": now.isoformat(), "local": local.isoformat(timespec="minutes"),
-                "offset_seconds": int((now - datetime.now(UTC)).total_seconds())}
+        return clock_state(self.bot)
 
     def state(self, user_id: str, language: str = jobs_report.DEFAULT_LANGUAGE) -> dict[str, Any]:
         """The workspace as ``user_id`` sees it: public channels, private channels they are in, their
@@ -385,30 +380,44 @@ class Sandbox:
     def move_clock(self, op: str, at: str | None = None) -> dict[str, Any]:
         """Move the bot's clock, then run the scheduled jobs for the new time (as `jobs run-due`)."""
         with self._lock:
-            bot = self.bot
-            if bot is None:
-                raise SandboxError("de sandbox is (nog) niet gestart")
-            clock, tz = bot.core.clock, bot.settings.tz
-            if op == "hour":
-                clock.advance(timedelta(hours=1))
-            elif op == "day":
-                clock.advance(timedelta(days=1))
-            elif op == "workday":
-                calendar = WorkingCalendar(bot.settings.timezone)
-                day = calendar.next_working_day(calendar.local(clock.now()).date())
-                clock.travel_to(calendar.at_local(day, time(9, 0)))
-            elif op == "at":
-                try:
-                    moment = datetime.fromisoformat(str(at))
-                except ValueError:
-                    raise SandboxError(f"{at!r} is geen tijdstip (bijvoorbeeld 2027-03-25T14:00)") from None
-                clock.travel_to(moment if moment.tzinfo else moment.replace(tzinfo=tz))
-            elif op == "now":
-                clock.travel_to(datetime.now(UTC))
-            else:
-                raise SandboxError(f"onbekende klokactie {op!r}")
-            self.last_jobs = bot.run_due()
+            self.last_jobs = move_clock(self.bot, op, at)
             return {"ok": True, "clock": self.clock_state(), "jobs": self.last_jobs}
+
+
+def move_clock(bot: Bot | None, op: str, at: str | None = None) -> list[str]:
+    """Move `bot`'s clock (``hour``, ``day``, ``workday``: the next working day at 09:00, ``at`` a moment,
+    ``now``: the real time), then run the jobs due then; their report lines (both sandboxes)."""
+    if bot is None:
+        raise SandboxError("de sandbox is (nog) niet gestart")
+    clock, tz = bot.core.clock, bot.settings.tz
+    if op == "hour":
+        clock.advance(timedelta(hours=1))
+    elif op == "day":
+        clock.advance(timedelta(days=1))
+    elif op == "workday":
+        calendar = WorkingCalendar(bot.settings.timezone)
+        day = calendar.next_working_day(calendar.local(clock.now()).date())
+        clock.travel_to(calendar.at_local(day, time(9, 0)))
+    elif op == "at":
+        try:
+            moment = datetime.fromisoformat(str(at))
+        except ValueError:
+            raise SandboxError(f"{at!r} is geen tijdstip (bijvoorbeeld 2027-03-25T14:00)") from None
+        clock.travel_to(moment if moment.tzinfo else moment.replace(tzinfo=tz))
+    elif op == "now":
+        clock.travel_to(datetime.now(UTC))
+    else:
+        raise SandboxError(f"onbekende klokactie {op!r}")
+    return bot.run_due()
+
+
+def clock_state(bot: Bot | None) -> dict[str, Any]:
+    """The bot's clock for the UI: the moment, in local time, and how far it runs ahead of the real time."""
+    now = bot.core.clock.now() if bot else datetime.now(UTC)
+    tz = bot.settings.tz if bot else UTC
+    local = now.astimezone(tz)
+    return {"now": now.isoformat(), "local": local.isoformat(timespec="minutes"),
+            "offset_seconds": int((now - datetime.now(UTC)).total_seconds())}
 
 
 # =========================================================================== the web app
@@ -472,6 +481,28 @@ class LocalOnly:
         return None
 
 
+def action(fn: Any, *names: str, optional: tuple[str, ...] = ()) -> Any:
+    """A JSON endpoint calling ``fn`` (in a thread) with the body's fields ``names`` (and ``optional``)."""
+    from starlette.concurrency import run_in_threadpool
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, Response
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            data = await request.json()
+            if not isinstance(data, dict):
+                raise SandboxError("verwacht een JSON-object")
+            args = [data[name] for name in names]
+            kwargs = {name: data[name] for name in optional if name in data}
+            return JSONResponse(await run_in_threadpool(fn, *args, **kwargs))
+        except KeyError as exc:
+            return JSONResponse({"ok": False, "error": f"{exc.args[0]} ontbreekt"}, status_code=400)
+        except (SandboxError, ValueError, json.JSONDecodeError) as exc:
+            return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
+
+    return endpoint
+
+
 def make_web_app(sandbox: Sandbox) -> Any:
     """The UI's static files and its small JSON API (Starlette)."""
     from starlette.applications import Starlette
@@ -492,22 +523,6 @@ def make_web_app(sandbox: Sandbox) -> Any:
                                 headers={"Cache-Control": "no-store"})
         except SandboxError as exc:
             return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
-
-    def action(fn: Any, *names: str, optional: tuple[str, ...] = ()) -> Any:
-        async def endpoint(request: Request) -> Response:
-            try:
-                data = await request.json()
-                if not isinstance(data, dict):
-                    raise SandboxError("verwacht een JSON-object")
-                args = [data[name] for name in names]
-                kwargs = {name: data[name] for name in optional if name in data}
-                return JSONResponse(await run_in_threadpool(fn, *args, **kwargs))
-            except KeyError as exc:
-                return JSONResponse({"ok": False, "error": f"{exc.args[0]} ontbreekt"}, status_code=400)
-            except (SandboxError, ValueError, json.JSONDecodeError) as exc:
-                return JSONResponse({"ok": False, "error": str(exc)}, status_code=400)
-
-        return endpoint
 
     async def file(request: Request) -> Response:
         """An uploaded file (the digest's charts) for someone in a conversation it was shared to."""

@@ -13,6 +13,9 @@ sandbox): what Teams' side of a bot conversation does, over real HTTP.
   activities as they are now (`activities`). It takes posts only in conversations the bot is a member
   of (`join`, or one it opened); elsewhere 403, as Teams answers a bot that is not in the team.
 - `fail(status, times, retry_after)`: the next calls answer 429 (with Retry-After) or a 5xx.
+- For the Teams sandbox: `reply_to` (a reply's activity id → the activity it answers, for posts to
+  `{channel};messageid={id}`) and `person_posted` (what a person typed, kept in the conversation beside
+  the bot's activities, as Teams shows it).
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ class FakeTeams:
     conversations: dict[str, dict[str, Any]] = field(default_factory=dict)  # made by POST /v3/conversations
     tokens_issued: int = 0
     joined: set[str] = field(default_factory=set)  # conversations the bot is a member of (`join`)
+    reply_to: dict[str, str] = field(default_factory=dict)  # a reply's activity id → the activity it answers
     # Members for whom the app is not installed: Teams refuses to open a 1:1 chat with them (403).
     not_installed: set[str] = field(default_factory=set)
 
@@ -127,6 +131,14 @@ class FakeTeams:
     def posted(self, conversation: str | None = None) -> list[Received]:
         return [r for r in self.received if r.method == "POST" and r.activity_id is None and r.status < 300
                 and r.conversation is not None and (conversation is None or r.conversation == conversation)]
+
+    def person_posted(self, conversation: str, activity: dict[str, Any]) -> str:
+        """A person's own message in `conversation` (the sandbox's composer): kept in the conversation's
+        activities, as Teams shows it; returns its id."""
+        with self._lock:
+            activity_id = f"1{next(self._ids):012d}"
+        self.activities.setdefault(conversation.split(";messageid=")[0], {})[activity_id] = activity
+        return activity_id
 
     def chat_with(self, member: str) -> str | None:
         """The 1:1 chat the bot opened with `member` (POST /v3/conversations), if any."""
@@ -229,7 +241,10 @@ class FakeTeams:
             self._record(request, conversation, None, body, refused.status_code)
             return refused
         activity_id = f"1{next(self._ids):012d}"
-        self.activities.setdefault(conversation.split(";messageid=")[0], {})[activity_id] = body
+        base, _sep, parent = conversation.partition(";messageid=")
+        self.activities.setdefault(base, {})[activity_id] = body
+        if parent:
+            self.reply_to[activity_id] = parent
         self._record(request, conversation, None, body, 201)
         return JSONResponse({"id": activity_id}, status_code=201)
 
