@@ -167,7 +167,8 @@ def build_bot(settings: Settings, *, engine: Engine | None = None, clock: Clock 
     if settings.teams_enabled:  # the Teams SDK is loaded only then (memory: bench part 5)
         from bot.teams.delivery import TeamsDeliverer
 
-        deliverers[platforms.TEAMS] = TeamsDeliverer(settings, core.questionnaire, core.clock.now)
+        deliverers[platforms.TEAMS] = TeamsDeliverer(settings, core.questionnaire, core.clock.now,
+                                                     knowledge=core.knowledge)
     # One platform: its deliverer itself (the outbox's probe asks it). Teams only: a message for a
     # Slack person or channel fails in the outbox as one for no edge (`signaalbot outbox` shows it).
     deliverer: Any = (ByPlatform(deliverers) if len(deliverers) > 1 or platforms.SLACK not in deliverers

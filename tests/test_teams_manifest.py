@@ -14,6 +14,7 @@ from matplotlib import image
 
 from bot.cli import main
 from bot.commands.teams import MANIFEST_VERSION, RSC_CHANNEL_MESSAGES
+from bot.teams.edge import FROM_MESSAGE
 
 APP_ID = "6f1c2b3a-9d8e-4f70-8a1b-2c3d4e5f6a7b"
 
@@ -35,6 +36,13 @@ def test_the_app_package_holds_a_manifest_for_the_bot_and_both_icons(tmp_path: P
     assert bot["botId"] == APP_ID and sorted(bot["scopes"]) == ["personal", "team"]
     assert bot["commandLists"][0]["commands"][0]["title"] == "signaal"
     assert manifest["validDomains"] == ["signaalbot.zundert.example"]
+    # The message action "Meld als signaal" (… on any message), answered by the bot's fetchTask.
+    [extension] = manifest["composeExtensions"]
+    assert extension["botId"] == APP_ID
+    [command] = extension["commands"]
+    assert command["id"] == FROM_MESSAGE and command["type"] == "action" and command["context"] == ["message"]
+    assert command["fetchTask"] is True and command["title"] == "Meld als signaal" and len(command["title"]) <= 32
+    assert len(command["description"]) <= 128
     assert len(manifest["name"]["short"]) <= 30 and len(manifest["description"]["short"]) <= 80
     assert "authorization" not in manifest and "webApplicationInfo" not in manifest
     assert manifest["icons"] == {"color": "color.png", "outline": "outline.png"}

@@ -18,6 +18,8 @@ from typing import Any
 
 from bot.i18n import DEFAULT_LANGUAGE, translator
 
+FROM_MESSAGE = "signal_from_message"  # the message action's command id; bot/teams/edge.py takes its fetchTask
+
 MANIFEST_VERSION = "1.22"  # the newest schema of the Teams app manifest at the time of writing
 SCHEMA = f"https://developer.microsoft.com/json-schemas/teams/v{MANIFEST_VERSION}/MicrosoftTeams.schema.json"
 COLOR_SIZE, OUTLINE_SIZE = 192, 32  # what Teams requires of the two icons
@@ -68,6 +70,16 @@ def manifest(app_id: str, *, domains: list[str], website: str, privacy: str, ter
             "commandLists": [{"scopes": ["personal"], "commands": [
                 {"title": "signaal", "description": _("Report a signal of human trafficking")},
             ]}],
+        }],
+        # The message action "Meld als signaal" (… on any message): a new signal with that message's text
+        # as its description, in the bot's 1:1 chat (bot/teams/edge.py answers the fetchTask).
+        "composeExtensions": [{
+            "botId": app_id,
+            "commands": [{
+                "id": FROM_MESSAGE, "type": "action", "context": ["message"], "fetchTask": True,
+                "title": _("Report as signal"),
+                "description": _("Report a signal of human trafficking with this message's text as its description"),
+            }],
         }],
         "validDomains": sorted(set(domains)),
     }

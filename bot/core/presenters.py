@@ -201,6 +201,30 @@ def partner_brief(session: Session, questionnaire: Questionnaire, signal: Signal
 # ------------------------------------------------------------------------------ the AF's case card
 
 # Words every edge shows for the case's data (msgids): the conclusion and the meldroute's reasons.
+# What a reporter's own signal's status is called in their list (`/signaal status`, "status" in Teams).
+SIGNAL_STATUS_LABELS = {
+    "draft": N_("Not sent yet (draft)"),
+    "new": N_("Sent, waiting for the attention officer"),
+    "in_progress": N_("Being handled"),
+    "closed": N_("Closed"),
+    "cancelled": N_("Cancelled"),
+}
+
+
+@dataclass(frozen=True)
+class OwnSignal:
+    """One line of the reporter's list of their own signals."""
+
+    reference: str
+    status: str  # a message id (SIGNAL_STATUS_LABELS) for the edge to translate
+    when: datetime
+
+
+def own_signal(signal: Signal) -> OwnSignal:
+    return OwnSignal(signal.reference, SIGNAL_STATUS_LABELS.get(signal.status, signal.status),
+                     signal.submitted_at or signal.created_at)
+
+
 CONCLUSION_LABELS = {
     Conclusion.GEEN: N_("No human trafficking"),
     Conclusion.VERDER_ONDERZOEK: N_("Further investigation and coordination needed"),

@@ -495,6 +495,16 @@ def own_signals(core: Core, user_id: str, limit: int = 20) -> list[Signal]:
         return list(rows)
 
 
+def open_sent_signals(core: Core, user_id: str, limit: int = 3) -> list[int]:
+    """The reporter's sent signals that are still open (new or being handled), newest first: the ones
+    they can add information to from their chat (`cases.reporter_answer`)."""
+    with session_scope(core.engine) as session:
+        return list(session.exec(
+            select(Signal.id).where(Signal.reporter_id == user_id, col(Signal.status).in_(["new", "in_progress"]),
+                                    col(Signal.purged_at).is_(None)).order_by(col(Signal.id).desc()).limit(limit)
+        ).all())
+
+
 def signal_for_thread(core: Core, conversation: str, message_id: str) -> tuple[Signal | None, MessageRef | None]:
     """The signal whose message (`conversation`, `message_id`) roots a thread someone replied in."""
     with session_scope(core.engine) as session:

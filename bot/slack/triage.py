@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk.errors import SlackApiError
 
-from bot.core import triage
+from bot.core import presenters, triage
 from bot.core.result import Error, Result
 from bot.i18n import N_, Translate
 from bot.slack import hooks
@@ -30,13 +30,7 @@ from models import Signal
 
 log = logging.getLogger(__name__)
 
-STATUS_LABELS = {
-    "draft": N_("Not sent yet (draft)"),
-    "new": N_("Sent, waiting for the attention officer"),
-    "in_progress": N_("Being handled"),
-    "closed": N_("Closed"),
-    "cancelled": N_("Cancelled"),
-}
+STATUS_LABELS = presenters.SIGNAL_STATUS_LABELS  # the same words on every platform
 
 
 # The words after /signaal that are commands, not a description: the built-in ones and each feature's

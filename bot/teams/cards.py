@@ -21,13 +21,18 @@ from bot.config import Settings
 from bot.core import people, platforms, presenters
 from bot.core.triage import SENT_EARLY, still_answering
 from bot.i18n import N_, Translate
+from flows.knowledge import Knowledge
 from flows.questionnaire import Question, Questionnaire
-from models import Identity, MessageRef, Municipality, Person, Signal
+from models import CaseEvent, Identity, MessageRef, Municipality, Person, Signal
 
 CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 EXPANDED_MAX = 5  # more options than this: a drop-down
+WORD = "word"  # the start card's "Did you mean …?": data {"w": info | help | status}
+ADD_INFO = "add_info"  # the start card's "Addition to S-…": data {"s": signal id}, the input below
+ADD_INFO_TEXT = "addition"
+ADD_INFO_MAX = 3000  # bot.core.cases.TEXT_MAX
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Ctx:
     msg: MessageRef
     _: Translate
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the bot's clock
+    knowledge: Knowledge | None = None  # flows/knowledge.yaml as the core loaded it ("info")
 
     def signal(self) -> Signal:
         signal = self.session.get(Signal, self.msg.signal_id)
@@ -74,11 +80,14 @@ def template(name: str) -> Callable[[Callable[[Ctx], Out]], Callable[[Ctx], Out]
 
 
 def render(session: Session, settings: Settings, questionnaire: Questionnaire, msg: MessageRef,
-           _: Translate, now: Callable[[], datetime] | None = None) -> Out:
+           _: Translate, now: Callable[[], datetime] | None = None, knowledge: Knowledge | None = None) -> Out:
     fn = TEMPLATES.get(msg.template)
     if fn is None:
         raise LookupError(f"no Teams card for {msg.template!r} yet")
-    return fn(Ctx(session, settings, questionnaire, msg, _, *([now] if now else [])))
+    ctx = Ctx(session, settings, questionnaire, msg, _, knowledge=knowledge)
+    if now is not None:
+        ctx.now = now
+    return fn(ctx)
 
 
 def tombstone(_: Translate) -> Out:
@@ -139,16 +148,114 @@ def when(moment: datetime | None, ctx: Ctx) -> str:
 # ------------------------------------------------------------------------------ the reporter's 1:1 chat
 
 
+WORD_TITLES = {"info": N_("What to know about human trafficking"), "help": N_("What I can do"),
+               "status": N_("Your signals")}
+
+
 @template("teams_start")
 def start(ctx: Ctx) -> Out:
-    """The answer to any message in the 1:1 chat: what the bot is for, and the button."""
+    """The answer to any other message in the 1:1 chat: what the bot is for, and the button; a
+    suggestion when the message was nearly one of the words (`bot.core.chat`); and for each of the
+    reporter's sent signals that is still open (the core's list, at most 3), a form to add information."""
     _ = ctx._
-    return Out(_("Report a signal of human trafficking"),
-               [text(_("Report a signal of human trafficking"), weight="Bolder", size="Medium"),
-                text(_("Did you notice something that might point to human trafficking? Report it here. Only you "
-                       "and the attention officer of your municipality can see your answers.")),
-                small(_("If a life is in danger, call 112 first."))],
-               [execute(_("Report a signal"), "start", {}, style="positive")])
+    body = [text(_("Report a signal of human trafficking"), weight="Bolder", size="Medium"),
+            text(_("Did you notice something that might point to human trafficking? Report it here. Only you "
+                   "and the attention officer of your municipality can see your answers.")),
+            small(_("If a life is in danger, call 112 first."))]
+    actions = [execute(_("Report a signal"), "start", {}, style="positive")]
+    word = str(ctx.msg.ref.get("suggest") or "")
+    if word in WORD_TITLES:
+        body.insert(0, text(_("Did you mean “{command}”? I did not start a signal.", command=word)))
+        actions.append(execute(_(WORD_TITLES[word]), WORD, {"w": word}))
+    for signal_id in ctx.msg.ref.get("open") or []:
+        s = ctx.session.get(Signal, signal_id)
+        if s is None or s.reporter_id != ctx.msg.recipient or s.status not in ("new", "in_progress"):
+            continue
+        form = {"type": "AdaptiveCard", "version": VERSION, "body": [
+            small(_("What you add goes to the attention officer with signal {reference}.", reference=s.reference)),
+            {"type": "Input.Text", "id": ADD_INFO_TEXT, "label": _("Your addition"), "isMultiline": True,
+             "isRequired": True, "maxLength": ADD_INFO_MAX, "errorMessage": _("Please fill this in.")}],
+            "actions": [execute(_("Send addition"), ADD_INFO, {"s": s.id}, style="positive")]}
+        actions.append({"type": "Action.ShowCard", "title": _("Addition to {reference}", reference=s.reference),
+                        "card": form})
+    return Out(_("Report a signal of human trafficking"), body, actions)
+
+
+@template("teams_info_added")
+def info_added(ctx: Ctx) -> Out:
+    """The reporter's addition to a sent signal reached its case: what they sent, as written."""
+    _ = ctx._
+    s = ctx.signal()
+    event = ctx.session.get(CaseEvent, ctx.msg.ref.get("event") or 0)
+    title = _("Your addition to signal {reference} has been sent", reference=s.reference)
+    body = [text(_("Signal {reference}", reference=s.reference), weight="Bolder"),
+            text(_("The attention officer has received your addition."))]
+    if event is not None and event.signal_id == s.id:
+        body += user_text(_("Your addition"), event.text)
+    return Out(title, body)
+
+
+@template("teams_info")
+def knowledge(ctx: Ctx) -> Out:
+    """"info": the knowledge the regional policy asks to spread (flows/knowledge.yaml), as `/signaal info`."""
+    _ = ctx._
+    title = _("Human trafficking: what to know")
+    body = [text(title, weight="Bolder", size="Medium")]
+    for section in ctx.knowledge.sections if ctx.knowledge else ():
+        body.append(text(_(section.title), weight="Bolder"))
+        if section.text:
+            body.append(text(_(section.text)))
+        if section.points:
+            body.append(text("\n".join("- " + _(point) for point in section.points)))
+    body.append(small(_("To report a signal: type “signaal” here, or click Report a signal. Questions about this? "
+                        "Ask the attention officer of your municipality.")))
+    return Out(title, body, [execute(_("Report a signal"), "start", {})])
+
+
+@template("teams_help")
+def help_card(ctx: Ctx) -> Out:
+    """"help": what the bot can do in Teams, as Slack's `/signaal help` (no slash commands here)."""
+    _ = ctx._
+    title = _("Signaalbot: report a suspicion of human trafficking")
+    words = "\n".join([
+        "- " + _("**info** — what human trafficking is, the signals to look for, and where else it can be reported"),
+        "- " + _("**status** — your own signals and where they stand"),
+        "- " + _("**help** — this help"),
+    ])
+    return Out(title, [
+        text(title, weight="Bolder", size="Medium"),
+        text(_("Click Report a signal to report what you saw or heard. I ask a few questions here, in this chat; "
+               "then the attention officer for human trafficking (aandachtsfunctionaris) of your municipality "
+               "receives it.")),
+        text(_("Saw something in a chat or a channel? Choose … on that message, then Meld als signaal: the signal "
+               "starts here with that message's text as its description.")),
+        text(_("Changed your mind? Click Cancel under any question: nothing is sent and what you typed is deleted.")),
+        text(_("Good practice: write down what you saw and heard, keep facts and interpretation apart, and do not "
+               "confront the person.")),
+        text(_("Type one of these words here:"), weight="Bolder"), text(words),
+        text(_("Emergency numbers"), weight="Bolder"),
+        fact_set([(_("Life in danger"), "112"), (_("Police (non-emergency)"), "0900-8844"),
+                  (_("Veilig Thuis (minors, domestic violence), 24/7"), "0800-2000"),
+                  (_("Nederlandse Arbeidsinspectie"), "0800-5151"), (_("Meld Misdaad Anoniem"), "0800-7000")]),
+    ], [execute(_("Report a signal"), "start", {}, style="positive")])
+
+
+@template("teams_status")
+def status(ctx: Ctx) -> Out:
+    """"status": the reporter's own signals (the core's list, `triage.own_signals`), as `/signaal status`."""
+    _ = ctx._
+    title = _("Your signals")
+    rows: list[tuple[str, str]] = []
+    for signal_id in ctx.msg.ref.get("signals") or []:
+        s = ctx.session.get(Signal, signal_id)
+        if s is None or s.reporter_id != ctx.msg.recipient or s.purged_at is not None:
+            continue
+        line = presenters.own_signal(s)
+        rows.append((line.reference, f"{_(line.status)} ({when(line.when, ctx)[:10]})"))
+    if not rows:
+        return Out(title, [text(_("You have not reported any signals yet. Click Report a signal to report one."))],
+                   [execute(_("Report a signal"), "start", {})])
+    return Out(title, [text(title, weight="Bolder", size="Medium"), fact_set(rows)])
 
 
 @template("teams_refusal")
@@ -304,6 +411,14 @@ def notice(ctx: Ctx) -> Out:
         return Out(_("A note about your signal"), [text(_(
             "The text after /signaal was {length} characters; the description may be at most 3000. "
             "You can write it again when the question comes.", length=ref.get("length", 0)))])
+    if ref.get("notice") == "from_message":
+        body = (_("I started this signal from a Teams message, but it has no text I can use: describe what you saw "
+                  "when the question comes. The message itself stays where it is: if it holds sensitive details, "
+                  "you may want to remove them from the chat or channel.") if ref.get("empty") else
+                _("I started this signal from a Teams message; its text is the description. The message itself "
+                  "stays where it is: if it holds sensitive details, such as names or addresses, you may want to "
+                  "remove them from the chat or channel."))
+        return Out(_("A note about your signal"), [text(body)])
     kind = ref.get("kind", "info")
     if kind == "emergency":
         return acute_notice(ctx)

@@ -25,6 +25,7 @@ from bot.teams import (
 )
 from bot.teams.auth import BotToken
 from bot.teams.connector import Connector
+from flows.knowledge import Knowledge
 from flows.questionnaire import Questionnaire
 from models import Identity, MessageRef, Person
 
@@ -34,9 +35,11 @@ TIMEOUT = 15.0
 
 class TeamsDeliverer:
     def __init__(self, settings: Settings, questionnaire: Questionnaire,
-                 now: Callable[[], datetime] | None = None, http: httpx.Client | None = None) -> None:
+                 now: Callable[[], datetime] | None = None, http: httpx.Client | None = None,
+                 knowledge: Knowledge | None = None) -> None:
         self.settings = settings
         self.questionnaire = questionnaire
+        self.knowledge = knowledge
         self.now = now or (lambda: datetime.now(UTC))
         # trust_env: HTTPS_PROXY is honoured (a municipality's proxy).
         self.http = http or httpx.Client(timeout=TIMEOUT, trust_env=True)
@@ -61,10 +64,10 @@ class TeamsDeliverer:
                 raise PermanentError("teams: conversation unknown", Refusal.PLACE_UNREACHABLE)
             # Once a tombstone, always a tombstone: a late update must not bring details back.
             out = (cards.tombstone(_) if op == "redact" or msg.redacted_at is not None
-                   else cards.render(session, self.settings, self.questionnaire, msg, _, self.now))
+                   else cards.render(session, self.settings, self.questionnaire, msg, _, self.now, self.knowledge))
             self.connector.update(address.service_url, msg.conversation or "", msg.message_id, out.activity())
             return Delivered(msg.conversation, msg.message_id)
-        out = cards.render(session, self.settings, self.questionnaire, msg, _, self.now)
+        out = cards.render(session, self.settings, self.questionnaire, msg, _, self.now, self.knowledge)
         conversation, post_to, service_url = self._where(session, msg)
         activity_id = self.connector.send(service_url, post_to, out.activity())
         return Delivered(conversation, activity_id)

@@ -22,18 +22,20 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import date
+from html.parser import HTMLParser
 from typing import Any, Protocol
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.core import cases, inbox, outbox, people, platforms, reach, triage
+from bot.commands.teams import FROM_MESSAGE  # the manifest's message action "Meld als signaal"
+from bot.core import cases, chat, inbox, outbox, people, platforms, reach, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Result, message
 from bot.i18n import language_for, translator
-from bot.teams import case_cards, network_cards, store
+from bot.teams import cards, case_cards, network_cards, store
 from bot.teams.auth import IncomingTokens
 from flows.cases import CaseAction
 from models.base import error_name
@@ -42,6 +44,8 @@ from models.db import session_scope
 log = logging.getLogger(__name__)
 MAX_BODY = 256_000  # bytes; an activity with a full card's inputs is far below this
 INVOKE_CARD_ACTION = "adaptiveCard/action"
+INVOKE_FETCH_TASK = "composeExtension/fetchTask"  # a message extension's action: "Meld als signaal"
+PREFILL_MAX = 20_000  # characters of a message's text handed on (the core keeps what is too long, to shorten)
 
 
 class Intake(Protocol):
@@ -67,27 +71,87 @@ def activity_key(activity: dict[str, Any]) -> str | None:
     return "teams:" + hashlib.sha256(f"{conversation}\n{activity_id}".encode()).hexdigest()[:40]
 
 
+class _PlainText(HTMLParser):
+    """A Teams message's body (HTML) as the text a person reads: tags dropped, entities decoded, a
+    new line for a paragraph, a line break or a list item."""
+
+    BREAKS = frozenset({"br", "p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
+    HIDDEN = frozenset({"script", "style"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BREAKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BREAKS and tag != "br":
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def message_text(payload: Any) -> str:
+    """The text of the message a message extension was used on (`value.messagePayload`)."""
+    body = (payload.get("body") or {}) if isinstance(payload, dict) else {}
+    content = str(body.get("content") or "")
+    if str(body.get("contentType") or "html").lower() == "html":
+        parser = _PlainText()
+        parser.feed(content)
+        parser.close()
+        content = "".join(parser.parts)
+    lines = [" ".join(line.split()) for line in content.replace("\xa0", " ").splitlines()]
+    text = "\n".join(lines)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text.strip()[:PREFILL_MAX]
+
+
+def is_from_message(activity: dict[str, Any]) -> bool:
+    """The message extension's action "Meld als signaal" on a message (its fetchTask)."""
+    value = activity.get("value")
+    return (activity.get("type") == "invoke" and activity.get("name") == INVOKE_FETCH_TASK
+            and isinstance(value, dict) and value.get("commandId") == FROM_MESSAGE)
+
+
 def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
     """What the work needs of an activity (stored encrypted in the inbox): who, where, which action
-    with which inputs. Not the text of a message: nothing here needs it."""
+    with which inputs. Not the text of a chat message: only the word it asks for, when it is one of
+    the reporter's words (`chat.asked`). The text of a message that "Meld als signaal" was used on
+    is handed on (it becomes the draft's description), and nothing else of that message: not its
+    conversation (someone else's chat or channel), author or time."""
     sender = activity.get("from") or {}
     conversation = activity.get("conversation") or {}
     channel_data = activity.get("channelData") or {}
     tenant = str(conversation.get("tenantId") or (channel_data.get("tenant") or {}).get("id") or "")
     value = activity.get("value") if activity.get("type") == "invoke" else None
     action = (value or {}).get("action") or {} if isinstance(value, dict) else {}
+    from_message = is_from_message(activity)
+    words = (chat.asked(str(activity.get("text") or "")) if activity.get("type") == "message"
+             else chat.Asked())
     return {
         "type": str(activity.get("type") or ""), "name": str(activity.get("name") or ""),
         "action": str(activity.get("action") or ""),  # installationUpdate: add | remove
         "service_url": str(activity.get("serviceUrl") or ""), "tenant": tenant,
         # A channel message's conversation is its reply chain (`19:…;messageid=…`): the channel's is before.
-        "conversation": str(conversation.get("id") or "").split(";messageid=", 1)[0],
+        "conversation": "" if from_message else str(conversation.get("id") or "").split(";messageid=", 1)[0],
         "conversation_type": str(conversation.get("conversationType") or "personal"),
         "from_id": str(sender.get("id") or ""), "aad": str(sender.get("aadObjectId") or ""),
         "name_of_sender": str(sender.get("name") or "")[:200],
         "locale": str(activity.get("locale") or "")[:10],
         "verb": str(action.get("verb") or ""),
         "data": action.get("data") if isinstance(action.get("data"), dict) else {},
+        "word": words.command or "", "suggest": words.suggestion or "",
+        **({"from_message": message_text((value or {}).get("messagePayload"))} if from_message else {}),
     }
 
 
@@ -138,8 +202,8 @@ class TeamsEdge:
         kind, key = activity.get("type"), activity_key(activity)
         if kind not in ("message", "invoke", "conversationUpdate", "installationUpdate") or key is None:
             return Response(status_code=200)  # typing, reactions…: nothing to do
-        if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION:
-            return Response(status_code=501)  # dialogs, message extensions: not yet
+        if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION and not is_from_message(activity):
+            return Response(status_code=501)  # dialogs, other message extensions' invokes: not yet
         row = (key, inbox_work(self.on_activity), [args])
         try:
             ids = await self.intake.writer.submit_async([row])
@@ -150,6 +214,9 @@ class TeamsEdge:
         if kind == "invoke":
             # The clicker's confirmation; the next card arrives through the outbox.
             _ = translator(language_for(activity.get("locale"), self.core.settings.language))
+            if args.get("from_message") is not None:
+                return JSONResponse({"task": {"type": "message", "value": _(
+                    "Your signal is ready in your chat with Signaalbot: answer the questions there.")}})
             return JSONResponse({"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
                                  "value": _("Received.")})
         return Response(status_code=200)
@@ -174,6 +241,10 @@ class TeamsEdge:
                 people.remember_locale(session, person, a["locale"], self.core.clock.now())
         if person is None:
             return
+        if a["type"] == "invoke" and a["name"] == INVOKE_FETCH_TASK and "from_message" in a:
+            # "Meld als signaal" on a message, wherever it is: the triage runs in the reporter's 1:1 chat.
+            self._started(person, triage.start(self.core, person, a["from_message"] or None, from_message=True))
+            return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in CASE_VERBS:
             # The case card's actions: in the municipality's channel, or in an AF's (or the reporter's) 1:1 chat.
             self._case(person, a["verb"], a["data"] or {})
@@ -185,10 +256,31 @@ class TeamsEdge:
             return
         if a["conversation_type"] != "personal":
             return  # a channel's address learned (the app added to a team); other channel work: not yet
-        if a["type"] == "message" or (a["type"] == "installationUpdate" and a.get("action") == "add"):
+        if a["type"] == "message":
+            self._words(person, a.get("word") or "", a.get("suggest") or "")
+        elif a["type"] == "installationUpdate" and a.get("action") == "add":
             self._post(person, "teams_start", {})  # what the bot is for, and Signaal melden
         elif a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION:
             self._act(person, a["verb"], a["data"] or {})
+
+    def _words(self, person: str, word: str, suggestion: str = "") -> None:
+        """A message in the 1:1 chat: info, help or status; anything else the start card, with the
+        reporter's open signals to add information to, and a suggestion when a word was nearly one."""
+        if word == chat.INFO:
+            self._post(person, "teams_info", {})
+        elif word == chat.HELP:
+            self._post(person, "teams_help", {})
+        elif word == chat.STATUS:
+            self._post(person, "teams_status", {"signals": [s.id for s in triage.own_signals(self.core, person)]})
+        else:
+            ref: dict[str, Any] = {"open": triage.open_sent_signals(self.core, person)}
+            if suggestion in (chat.INFO, chat.HELP, chat.STATUS):
+                ref["suggest"] = suggestion
+            self._post(person, "teams_start", ref)
+
+    def _started(self, person: str, result: Result) -> None:
+        if not result.ok:
+            self._refusal(person, result)
 
     def _person(self, session: Any, a: dict[str, Any]) -> str | None:
         external = a["aad"].lower() if a["aad"] else a["from_id"]  # the Entra object id, else the 29: id
@@ -220,6 +312,14 @@ class TeamsEdge:
             result = triage.cancel(core, signal_id, person)
         elif verb == "edit":
             result = triage.edit(core, signal_id, person, str(data.get("edit") or ""))
+        elif verb == cards.WORD:  # "Did you mean …?" on the start card
+            self._words(person, str(data.get("w") or ""))
+            return
+        elif verb == cards.ADD_INFO:  # "Aanvulling op S-…" on the start card: into the case's thread
+            added = data.get(cards.ADD_INFO_TEXT)
+            result = cases.reporter_answer(core, signal_id, person, added if isinstance(added, str) else "")
+            if result.ok:
+                self._post(person, "teams_info_added", {"event": result.data.get("event")}, signal_id)
         elif verb in network_cards.VERBS:  # reminders, partners, trainings (bot/teams/network_cards.py)
             result = network_cards.VERBS[verb](core, person, data)
         else:
@@ -252,10 +352,11 @@ class TeamsEdge:
         text, params = message(result)
         self._post(person, "teams_refusal", {"text": text, "params": params})
 
-    def _post(self, person: str, template: str, ref: dict[str, Any]) -> None:
+    def _post(self, person: str, template: str, ref: dict[str, Any], signal_id: int | None = None) -> None:
         with session_scope(self.core.engine) as session:
             outbox.post(session, template=template, recipient=person, platform=platforms.TEAMS, ref=ref,
-                        contains_details=False, now=self.core.clock.now(), priority=outbox.URGENT)
+                        signal_id=signal_id, contains_details=signal_id is not None, now=self.core.clock.now(),
+                        priority=outbox.URGENT)
         self.core.kick()
 
 
