@@ -17,6 +17,8 @@ from sqlmodel import Session, select
 from bot.core.clock import Clock
 from bot.sandbox.fake_teams import FakeTeams
 from models import AuditEntry, CaseEvent, Handover, OutboxMessage, Signal
+from models.db import session_scope
+from models.related import SignalLink
 from tests.teams_support import (
     AF_AAD,
     ANSWERS,
@@ -283,6 +285,128 @@ def test_advice_and_an_outcome_from_partners_outside_the_bot_are_recorded_from_t
     assert h.outcome_kind == kinds[0] and h.outcome_by == f"teams:{AF_AAD}"
     assert len(events(run, "advice")) == 1 and len(events(run, "outcome")) == 1
     assert len(events(run, "routed")) == 1
+
+
+OTHER = "S-TEAMS-OTHER"
+OTHER_STORY = "Een ander verhaal dat nooit op deze kaart mag staan."
+PLACE = "Restaurant De Haven, Hoofdstraat 12, 4881 AB Zundert"
+MEETING = "Afgesproken: de inspectie gaat langs; de gemeente informeert de woningcorporatie."
+
+
+def row(run: TeamsRun, signal_id: int) -> Signal:
+    with Session(run.bot.core.engine) as session:
+        found = session.get(Signal, signal_id)
+        assert found is not None
+        return found
+
+
+def links(run: TeamsRun) -> list[SignalLink]:
+    with Session(run.bot.core.engine) as session:
+        return list(session.exec(select(SignalLink)).all())
+
+
+def another_signal_about_the_same_place(run: TeamsRun, first: Signal) -> int:
+    """A second sent signal of the same municipality that names the same place (indexed as on sending)."""
+    from bot.core import related
+
+    with session_scope(run.bot.core.engine) as session:
+        other = Signal(reference=OTHER, reporter_id=first.reporter_id, municipality_id=first.municipality_id,
+                       status="new", questionnaire_version=first.questionnaire_version, form=first.form,
+                       location=PLACE, description=OTHER_STORY, submitted_at=first.submitted_at)
+        session.add(other)
+        session.flush()
+        related.index(session, other)
+        assert other.id is not None
+        return other.id
+
+
+def test_the_af_corrects_the_details_links_a_related_signal_and_records_a_case_meeting_from_the_card(
+        teams_run: TeamsRun) -> None:
+    run, teams = teams_run, teams_run.teams
+    run.add_to_team()
+    reference = report_in_teams(run, {**ANSWERS, "location": PLACE})
+    wait_for(lambda: teams.cards(CHANNEL))
+    first = signal(run)
+    other_id = another_signal_about_the_same_place(run, first)
+    claim = wait_for(lambda: action_of(case_card(run), "case.claim"))
+    af_click(run, "case.claim", claim["data"])
+    wait_for(lambda: action_of(case_card(run), "case.claim") is None)
+
+    # Gegevens aanpassen: the lists of the questionnaire and flows/classification.yaml, pre-filled.
+    fix = wait_for(lambda: action_of(case_card(run), "case.reclassify"))
+    inputs = inputs_of(case_card(run))
+    assert [inputs[f"reclassify_{k}"].get("value") for k in ("form", "acute", "minor", "sector", "target_group")] \
+        == ["AU", "no", "no", "horeca", None]
+    assert "schoonmaak" in [c["value"] for c in inputs["reclassify_sector"]["choices"]]
+    assert "arbeidsmigrant" in [c["value"] for c in inputs["reclassify_target_group"]["choices"]]
+    af_click(run, "case.reclassify", fix["data"], reclassify_form="AU", reclassify_acute="no",
+             reclassify_minor="no", reclassify_sector="schoonmaak", reclassify_target_group="arbeidsmigrant")
+    wait_for(lambda: row(run, first.id or 0).sector == "schoonmaak")
+    fixed = row(run, first.id or 0)
+    assert fixed.target_group == "arbeidsmigrant" and fixed.classified_by == f"teams:{AF_AAD}"
+    assert fixed.answers["sector"] == "horeca"  # the reporter's own answer stays on record
+    wait_for(lambda: "Schoonmaak" in texts(case_card(run)))
+    assert inputs_of(case_card(run))["reclassify_sector"]["value"] == "schoonmaak"
+    wait_for(lambda: any("Schoonmaak" in texts(card_of(a)) and "Horeca" in texts(card_of(a))
+                         for a in teams.cards(CHANNEL)[1:]))  # the step in the thread: before → after
+    assert len(events(run, "reclassified")) == 1
+
+    # Mogelijk verwante signalen: the core's list (reference, date, state), none ticked yet.
+    assert "1 mogelijk gerelateerd signaal" in texts(case_card(run))
+    related = action_of(case_card(run), "case.related")
+    choices = inputs_of(case_card(run))["related_links"]
+    assert [c["value"] for c in choices["choices"]] == [str(other_id)] and "value" not in choices
+    assert OTHER in choices["choices"][0]["title"] and related["data"]["shown"] == [other_id]
+    af_click(run, "case.related", related["data"], related_links=str(other_id))
+    wait_for(lambda: len(links(run)) == 1)
+    wait_for(lambda: f"Gekoppeld aan {OTHER}" in texts(case_card(run)))
+    assert inputs_of(case_card(run))["related_links"]["value"] == str(other_id)  # pre-ticked: the current link
+    assert [e.data["reference"] for e in events(run, "linked")] == [OTHER, reference]  # both sides' timelines
+    # Unticked: the link is undone.
+    af_click(run, "case.related", action_of(case_card(run), "case.related")["data"], related_links="")
+    wait_for(lambda: not links(run))
+    wait_for(lambda: f"Gekoppeld aan {OTHER}" not in texts(case_card(run)))
+    assert len(events(run, "unlinked")) == 2
+
+    # Casusoverleg: today in the bot's timezone by default, and what came of it.
+    meeting = action_of(case_card(run), "case.case_meeting")
+    held_on = inputs_of(case_card(run))["case_meeting_held_on"]
+    today = run.bot.core.clock.now().astimezone(run.bot.core.settings.tz).date()
+    assert held_on["value"] == today.isoformat() == held_on["max"]
+    af_click(run, "case.case_meeting", meeting["data"], case_meeting_held_on=held_on["value"],
+             case_meeting_text=MEETING)
+    wait_for(lambda: events(run, "case_meeting"))
+    [ev] = events(run, "case_meeting")
+    assert ev.signal_id == first.id and ev.text == MEETING and ev.data["held_on"] == today.isoformat()
+    wait_for(lambda: MEETING in texts(case_card(run)) and today.strftime("%d-%m-%Y") in texts(case_card(run)))
+    wait_for(lambda: any(MEETING in texts(card_of(a)) for a in teams.cards(CHANNEL)[1:]))
+
+    # Nothing of the other signal's content, and no case content in any notification.
+    for activity in teams.cards(CHANNEL):
+        assert OTHER_STORY not in texts(card_of(activity))
+        preview = activity.get("summary", "") + activity.get("text", "")
+        assert MEETING not in preview and "Schoonmaak" not in preview
+
+
+def test_a_forged_correction_of_the_details_is_refused_and_changes_nothing(teams_run: TeamsRun) -> None:
+    run, teams = teams_run, teams_run.teams
+    run.add_to_team()
+    report_in_teams(run, ANSWERS)
+    wait_for(lambda: teams.cards(CHANNEL))
+    fix = wait_for(lambda: action_of(case_card(run), "case.reclassify"))  # offered before claiming, too
+    count = len(teams.cards(REPORTER_CHAT))
+    af_click(run, "case.reclassify", fix["data"], sender=(REPORTER_29, REPORTER_AAD), reclassify_form="SU",
+             reclassify_acute="yes", reclassify_minor="yes", reclassify_sector="", reclassify_target_group="")
+    af_click(run, "case.case_meeting", fix["data"], sender=(REPORTER_29, REPORTER_AAD),
+             case_meeting_held_on="2020-01-01", case_meeting_text="vals")
+    wait_for(lambda: len([a for a in teams.cards(REPORTER_CHAT)[count:] if "Dit kun je niet doen" in
+                          texts(card_of(a)) or "Alleen de aandachtsfunctionaris" in texts(card_of(a))]) == 2)
+    s = signal(run)
+    assert (s.form, s.acute, s.minor, s.classified_at) == ("AU", False, False, None)
+    assert events(run, "reclassified") == [] and events(run, "case_meeting") == []
+    with Session(run.bot.core.engine) as session:
+        denied = session.exec(select(AuditEntry).where(AuditEntry.action == "case.denied")).all()
+    assert [d.actor_id for d in denied] == [f"teams:{REPORTER_AAD}"] * 2
 
 
 def test_every_case_action_the_core_may_offer_is_drawn_on_the_teams_card_or_named_as_not_yet() -> None:

@@ -12,13 +12,14 @@ core, which checks permission and state again on every click. What people typed 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import col, select
 
 from bot.core import cases as core_cases
 from bot.core import people, presenters
+from bot.core import related as core_related
 from bot.core.presenters import ReporterSees
 from bot.i18n import N_, Translate
 from bot.teams.cards import (
@@ -38,7 +39,8 @@ from bot.teams.cards import (
 )
 from flows.calendar import WorkingCalendar
 from flows.cases import RATIONALE_MAX, CaseAction, CaseStatus, Conclusion
-from flows.classification import load_classification
+from flows.classification import Minor, load_classification
+from flows.related import MatchKind
 from flows.routing import preselected
 from models import CaseEvent, Consultation, Handover, Partner, Signal
 
@@ -61,9 +63,12 @@ ACTION_LABELS: dict[CaseAction, str] = {
     CaseAction.REOPEN: N_("Reopen"),
     CaseAction.SEEN: N_("Seen"),
     CaseAction.TIMELINE: N_("Timeline"),
+    CaseAction.RECLASSIFY: N_("Correct case details"),
+    CaseAction.RELATED: N_("Related signals"),
+    CaseAction.CASE_MEETING: N_("Case meeting"),
 }
-# What the core may offer and the Teams card does not draw yet (docs/teams.md, "Not yet").
-NOT_YET = frozenset({CaseAction.CASE_MEETING, CaseAction.RELATED, CaseAction.RECLASSIFY})
+# What the core may offer and the Teams card does not draw yet (docs/teams.md): nothing any more.
+NOT_YET: frozenset[CaseAction] = frozenset()
 # Acting at the click; the other actions of ACTION_LABELS open a form (Action.ShowCard).
 ON_CLICK = (CaseAction.CLAIM, CaseAction.REOPEN, CaseAction.SEEN, CaseAction.TIMELINE)
 # Kind first drafts of feedback per conclusion, for the Teams chat: no investigative detail, ever.
@@ -81,6 +86,14 @@ FEEDBACK_DRAFTS = {
                        "who can take it further. We cannot share details of what happens next. Your alertness made a "
                        "difference; please do not confront the people involved."),
 }
+
+
+MINOR_LABELS = {Minor.YES: N_("Yes"), Minor.NO: N_("No"), Minor.UNKNOWN: N_("I don't know")}
+CLASSIFICATION_FIELDS = {"form": N_("Form"), "acute": N_("Acute"), "minor": N_("Minor involved"),
+                         "sector": N_("Sector"), "target_group": N_("Target group")}
+MATCH_LABELS = {MatchKind.ADDRESS: N_("same address"), MatchKind.BUSINESS: N_("same business"),
+                MatchKind.POSTCODE: N_("same postcode")}
+RELATED_MAX = 20  # signals in the Related signals form; the ones beyond it are never unlinked unseen
 
 
 def field(action: CaseAction | str, name: str) -> str:
@@ -299,6 +312,97 @@ def _close(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
     return body
 
 
+def choice_set(action: CaseAction, name: str, label: str, choices: list[dict[str, Any]], value: str | None, *,
+               error: str | None = None, expanded: bool = False) -> dict[str, Any]:
+    """A single choice; required when it has an error message to show."""
+    block: dict[str, Any] = {"type": "Input.ChoiceSet", "id": field(action, name), "label": label,
+                             "style": "expanded" if expanded else "compact", "choices": choices[:100],
+                             "isRequired": error is not None}
+    if error is not None:
+        block["errorMessage"] = error
+    if value and any(c["value"] == value for c in choices):
+        block["value"] = value
+    return block
+
+
+def _reclassify(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    """Gegevens aanpassen: form, acute, minor, sector and target group, pre-filled with the case's
+    working fields (`core_cases.classification_of`); the lists are the questionnaire's and
+    flows/classification.yaml's."""
+    _ = ctx._
+    a = CaseAction.RECLASSIFY
+    q = ctx.questionnaire
+    current = core_cases.classification_of(s)
+
+    def options(key: str) -> list[dict[str, Any]]:
+        return [{"title": _(o.label), "value": o.key} for o in q.get(key).options] if q.has(key) else []
+
+    yes_no = [{"title": _("Yes"), "value": "yes"}, {"title": _("No"), "value": "no"}]
+    groups = [{"title": _(c.label), "value": c.key} for c in load_classification().target_groups]
+    return [text(_("Signal {reference}: correct the details as you see them now. The reporter's own answers stay "
+                   "on record; route suggestions, reminders and figures follow your details.",
+                   reference=s.reference)),
+            choice_set(a, "form", _("Form"), options("form"), current.form.value, error=_("Choose a form.")),
+            choice_set(a, "acute", _("Acute"), yes_no, "yes" if current.acute else "no",
+                       error=_("Choose yes or no."), expanded=True),
+            choice_set(a, "minor", _("Minor involved"), [{"title": _(MINOR_LABELS[v]), "value": v.value}
+                                                         for v in Minor],
+                       current.minor.value, error=_("Choose an answer."), expanded=True),
+            choice_set(a, "sector", _("Sector"), options("sector"), current.sector),
+            choice_set(a, "target_group", _("Target group"), groups, current.target_group)]
+
+
+def related_line(ctx: Ctx, r: core_related.Related) -> str:
+    """Reference, date and state of another signal: never anything of its content."""
+    _ = ctx._
+    return _("{reference} · {date} · {state}", reference=r.reference, date=day(r.reported_at, ctx),
+             state=_(STATUS_LABELS.get(r.status, r.status)))
+
+
+def related_shown(ctx: Ctx, s: Signal) -> list[core_related.Related]:
+    """The core's possibly related and linked signals (one municipality's), linked ones first."""
+    return sorted(core_related.related(ctx.session, s), key=lambda r: not r.linked)[:RELATED_MAX]
+
+
+def _related(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    a = CaseAction.RELATED
+    found = related_shown(ctx, s)
+    body = [text(_("These signals of your municipality may be about the same place: their locations name the same "
+                   "address, postcode or business. Tick the ones that belong together; untick to undo a link."))]
+    if found:
+        choices = []
+        for r in found:
+            why = ", ".join(_(MATCH_LABELS.get(k, k.value)) for k in r.kinds)
+            if r.linked:
+                why = _("linked") + (f" · {why}" if why else "")
+            choices.append({"title": related_line(ctx, r) + (f" ({why})" if why else ""), "value": str(r.signal_id)})
+        links: dict[str, Any] = {"type": "Input.ChoiceSet", "id": field(a, "links"), "isMultiSelect": True,
+                                 "style": "expanded", "label": _("Linked signals"), "choices": choices}
+        linked = [str(r.signal_id) for r in found if r.linked]
+        if linked:
+            links["value"] = ",".join(linked)
+        body.append(links)
+    else:
+        body.append(text(_("No related signals found (any more).")))
+    body.append(small(_("A linked card shows only the other signal's reference, date and state. Each signal keeps its "
+                        "own retention period; a link ends when either is removed.")))
+    return body
+
+
+def _case_meeting(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+    _ = ctx._
+    a = CaseAction.CASE_MEETING
+    today = ctx.now().astimezone(ctx.settings.tz).date().isoformat()
+    return [text(_("Signal {reference} was discussed in the case meeting (casusoverleg) of the Zorg- en "
+                   "Veiligheidshuis.", reference=s.reference)),
+            {"type": "Input.Date", "id": field(a, "held_on"), "label": _("Date of the case meeting"), "value": today,
+             "max": today, "isRequired": True, "errorMessage": _("Choose a date.")},
+            text_input(a, "text", _("Outcome"), _=_),
+            small(_("What was agreed, and who does what. Stored encrypted with the case; the reporter does not see "
+                    "it."))]
+
+
 FORMS = {
     CaseAction.ASK_INFO: _ask_info,
     CaseAction.CONSULT: _consult,
@@ -310,9 +414,14 @@ FORMS = {
     CaseAction.ROUTE: _route,
     CaseAction.FEEDBACK: _feedback,
     CaseAction.CLOSE: _close,
+    CaseAction.RECLASSIFY: _reclassify,
+    CaseAction.RELATED: _related,
+    CaseAction.CASE_MEETING: _case_meeting,
 }
 SUBMIT_LABELS = {CaseAction.CONCLUDE: N_("Save"), CaseAction.NOTE: N_("Save"), CaseAction.RECORD_ADVICE: N_("Save"),
-                 CaseAction.RECORD_OUTCOME: N_("Save"), CaseAction.CLOSE: N_("Close case")}
+                 CaseAction.RECORD_OUTCOME: N_("Save"), CaseAction.CLOSE: N_("Close case"),
+                 CaseAction.RECLASSIFY: N_("Save"), CaseAction.RELATED: N_("Save"),
+                 CaseAction.CASE_MEETING: N_("Save")}
 
 
 def route_form_id(ctx: Ctx, s: Signal) -> str:
@@ -332,7 +441,12 @@ def case_actions(ctx: Ctx, s: Signal, actions: tuple[CaseAction, ...]) -> list[d
             style = "positive" if action in (CaseAction.CLAIM, CaseAction.REOPEN) else None
             out.append(execute(_(ACTION_LABELS[action]), verb_of(action), {"s": s.id}, style=style))
         elif action in FORMS:
-            extra = {"f": route_form_id(ctx, s)} if action is CaseAction.ROUTE else None
+            extra: dict[str, Any] | None = None
+            if action is CaseAction.ROUTE:
+                extra = {"f": route_form_id(ctx, s)}
+            elif action is CaseAction.RELATED:
+                # Only the signals the form shows are changed (bot.core.cases.set_links' `among`).
+                extra = {"shown": [r.signal_id for r in related_shown(ctx, s)]}
             submit = _(SUBMIT_LABELS[action]) if action in SUBMIT_LABELS else None
             out.append(show_card(ctx, action, s.id or 0, FORMS[action](ctx, s), extra, submit))
     return out
@@ -373,6 +487,30 @@ def _done_lines(ctx: Ctx, card: presenters.CaseCard) -> list[str]:
     elif card.view.wants_feedback:
         lines.append("◻️ " + _("No feedback given yet (the reporter asked for it)"))
     return lines
+
+
+def _related_lines(ctx: Ctx, card: presenters.CaseCard) -> list[str]:
+    """Linked signals by reference, date and state only; and how many more may be related."""
+    _ = ctx._
+    lines = ["🔗 " + _("Linked to {signal}", signal=related_line(ctx, r)) for r in card.linked]
+    if card.possibly_related:
+        lines.append("🔎 " + _.ngettext("{count} possibly related signal (same address or business): see {action}",
+                                        "{count} possibly related signals (same address or business): see {action}",
+                                        card.possibly_related, count=card.possibly_related,
+                                        action=_(ACTION_LABELS[CaseAction.RELATED])))
+    return lines
+
+
+def _case_meeting_blocks(ctx: Ctx, card: presenters.CaseCard) -> list[dict[str, Any]]:
+    """Ingebracht in het casusoverleg: the date and what came of it (an excerpt, in a TextRun)."""
+    _ = ctx._
+    body = []
+    for held_on, outcome in card.case_meetings:
+        excerpt = " ".join((outcome or "").split())
+        body += user_text("🗂️ " + _("Discussed in the case meeting (Zorg- en Veiligheidshuis) on {date}",
+                                    date=held_on.strftime("%d-%m-%Y")),
+                          excerpt if len(excerpt) <= 200 else excerpt[:199] + "…")
+    return body
 
 
 def _closed_lines(ctx: Ctx, closed: presenters.ClosedCase) -> list[str]:
@@ -425,6 +563,7 @@ def case_card(ctx: Ctx) -> Out:
         body.append(text("🔔 " + note, weight="Bolder"))
     if card.closed is not None:
         body += [small(line) for line in _closed_lines(ctx, card.closed)]
+        body += [small(line) for line in _related_lines(ctx, card)]  # the summary keeps its links
     elif card.facts is not None:
         f = card.facts
 
@@ -435,6 +574,8 @@ def case_card(ctx: Ctx) -> Out:
         partners = _partner_lines(ctx, card)
         if partners:
             body += [text(_("Partners"), weight="Bolder"), *[text(line) for line in partners]]
+        body += _case_meeting_blocks(ctx, card)
+        body += [small(line) for line in _related_lines(ctx, card)]
         if card.next_due is not None:
             what = _(presenters.DUE_LABELS.get(card.next_due.what, card.next_due.what))
             body.append(text("⚠️ " + _("Deadline passed") + ": " + _("{what}, due {date}", what=what,
@@ -551,8 +692,53 @@ def _event_body(ctx: Ctx, s: Signal, ev: CaseEvent) -> tuple[list[dict[str, Any]
         if kind:
             label += ": " + _(kind)
         return user_text("📬 " + label, ev.text, _("(no note)") if kind else "—"), []
-    # Steps the Teams card does not start yet (a case meeting, links, corrected details): named only.
+    if k == core_cases.CASE_MEETING:
+        return user_text("🗂️ " + _("Discussed in the case meeting (Zorg- en Veiligheidshuis) on {date}, recorded by "
+                                   "{who}. Outcome:", date=_held_on(ev), who=who), ev.text), []
+    if k in (core_cases.LINKED, core_cases.UNLINKED):
+        # The other signal by its reference only: nothing of its content.
+        reference = _md_safe(str(ev.data.get("reference", "")))
+        line = (_("{who} linked this signal to {reference}.", who=who, reference=reference) if k == core_cases.LINKED
+                else _("{who} undid the link with {reference}.", who=who, reference=reference))
+        return [text("🔗 " + line)], []
+    if k == core_cases.RECLASSIFIED:
+        changes = ev.data.get("changes") or {}
+        lines = [f"• {_(CLASSIFICATION_FIELDS.get(f, f))}: {_classification_value(ctx, f, pair[0])} → "
+                 f"{_classification_value(ctx, f, pair[1])}"
+                 for f, pair in changes.items() if isinstance(pair, list) and len(pair) == 2]
+        return [text("✏️ " + _("{who} corrected the case details:", who=who)), *[text(line) for line in lines],
+                small(_("The reporter's own answers stay on record. Route suggestions, reminders and figures follow "
+                        "the corrected details."))], []
     return [text(_("Update on signal {reference}", reference=s.reference))], []
+
+
+def _held_on(ev: CaseEvent) -> str:
+    try:
+        return date.fromisoformat(str(ev.data.get("held_on") or "")).strftime("%d-%m-%Y")
+    except ValueError:
+        return "—"
+
+
+def _classification_value(ctx: Ctx, name: str, value: Any) -> str:
+    """One value of the AF's classification as people read it (option keys are stored)."""
+    _ = ctx._
+    if value is None or value == "":
+        return "—"
+    if name == "acute":
+        return _("Yes") if value else _("No")
+    if name == "minor":
+        try:
+            return _(MINOR_LABELS[Minor(str(value))])
+        except ValueError:
+            return _md_safe(str(value))
+    if name == "target_group":
+        label = load_classification().target_group_label(str(value))
+        return _(label) if label else _md_safe(str(value))
+    if ctx.questionnaire.has(name):
+        option = ctx.questionnaire.get(name).option(str(value))
+        if option is not None:
+            return _(option.label)
+    return _md_safe(str(value))
 
 
 @template("case_event")

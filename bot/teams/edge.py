@@ -434,6 +434,25 @@ def _close(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
                        no_route_reason=_input(d, a, "route_reason"))
 
 
+def _reclassify(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.RECLASSIFY
+    return cases.reclassify_case(core, sid, who, form=_input(d, a, "form") or "", acute=_input(d, a, "acute") == "yes",
+                                 minor=_input(d, a, "minor") or "", sector=_input(d, a, "sector") or None,
+                                 target_group=_input(d, a, "target_group") or None)
+
+
+def _related(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    """Link exactly the ticked signals, among those the form showed (a link beyond them stays)."""
+    shown = d.get("shown")
+    among = [v for v in shown if isinstance(v, int) and not isinstance(v, bool)] if isinstance(shown, list) else []
+    return cases.set_links(core, sid, who, _picked(d, CaseAction.RELATED, "links"), among=among)
+
+
+def _case_meeting(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
+    a = CaseAction.CASE_MEETING
+    return cases.case_meeting(core, sid, who, _date(_input(d, a, "held_on")), _input(d, a, "text") or "")
+
+
 def _reporter_answer(core: Core, sid: int, who: str, d: dict[str, Any]) -> Result:
     try:
         question = int(d.get("e") or 0)
@@ -459,6 +478,9 @@ CASE_VERBS: dict[str, CaseVerb] = {
     case_cards.verb_of(CaseAction.RECORD_OUTCOME): _record_outcome,
     case_cards.verb_of(CaseAction.ROUTE): _route,
     case_cards.verb_of(CaseAction.CLOSE): _close,
+    case_cards.verb_of(CaseAction.RECLASSIFY): _reclassify,
+    case_cards.verb_of(CaseAction.RELATED): _related,
+    case_cards.verb_of(CaseAction.CASE_MEETING): _case_meeting,
     case_cards.REPORTER_ANSWER: _reporter_answer,
 }
 
