@@ -305,6 +305,11 @@ def links(run: TeamsRun) -> list[SignalLink]:
         return list(session.exec(select(SignalLink)).all())
 
 
+def told(run: TeamsRun, words: str) -> bool:
+    """A card with these words in a 1:1 chat the bot opened (the AF's: a refusal)."""
+    return any(words in texts(card_of(a)) for chat in run.teams.conversations for a in run.teams.cards(chat))
+
+
 def another_signal_about_the_same_place(run: TeamsRun, first: Signal) -> int:
     """A second sent signal of the same municipality that names the same place (indexed as on sending)."""
     from bot.core import related
@@ -350,6 +355,11 @@ def test_the_af_corrects_the_details_links_a_related_signal_and_records_a_case_m
     wait_for(lambda: any("Schoonmaak" in texts(card_of(a)) and "Horeca" in texts(card_of(a))
                          for a in teams.cards(CHANNEL)[1:]))  # the step in the thread: before → after
     assert len(events(run, "reclassified")) == 1
+    # What the core refuses is told as on the other forms (a card in the AF's 1:1 chat): nothing changed.
+    af_click(run, "case.reclassify", fix["data"], reclassify_form="AU", reclassify_acute="no",
+             reclassify_minor="no", reclassify_sector="schoonmaak", reclassify_target_group="arbeidsmigrant")
+    wait_for(lambda: told(run, "Er is niets veranderd"))
+    assert len(events(run, "reclassified")) == 1
 
     # Mogelijk verwante signalen: the core's list (reference, date, state), none ticked yet.
     assert "1 mogelijk gerelateerd signaal" in texts(case_card(run))
@@ -373,6 +383,10 @@ def test_the_af_corrects_the_details_links_a_related_signal_and_records_a_case_m
     held_on = inputs_of(case_card(run))["case_meeting_held_on"]
     today = run.bot.core.clock.now().astimezone(run.bot.core.settings.tz).date()
     assert held_on["value"] == today.isoformat() == held_on["max"]
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    af_click(run, "case.case_meeting", meeting["data"], case_meeting_held_on=tomorrow, case_meeting_text=MEETING)
+    wait_for(lambda: told(run, "kan niet in de toekomst liggen"))
+    assert events(run, "case_meeting") == []
     af_click(run, "case.case_meeting", meeting["data"], case_meeting_held_on=held_on["value"],
              case_meeting_text=MEETING)
     wait_for(lambda: events(run, "case_meeting"))
