@@ -537,3 +537,110 @@ def hours_or_days(_: Translate, hours: float | None) -> str:
     if hours < 48:
         return format_unit(round(hours, 1), "duration-hour", format="0.0", locale=_.lang)
     return format_unit(round(hours / 24, 1), "duration-day", format="0.0", locale=_.lang)
+
+
+# --- the figures (Slack's /signaal cijfers and digest, Teams' digest): the same words ---------------
+
+FIGURE_DIMENSIONS = {
+    "form": N_("By form"),
+    "sector": N_("By sector"),
+    "source": N_("By source (how the signal came in)"),
+    "target_group": N_("By target group"),
+}
+FIGURE_OUTCOMES = {
+    "geen": N_("No human trafficking"),
+    "verder_onderzoek": N_("Further investigation and coordination needed"),
+    "wel": N_("Human trafficking"),
+    "none": N_("No conclusion yet"),
+}
+
+
+def figure_value(_: Translate, questionnaire: Questionnaire, key: str, value: str) -> str:
+    """A breakdown's value in words: a target group, a questionnaire option's label, else as stored."""
+    if key == "target_group":
+        label = load_classification().target_group_label(value)
+        return _(label) if label else value
+    if questionnaire.has(key):
+        opt = questionnaire.get(key).option(value)
+        if opt is not None:
+            return _(opt.label)
+    return _("Unknown") if value == "unknown" else value
+
+
+def figures_period(_: Translate, report: Any, tz: Any) -> str:
+    """What the figures cover, and that small counts are hidden."""
+    from datetime import timedelta
+
+    from babel.dates import format_date
+
+    last_day = (report.end - timedelta(seconds=1)).astimezone(tz).date()
+    return _("Signals reported from {start} to {end}. Figures only, never case content; counts below {limit} are "
+             "shown as “< {limit}”.", start=format_date(report.start.astimezone(tz).date(), "d MMM", locale=_.lang),
+             end=format_date(last_day, "d MMM yyyy", locale=_.lang), limit=report.threshold)
+
+
+def key_figures(_: Translate, report: Any) -> list[tuple[str, str]]:
+    """The headline figures of a period, as (label, value); small counts as "< N" (`report.n`)."""
+    n = report.n
+    pct = report.routed_percent
+    trained = _("not available") if report.trained is None else n(report.trained_total or 0)
+    return [
+        (_("Signals"), n(report.total)),
+        (_("Led to a melding (handed over to a partner)"),
+         n(report.routed) + (f" ({pct}%)" if pct is not None else "")),
+        (_("Median time to claim"), hours_or_days(_, report.median_claim_hours)),
+        (_("Median time to first feedback"), hours_or_days(_, report.median_feedback_hours)),
+        (_("Open cases now"), n(report.open)),
+        (_("Overdue now"), n(report.overdue)),
+        (_("Trained network members"), trained),
+        (_("Trainings held"), _.ngettext("{count} training", "{count} trainings", report.trainings_held)),
+        (_("Training attendees"), _.ngettext("{count} person", "{count} people",
+                                             report.plural(report.training_attendees),
+                                             count=report.n(report.training_attendees))),
+    ]
+
+
+def figure_outcomes(_: Translate, report: Any) -> list[tuple[str, str]]:
+    return [(_(FIGURE_OUTCOMES[k]), report.n(v)) for k, v in report.outcomes.items()]
+
+
+# --- closing a case: what is still open, in words --------------------------------------------------
+
+def still_open_lines(_: Translate, left: Any) -> list[str]:
+    """`flows.cases.StillOpen` as the lines the close confirmation names."""
+    lines = []
+    if left.outcomes_expected:
+        lines.append(_.ngettext("Outcome still expected from a partner: {count} hand-over",
+                                "Outcome still expected from partners: {count} hand-overs", left.outcomes_expected))
+    if left.advice_pending:
+        lines.append(_.ngettext("Advice still pending: {count} request", "Advice still pending: {count} requests",
+                                left.advice_pending))
+    if left.feedback_missing:
+        lines.append(_("No feedback given; the reporter asked for it"))
+    elif left.no_feedback:
+        lines.append(_("No feedback given (the reporter did not ask for it)"))
+    if left.route_missing:
+        lines.append(_("Conclusion \"human trafficking\", but not routed to any partner"))
+    return lines
+
+
+def escalation_words(_: Translate, view: Reminder, municipality: str, channel: str | None) -> tuple[str, str]:
+    """An escalation's notification line and text: to the ketenregisseur (no case content) or to the
+    backup, pointing at the case card in `channel` (as the platform names the municipality's channel)
+    or in this conversation. `municipality` and `channel` come formatted by the edge."""
+    waited_for = waited(_, view)
+    if view.audience is ReminderFor.KETENREGISSEUR:
+        return (_("Escalation: a signal in {municipality} is waiting to be claimed", municipality=municipality),
+                _("Signal {reference} in {municipality} has not been claimed, {duration} after it was reported. The "
+                  "attention officers have been reminded. As ketenregisseur you see no case content; please contact "
+                  "the municipality.", reference=view.reference, municipality=municipality, duration=waited_for))
+    summary = _("Escalation: signal {reference} is waiting to be claimed", reference=view.reference)
+    if channel:
+        return summary, _("Signal {reference} ({municipality}) has not been claimed, {duration} after it was reported. "
+                          "You are the backup attention officer: please claim it on the case card in {channel}, or "
+                          "make sure the attention officer does.", reference=view.reference,
+                          municipality=municipality, duration=waited_for, channel=channel)
+    return summary, _("Signal {reference} ({municipality}) has not been claimed, {duration} after it was reported. You "
+                      "are the backup attention officer: please claim it on the case card in this conversation, or "
+                      "make sure the attention officer does.", reference=view.reference,
+                      municipality=municipality, duration=waited_for)

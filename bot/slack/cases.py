@@ -24,7 +24,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import Session, col, select
 
 from bot.core import cases as core_cases
-from bot.core import people
+from bot.core import people, presenters
 from bot.core import result as core_result
 from bot.core.context import Core
 from bot.i18n import N_, Translate
@@ -404,20 +404,7 @@ def close_modal(ctx: SlackContext, _: Translate, s: Signal, meta: dict[str, Any]
         row = session.get(Signal, s.id)
         left = core_cases.still_open_of(session, row or s)
     blocks: list[dict[str, Any]] = [m.section(_("Close signal {reference}?", reference=s.reference))]
-    open_lines = []
-    if left.outcomes_expected:
-        open_lines.append(_.ngettext("Outcome still expected from a partner: {count} hand-over",
-                                     "Outcome still expected from partners: {count} hand-overs",
-                                     left.outcomes_expected))
-    if left.advice_pending:
-        open_lines.append(_.ngettext("Advice still pending: {count} request", "Advice still pending: {count} requests",
-                                     left.advice_pending))
-    if left.feedback_missing:
-        open_lines.append(_("No feedback given; the reporter asked for it"))
-    elif left.no_feedback:
-        open_lines.append(_("No feedback given (the reporter did not ask for it)"))
-    if left.route_missing:
-        open_lines.append(_("Conclusion \"human trafficking\", but not routed to any partner"))
+    open_lines = presenters.still_open_lines(_, left)
     if open_lines:
         blocks.append(m.section("*" + _("Still open") + "*\n" + "\n".join(f"• {line}" for line in open_lines)))
     else:

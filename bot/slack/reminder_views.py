@@ -87,26 +87,9 @@ def reminder_escalation(ctx: RenderContext) -> Rendered:
     ketenregisseur = ctx.msg.ref.get("audience") == "ketenregisseur"
     view = _view(ctx, ReminderFor.KETENREGISSEUR if ketenregisseur else ReminderFor.BACKUP)
     municipality = m.esc(view.municipality) if view.municipality else "—"
-    waited = presenters.waited(_, view)
     acute = "🚨 " + _("ACUTE") + " — " if view.acute else ""
-    if ketenregisseur:
-        text = _("Escalation: a signal in {municipality} is waiting to be claimed", municipality=municipality)
-        body = _("Signal {reference} in {municipality} has not been claimed, {duration} after it was reported. The "
-                 "attention officers have been reminded. As ketenregisseur you see no case content; please contact "
-                 "the municipality.", reference=view.reference, municipality=municipality, duration=waited)
-    else:
-        text = _("Escalation: signal {reference} is waiting to be claimed", reference=view.reference)
-        if view.case_place:
-            channel = "<#" + view.case_place + ">"
-            body = _("Signal {reference} ({municipality}) has not been claimed, {duration} after it was reported. You "
-                     "are the backup attention officer: please claim it on the case card in {channel}, or make sure "
-                     "the attention officer does.", reference=view.reference, municipality=municipality,
-                     duration=waited, channel=channel)
-        else:
-            body = _("Signal {reference} ({municipality}) has not been claimed, {duration} after it was reported. You "
-                     "are the backup attention officer: please claim it on the case card in this conversation, or "
-                     "make sure the attention officer does.", reference=view.reference,
-                     municipality=municipality, duration=waited)
+    channel = "<#" + view.case_place + ">" if view.case_place and not ketenregisseur else None
+    text, body = presenters.escalation_words(_, view, municipality, channel)
     if view.acute:
         # An acute signal may not wait for office hours: what to do when nobody of the municipality can act.
         body += "\n" + _(ACUTE_ESCALATION)

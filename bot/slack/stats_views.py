@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, Respond
 from sqlmodel import Session
 
 from bot.core import access, audit, charts, presenters, stats
-from bot.i18n import N_, Translate
+from bot.i18n import Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
 from bot.slack.common import SlackContext
@@ -24,33 +24,9 @@ from flows.permissions import stats_scope
 from flows.questionnaire import Questionnaire
 
 log = logging.getLogger(__name__)
-DIMENSION_TITLES = {
-    "form": N_("By form"),
-    "sector": N_("By sector"),
-    "source": N_("By source (how the signal came in)"),
-    "target_group": N_("By target group"),
-}
+DIMENSION_TITLES = presenters.FIGURE_DIMENSIONS
 CHART_MONTHS = 12  # the digest's charts: the last twelve months
 
-OUTCOME_LABELS = {
-    "geen": N_("No human trafficking"),
-    "verder_onderzoek": N_("Further investigation and coordination needed"),
-    "wel": N_("Human trafficking"),
-    "none": N_("No conclusion yet"),
-}
-
-
-def _label(_: Translate, questionnaire: Questionnaire, key: str, value: str) -> str:
-    if key == "target_group":
-        label = load_classification().target_group_label(value)
-        return _(label) if label else value
-    if questionnaire.has(key):
-        opt = questionnaire.get(key).option(value)
-        if opt is not None:
-            return _(opt.label)
-    if value == "unknown":
-        return _("Unknown")
-    return value
 
 
 def month_label(_: Translate, day: date) -> str:
@@ -69,7 +45,8 @@ def breakdown_blocks(_: Translate, report: stats.Report, questionnaire: Question
             signals = _.ngettext("{count} signal", "{count} signals", report.plural(count), count=report.n(count))
             meldingen = _.ngettext("{count} led to a melding", "{count} led to a melding", report.plural(routed),
                                    count=report.n(routed))
-            lines.append(f"• {m.esc(_label(_, questionnaire, dim, value))}: {m.esc(signals)}, {m.esc(meldingen)}")
+            label = presenters.figure_value(_, questionnaire, dim, value)
+            lines.append(f"• {m.esc(label)}: {m.esc(signals)}, {m.esc(meldingen)}")
         title = DIMENSION_TITLES.get(dim, dim)
         blocks.append(m.section("*" + (_(title) if dim in DIMENSION_TITLES else m.esc(title)) + "*\n"
                                 + "\n".join(lines)))
@@ -97,31 +74,12 @@ def outcome_kinds(_: Translate, report: stats.Report, p: stats.PartnerFigure) ->
 
 def stats_blocks(_: Translate, report: stats.Report, questionnaire: Questionnaire, tz: Any) -> list[dict[str, Any]]:
     n = report.n
-    last_day = (report.end - timedelta(seconds=1)).astimezone(tz).date()
-    blocks: list[dict[str, Any]] = [m.context(
-        _("Signals reported from {start} to {end}. Figures only, never case content; counts below {limit} are "
-          "shown as “< {limit}”.", start=format_date(report.start.astimezone(tz).date(), "d MMM", locale=_.lang),
-          end=format_date(last_day, "d MMM yyyy", locale=_.lang), limit=report.threshold))]
-    pct = report.routed_percent
-    share = f" ({pct}%)" if pct is not None else ""
-    trained = _("not available") if report.trained is None else n(report.trained_total or 0)
-    blocks += m.fields([
-        (_("Signals"), n(report.total)),
-        (_("Led to a melding (handed over to a partner)"), n(report.routed) + share),
-        (_("Median time to claim"), presenters.hours_or_days(_, report.median_claim_hours)),
-        (_("Median time to first feedback"), presenters.hours_or_days(_, report.median_feedback_hours)),
-        (_("Open cases now"), n(report.open)),
-        (_("Overdue now"), n(report.overdue)),
-        (_("Trained network members"), trained),
-        (_("Trainings held"), _.ngettext("{count} training", "{count} trainings", report.trainings_held)),
-        (_("Training attendees"), _.ngettext("{count} person", "{count} people",
-                                             report.plural(report.training_attendees),
-                                             count=report.n(report.training_attendees))),
-    ])
-    blocks += m.fields([(_(OUTCOME_LABELS[k]), n(v)) for k, v in report.outcomes.items()])
+    blocks: list[dict[str, Any]] = [m.context(m.esc(presenters.figures_period(_, report, tz)))]
+    blocks += m.fields(presenters.key_figures(_, report))
+    blocks += m.fields(presenters.figure_outcomes(_, report))
     if report.groups:
-        lines = [f"• {m.esc(muni)} · {m.esc(_label(_, questionnaire, 'form', form))} · "
-                 f"{m.esc(_label(_, questionnaire, 'sector', sector))}: {n(count)}"
+        lines = [f"• {m.esc(muni)} · {m.esc(presenters.figure_value(_, questionnaire, 'form', form))} · "
+                 f"{m.esc(presenters.figure_value(_, questionnaire, 'sector', sector))}: {n(count)}"
                  for muni, form, sector, count in report.groups]
         blocks.append(m.section("*" + _("Signals per municipality, form and sector") + "*"))
         chunk: list[str] = []
@@ -153,7 +111,7 @@ def digest(ctx: RenderContext) -> Rendered:
 def chart_uploads(_: Translate, report: stats.Report, questionnaire: Questionnaire) -> tuple[Upload, ...]:
     """The §3.4 charts as PNG files (small counts are never drawn: bot.core.charts)."""
     out = []
-    for chart in charts.charts(report, _, lambda form: _label(_, questionnaire, "form", form)):
+    for chart in charts.charts(report, _, lambda form: presenters.figure_value(_, questionnaire, "form", form)):
         alt = chart.title + ". " + chart.note
         out.append(Upload(f"{chart.name}.png", charts.png(chart, report.threshold), chart.title, alt))
     return tuple(out)

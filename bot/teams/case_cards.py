@@ -283,19 +283,7 @@ def _close(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
     _ = ctx._
     a = CaseAction.CLOSE
     left = core_cases.still_open_of(ctx.session, s)
-    lines = []
-    if left.outcomes_expected:
-        lines.append(_.ngettext("Outcome still expected from a partner: {count} hand-over",
-                                "Outcome still expected from partners: {count} hand-overs", left.outcomes_expected))
-    if left.advice_pending:
-        lines.append(_.ngettext("Advice still pending: {count} request", "Advice still pending: {count} requests",
-                                left.advice_pending))
-    if left.feedback_missing:
-        lines.append(_("No feedback given; the reporter asked for it"))
-    elif left.no_feedback:
-        lines.append(_("No feedback given (the reporter did not ask for it)"))
-    if left.route_missing:
-        lines.append(_("Conclusion \"human trafficking\", but not routed to any partner"))
+    lines = presenters.still_open_lines(_, left)
     body = [text(_("Close signal {reference}?", reference=s.reference), weight="Bolder")]
     if lines:
         body += [text(_("Still open"), weight="Bolder"), *[text("• " + line) for line in lines]]

@@ -11,7 +11,7 @@ report an outcome, answer an invitation); the card is redrawn through the outbox
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from babel.dates import format_date
@@ -120,24 +120,8 @@ def reminder_escalation(ctx: Ctx) -> Out:
     ketenregisseur = ctx.msg.ref.get("audience") == "ketenregisseur"
     view = _reminder(ctx, ReminderFor.KETENREGISSEUR if ketenregisseur else ReminderFor.BACKUP)
     municipality = _plain(view.municipality or "—")
-    waited = presenters.waited(_, view)
-    if ketenregisseur:
-        summary = _("Escalation: a signal in {municipality} is waiting to be claimed", municipality=municipality)
-        body = _("Signal {reference} in {municipality} has not been claimed, {duration} after it was reported. The "
-                 "attention officers have been reminded. As ketenregisseur you see no case content; please contact "
-                 "the municipality.", reference=view.reference, municipality=municipality, duration=waited)
-    else:
-        summary = _("Escalation: signal {reference} is waiting to be claimed", reference=view.reference)
-        if view.case_place:
-            body = _("Signal {reference} ({municipality}) has not been claimed, {duration} after it was reported. "
-                     "You are the backup attention officer: please claim it on the case card in the municipality's "
-                     "channel, or make sure the attention officer does.", reference=view.reference,
-                     municipality=municipality, duration=waited)
-        else:
-            body = _("Signal {reference} ({municipality}) has not been claimed, {duration} after it was reported. You "
-                     "are the backup attention officer: please claim it on the case card in this conversation, or "
-                     "make sure the attention officer does.", reference=view.reference,
-                     municipality=municipality, duration=waited)
+    channel = _("the municipality's channel") if view.case_place and not ketenregisseur else None
+    summary, body = presenters.escalation_words(_, view, municipality, channel)
     blocks = [text(("🚨 " + _("ACUTE") + " — " if view.acute else "") + body, weight="Bolder" if view.acute else None)]
     if view.acute:
         blocks.append(text(_(ACUTE_ESCALATION), color="Attention"))
@@ -452,30 +436,7 @@ def training_refresher(ctx: Ctx) -> Out:
 
 # ------------------------------------------------------------------------------ the digest
 
-OUTCOME_LABELS = {
-    "geen": N_("No human trafficking"),
-    "verder_onderzoek": N_("Further investigation and coordination needed"),
-    "wel": N_("Human trafficking"),
-    "none": N_("No conclusion yet"),
-}
-DIMENSION_TITLES = {
-    "form": N_("By form"),
-    "sector": N_("By sector"),
-    "source": N_("By source (how the signal came in)"),
-    "target_group": N_("By target group"),
-}
-
-
-def _value_label(ctx: Ctx, dim: str, value: str) -> str:
-    _ = ctx._
-    if dim == "target_group":
-        label = load_classification().target_group_label(value)
-        return _(label) if label else value
-    if ctx.questionnaire.has(dim):
-        opt = ctx.questionnaire.get(dim).option(value)
-        if opt is not None:
-            return _(opt.label)
-    return _("Unknown") if value == "unknown" else value
+DIMENSION_TITLES = presenters.FIGURE_DIMENSIONS
 
 
 @template("digest")
@@ -489,37 +450,18 @@ def digest(ctx: Ctx) -> Out:
                            cal=stats.calendar_for(ctx.settings))
     n = report.n
     title = _("Monthly figures for {month}", month=format_date(first, "MMMM yyyy", locale=_.lang))
-    last_day = (report.end - timedelta(seconds=1)).astimezone(ctx.settings.tz).date()
-    pct = report.routed_percent
-    trained = _("not available") if report.trained is None else n(report.trained_total or 0)
     body: list[dict[str, Any]] = [
         text(title, weight="Bolder", size="Medium"),
-        small(_("Signals reported from {start} to {end}. Figures only, never case content; counts below {limit} are "
-                "shown as “< {limit}”.", start=format_date(report.start.astimezone(ctx.settings.tz).date(), "d MMM",
-                                                            locale=_.lang),
-                end=format_date(last_day, "d MMM yyyy", locale=_.lang), limit=report.threshold)),
-        fact_set([
-            (_("Signals"), n(report.total)),
-            (_("Led to a melding (handed over to a partner)"), n(report.routed) + (f" ({pct}%)" if pct is not None
-                                                                                  else "")),
-            (_("Median time to claim"), presenters.hours_or_days(_, report.median_claim_hours)),
-            (_("Median time to first feedback"), presenters.hours_or_days(_, report.median_feedback_hours)),
-            (_("Open cases now"), n(report.open)),
-            (_("Overdue now"), n(report.overdue)),
-            (_("Trained network members"), trained),
-            (_("Trainings held"), _.ngettext("{count} training", "{count} trainings", report.trainings_held)),
-            (_("Training attendees"), _.ngettext("{count} person", "{count} people",
-                                                 report.plural(report.training_attendees),
-                                                 count=report.n(report.training_attendees))),
-        ]),
-        fact_set([(_(OUTCOME_LABELS[k]), n(v)) for k, v in report.outcomes.items()]),
+        small(presenters.figures_period(_, report, ctx.settings.tz)),
+        fact_set(presenters.key_figures(_, report)),
+        fact_set(presenters.figure_outcomes(_, report)),
     ]
     for dim, values in report.breakdowns.items():
         if not values:
             continue
         facts = []
         for value, (count, routed) in sorted(values.items(), key=lambda kv: -kv[1][0])[:20]:
-            facts.append((_value_label(ctx, dim, value),
+            facts.append((presenters.figure_value(ctx._, ctx.questionnaire, dim, value),
                           _.ngettext("{count} signal", "{count} signals", report.plural(count), count=n(count)) + ", "
                           + _.ngettext("{count} led to a melding", "{count} led to a melding", report.plural(routed),
                                        count=n(routed))))
