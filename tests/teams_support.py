@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
+from sqlmodel import Session
 
 from bot.core import network
 from bot.runtime import Bot, build_bot, health
@@ -20,6 +21,7 @@ from bot.sandbox.fake_slack import FakeSlack
 from bot.sandbox.fake_teams import FakeTeams
 from bot.sandbox.server import ThreadedServer
 from bot.slack.http import make_asgi
+from bot.teams import store
 from models.db import session_scope
 from tests.conftest import make_settings
 
@@ -111,11 +113,19 @@ class TeamsRun:
         return wait_for(found)
 
     def add_to_team(self) -> None:
-        """The app is added to the municipality's team: Teams tells the bot the channel's address."""
+        """The app is added to the municipality's team: Teams tells the bot the channel's address (kept
+        after the answer, as all of an activity's work: waited for here, so what a test does next —
+        inviting people the bot has never heard from — finds the tenant's address)."""
         resp = self.send(self.activity("conversationUpdate", conversation=CHANNEL, conversation_type="channel",
                                        sender=("29:1team-admin-0000001", ADMIN_AAD),
                                        membersAdded=[{"id": f"28:{self.teams.app_id}"}]))
         assert resp.status_code == 200, resp.text
+
+        def known() -> bool:
+            with Session(self.bot.core.engine) as session:
+                return store.address(session, CHANNEL) is not None
+
+        wait_for(known)
 
     def stop(self) -> None:
         self.server.stop()
