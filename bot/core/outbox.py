@@ -110,7 +110,9 @@ class DependencyFailed(Exception):
 
 # template → fn(session, msg, refusal) -> bool: a permanent failure is handled another way (e.g. a
 # case card that cannot reach the municipality's place goes to the AFs directly). True: do not retry.
-FALLBACKS: dict[str, Callable[[Session, MessageRef, Refusal], bool]] = {}
+# A post refused for good delivered another way: fallback(session, message, refusal, now) -> done; `now`
+# is the worker's clock, so what it queues is due on the same clock as everything else.
+FALLBACKS: dict[str, Callable[[Session, MessageRef, Refusal, datetime], bool]] = {}
 # In a reply's `ref`: once the reply is posted, its thread's root is drawn again (an update queued in
 # the same transaction), e.g. a case card that shows a deadline passed once its reminder went out.
 REDRAW_PARENT = "redraw_parent"
@@ -668,7 +670,7 @@ class OutboxWorker:
                 return ("retry", msg, item.op)
             except PermanentError as exc:
                 fallback = FALLBACKS.get(msg.template)
-                if item.op == "post" and fallback is not None and fallback(session, msg, exc.refusal):
+                if item.op == "post" and fallback is not None and fallback(session, msg, exc.refusal, self.now()):
                     # Done another way: done_at set, so it does not count as failed (outbox.health).
                     item.status, item.last_error, item.locked_until = "failed", exc.reason[:200], None
                     item.done_at = self.now()

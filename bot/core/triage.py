@@ -442,7 +442,7 @@ def notify_handlers(session: Session, signal: Signal, muni: Municipality, now: A
     return cards
 
 
-def _card_fallback(session: Session, msg: MessageRef, refusal: outbox.Refusal) -> bool:
+def _card_fallback(session: Session, msg: MessageRef, refusal: outbox.Refusal, now: datetime) -> bool:
     """The municipality's place cannot take the card (bot not invited, archived…): ping the
     AF(s) by DM instead, so the signal is not lost while an administrator fixes the place."""
     if (refusal is not outbox.Refusal.PLACE_UNREACHABLE or not msg.conversation or msg.recipient
@@ -455,7 +455,8 @@ def _card_fallback(session: Session, msg: MessageRef, refusal: outbox.Refusal) -
         session, signal.municipality_id, "backup")
     for af in afs:
         outbox.post(session, template="case_card", kind="case_card", recipient=af, signal_id=signal.id,
-                    ref={"mention": [af], "fallback_from": msg.conversation}, dedupe_key=f"card:{signal.id}:{af}")
+                    ref={"mention": [af], "fallback_from": msg.conversation}, dedupe_key=f"card:{signal.id}:{af}",
+                    now=now)
     return bool(afs)
 
 
