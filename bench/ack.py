@@ -3,7 +3,7 @@ project bot and a bare Bolt app measured in the same run under the same load."""
 
 from __future__ import annotations
 
-from bench.common import CLIENTS, Metric, Part, Scratch, percentile
+from bench.common import CLIENTS, Metric, Part, Scratch, latency_summary
 from bench.harness import make_fake, run_load, start_bare, start_project
 
 TARGET_RATIO = 1.2
@@ -32,9 +32,7 @@ def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str =
                     part.notes.append(_drain_note(server, (requests + warmup) * CLIENTS))
             finally:
                 scratch.stop(server.proc)
-            lat = [x * 1000 for x in out["latencies"]]
-            results[label] = {"p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat),
-                              "n": len(lat), "errors": out["errors"], "rps": len(lat) / out["wall_seconds"]}
+            results[label] = latency_summary(out)
         bare, proj = results["bare"], results["project"]
         ratio = proj["p99"] / bare["p99"]
         part.add(

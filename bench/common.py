@@ -97,6 +97,13 @@ class Part:
         self.metrics.extend(metrics)
 
 
+def latency_summary(out: dict[str, Any]) -> dict[str, float]:
+    """A load generator's result (bench/loadgen.py) in ms: p50, p99, max, requests, errors, requests/s."""
+    lat = [x * 1000 for x in out["latencies"]]
+    return {"p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat) if lat else float("nan"),
+            "n": len(lat), "errors": out["errors"], "rps": len(lat) / out["wall_seconds"]}
+
+
 def percentile(values: list[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of a non-empty list."""
     ordered = sorted(values)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 
-from bench.common import CLIENTS, Metric, Part, Scratch, free_port, percentile, wait_http
+from bench.common import CLIENTS, Metric, Part, Scratch, free_port, latency_summary, wait_http
 from bench.harness import Server, load, make_fake, start_project
 from bot.sandbox.fake_teams import FakeTeams
 
@@ -47,12 +47,10 @@ def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str =
                             "service_url": teams.service_url})
             finally:
                 scratch.stop(server.proc)
-            lat = [x * 1000 for x in out["latencies"]]
-            if not lat:
+            if not out["latencies"]:
                 raise RuntimeError(f"{label}: no request was answered ({out['errors']} errors):\n"
                                    f"{scratch.log_tail(server.log_name)}")
-            results[label] = {"p50": percentile(lat, 50), "p99": percentile(lat, 99), "max": max(lat),
-                              "n": len(lat), "errors": out["errors"], "rps": len(lat) / out["wall_seconds"]}
+            results[label] = latency_summary(out)
         bare, proj = results["bare"], results["project"]
         ratio = proj["p99"] / bare["p99"]
         part.add(
