@@ -36,13 +36,18 @@ def find_block(message: dict[str, Any], prefix: str) -> dict[str, Any] | None:
     return next((b for b in message.get("blocks") or [] if b.get("block_id", "").startswith(prefix)), None)
 
 
+def _roots(r: Running, user: str) -> list[dict[str, Any]]:
+    """The signal roots in the user's DM (header 'Signaal S-…'), oldest first."""
+    dm = r.fake.dm_channel_for(user)
+    roots = [m for m in r.fake.messages_in(dm) if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
+    return [m for m in roots if (m.get("blocks") or [{}])[0].get("type") == "header"]
+
+
 def root_message(r: Running, user: str = REPORTER) -> dict[str, Any]:
     """The newest signal root in the user's DM (header 'Signaal S-…')."""
-    dm = r.fake.dm_channel_for(user)
 
     def found() -> dict[str, Any] | None:
-        roots = [m for m in r.fake.messages_in(dm) if not m.get("thread_ts") or m.get("thread_ts") == m.get("ts")]
-        roots = [m for m in roots if (m.get("blocks") or [{}])[0].get("type") == "header"]
+        roots = _roots(r, user)
         return roots[-1] if roots else None
 
     return r.fake.wait_for(found)
@@ -126,10 +131,15 @@ def report(r: Running, user: str = REPORTER, answers: dict[str, Any] | None = No
            send: bool = True) -> str:
     """Report a signal through /signaal and the triage; returns its reference."""
     answers = {**DEFAULT_ANSWERS, **(answers or {})}
+    earlier = {m["ts"] for m in _roots(r, user)}
     resp = r.driver.slash(user, text=text)
     assert resp.status == 200
     if text:
         answers.pop("description", None)
+    # Wait for this signal's own thread: until its root is posted, the newest root is the previous
+    # signal's, whose last question may still show its buttons (the update that removes them goes
+    # through the outbox), and it would be taken for this signal's first question.
+    r.fake.wait_for(lambda: [m for m in _roots(r, user) if m["ts"] not in earlier])
     first = r.fake.wait_for(lambda: open_question(r, user))
     if first[0] != "municipality":
         answers.pop("municipality", None)
