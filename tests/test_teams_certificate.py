@@ -227,3 +227,21 @@ def test_a_bot_with_a_certificate_delivers_once_entra_knows_it(database_url: str
         assert login.assertions and login.tokens_issued >= 1
     finally:
         run.stop()
+
+
+def test_signaalbot_run_with_a_secret_and_a_certificate_stops_with_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.cli import main
+
+    pem = tmp_path / "teams.pem"
+    pem.write_text(FakeTeams().new_certificate())
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "TEAMS_APP_PASSWORD_FILE",
+                 "TEAMS_TOKEN_URL", "TEAMS_OPENID_METADATA_URL", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in _env(TEAMS_APP_PASSWORD="p", TEAMS_APP_CERTIFICATE_FILE=str(pem)).items():
+        monkeypatch.setenv(name, value)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "TEAMS_APP_CERTIFICATE_FILE are both set" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
