@@ -71,3 +71,55 @@ def test_without_a_valid_app_id_no_package_is_written(tmp_path: Path, monkeypatc
     out = tmp_path / "app.zip"
     assert main(["teams", "manifest", "--out", str(out), "--app-id", app_id]) == 2
     assert not out.exists()
+
+
+SCHEMA_FILE = Path(__file__).parent / "data" / "teams" / f"MicrosoftTeams.schema.v{MANIFEST_VERSION}.json"
+
+
+def _schema_validator():
+    """Microsoft's published schema of this manifest version (tests/data/teams/README.md: source, licence)."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft4Validator.check_schema(schema)
+    # The copy is the schema of the version the manifest names (a version bump needs a new copy).
+    assert schema["properties"]["manifestVersion"]["const"] == MANIFEST_VERSION
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
+
+
+def _problems(validator, manifest: dict) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in validator.iter_errors(manifest)]
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize("options", [[], ["--channel-messages", "--domain", "signaalbot.zundert.example",
+                                          "--website", "https://www.zundert.example/signaalbot",
+                                          "--privacy-url", "https://www.zundert.example/privacy",
+                                          "--terms-url", "https://www.zundert.example/voorwaarden"]])
+def test_every_manifest_the_command_writes_passes_microsofts_schema(tmp_path: Path, language: str,
+                                                                    options: list[str]) -> None:
+    validator = _schema_validator()
+    out = tmp_path / "app.zip"
+    assert main(["teams", "manifest", "--out", str(out), "--app-id", APP_ID, "--language", language, *options]) == 0
+    manifest, _zf = _open(out)
+    assert _problems(validator, manifest) == []
+
+
+def test_the_schema_check_finds_what_teams_would_refuse(tmp_path: Path) -> None:
+    """The check can fail: manifests Teams' schema refuses are caught, each at its place."""
+    validator = _schema_validator()
+    out = tmp_path / "app.zip"
+    assert main(["teams", "manifest", "--out", str(out), "--app-id", APP_ID]) == 0
+    good, _zf = _open(out)
+    [extension] = good["composeExtensions"]
+    broken = {
+        "name.short": {**good, "name": {**good["name"], "short": "Signaalbot " * 3}},  # over 30 characters
+        "bots.0.scopes.0": {**good, "bots": [{**good["bots"][0], "scopes": ["everyone"]}]},
+        "accentColor": {**good, "accentColor": "blue"},
+        "(top)": {**good, "unknownField": True},
+        "composeExtensions.0.commands.0.id": {**good, "composeExtensions": [
+            {**extension, "commands": [{**extension["commands"][0], "id": "x" * 65}]}]},
+    }
+    for where, manifest in broken.items():
+        found = _problems(validator, manifest)
+        assert found and any(p.startswith(where.replace(".", "/") + ":") for p in found), (where, found)
