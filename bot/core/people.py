@@ -160,8 +160,17 @@ def forget_people(session: Session, user_ids: Iterable[str]) -> int:
     for table in datamap.tables():
         if gone and table.name in _FORGOTTEN_WITH_THE_PERSON:
             session.execute(delete(table).where(table.c.user_id.in_(gone)))
-    if gone:
-        from bot.core import reach  # it imports this module
+    if gone:  # the marks that they were reported as unreachable once (bot/core/reach.py) name them too
+        from models.jobs import JobRun
 
-        reach.forget(session, gone)
+        periods = [unreachable_period(platform, u) for u in gone for platform in (platforms.SLACK, platforms.TEAMS)]
+        session.execute(delete(JobRun).where(col(JobRun.job) == UNREACHABLE_REPORT, col(JobRun.period).in_(periods)))
     return len(gone)
+
+
+UNREACHABLE_REPORT = "unreachable_report"  # the job that tells the ketenregisseur once per person (reach.py)
+
+
+def unreachable_period(platform: str, user_id: str) -> str:
+    """The JobRun period of `UNREACHABLE_REPORT` for one person on one platform."""
+    return f"{platform}:{user_id}"[:300]

@@ -24,7 +24,7 @@ from models import Identity, Person
 from models.db import session_scope
 from models.jobs import JobRun
 
-REPORT_JOB = "unreachable_report"
+REPORT_JOB = people.UNREACHABLE_REPORT
 TEMPLATE = "unreachable_report"
 
 
@@ -63,16 +63,6 @@ def mark_reachable(session: Session, user_id: str, platform: str) -> None:
                                              col(JobRun.period) == _period(platform, user_id)))
 
 
-def forget(session: Session, user_ids: list[str]) -> None:
-    """These people are forgotten (`people.forget_people`): the marks that they were reported as
-    unreachable once go too, as those name them."""
-    from bot.core.platforms import SLACK, TEAMS
-
-    periods = [_period(platform, u) for u in user_ids for platform in (SLACK, TEAMS)]
-    if periods:
-        session.execute(delete(JobRun).where(col(JobRun.job) == REPORT_JOB, col(JobRun.period).in_(periods)))
-
-
 def unreachable(session: Session) -> list[Unreachable]:
     rows = session.exec(select(Person.user_id, Person.name, Identity.platform, Identity.unreachable_since)
                         .join(Person, col(Identity.person_id) == Person.id)
@@ -97,8 +87,7 @@ def describe(session: Session) -> list[str]:
     return lines
 
 
-def _period(platform: str, user_id: str) -> str:
-    return f"{platform}:{user_id}"[:300]
+_period = people.unreachable_period
 
 
 @sweep("unreachable")
