@@ -262,11 +262,18 @@ def status(ctx: Ctx) -> Out:
 def refusal(ctx: Ctx) -> Out:
     """Why the core did not do what someone asked (its msgid and parameters, kept in the ref)."""
     _ = ctx._
-    params = dict(ctx.msg.ref.get("params") or {})
-    if "who" in params:
-        params["who"] = _person_name(ctx, str(params["who"]))
-    body = _(str(ctx.msg.ref.get("text") or "Something went wrong. Please try again."), **params)
+    body = refusal_text(ctx.session, _, str(ctx.msg.ref.get("text") or ""), ctx.msg.ref.get("params") or {})
     return Out(_("A note about your signal"), [text(body)])
+
+
+def refusal_text(session: Session, _: Translate, msgid: str, params: dict[str, Any]) -> str:
+    """A refusal's words (`bot.core.result.message`: its msgid and parameters) in the reader's language,
+    with the person a `who` names by name: on a card, and as the answer to the click itself."""
+    params = dict(params)
+    if "who" in params:
+        name = session.exec(select(Person.name).where(Person.user_id == str(params["who"]))).first()
+        params["who"] = _md_safe(name) if name else _("the attention officer")
+    return _(msgid or "Something went wrong. Please try again.", **params)
 
 
 @template("reporter_root")

@@ -11,7 +11,12 @@ doubled deliveries take effect once.
 What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
 triage's steps (bot/core/triage.py) in the 1:1 chat, the case card's actions (`CASE_VERBS`, into
 bot/core/cases.py) wherever the card is — the core checks who may act, every time. What the core
-refuses is told to the person in their 1:1 chat through the outbox (`teams_refusal`).
+refuses is told to the person in their 1:1 chat through the outbox (`teams_refusal`) — except a click
+on a case card (`CASE_VERBS`) that the core refuses already when it comes in: the core is asked first
+(`cases.checking`: one short read-only transaction, the step's own checks), and the answer to the invoke
+itself tells the clicker what is wrong, in their language. The click is stored all the same; its work
+asks the core again, which records a denial in the audit log (once), and does nothing else: the refusal
+told stands. A refusal found only when the step runs (the case changed in between) comes as a card.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import Any, Protocol
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -34,7 +40,7 @@ from bot.core import cases, chat, inbox, outbox, people, platforms, reach, triag
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Result, message
-from bot.i18n import language_for, translator
+from bot.i18n import Translate, language_for, translator
 from bot.teams import cards, case_cards, network_cards, store
 from bot.teams.auth import IncomingTokens
 from flows.cases import CaseAction
@@ -204,6 +210,12 @@ class TeamsEdge:
             return Response(status_code=200)  # typing, reactions…: nothing to do
         if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION and not is_from_message(activity):
             return Response(status_code=501)  # dialogs, other message extensions' invokes: not yet
+        _ = translator(language_for(activity.get("locale"), self.core.settings.language))
+        refusal = None
+        if kind == "invoke" and activity.get("name") == INVOKE_CARD_ACTION and args["verb"] in CASE_VERBS:
+            refusal = await run_in_threadpool(self._refused_now, args, _)
+            if refusal is not None:
+                args["told"] = refusal[0]
         row = (key, inbox_work(self.on_activity), [args])
         try:
             ids = await self.intake.writer.submit_async([row])
@@ -212,14 +224,32 @@ class TeamsEdge:
             return _refused(503, "try_again")
         self.intake.hand_over([row], ids)
         if kind == "invoke":
-            # The clicker's confirmation; the next card arrives through the outbox.
-            _ = translator(language_for(activity.get("locale"), self.core.settings.language))
+            # The clicker's confirmation, or what the core refuses; the next card arrives through the outbox.
             if args.get("from_message") is not None:
                 return JSONResponse({"task": {"type": "message", "value": _(
                     "Your signal is ready in your chat with Signaalbot: answer the questions there.")}})
             return JSONResponse({"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
-                                 "value": _("Received.")})
+                                 "value": refusal[1] if refusal is not None else _("Received.")})
         return Response(status_code=200)
+
+    def _refused_now(self, a: dict[str, Any], _: Translate) -> tuple[str, str] | None:
+        """Whether the core refuses this click on a case card now (its step's own checks, read-only, no
+        audit): (what was refused, for the work: no content) and the words for the clicker; None when
+        it would run, or when the check itself failed (then the work tells, as for any click)."""
+        external = self._external(a)
+        if external is None:
+            return None
+        try:
+            with cases.checking(self.core) as session:
+                person = people.known(session, platforms.TEAMS, a["tenant"], external)
+                result = self._case_step(person, a["verb"], a["data"] or {})
+                if result.ok:
+                    return None
+                text, params = message(result)
+                return f"{result.error}:{result.reason or ''}", cards.refusal_text(session, _, text, params)
+        except Exception as exc:  # noqa: BLE001 - the click is stored and runs; only the early answer is lost
+            log.warning("Teams: could not check a case click before answering (%s)", error_name(exc))
+            return None
 
     # -- after the answer: the work ------------------------------------------------------------------
 
@@ -247,7 +277,7 @@ class TeamsEdge:
             return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in CASE_VERBS:
             # The case card's actions: in the municipality's channel, or in an AF's (or the reporter's) 1:1 chat.
-            self._case(person, a["verb"], a["data"] or {})
+            self._case(person, a["verb"], a["data"] or {}, told=bool(a.get("told")))
             return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in network_cards.VERBS:
             # Reminders (also in a case card's thread in the channel), partners' requests, trainings: the
@@ -282,10 +312,19 @@ class TeamsEdge:
         if not result.ok:
             self._refusal(person, result)
 
-    def _person(self, session: Any, a: dict[str, Any]) -> str | None:
-        external = a["aad"].lower() if a["aad"] else a["from_id"]  # the Entra object id, else the 29: id
+    @staticmethod
+    def _external(a: dict[str, Any]) -> str | None:
+        """Whom Teams says acted: the Entra object id, else the 29: id; None for the bot itself, or no one
+        we can name."""
+        external = a["aad"].lower() if a["aad"] else a["from_id"]
         if not external or platforms.person_id(platforms.person_key(platforms.TEAMS, external)) is None:
-            return None  # the bot itself, or no one we can name
+            return None
+        return str(external)
+
+    def _person(self, session: Any, a: dict[str, Any]) -> str | None:
+        external = self._external(a)
+        if external is None:
+            return None
         key = people.resolve(session, platforms.TEAMS, a["tenant"], external)
         person = people.get_or_create(session, key)
         if a["name_of_sender"] and not person.name:
@@ -328,15 +367,26 @@ class TeamsEdge:
         if not result.ok:
             self._refusal(person, result)
 
-    def _case(self, person: str, verb: str, data: dict[str, Any]) -> None:
-        """A case verb (`CASE_VERBS`): the core checks who may do it in which state, every time."""
+    def _case(self, person: str, verb: str, data: dict[str, Any], *, told: bool = False) -> None:
+        """A case verb (`CASE_VERBS`): the core checks who may do it in which state, every time. `told`:
+        the answer to the click told the core's refusal; it stands — the core checks again and records a
+        denial (once), and nothing is done or told twice."""
+        if told:
+            with cases.checking(self.core, audit=True):
+                again = self._case_step(person, verb, data)
+            if again.ok:
+                log.info("Teams: a case click refused in its answer would run now; not done (the clicker was told)")
+            return
+        result = self._case_step(person, verb, data)
+        if not result.ok:
+            self._refusal(person, result)
+
+    def _case_step(self, person: str, verb: str, data: dict[str, Any]) -> Result:
         try:
             signal_id = int(data.get("s") or 0)
         except (TypeError, ValueError):
             signal_id = 0
-        result = CASE_VERBS[verb](self.core, signal_id, person, data)
-        if not result.ok:
-            self._refusal(person, result)
+        return CASE_VERBS[verb](self.core, signal_id, person, data)
 
     def _answer(self, key: str, data: dict[str, Any], *, skip: bool) -> Any:
         """The card's input as the questionnaire takes it: a multi-select comes as 'a,b'."""
