@@ -227,7 +227,9 @@ def network_card(ctx: Ctx) -> Out:
     body: list[dict[str, Any]] = [text(title, weight="Bolder", size="Medium")]
     body.append(fact_set([_member_line(ctx, m, partners) for m in rows[:LIST_MAX]]) if rows else text("—"))
     if len(rows) > LIST_MAX:
-        body.append(small(_("And {count} more: `signaalbot network show` lists everyone.", count=len(rows) - LIST_MAX)))
+        body.append(small(_.ngettext("And {count} more member: `signaalbot network show` lists everyone.",
+                                     "And {count} more members: `signaalbot network show` lists everyone.",
+                                     len(rows) - LIST_MAX)))
     body.append(small(_("Case access (attention officers, backups, partners) is set in the network file, not "
                         "here.")))
     roles = [{"title": _(label), "value": key} for key, label in MEMBER_ROLES.items()]
