@@ -160,4 +160,8 @@ def forget_people(session: Session, user_ids: Iterable[str]) -> int:
     for table in datamap.tables():
         if gone and table.name in _FORGOTTEN_WITH_THE_PERSON:
             session.execute(delete(table).where(table.c.user_id.in_(gone)))
+    if gone:
+        from bot.core import reach  # it imports this module
+
+        reach.forget(session, gone)
     return len(gone)

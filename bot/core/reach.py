@@ -63,6 +63,16 @@ def mark_reachable(session: Session, user_id: str, platform: str) -> None:
                                              col(JobRun.period) == _period(platform, user_id)))
 
 
+def forget(session: Session, user_ids: list[str]) -> None:
+    """These people are forgotten (`people.forget_people`): the marks that they were reported as
+    unreachable once go too, as those name them."""
+    from bot.core.platforms import SLACK, TEAMS
+
+    periods = [_period(platform, u) for u in user_ids for platform in (SLACK, TEAMS)]
+    if periods:
+        session.execute(delete(JobRun).where(col(JobRun.job) == REPORT_JOB, col(JobRun.period).in_(periods)))
+
+
 def unreachable(session: Session) -> list[Unreachable]:
     rows = session.exec(select(Person.user_id, Person.name, Identity.platform, Identity.unreachable_since)
                         .join(Person, col(Identity.person_id) == Person.id)
