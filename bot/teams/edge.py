@@ -36,12 +36,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.commands.teams import FROM_MESSAGE  # the manifest's message action "Meld als signaal"
-from bot.core import cases, chat, inbox, outbox, people, platforms, reach, triage
+from bot.core import cases, chat, figures, inbox, members, outbox, people, platforms, reach, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Result, message
 from bot.i18n import Translate, language_for, translator
-from bot.teams import cards, case_cards, network_cards, store
+from bot.teams import cards, case_cards, network_cards, store, words
 from bot.teams.auth import IncomingTokens
 from flows.cases import CaseAction
 from models.base import error_name
@@ -156,7 +156,7 @@ def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, An
         "locale": str(activity.get("locale") or "")[:10],
         "verb": str(action.get("verb") or ""),
         "data": action.get("data") if isinstance(action.get("data"), dict) else {},
-        "word": words.command or "", "suggest": words.suggestion or "",
+        "word": words.command or "", "suggest": words.suggestion or "", "period": words.period,
         **({"from_message": message_text((value or {}).get("messagePayload"))} if from_message else {}),
     }
 
@@ -282,29 +282,47 @@ class TeamsEdge:
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in network_cards.VERBS:
             # Reminders (also in a case card's thread in the channel), partners' requests, trainings: the
             # core checks who may, wherever the card is.
-            self._act(person, a["verb"], a["data"] or {})
+            self._act(person, a["verb"], a["data"] or {}, a["tenant"])
             return
         if a["conversation_type"] != "personal":
             return  # a channel's address learned (the app added to a team); other channel work: not yet
         if a["type"] == "message":
-            self._words(person, a.get("word") or "", a.get("suggest") or "")
+            self._words(person, a.get("word") or "", a.get("suggest") or "", a.get("period") or "")
         elif a["type"] == "installationUpdate" and a.get("action") == "add":
             self._post(person, "teams_start", {})  # what the bot is for, and Signaal melden
         elif a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION:
-            self._act(person, a["verb"], a["data"] or {})
+            self._act(person, a["verb"], a["data"] or {}, a["tenant"])
 
-    def _words(self, person: str, word: str, suggestion: str = "") -> None:
-        """A message in the 1:1 chat: info, help or status; anything else the start card, with the
-        reporter's open signals to add information to, and a suggestion when a word was nearly one."""
+    def _words(self, person: str, word: str, suggestion: str = "", period: str = "") -> None:
+        """A message in the 1:1 chat: info, help, status, training, netwerk or cijfers; anything else the
+        start card, with the reporter's open signals to add information to, and a suggestion when a word
+        was nearly one. What netwerk and cijfers show, and to whom, the core decides (and records)."""
         if word == chat.INFO:
             self._post(person, "teams_info", {})
         elif word == chat.HELP:
             self._post(person, "teams_help", {})
         elif word == chat.STATUS:
             self._post(person, "teams_status", {"signals": [s.id for s in triage.own_signals(self.core, person)]})
+        elif word == chat.TRAINING:
+            self._post(person, "teams_training", {})  # the trainings ahead; an organiser's form (bot.core.training)
+        elif word == chat.NETWORK:
+            listed = members.overview(self.core, person)
+            if not listed.ok:
+                self._refusal(person, listed)
+                return
+            self._post(person, "teams_network", {k: listed.data[k] for k in ("members", "municipalities", "regional")})
+        elif word == chat.FIGURES:
+            shown = figures.view(self.core, person, period)  # chat.BAD_PERIOD: the core says what to give
+            if not shown.ok:
+                self._refusal(person, shown)
+                return
+            view: figures.View = shown.data["view"]
+            self._post(person, "teams_figures", {
+                "first": view.first.isoformat(), "last": view.last.isoformat(),
+                "scopes": [None if scope is None else next(iter(scope)) for scope in view.scopes]})
         else:
             ref: dict[str, Any] = {"open": triage.open_sent_signals(self.core, person)}
-            if suggestion in (chat.INFO, chat.HELP, chat.STATUS):
+            if suggestion in chat.COMMANDS:
                 ref["suggest"] = suggestion
             self._post(person, "teams_start", ref)
 
@@ -332,7 +350,7 @@ class TeamsEdge:
             session.add(person)
         return key
 
-    def _act(self, person: str, verb: str, data: dict[str, Any]) -> None:
+    def _act(self, person: str, verb: str, data: dict[str, Any], tenant: str = "") -> None:
         core = self.core
         try:
             signal_id = int(data.get("s") or 0)
@@ -360,7 +378,9 @@ class TeamsEdge:
             if result.ok:
                 self._post(person, "teams_info_added", {"event": result.data.get("event")}, signal_id)
         elif verb in network_cards.VERBS:  # reminders, partners, trainings (bot/teams/network_cards.py)
-            result = network_cards.VERBS[verb](core, person, data)
+            result = network_cards.VERBS[verb](core, person, data, tenant)
+        elif verb in words.VERBS:  # the forms of "training" and "netwerk" (bot/teams/words.py)
+            result = words.VERBS[verb](core, person, data, tenant)
         else:
             log.info("Teams: an action this version does not know (%s)", verb[:40])
             return
@@ -400,7 +420,10 @@ class TeamsEdge:
 
     def _refusal(self, person: str, result: Result) -> None:
         text, params = message(result)
-        self._post(person, "teams_refusal", {"text": text, "params": params})
+        ref: dict[str, Any] = {"text": text, "params": params}
+        if result.problems:  # a form's fixable problems (a training, a member): each said
+            ref["problems"] = [[p.message, p.params] for p in result.problems]
+        self._post(person, "teams_refusal", ref)
 
     def _post(self, person: str, template: str, ref: dict[str, Any], signal_id: int | None = None) -> None:
         with session_scope(self.core.engine) as session:
