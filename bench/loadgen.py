@@ -35,8 +35,9 @@ def slash_form(user: str, channel: str, response_url: str) -> str:
 
 
 def card_action(cfg: dict[str, Any], user: str, conversation: str) -> str:
-    """A Teams `adaptiveCard/action` invoke (Action.Execute "start": Signaal melden) from `user` (an
-    Entra object id) in their 1:1 chat with the bot, as the Bot Framework delivers it."""
+    """A Teams `adaptiveCard/action` invoke (Action.Execute "start": Signaal melden, or `cfg["verb"]` with
+    `cfg["data"]`) from `user` (an Entra object id) in their 1:1 chat with the bot, as the Bot Framework
+    delivers it."""
     tenant = cfg["tenant"]
     return json.dumps({
         "type": "invoke", "name": "adaptiveCard/action", "id": uuid.uuid4().hex, "channelId": "msteams",
@@ -45,7 +46,8 @@ def card_action(cfg: dict[str, Any], user: str, conversation: str) -> str:
         "recipient": {"id": f"28:{cfg['app_id']}", "name": "Signaalbot"},
         "conversation": {"id": conversation, "conversationType": "personal", "tenantId": tenant},
         "channelData": {"tenant": {"id": tenant}},
-        "value": {"action": {"type": "Action.Execute", "verb": "start", "data": {}}, "trigger": "manual"},
+        "value": {"action": {"type": "Action.Execute", "verb": cfg.get("verb", "start"), "data": cfg.get("data", {})},
+                  "trigger": "manual"},
     })
 
 

@@ -11,6 +11,7 @@ from bench.harness import Server, load, make_fake, start_project
 from bot.sandbox.fake_teams import FakeTeams
 
 TARGET_RATIO = 1.2  # as part 1: the platform's answer no slower than a bare SDK app's
+REFUSED = "project, refused case click"  # the core's check before the answer (issue 17), same load
 
 
 def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str = "SQLite") -> Part:
@@ -24,7 +25,9 @@ def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str =
         "its FastAPI/uvicorn server and its own token validation; answers the invoke with a message) first, then "
         f"the project bot (own process, {database}: token check, the activity stored in the inbox, the answer; "
         "the triage's card follows through the outbox to the fake connector); each app alone on the machine "
-        "while measured."
+        "while measured. Then, on the same project bot, the same load of a case card's click the core refuses "
+        "(`case.claim` on the first signal by people who are not its AFs): the core's read-only check before the "
+        "answer, the refusal told in it (issue 17), the click stored and its denial audited after the answer."
     )
     database_url = scratch.pg_database() if database == "PostgreSQL" else None
     slack = make_fake()
@@ -40,19 +43,27 @@ def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str =
         for label in ("bare", "project"):
             server = (_start_bare(scratch, teams) if label == "bare"
                       else start_project(scratch, slack, database_url=database_url, name="bot-teams", env=env))
+            cfg = {"kind": "teams", "url": f"{server.url}/api/messages", "clients": CLIENTS, "requests": requests,
+                   "warmup": warmup, "users": users, "channels": chats, "token": teams.token(),
+                   "tenant": teams.tenant, "app_id": teams.app_id, "service_url": teams.service_url}
+            runs = {label: cfg}
+            if label == "project":
+                # A case card's click the core refuses (a reporter's Oppakken on a signal: not an AF), checked
+                # before the answer and told in it; the signals are the drafts the first load started.
+                runs[REFUSED] = {**cfg, "verb": "case.claim", "data": {"s": 1}}
             try:
-                out = load({"kind": "teams", "url": f"{server.url}/api/messages", "clients": CLIENTS,
-                            "requests": requests, "warmup": warmup, "users": users, "channels": chats,
-                            "token": teams.token(), "tenant": teams.tenant, "app_id": teams.app_id,
-                            "service_url": teams.service_url})
+                outs = {name: load(c) for name, c in runs.items()}
             finally:
                 scratch.stop(server.proc)
-            if not out["latencies"]:
-                raise RuntimeError(f"{label}: no request was answered ({out['errors']} errors):\n"
-                                   f"{scratch.log_tail(server.log_name)}")
-            results[label] = latency_summary(out)
+            for name, out in outs.items():
+                if not out["latencies"]:
+                    raise RuntimeError(f"{name}: no request was answered ({out['errors']} errors):\n"
+                                       f"{scratch.log_tail(server.log_name)}")
+                results[name] = latency_summary(out)
         bare, proj = results["bare"], results["project"]
         ratio = proj["p99"] / bare["p99"]
+        refused = results[REFUSED]
+        refused_ratio = refused["p99"] / bare["p99"]
         part.add(
             Metric(f"Teams, {database}: bare Teams SDK app p50", bare["p50"], "ms"),
             Metric(f"Teams, {database}: bare Teams SDK app p99", bare["p99"], "ms"),
@@ -60,6 +71,10 @@ def run(scratch: Scratch, requests: int = 300, warmup: int = 20, database: str =
             Metric(f"Teams, {database}: project p99", proj["p99"], "ms"),
             Metric(f"Teams, {database}: p99 ratio project / bare", ratio, "×", f"≤ {TARGET_RATIO}×",
                    ratio <= TARGET_RATIO),
+            Metric(f"Teams, {database}: project, refused case click p50", refused["p50"], "ms"),
+            Metric(f"Teams, {database}: project, refused case click p99", refused["p99"], "ms"),
+            Metric(f"Teams, {database}: p99 ratio refused case click / bare", refused_ratio, "×",
+                   f"≤ {TARGET_RATIO}×", refused_ratio <= TARGET_RATIO),
         )
         for label, r in results.items():
             part.notes.append(f"{label}: {r['n']} requests measured, {r['errors']} errors, max {r['max']:.1f} ms, "

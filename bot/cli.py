@@ -101,8 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.has_slack_tokens and not settings.teams_enabled:
         raise CliError(
             "no platform is configured: set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for "
-            "Slack, and/or TEAMS_APP_ID, TEAMS_APP_PASSWORD and TEAMS_TENANT_ID for Teams (README.md, "
-            "docs/teams.md); `make run` without them starts the offline sandbox.")
+            "Slack, and/or TEAMS_APP_ID, TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE_FILE) and TEAMS_TENANT_ID for "
+            "Teams (README.md, docs/teams.md); `make run` without them starts the offline sandbox.")
     from bot.serve import serve
 
     return serve(settings)

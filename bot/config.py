@@ -22,7 +22,8 @@ SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN",
 # Microsoft Teams (docs/teams.md): where incoming tokens' signing keys are found (the Bot Framework's
 # OpenID metadata; the JWKS is beside it), and where the bot gets its own token (Entra's, per tenant).
 DEFAULT_TEAMS_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
-TEAMS_TOKEN_URL_OF_TENANT = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+TOKEN_PATH = "/oauth2/v2.0/token"
+TEAMS_TOKEN_URL_OF_TENANT = "https://login.microsoftonline.com/{tenant}" + TOKEN_PATH
 
 
 class ConfigError(Exception):
@@ -57,9 +58,11 @@ class Settings:
     outbox_stuck_minutes: float = 10.0
     scheduler_enabled: bool = True
     work_process: bool = True  # HTTP mode: the work after ack in a process of its own (bot/workproc.py)
-    # Microsoft Teams: enabled when teams_app_id is set (then password and tenant are required).
+    # Microsoft Teams: enabled when teams_app_id is set (then a credential and the tenant are required:
+    # the client secret, or a certificate — its PEM text, private key and certificate — not both).
     teams_app_id: str | None = None
-    teams_app_password: str | None = None
+    teams_app_password: str | None = field(default=None, repr=False)
+    teams_app_certificate: str | None = field(default=None, repr=False)
     teams_tenant_id: str | None = None
     teams_openid_metadata_url: str = DEFAULT_TEAMS_OPENID_METADATA_URL
     teams_token_url: str | None = None  # None: Entra's token endpoint of teams_tenant_id
@@ -205,30 +208,66 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
 def _teams_settings(get: Callable[[str], str | None], problems: list[str]) -> dict[str, str | None]:
     """Teams is enabled by TEAMS_APP_ID; half a configuration is an error naming what is missing."""
     app_id, password, tenant = get("TEAMS_APP_ID"), get("TEAMS_APP_PASSWORD"), get("TEAMS_TENANT_ID")
+    certificate_file = get("TEAMS_APP_CERTIFICATE_FILE")
     metadata, token_url = get("TEAMS_OPENID_METADATA_URL"), get("TEAMS_TOKEN_URL")
     if not app_id:
-        others = [name for name, value in (("TEAMS_APP_PASSWORD", password), ("TEAMS_TENANT_ID", tenant),
-                                           ("TEAMS_OPENID_METADATA_URL", metadata), ("TEAMS_TOKEN_URL", token_url))
+        others = [name for name, value in (("TEAMS_APP_PASSWORD", password), ("TEAMS_APP_CERTIFICATE_FILE",
+                                                                               certificate_file),
+                                           ("TEAMS_TENANT_ID", tenant), ("TEAMS_OPENID_METADATA_URL", metadata),
+                                           ("TEAMS_TOKEN_URL", token_url))
                   if value]
         if others:
             problems.append(f"{', '.join(others)} set but TEAMS_APP_ID is missing: set TEAMS_APP_ID to the "
                             "Application (client) ID of the bot's Entra app registration to enable Teams, or "
                             "remove the TEAMS_ settings.")
         return {}
-    missing = [name for name, value in (("TEAMS_APP_PASSWORD", password), ("TEAMS_TENANT_ID", tenant)) if not value]
+    missing = [name for name, value in (("TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE_FILE)",
+                                         password or certificate_file), ("TEAMS_TENANT_ID", tenant)) if not value]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
-        problems.append(f"TEAMS_APP_ID is set but {' and '.join(missing)} {verb} missing: Teams needs the app "
-                        "registration's client secret (TEAMS_APP_PASSWORD or TEAMS_APP_PASSWORD_FILE) and the "
-                        "Entra tenant id (TEAMS_TENANT_ID; the bot is single-tenant). See docs/teams.md.")
+        problems.append(f"TEAMS_APP_ID is set but {' and '.join(missing)} {verb} missing: Teams needs a credential of "
+                        "the app registration — its client secret (TEAMS_APP_PASSWORD or TEAMS_APP_PASSWORD_FILE) or "
+                        "its certificate (TEAMS_APP_CERTIFICATE_FILE) — and the Entra tenant id (TEAMS_TENANT_ID; the "
+                        "bot is single-tenant). See docs/teams.md.")
     for name, url in (("TEAMS_OPENID_METADATA_URL", metadata), ("TEAMS_TOKEN_URL", token_url)):
         if url and not url.startswith(("http://", "https://")):
             problems.append(f"{name} must be an http(s) URL, got {url!r}.")
+    certificate = None
+    if password and certificate_file:
+        problems.append("TEAMS_APP_PASSWORD (or TEAMS_APP_PASSWORD_FILE) and TEAMS_APP_CERTIFICATE_FILE are both set: "
+                        "keep one — the client secret or the certificate of the app registration.")
+    elif certificate_file:
+        certificate = _teams_certificate(certificate_file, token_url, problems)
     if get("SLACK_APP_TOKEN"):
         problems.append("Teams needs HTTP mode (Teams posts to POST /api/messages): unset SLACK_APP_TOKEN (Socket "
                         "Mode) and set SLACK_SIGNING_SECRET, or leave TEAMS_APP_ID unset.")
     values: dict[str, str | None] = {"teams_app_id": app_id, "teams_app_password": password,
-                                     "teams_tenant_id": tenant, "teams_token_url": token_url}
+                                     "teams_app_certificate": certificate, "teams_tenant_id": tenant,
+                                     "teams_token_url": token_url}
     if metadata:
         values["teams_openid_metadata_url"] = metadata
     return values
+
+
+def _teams_certificate(path: str, token_url: str | None, problems: list[str]) -> str | None:
+    """The certificate file's PEM text when it will do: readable, the private key (unencrypted) and its
+    certificate, valid now. The bot's token then comes from msal, which needs an https authority."""
+    from bot.teams.credentials import CertificateError, parse
+
+    if token_url and not (token_url.startswith("https://") and token_url.endswith(TOKEN_PATH)):
+        problems.append(f"TEAMS_TOKEN_URL must be an https URL ending in {TOKEN_PATH} with a certificate (msal "
+                        f"finds Entra's endpoints beside it), got {token_url!r}.")
+    try:
+        pem = Path(path).read_bytes()
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        problems.append(f"TEAMS_APP_CERTIFICATE_FILE: cannot read {path} ({why}); check the path and that the bot's "
+                        "user may read it.")
+        return None
+    try:
+        parse(pem)
+    except CertificateError as exc:
+        problems.append(f"TEAMS_APP_CERTIFICATE_FILE: {path} will not do: {exc}. It must hold the private key and "
+                        "the certificate uploaded to the app registration, in PEM (docs/teams.md).")
+        return None
+    return pem.decode("ascii", "replace")

@@ -42,6 +42,7 @@ class Denial(StrEnum):
     REPORTER_VIEW_ONLY = "reporter_view_only"  # the reporter sees their own report, not the case file
     NOT_TRAINING_MANAGER = "not_training_manager"
     NO_STATS_ROLE = "no_stats_role"
+    NOT_NETWORK_MANAGER = "not_network_manager"  # only the ketenregisseur and AFs manage network members
     OTHER_MUNICIPALITY = "other_municipality"  # two signals of different municipalities are never linked
 
 

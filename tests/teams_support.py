@@ -213,9 +213,9 @@ def texts(card: dict[str, Any]) -> str:
 
 def start_teams_bot(database_url: str, fake: FakeSlack, teams: FakeTeams, network_yaml: str = NETWORK,
                     clock: Any = None, **overrides: Any) -> TeamsRun:
-    settings = make_settings(database_url, fake, teams_app_id=teams.app_id, teams_app_password=teams.app_password,
-                             teams_tenant_id=teams.tenant, teams_openid_metadata_url=teams.openid_metadata_url,
-                             teams_token_url=teams.token_url, **overrides)
+    settings = make_settings(database_url, fake, **{
+        "teams_app_id": teams.app_id, "teams_app_password": teams.app_password, "teams_tenant_id": teams.tenant,
+        "teams_openid_metadata_url": teams.openid_metadata_url, "teams_token_url": teams.token_url, **overrides})
     bot = build_bot(settings, clock=clock)
     with session_scope(bot.core.engine) as session:
         network.apply(session, network.parse(network_yaml), bot.core.clock.now())

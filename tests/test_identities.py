@@ -4,12 +4,15 @@ place the platform cannot reach falls back to the AFs, whatever the platform cal
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlmodel import Session, select
 
-from bot.core import network, people, platforms
+from bot.core import jobs, network, people, platforms, reach
 from models import Identity, Municipality, Person
 from models.db import session_scope, upgrade
+from models.jobs import JobRun
 from tests.helpers import AF, CASES_CHANNEL, case_card, report
 
 GUID = "0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0"
@@ -115,6 +118,20 @@ def test_forgetting_a_person_forgets_their_identities(engine_for) -> None:  # no
         assert people.forget_people(session, ["teams:29:1reporter000000"]) == 1
     with Session(engine_for) as session:
         assert session.exec(select(Identity)).all() == []
+
+
+def test_forgetting_a_person_forgets_that_they_were_reported_unreachable(engine_for) -> None:  # noqa: ANN001
+    upgrade(engine_for)
+    now = datetime.now(UTC)
+    with session_scope(engine_for) as session:
+        for user in ("teams:29:1gone00000000", "teams:29:1kept00000000"):
+            key = people.resolve(session, "teams", "tenant-a", user.removeprefix("teams:"))
+            reach.mark_unreachable(session, key, "teams", now)
+            assert jobs.claim(session, reach.REPORT_JOB, f"teams:{key}", now)
+    with session_scope(engine_for) as session:
+        assert people.forget_people(session, ["teams:29:1gone00000000"]) == 1
+    with Session(engine_for) as session:
+        assert session.exec(select(JobRun.period)).all() == ["teams:teams:29:1kept00000000"]
 
 
 def test_a_case_place_the_platform_cannot_reach_sends_the_card_to_the_afs(running) -> None:  # noqa: ANN001

@@ -11,7 +11,9 @@ them from the database at delivery time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -354,8 +356,62 @@ class _Stop(Exception):
         self.denied = denied
 
 
+class _Passed(Exception):  # noqa: N818 - not an error: a checked step would run
+    """Ends a step being checked (`checking`) where its checks end and its writes would begin."""
+
+    def __init__(self, signal: Signal) -> None:
+        super().__init__(signal.reference)
+        self.result = Result(True, signal.id, signal.reference)
+
+
+@dataclass(frozen=True)
+class _Checking:
+    session: Session
+    audit: bool
+
+
+_CHECKING: ContextVar[_Checking | None] = ContextVar("case_check", default=None)
+
+
+@contextmanager
+def checking(core: Core, *, audit: bool = False) -> Iterator[Session]:
+    """Inside, this module's steps only check: each answers what it would answer now — the very
+    Result it would refuse with (its own checks: inputs, flows.permissions, flows.cases), or ok — and
+    changes nothing (the question "may this person do this now?" before its answer, as an edge asks it
+    on the request path). One short read transaction, given to the caller too (to find whom it asks
+    for); read-only in the database (PostgreSQL: READ ONLY; SQLite: query_only), so a check that
+    would write fails rather than writes. `audit`: a denial is written to the audit log as the step
+    writes it (its own small transaction afterwards); without, a check writes nothing at all.
+    Checks that need what only the step's writes show (set_links' pairs) come with the step itself."""
+    sqlite = core.engine.dialect.name == "sqlite"
+    with core.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA query_only = ON" if sqlite else "SET TRANSACTION READ ONLY")
+        try:
+            with Session(bind=conn, expire_on_commit=False) as session:
+                token = _CHECKING.set(_Checking(session, audit))
+                try:
+                    yield session
+                finally:
+                    _CHECKING.reset(token)
+        finally:
+            conn.rollback()
+            if sqlite:  # the pooled connection goes back writable, or not at all
+                try:
+                    conn.exec_driver_sql("PRAGMA query_only = OFF")
+                    conn.commit()
+                except Exception:
+                    conn.invalidate()
+                    raise
+
+
+def _checked(signal: Signal) -> None:
+    """Where a step's checks end: a step being checked stops here, allowed."""
+    if _CHECKING.get() is not None:
+        raise _Passed(signal)
+
+
 def _load(session: Session, signal_id: int) -> Signal:
-    signal = session.get(Signal, signal_id, with_for_update=True)
+    signal = session.get(Signal, signal_id, with_for_update=_CHECKING.get() is None)
     if signal is None or signal.purged_at is not None:
         raise _Stop(Result(False, signal_id, error=Error.UNKNOWN_SIGNAL))
     return signal
@@ -402,11 +458,16 @@ def _already_claimed(signal: Signal, user: str, claimed_by: str | None) -> _Stop
 
 
 def _begin(core: Core, session: Session, signal_id: int, user: str, action: CaseAction,
-           partner: str | None = None, **inputs: Any) -> _Step:
-    """Load, check, and apply a claim (explicit, or implicit on a new case) race-safely."""
+           partner: str | None = None, checks: Callable[[Signal], object] | None = None, **inputs: Any) -> _Step:
+    """Load, check, and apply a claim (explicit, or implicit on a new case) race-safely. `checks`: the
+    step's own checks of this case that need no writes (raising `_Stop`), after who may and before any
+    change — where a step being checked (`checking`) stops."""
     now = core.clock.now()
     signal = _load(session, signal_id)
     who, ref, decision = _gate(session, signal, user, action, partner, **inputs)
+    if checks is not None:
+        checks(signal)
+    _checked(signal)
     st = _Step(core, session, signal, who, ref, decision, now)
     handles = who.handles(ref.municipality)
     if handles and (action is CaseAction.CLAIM or decision.implicit_claim):
@@ -445,12 +506,20 @@ def _text(value: str | None, *, required: bool = True, limit: int = TEXT_MAX) ->
 
 def _step_run(core: Core, fn: Any) -> Result:
     """Run `fn(session) -> Result` as one transaction. A `_Stop` rolls the step back; an access
-    denial is still written to the audit log (in its own small transaction)."""
+    denial is still written to the audit log (in its own small transaction). Inside `checking`, only
+    what the step would answer: in the check's read-only transaction, up to where its writes begin."""
+    check = _CHECKING.get()
     try:
+        if check is not None:
+            try:
+                fn(check.session)
+            except _Passed as passed:
+                return passed.result
+            raise AssertionError("a case step went past its checks while being checked")
         with session_scope(core.engine) as session:
             result = fn(session)
     except _Stop as stop:
-        if stop.denied and stop.result.signal_id:
+        if stop.denied and stop.result.signal_id and (check is None or check.audit):
             with session_scope(core.engine) as session:
                 audit.record(session, stop.denied[0], "case.denied", signal_id=stop.result.signal_id,
                              subject=stop.denied[1], reason=stop.result.reason, at=core.clock.now())
@@ -550,7 +619,6 @@ def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_e
         if signal.status not in (CaseStatus.NEW, CaseStatus.IN_PROGRESS, CaseStatus.CLOSED):
             raise _Stop(Result(False, signal.id, signal.reference, error=Error.REFUSED,
                                reason=str(Reason.NOT_SUBMITTED)))
-        st = _Step(core, session, signal, who, ref, None, now)
         # A reply typed in the thread answers the open question, if there is one.
         qid = question_event_id or _open_question(session, signal.id or 0)
         if qid:
@@ -559,6 +627,9 @@ def reporter_answer(core: Core, signal_id: int, user: str, text: str, question_e
                 raise _Stop(Result(False, signal.id, signal.reference, error=Error.INVALID, reason="unknown_question"))
             if answered(session, signal.id or 0, qid):
                 raise _Stop(Result(False, signal.id, signal.reference, error=Error.ALREADY_ANSWERED))
+        _checked(signal)
+        st = _Step(core, session, signal, who, ref, None, now)
+        if qid:
             ev = st.event(REPORTER_ANSWER, body, visible=True, question=qid)
             _update_messages(st, "reporter_event", "event", qid)
             root = root_of(session, st.sid)
@@ -753,19 +824,23 @@ def route(core: Core, signal_id: int, user: str, partners: Iterable[str], *, exp
     def fn(session: Session) -> Result:
         text = _text(message, required=False)
         keys = _partners(session, partners)
-        st = _begin(core, session, signal_id, user, CaseAction.ROUTE)
-        if form_id and any(e.data.get("form_id") == form_id for e in session.exec(select(CaseEvent).where(
-                CaseEvent.signal_id == st.sid, CaseEvent.kind == ROUTED)).all()):
-            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.INVALID, reason="form_sent"))
-        keys, refused = split_handovers(keys, set(routed_partners(session, st.sid)), send_again)
-        if refused:
-            names = {p.key: p.name for p in session.exec(select(Partner)).all()}
-            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.REFUSED,
-                               reason="already_routed", data={"partners": ", ".join(names.get(k, k) for k in refused)}))
         cal = calendar(core)
+
+        def checks(signal: Signal) -> None:
+            if form_id and any(e.data.get("form_id") == form_id for e in session.exec(select(CaseEvent).where(
+                    CaseEvent.signal_id == signal.id, CaseEvent.kind == ROUTED)).all()):
+                raise _Stop(Result(False, signal.id, signal.reference, error=Error.INVALID, reason="form_sent"))
+            refused = split_handovers(keys, set(routed_partners(session, signal.id or 0)), send_again)[1]
+            if refused:
+                names = {p.key: p.name for p in session.exec(select(Partner)).all()}
+                raise _Stop(Result(False, signal.id, signal.reference, error=Error.REFUSED, reason="already_routed",
+                                   data={"partners": ", ".join(names.get(k, k) for k in refused)}))
+            if expected is not None and expected < cal.local(core.clock.now()).date():
+                raise _Stop(Result(False, signal.id, signal.reference, error=Error.INVALID, reason="date_past"))
+
+        st = _begin(core, session, signal_id, user, CaseAction.ROUTE, checks=checks)
+        keys = split_handovers(keys, set(routed_partners(session, st.sid)), send_again)[0]
         if expected is not None:
-            if expected < cal.local(st.now).date():
-                raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.INVALID, reason="date_past"))
             expected_at = cal.at_local(expected, time(cal.office_start.hour, cal.office_start.minute))
         else:
             expected_at = cal.add_working_days(st.now, OUTCOME_WORKING_DAYS)
@@ -810,10 +885,12 @@ def record_outcome(core: Core, handover_id: int, user: str, outcome: str | None,
             raise _Stop(Result(False, signal_id, error=Error.UNKNOWN_SIGNAL))
         if signal_id is not None and h.signal_id != signal_id:
             raise _Stop(Result(False, signal_id, error=Error.INVALID, reason="unknown_handover"))
+        def checks(signal: Signal) -> None:
+            if h.outcome_at is not None:
+                raise _Stop(Result(False, signal.id, signal.reference, error=Error.ALREADY_ANSWERED))
+
         st = _begin(core, session, h.signal_id, user, CaseAction.RECORD_OUTCOME,
-                    partner=None if signal_id is not None else h.partner_key)
-        if h.outcome_at is not None:
-            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.ALREADY_ANSWERED))
+                    partner=None if signal_id is not None else h.partner_key, checks=checks)
         h.outcome_kind, h.outcome, h.outcome_by, h.outcome_at = checked, text, user, st.now
         session.add(h)
         ev = st.event(OUTCOME, text, handover=h.id, partner=h.partner_key, outcome=checked,
@@ -836,13 +913,18 @@ def reclassify_case(core: Core, signal_id: int, user: str, *, form: str, acute: 
     (flows.cases.NO_CLAIM). One case event with the changes (option keys only), one audit entry."""
 
     def fn(session: Session) -> Result:
-        st = _begin(core, session, signal_id, user, CaseAction.RECLASSIFY)
         sectors = [o.key for o in core.questionnaire.get("sector").options] if core.questionnaire.has("sector") \
             else []
-        checked = reclassify(classification_of(st.signal), form=form, acute=acute, minor=minor,
-                             sector=sector or None, target_group=target_group or None, sectors=sectors)
-        if isinstance(checked, Problem):
-            raise _Stop(Result(False, st.signal.id, st.signal.reference, error=Error.INVALID, reason=str(checked)))
+
+        def change(signal: Signal) -> Reclassification:
+            checked = reclassify(classification_of(signal), form=form, acute=acute, minor=minor,
+                                 sector=sector or None, target_group=target_group or None, sectors=sectors)
+            if isinstance(checked, Problem):
+                raise _Stop(Result(False, signal.id, signal.reference, error=Error.INVALID, reason=str(checked)))
+            return checked
+
+        st = _begin(core, session, signal_id, user, CaseAction.RECLASSIFY, checks=change)
+        checked = change(st.signal)
         _apply_classification(st, checked)
         ev = st.event(RECLASSIFIED, changes={k: list(v) for k, v in checked.changes.items()})
         st.emit(events.RECLASSIFIED, acute_started=checked.acute_started, acute_stopped=checked.acute_stopped)

@@ -95,13 +95,16 @@ def charts(report: Report, _: Translate, label: Callable[[str], str]) -> list[Ch
     return [signals_by_form(report, _, label), melding_share(report, _), time_to_claim(report, _)]
 
 
-def png(chart: Chart, limit: int) -> bytes:
-    """The chart as a PNG. A value of None is left out and marked "< N" at its place (counts) or "—"."""
+def png(chart: Chart, limit: int, *, size: tuple[float, float] = (8, 4.2), dpi: int = 100,
+        colors: int | None = None) -> bytes:
+    """The chart as a PNG. A value of None is left out and marked "< N" at its place (counts) or "—".
+    Where a message has little room (a Teams card, ~28 KB with everything in it): `size` (inches) and
+    `dpi` make a smaller picture, `colors` a palette image of that many colours (a fraction of the bytes)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    fig = Figure(figsize=(8, 4.2), dpi=100)
+    fig = Figure(figsize=size, dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -140,4 +143,11 @@ def png(chart: Chart, limit: int) -> bytes:
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", metadata={"Software": None})
-    return buf.getvalue()
+    if colors is None:
+        return buf.getvalue()
+    from PIL import Image
+
+    small = io.BytesIO()
+    with Image.open(io.BytesIO(buf.getvalue())) as image:
+        image.convert("RGB").quantize(colors=colors).save(small, format="PNG", optimize=True)
+    return small.getvalue()

@@ -18,7 +18,7 @@ from bot.core.context import Core
 from bot.core.result import Error, Problem, Result
 from bot.core.training import MEMBER_ROLES, forget_member
 from bot.i18n import N_
-from flows.permissions import Actor, Role, can_manage_members
+from flows.permissions import Actor, Denial, Role, can_manage_members
 from models import Municipality, Partner, Person, RoleAssignment
 from models.db import session_scope
 from models.training import MemberProfile
@@ -63,7 +63,7 @@ class _Change:
 def _checked_save(session: Session, actor: Actor, data: MemberInput) -> _Change | Result:
     """The change a save makes, or the Result that refuses it."""
     if not may_manage_someone(actor):
-        return Result(False, error=Error.DENIED)
+        return Result(False, error=Error.DENIED, reason=Denial.NOT_NETWORK_MANAGER)
     problems: list[Problem] = []
     uid = (data.user_id or "").strip()
     if platforms.person_id(uid) is None:  # not a person key of any platform
@@ -184,3 +184,29 @@ def members(session: Session, actor: Actor | None = None) -> list[Member]:
                           (profile.partner_key if profile else None) or imported.get(p.user_id),
                           profile.joined_at if profile else None))
     return sorted(out, key=lambda m: (m.municipality or "~", m.user_id))
+
+
+def overview(core: Core, actor_id: str) -> Result:
+    """The members `actor_id` manages (the ketenregisseur: everyone; an AF or backup: their
+    municipality's), for a list in chat: `data["members"]` holds their user ids in `members`' order,
+    `data["municipalities"]` the municipalities they may add members to, `data["regional"]` whether
+    they may leave it empty. Anyone else is refused. The look is recorded in the audit log."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        actor = access.actor(session, actor_id)
+        if not may_manage_someone(actor):
+            return Result(False, error=Error.DENIED, reason=Denial.NOT_NETWORK_MANAGER)
+        shown = [m.user_id for m in members(session, actor)]
+        municipalities = [mu.name for mu in people.municipalities(session) if can_manage_members(actor, mu.name)]
+        audit.record(session, actor_id, "member.listed", subject=actor_id, at=now, count=len(shown))
+    return Result(True, data={"members": shown, "municipalities": municipalities,
+                              "regional": bool(can_manage_members(actor, ""))})
+
+
+def check_manager(core: Core, actor_id: str) -> Result:
+    """May `actor_id` manage any network members at all (asked before a picked person is looked up)?"""
+    with Session(core.engine) as session:
+        actor = access.actor(session, actor_id)
+    if not may_manage_someone(actor):
+        return Result(False, error=Error.DENIED, reason=Denial.NOT_NETWORK_MANAGER)
+    return Result(True)

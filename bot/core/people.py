@@ -41,11 +41,7 @@ def resolve(session: Session, platform: str, tenant: str, external_id: str) -> s
     without its tenant (from the network file, or made from a key) gets it now. A platform's ids are
     unique across its tenants (a Slack Enterprise Grid's user ids, Entra object ids), so the same id
     in a second tenant is the same person, with a second identity."""
-    query = (select(Identity, Person.user_id).join(Person, col(Identity.person_id) == Person.id)
-             .where(Identity.platform == platform, Identity.external_id == external_id))
-    if tenant:
-        query = query.where(col(Identity.tenant).in_([tenant, ""]))
-    row = session.exec(query.order_by(col(Identity.tenant).desc())).first()
+    row = _identity(session, platform, tenant, external_id)
     if row is not None:
         identity, key = row
         if tenant and not identity.tenant:
@@ -59,6 +55,22 @@ def resolve(session: Session, platform: str, tenant: str, external_id: str) -> s
             Identity.person_id == person.id, Identity.platform == platform,
             Identity.external_id == external_id, Identity.tenant == ""))
     return person.user_id
+
+
+def known(session: Session, platform: str, tenant: str, external_id: str) -> str:
+    """The person key `resolve` gives, without writing anything (for a check before an answer): a
+    person seen for the first time gets the key `resolve` would make, and holds no role."""
+    row = _identity(session, platform, tenant, external_id)
+    return row[1] if row is not None else platforms.person_key(platform, external_id)
+
+
+def _identity(session: Session, platform: str, tenant: str, external_id: str) -> tuple[Identity, str] | None:
+    query = (select(Identity, Person.user_id).join(Person, col(Identity.person_id) == Person.id)
+             .where(Identity.platform == platform, Identity.external_id == external_id))
+    if tenant:
+        query = query.where(col(Identity.tenant).in_([tenant, ""]))
+    row = session.exec(query.order_by(col(Identity.tenant).desc())).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def identities_of(session: Session, user_id: str) -> list[Identity]:
@@ -160,4 +172,17 @@ def forget_people(session: Session, user_ids: Iterable[str]) -> int:
     for table in datamap.tables():
         if gone and table.name in _FORGOTTEN_WITH_THE_PERSON:
             session.execute(delete(table).where(table.c.user_id.in_(gone)))
+    if gone:  # the marks that they were reported as unreachable once (bot/core/reach.py) name them too
+        from models.jobs import JobRun
+
+        periods = [unreachable_period(platform, u) for u in gone for platform in (platforms.SLACK, platforms.TEAMS)]
+        session.execute(delete(JobRun).where(col(JobRun.job) == UNREACHABLE_REPORT, col(JobRun.period).in_(periods)))
     return len(gone)
+
+
+UNREACHABLE_REPORT = "unreachable_report"  # the job that tells the ketenregisseur once per person (reach.py)
+
+
+def unreachable_period(platform: str, user_id: str) -> str:
+    """The JobRun period of `UNREACHABLE_REPORT` for one person on one platform."""
+    return f"{platform}:{user_id}"[:300]

@@ -24,7 +24,7 @@ from models import Identity, Person
 from models.db import session_scope
 from models.jobs import JobRun
 
-REPORT_JOB = "unreachable_report"
+REPORT_JOB = people.UNREACHABLE_REPORT
 TEMPLATE = "unreachable_report"
 
 
@@ -87,8 +87,7 @@ def describe(session: Session) -> list[str]:
     return lines
 
 
-def _period(platform: str, user_id: str) -> str:
-    return f"{platform}:{user_id}"[:300]
+_period = people.unreachable_period
 
 
 @sweep("unreachable")

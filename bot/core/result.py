@@ -95,6 +95,11 @@ DENIALS = {
     Denial.OTHER_MUNICIPALITY: N_("Signals of different municipalities cannot be linked. Nothing was changed."),
     Denial.NOT_TRAINING_MANAGER: N_("Only the ketenregisseur and attention officers plan trainings; an attention "
                                     "officer only for their own municipality."),
+    Denial.NO_STATS_ROLE: N_("Only attention officers (for their own municipality) and the ketenregisseur (for the "
+                             "region) see these figures. Ask the attention officer of your municipality or the "
+                             "ketenregisseur."),
+    Denial.NOT_NETWORK_MANAGER: N_("Only the ketenregisseur and attention officers manage the network. Should "
+                                   "someone be added or removed? Ask the attention officer of your municipality."),
 }
 DENIED_OTHERWISE = N_("You cannot do this. Nothing was changed.")
 REFUSALS = {
@@ -137,6 +142,7 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.INVALID, "unknown_minor"): N_("Choose whether a minor is involved."),
     (Error.INVALID, "unknown_sector"): N_("Choose a sector from the list."),
     (Error.INVALID, "unknown_target_group"): N_("Choose a target group from the list."),
+    (Error.INVALID, "period"): N_("Give a year or a month, such as “cijfers 2026” or “cijfers 2026-03”."),
     (Error.NOT_YOURS, None): N_("This is not your signal, so you cannot answer here."),
     (Error.MOVED_ON, None): N_("This question has already been answered. Continue with the latest question at the "
                                "bottom of the thread; you can change answers in the summary."),

@@ -2,7 +2,14 @@
 sandbox): what Teams' side of a bot conversation does, over real HTTP.
 
 - The bot's token: `POST /botframework.com/oauth2/v2.0/token` (client credentials; the app id and
-  password must be the ones it was made with) answers a JWT it signs with its own key.
+  password must be the ones it was made with) answers a JWT it signs with its own key. Or, as Entra
+  does for a certificate credential, a client assertion (`client_assertion_type=…jwt-bearer`): a JWT
+  signed RS256 or PS256 whose header names a certificate registered for the app (`x5t#S256` or `x5t`;
+  `new_certificate` makes and registers one, as an upload to the app registration), checked against that
+  certificate's public key, with aud = the token URL, iss = sub = the app id, an exp not passed, a jti,
+  and the certificate not expired; anything else is `invalid_client`. `tls=True` serves everything over
+  https with a certificate of its own CA (`ca_file`: what a client must trust), as msal needs an https
+  authority: `GET /botframework.com/v2.0/.well-known/openid-configuration` names the token endpoint.
 - Incoming tokens: `GET /v1/.well-known/openidconfiguration` and `/v1/.well-known/keys` serve the
   public key of the key `sign` uses, so the bot checks activities' tokens for real (`token(...)`
   makes one, with any claim changed; a test's own key makes a forged one).
@@ -20,17 +27,26 @@ sandbox): what Teams' side of a bot conversation does, over real HTTP.
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -42,6 +58,7 @@ from bot.sandbox.server import ThreadedServer
 ISSUER = "https://api.botframework.com"  # the Bot Framework's issuer of activities' tokens
 CARD = "application/vnd.microsoft.card.adaptive"
 KID = "fake-teams-key"
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 @dataclass
@@ -67,6 +84,11 @@ class FakeTeams:
     reply_to: dict[str, str] = field(default_factory=dict)  # a reply's activity id → the activity it answers
     # Members for whom the app is not installed: Teams refuses to open a 1:1 chat with them (403).
     not_installed: set[str] = field(default_factory=set)
+    tls: bool = False  # serve https (a CA of its own: `ca_file`)
+    # The app registration's certificates, by thumbprint ("x5t#S256" or "x5t", base64url), and the
+    # client assertions accepted (their header and claims).
+    certificates: dict[tuple[str, str], x509.Certificate] = field(default_factory=dict)
+    assertions: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -75,16 +97,25 @@ class FakeTeams:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.server: ThreadedServer | None = None
+        self._tls_dir: Path | None = None
+        self.ca_file: str | None = None
 
     # -- running --------------------------------------------------------------------------------
 
     def start(self) -> FakeTeams:
-        self.server = ThreadedServer(self.asgi()).start()
+        tls = None
+        if self.tls:
+            self._tls_dir = Path(tempfile.mkdtemp(prefix="fake-teams-tls-"))
+            self.ca_file, *files = _tls_files(self._tls_dir)
+            tls = (files[0], files[1])
+        self.server = ThreadedServer(self.asgi(), tls=tls).start()
         return self
 
     def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
 
     @property
     def url(self) -> str:
@@ -102,6 +133,31 @@ class FakeTeams:
     @property
     def token_url(self) -> str:
         return self.url + "/botframework.com/oauth2/v2.0/token"
+
+    def new_certificate(self, *, register: bool = True, key: Any = None, days: float = 365,
+                        starts: datetime | None = None) -> str:
+        """A certificate credential for the app, as PEM (private key, then certificate): what an IT
+        department makes and, with `register`, uploads to the app registration. `key`: the private key
+        written into the file (another one than the certificate's: a wrong key)."""
+        own = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        start = starts or datetime.now(UTC) - timedelta(minutes=5)
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "signaalbot-teams")])
+        certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(own.public_key())
+                       .serial_number(x509.random_serial_number()).not_valid_before(start)
+                       .not_valid_after(start + timedelta(days=days)).sign(own, hashes.SHA256()))
+        if register:
+            self.register(certificate)
+        return (key or own).private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()).decode() + \
+            certificate.public_bytes(serialization.Encoding.PEM).decode()
+
+    def register(self, certificate: x509.Certificate) -> None:
+        """A certificate uploaded to the app registration (Certificates & secrets)."""
+        der = certificate.public_bytes(serialization.Encoding.DER)
+        for header, digest in (("x5t#S256", hashes.SHA256()), ("x5t", hashes.SHA1())):  # noqa: S303
+            hasher = hashes.Hash(digest)
+            hasher.update(der)
+            self.certificates[(header, _b64url(hasher.finalize()))] = certificate
 
     # -- what a test does -----------------------------------------------------------------------
 
@@ -156,6 +212,7 @@ class FakeTeams:
             Route("/v1/.well-known/openidconfiguration", self._openid, methods=["GET"]),
             Route("/v1/.well-known/keys", self._keys, methods=["GET"]),
             Route("/botframework.com/oauth2/v2.0/token", self._token, methods=["POST"]),
+            Route("/botframework.com/v2.0/.well-known/openid-configuration", self._login_metadata, methods=["GET"]),
             Route("/v3/conversations", self._create, methods=["POST"]),
             Route("/v3/conversations/{conversation:path}/activities", self._post, methods=["POST"]),
             Route("/v3/conversations/{conversation:path}/activities/{activity}", self._change,
@@ -171,17 +228,59 @@ class FakeTeams:
         return JSONResponse({"keys": [{**public, "kid": KID, "use": "sig", "alg": "RS256",
                                        "endorsements": ["msteams"]}]})
 
+    async def _login_metadata(self, request: Request) -> Response:
+        """The OpenID configuration of the login (Entra's, per tenant): where msal finds the token endpoint."""
+        tenant = self.url + "/botframework.com"
+        return JSONResponse({"issuer": tenant + "/v2.0", "token_endpoint": self.token_url,
+                             "authorization_endpoint": tenant + "/oauth2/v2.0/authorize",
+                             "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt",
+                                                                       "client_secret_basic"]})
+
     async def _token(self, request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         if form.get("grant_type") != "client_credentials" or form.get("scope") != "https://api.botframework.com/.default":
             return JSONResponse({"error": "invalid_request"}, status_code=400)
-        if form.get("client_id") != self.app_id or form.get("client_secret") != self.app_password:
+        if "client_assertion" in form or "client_assertion_type" in form:
+            why = self._assertion_refused(form)
+            if why:
+                return JSONResponse({"error": "invalid_client", "error_description": why}, status_code=401)
+        elif form.get("client_id") != self.app_id or form.get("client_secret") != self.app_password:
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         now = int(time.time())
         token = jwt.encode({"iss": f"https://login.microsoftonline.com/{self.tenant}/v2.0", "aud": ISSUER,
                             "appid": self.app_id, "iat": now, "exp": now + 3600}, self._bot_key, algorithm="RS256")
         self.tokens_issued += 1
         return JSONResponse({"token_type": "Bearer", "expires_in": 3600, "access_token": token})
+
+    def _assertion_refused(self, form: dict[str, str]) -> str | None:
+        """Why Entra would refuse this client assertion (None: it takes it)."""
+        if form.get("client_assertion_type") != JWT_BEARER:
+            return "client_assertion_type must be " + JWT_BEARER
+        assertion = form.get("client_assertion") or ""
+        try:
+            header = jwt.get_unverified_header(assertion)
+        except jwt.PyJWTError:
+            return "client_assertion is not a JWT"
+        alg = header.get("alg")
+        if alg not in ("RS256", "PS256"):
+            return f"alg {alg!r} is not taken"
+        # base64url, with or without padding (msal pads it)
+        certificate = (self.certificates.get(("x5t#S256", str(header.get("x5t#S256")).rstrip("=")))
+                       or self.certificates.get(("x5t", str(header.get("x5t")).rstrip("="))))
+        if certificate is None:
+            return "AADSTS700027: the key in the assertion's header (x5t) is not registered for the app"
+        now = datetime.now(UTC)
+        if not certificate.not_valid_before_utc <= now < certificate.not_valid_after_utc:
+            return "AADSTS700027: the certificate is not valid now"
+        try:
+            claims = jwt.decode(assertion, certificate.public_key(), algorithms=[alg], audience=self.token_url,
+                                issuer=self.app_id, options={"require": ["exp", "aud", "iss", "sub", "jti"]})
+        except jwt.PyJWTError as exc:
+            return f"AADSTS700027: {type(exc).__name__}"
+        if claims.get("sub") != self.app_id or form.get("client_id", self.app_id) != self.app_id:
+            return "AADSTS700021: sub and client_id must be the app id"
+        self.assertions.append({"header": header, "claims": claims})
+        return None
 
     def _authorised(self, request: Request) -> bool:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -264,6 +363,42 @@ class FakeTeams:
             known[activity_id] = body
         self._record(request, conversation, activity_id, body, 200)
         return JSONResponse({"id": activity_id})
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _tls_files(directory: Path) -> tuple[str, str, str]:
+    """A CA of the fake's own and a server certificate for 127.0.0.1 and localhost signed by it: (the
+    CA's certificate file, the server's certificate file, its key file)."""
+    start = datetime.now(UTC) - timedelta(minutes=5)
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Fake Teams test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(start).not_valid_after(start + timedelta(days=2))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                       content_commitment=False, key_encipherment=False, data_encipherment=False,
+                                       key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    server = (x509.CertificateBuilder()
+              .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])).issuer_name(ca_name)
+              .public_key(key.public_key()).serial_number(x509.random_serial_number()).not_valid_before(start)
+              .not_valid_after(start + timedelta(days=2))
+              .add_extension(x509.SubjectAlternativeName([x509.IPAddress(IPv4Address("127.0.0.1")),
+                                                          x509.DNSName("localhost")]), critical=False)
+              .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+              .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+              .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+              .sign(ca_key, hashes.SHA256()))
+    pem = serialization.Encoding.PEM
+    files = (directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
+    files[0].write_bytes(ca.public_bytes(pem))
+    files[1].write_bytes(server.public_bytes(pem))
+    files[2].write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(files[0]), str(files[1]), str(files[2])
 
 
 async def _json(request: Request) -> Any:

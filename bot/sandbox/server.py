@@ -17,16 +17,21 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 class ThreadedServer:
-    def __init__(self, asgi: Any, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, asgi: Any, host: str = "127.0.0.1", port: int | None = None,
+                 tls: tuple[str, str] | None = None) -> None:
+        """`tls`: (certificate file, key file) to serve https."""
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(asgi, host=host, port=self.port, log_level="warning", lifespan="off")
+        self.scheme = "https" if tls else "http"
+        certfile, keyfile = tls or (None, None)
+        config = uvicorn.Config(asgi, host=host, port=self.port, log_level="warning", lifespan="off",
+                                ssl_certfile=certfile, ssl_keyfile=keyfile)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"uvicorn:{self.port}", daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10) -> ThreadedServer:
         self.thread.start()

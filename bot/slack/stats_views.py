@@ -5,22 +5,21 @@ region). Aggregates only; every count goes through the threshold ("< N"), charts
 from __future__ import annotations
 
 import logging
-import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
 from slack_bolt import Ack, App, Respond
 from sqlmodel import Session
 
-from bot.core import access, audit, charts, presenters, stats
-from bot.i18n import Translate
+from bot.core import charts, figures, presenters, stats
+from bot.core.result import Error, Result
+from bot.i18n import N_, Translate
 from bot.slack import hooks
 from bot.slack import mrkdwn as m
 from bot.slack.common import SlackContext
 from bot.slack.render import RenderContext, Rendered, Upload, template
 from flows.classification import load_classification
-from flows.permissions import stats_scope
 from flows.questionnaire import Questionnaire
 
 log = logging.getLogger(__name__)
@@ -135,52 +134,32 @@ def digest_charts(ctx: RenderContext) -> Rendered:
 
 # --- /signaal cijfers ------------------------------------------------------------------------------
 
-PERIOD = re.compile(r"^(\d{4})(?:-(\d{1,2}))?$")
+period = figures.period  # the core decides the period (bot.core.figures), as it decides who may see what
+NO_FIGURES = N_("Only attention officers (for their own municipality) and the ketenregisseur (for the region) "
+                "see these figures. Ask the attention officer of your municipality or the ketenregisseur.")
+BAD_PERIOD = N_("Give a year or a month, such as “/signaal cijfers 2026” or “/signaal cijfers 2026-03”.")
 
 
-def period(word: str, today: date) -> tuple[date, date] | None:
-    """`2026` (a year), `2026-03` (a month), or nothing (this year so far): [first, last] days."""
-    if not word:
-        return today.replace(month=1, day=1), today
-    match = PERIOD.match(word)
-    if not match:
-        return None
-    year = int(match.group(1))
-    if match.group(2) is None:
-        return date(year, 1, 1), date(year, 12, 31)
-    month = int(match.group(2))
-    if not 1 <= month <= 12:
-        return None
-    first = date(year, month, 1)
-    return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+def _refusal(_: Translate, result: Result) -> str:
+    return _(BAD_PERIOD) if result.error is Error.INVALID else _(NO_FIGURES)
 
 
 def figures_reply(ctx: SlackContext, user: str, rest: str) -> tuple[str, list[dict[str, Any]]]:
     _ = ctx.tr(user)
     settings, now = ctx.core.settings, ctx.core.clock.now()
-    with Session(ctx.core.engine) as session:
-        actor = access.actor(session, user)
-    scope = stats_scope(actor)
-    if scope is None:
-        return _("Only attention officers (for their own municipality) and the ketenregisseur (for the region) "
-                 "see these figures. Ask the attention officer of your municipality or the ketenregisseur."), []
-    days = period(rest.strip(), now.astimezone(settings.tz).date())
-    if days is None:
-        return _("Give a year or a month, such as “/signaal cijfers 2026” or “/signaal cijfers 2026-03”."), []
-    start = datetime.combine(days[0], time(0), tzinfo=settings.tz).astimezone(UTC)
-    end = datetime.combine(days[1] + timedelta(days=1), time(0), tzinfo=settings.tz).astimezone(UTC)
-    scopes: list[tuple[str, frozenset[str] | None]] = (
-        [(_("Region"), None)] if scope.region else [(name, frozenset({name})) for name in sorted(scope.municipalities)])
+    result = figures.view(ctx.core, user, rest)  # who may see which figures, and the audit entry: the core's
+    if not result.ok:
+        return _refusal(_, result), []
+    shown: figures.View = result.data["view"]
+    start, end = shown.bounds(settings.tz)
     blocks: list[dict[str, Any]] = []
     with Session(ctx.core.engine) as session:
-        for title, municipalities in scopes:
+        for municipalities in shown.scopes:
+            title = _("Region") if municipalities is None else next(iter(municipalities))
             report = stats.compute(session, start, end, now, limit=stats.threshold(settings),
                                    cal=stats.calendar_for(settings), municipalities=municipalities)
             blocks += [m.header(_("Figures — {scope}", scope=title)),
                        *stats_blocks(_, report, ctx.core.questionnaire, settings.tz)]
-        audit.record(session, user, "stats.viewed", subject=f"{days[0]}..{days[1]}", at=now,
-                     municipalities="region" if scope.region else sorted(scope.municipalities))
-        session.commit()
     if len(blocks) > 50:
         blocks = [*blocks[:49], m.context(_("Not everything fits here; ask the ketenregisseur for the yearly "
                                             "report."))]
@@ -193,14 +172,9 @@ def figures_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, re
     of a region is more than a listener may do within Slack's 3 seconds) and sent to the response_url."""
     user = command["user_id"]
     _ = ctx.tr(user)
-    with Session(ctx.core.engine) as session:
-        actor = access.actor(session, user)
-    if stats_scope(actor) is None:
-        ack(text=_("Only attention officers (for their own municipality) and the ketenregisseur (for the region) "
-                   "see these figures. Ask the attention officer of your municipality or the ketenregisseur."))
-        return
-    if period(rest.strip(), ctx.core.clock.now().astimezone(ctx.core.settings.tz).date()) is None:
-        ack(text=_("Give a year or a month, such as “/signaal cijfers 2026” or “/signaal cijfers 2026-03”."))
+    checked = figures.check(ctx.core, user, rest)
+    if not checked.ok:
+        ack(text=_refusal(_, checked))
         return
     ack(text=_("Counting the figures…"))
     ctx.after_ack(figures_work, user, rest, command.get("response_url"))

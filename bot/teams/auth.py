@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from starlette.concurrency import run_in_threadpool
 
-from bot.config import Settings
+from bot.config import TOKEN_PATH, Settings
 from bot.core.outbox import TransientError, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -75,13 +75,16 @@ class IncomingTokens:
 
 
 class BotToken:
-    """The bot's bearer token for the Bot Connector (client credentials)."""
+    """The bot's bearer token for the Bot Connector (client credentials): with the client secret, or
+    with a certificate (TEAMS_APP_CERTIFICATE_FILE), through msal, which signs the client assertion."""
 
     def __init__(self, settings: Settings, http: httpx.Client) -> None:
         self.url = settings.teams_token_endpoint
+        self.http = http
+        self._with_certificate = (CertificateGrant(settings, http) if settings.teams_app_certificate
+                                  else None)
         self.form = {"grant_type": "client_credentials", "client_id": settings.teams_app_id or "",
                      "client_secret": settings.teams_app_password or "", "scope": BOT_SCOPE}
-        self.http = http
         self._lock = threading.Lock()
         self._token: str | None = None
         self._until = 0.0
@@ -89,15 +92,19 @@ class BotToken:
     def get(self, *, fresh: bool = False) -> str:
         with self._lock:
             if fresh or self._token is None or time.monotonic() >= self._until:
-                self._token, lifetime = self._fetch()
+                self._token, lifetime = self._fetch(fresh)
                 self._until = time.monotonic() + max(lifetime - RENEW_BEFORE, lifetime / 2)
             return self._token
 
     def forget(self) -> None:
         with self._lock:
             self._token = None
+            if self._with_certificate is not None:
+                self._with_certificate.forget()
 
-    def _fetch(self) -> tuple[str, float]:
+    def _fetch(self, fresh: bool = False) -> tuple[str, float]:
+        if self._with_certificate is not None:
+            return self._with_certificate.fetch(fresh)
         try:
             resp = self.http.post(self.url, data=self.form)
         except httpx.TransportError as exc:
@@ -112,6 +119,78 @@ class BotToken:
             # invalid_client, unauthorized_client…: our credentials (a rotated secret): pause the outbox.
             raise Unauthorized(f"token: {body.get('error') or f'http_{resp.status_code}'}"[:60])
         return str(body["access_token"]), float(body.get("expires_in") or 3600)
+
+
+class CertificateGrant:
+    """Client credentials with a certificate: msal's ConfidentialClientApplication signs the client
+    assertion (a JWT for Entra's token endpoint, with the certificate's SHA-256 thumbprint in its
+    header) and posts it. msal finds the endpoint through the authority's OpenID configuration: the
+    authority is TEAMS_TOKEN_URL without /oauth2/v2.0/token (https only). Its requests go through our
+    httpx client (the proxy, the trusted certificates); what the token endpoint answered decides, as for
+    the secret, between a transient error and refused credentials."""
+
+    def __init__(self, settings: Settings, http: httpx.Client) -> None:
+        from bot.teams.credentials import parse
+
+        self.app_id = settings.teams_app_id or ""
+        self.authority = settings.teams_token_endpoint.removesuffix(TOKEN_PATH)
+        self.certificate = parse((settings.teams_app_certificate or "").encode("ascii", "replace"))
+        self.http = _MsalHttp(http)
+        self._app: Any = None
+
+    def forget(self) -> None:
+        if self._app is not None:
+            self._app.remove_tokens_for_client()
+
+    def fetch(self, fresh: bool) -> tuple[str, float]:
+        import msal
+        from msal.exceptions import MsalServiceError
+
+        try:
+            if self._app is None:  # msal reads the authority's OpenID configuration here
+                self._app = msal.ConfidentialClientApplication(
+                    self.app_id, authority=self.authority, http_client=self.http, instance_discovery=False,
+                    client_credential={"private_key": self.certificate.private_key_pem,
+                                       "public_certificate": self.certificate.certificate_pem},
+                    token_cache=msal.TokenCache())
+                log.info("Teams: the bot's token comes with the certificate %s (valid until %s)",
+                         self.certificate.thumbprint, f"{self.certificate.not_after:%Y-%m-%d}")
+            elif fresh:
+                self._app.remove_tokens_for_client()
+            result = self._app.acquire_token_for_client([BOT_SCOPE])
+        except httpx.TransportError as exc:
+            raise TransientError(f"token: {type(exc).__name__}") from exc
+        except (ValueError, MsalServiceError, httpx.HTTPStatusError) as exc:
+            result = {"error": type(exc).__name__}
+        token = result.get("access_token") if isinstance(result, dict) else None
+        if token:
+            return str(token), float(result.get("expires_in") or 3600)
+        resp = self.http.last  # msal answers a 429 or 5xx again from its cache until Retry-After: the last real one
+        if resp is not None and (resp.status_code == 429 or resp.status_code >= 500):
+            raise TransientError(f"token: http_{resp.status_code}", _retry_after(resp))
+        # invalid_client (a certificate Entra does not know, or expired), an unknown tenant: pause the outbox.
+        raise Unauthorized(f"token: {result.get('error') or 'refused'}"[:60])
+
+
+class _MsalHttp:
+    """msal's HTTP client (`post`, `get`, `close`) over ours, keeping the last answer it got."""
+
+    def __init__(self, http: httpx.Client) -> None:
+        self.http = http
+        self.last: httpx.Response | None = None
+
+    def post(self, url: str, params: Any = None, data: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
+        if isinstance(data, dict):  # msal gives the assertion as bytes (requests sends those as they are)
+            data = {k: v.decode("ascii") if isinstance(v, bytes) else v for k, v in data.items()}
+        self.last = self.http.post(url, params=params, data=data, headers=headers)
+        return self.last
+
+    def get(self, url: str, params: Any = None, headers: Any = None, **_: Any) -> httpx.Response:
+        self.last = self.http.get(url, params=params, headers=headers)
+        return self.last
+
+    def close(self) -> None:
+        pass  # the client is the deliverer's, closed with it
 
 
 def _retry_after(resp: httpx.Response) -> float | None:

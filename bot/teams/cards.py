@@ -160,7 +160,8 @@ def when(moment: datetime | None, ctx: Ctx) -> str:
 
 
 WORD_TITLES = {"info": N_("What to know about human trafficking"), "help": N_("What I can do"),
-               "status": N_("Your signals")}
+               "status": N_("Your signals"), "training": N_("Trainings"), "netwerk": N_("Network members"),
+               "cijfers": N_("Figures")}
 
 
 @template("teams_start")
@@ -231,6 +232,10 @@ def help_card(ctx: Ctx) -> Out:
     words = "\n".join([
         "- " + _("**info** — what human trafficking is, the signals to look for, and where else it can be reported"),
         "- " + _("**status** — your own signals and where they stand"),
+        "- " + _("**training** — trainings: see them and sign up (attention officers also plan them)"),
+        "- " + _("**netwerk** — the network of trained colleagues (for attention officers and the ketenregisseur)"),
+        "- " + _("**cijfers** — figures on signals, this year so far; or for a year or a month: “cijfers 2026”, "
+                 "“cijfers 2026-03” (for attention officers and the ketenregisseur)"),
         "- " + _("**help** — this help"),
     ])
     return Out(title, [
@@ -273,11 +278,26 @@ def status(ctx: Ctx) -> Out:
 def refusal(ctx: Ctx) -> Out:
     """Why the core did not do what someone asked (its msgid and parameters, kept in the ref)."""
     _ = ctx._
-    params = dict(ctx.msg.ref.get("params") or {})
+    problems = [_(str(msgid), **{k: _md_safe(v) if isinstance(v, str) else v for k, v in dict(p or {}).items()})
+                for msgid, p in ctx.msg.ref.get("problems") or []]
+    if problems:  # a form's fixable problems, each said (nothing was saved)
+        lines = "\n".join("- " + problem for problem in problems)
+        return Out(_("Not saved yet"), [text(_("Not saved yet. Please fix this and try again:"), weight="Bolder"),
+                                        text(lines)])
+    body = refusal_text(ctx.session, _, str(ctx.msg.ref.get("text") or ""), ctx.msg.ref.get("params") or {})
+    # The preview: about a signal only when it was one (a training's or the network's refusal is not).
+    title = _("A note about your signal") if ctx.msg.signal_id else _("A note from Signaalbot")
+    return Out(title, [text(body)])
+
+
+def refusal_text(session: Session, _: Translate, msgid: str, params: dict[str, Any]) -> str:
+    """A refusal's words (`bot.core.result.message`: its msgid and parameters) in the reader's language,
+    with the person a `who` names by name: on a card, and as the answer to the click itself."""
+    params = dict(params)
     if "who" in params:
-        params["who"] = _person_name(ctx, str(params["who"]))
-    body = _(str(ctx.msg.ref.get("text") or "Something went wrong. Please try again."), **params)
-    return Out(_("A note about your signal"), [text(body)])
+        name = session.exec(select(Person.name).where(Person.user_id == str(params["who"]))).first()
+        params["who"] = _md_safe(name) if name else _("the attention officer")
+    return _(msgid or "Something went wrong. Please try again.", **params)
 
 
 @template("reporter_root")

@@ -22,6 +22,7 @@ from bot.teams import (
     case_cards,  # noqa: F401 - registers the case's cards (case_card, case_event, …)
     network_cards,  # noqa: F401 - registers the network's cards (reminders, partners, trainings, digest)
     store,
+    words,  # noqa: F401 - registers the cards of the words training, netwerk and cijfers
 )
 from bot.teams.auth import BotToken
 from bot.teams.connector import Connector

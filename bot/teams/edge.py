@@ -11,7 +11,12 @@ doubled deliveries take effect once.
 What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
 triage's steps (bot/core/triage.py), the case card's actions (`CASE_VERBS`, into bot/core/cases.py)
 wherever the card is — the core checks who may act, every time. What the core refuses is told to the
-person in their 1:1 chat through the outbox (`teams_refusal`).
+person in their 1:1 chat through the outbox (`teams_refusal`) — except a click on a case card
+(`CASE_VERBS`) that the core refuses already when it comes in: the core is asked first (`cases.checking`:
+one short read-only transaction, the step's own checks), and the answer to the invoke itself tells the
+clicker what is wrong, in their language. The click is stored all the same; its work asks the core again,
+which records a denial in the audit log (once), and does nothing else: the refusal told stands. A refusal
+found only when the step runs (the case changed in between) comes as a card.
 
 The triage runs in a dialog (bot/teams/dialog.py): `task/fetch` (Signaal melden, Verder gaan, or the
 message extension "Meld als signaal") and `task/submit` (each of the dialog's buttons) must be answered
@@ -39,12 +44,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.commands.teams import FROM_MESSAGE  # the manifest's message action "Meld als signaal"
-from bot.core import cases, chat, inbox, outbox, people, platforms, reach, triage
+from bot.core import cases, chat, figures, inbox, members, outbox, people, platforms, reach, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Error, Result, message
-from bot.i18n import language_for, translator
-from bot.teams import cards, case_cards, dialog, network_cards, store
+from bot.i18n import Translate, language_for, translator
+from bot.teams import cards, case_cards, dialog, network_cards, store, words
 from bot.teams.auth import IncomingTokens
 from flows.cases import CaseAction
 from models import InboxItem, MessageRef, Signal
@@ -184,7 +189,7 @@ def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, An
         "locale": str(activity.get("locale") or "")[:10],
         "verb": str(action.get("verb") or ""),
         "data": action.get("data") if isinstance(action.get("data"), dict) else {},
-        "word": words.command or "", "suggest": words.suggestion or "",
+        "word": words.command or "", "suggest": words.suggestion or "", "period": words.period,
         **({"from_message": message_text((value or {}).get("messagePayload"))} if from_message else {}),
     }
 
@@ -246,6 +251,12 @@ class TeamsEdge:
                 log.error("Teams: could not store a dialog's step (%s); answering 503", error_name(exc))
                 return _refused(503, "try_again")
             return JSONResponse(answer)
+        _ = translator(language_for(activity.get("locale"), self.core.settings.language))
+        refusal = None
+        if kind == "invoke" and activity.get("name") == INVOKE_CARD_ACTION and args["verb"] in CASE_VERBS:
+            refusal = await run_in_threadpool(self._refused_now, args, _)
+            if refusal is not None:
+                args["told"] = refusal[0]
         row = (key, inbox_work(self.on_activity), [args])
         try:
             ids = await self.intake.writer.submit_async([row])
@@ -254,11 +265,29 @@ class TeamsEdge:
             return _refused(503, "try_again")
         self.intake.hand_over([row], ids)
         if kind == "invoke":
-            # The clicker's confirmation; the next card arrives through the outbox.
-            _ = translator(language_for(activity.get("locale"), self.core.settings.language))
+            # The clicker's confirmation, or what the core refuses; the next card arrives through the outbox.
             return JSONResponse({"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
-                                 "value": _("Received.")})
+                                 "value": refusal[1] if refusal is not None else _("Received.")})
         return Response(status_code=200)
+
+    def _refused_now(self, a: dict[str, Any], _: Translate) -> tuple[str, str] | None:
+        """Whether the core refuses this click on a case card now (its step's own checks, read-only, no
+        audit): (what was refused, for the work: no content) and the words for the clicker; None when
+        it would run, or when the check itself failed (then the work tells, as for any click)."""
+        external = self._external(a)
+        if external is None:
+            return None
+        try:
+            with cases.checking(self.core) as session:
+                person = people.known(session, platforms.TEAMS, a["tenant"], external)
+                result = self._case_step(person, a["verb"], a["data"] or {})
+                if result.ok:
+                    return None
+                text, params = message(result)
+                return f"{result.error}:{result.reason or ''}", cards.refusal_text(session, _, text, params)
+        except Exception as exc:  # noqa: BLE001 - the click is stored and runs; only the early answer is lost
+            log.warning("Teams: could not check a case click before answering (%s)", error_name(exc))
+            return None
 
     # -- after the answer: the work ------------------------------------------------------------------
 
@@ -287,34 +316,52 @@ class TeamsEdge:
             return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in CASE_VERBS:
             # The case card's actions: in the municipality's channel, or in an AF's (or the reporter's) 1:1 chat.
-            self._case(person, a["verb"], a["data"] or {})
+            self._case(person, a["verb"], a["data"] or {}, told=bool(a.get("told")))
             return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in network_cards.VERBS:
             # Reminders (also in a case card's thread in the channel), partners' requests, trainings: the
             # core checks who may, wherever the card is.
-            self._act(person, a["verb"], a["data"] or {})
+            self._act(person, a["verb"], a["data"] or {}, a["tenant"])
             return
         if a["conversation_type"] != "personal":
             return  # a channel's address learned (the app added to a team); other channel work: not yet
         if a["type"] == "message":
-            self._words(person, a.get("word") or "", a.get("suggest") or "")
+            self._words(person, a.get("word") or "", a.get("suggest") or "", a.get("period") or "")
         elif a["type"] == "installationUpdate" and a.get("action") == "add":
             self._post(person, "teams_start", {})  # what the bot is for, and Signaal melden
         elif a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION:
-            self._act(person, a["verb"], a["data"] or {})
+            self._act(person, a["verb"], a["data"] or {}, a["tenant"])
 
-    def _words(self, person: str, word: str, suggestion: str = "") -> None:
-        """A message in the 1:1 chat: info, help or status; anything else the start card, with the
-        reporter's open signals to add information to, and a suggestion when a word was nearly one."""
+    def _words(self, person: str, word: str, suggestion: str = "", period: str = "") -> None:
+        """A message in the 1:1 chat: info, help, status, training, netwerk or cijfers; anything else the
+        start card, with the reporter's open signals to add information to, and a suggestion when a word
+        was nearly one. What netwerk and cijfers show, and to whom, the core decides (and records)."""
         if word == chat.INFO:
             self._post(person, "teams_info", {})
         elif word == chat.HELP:
             self._post(person, "teams_help", {})
         elif word == chat.STATUS:
             self._post(person, "teams_status", {"signals": [s.id for s in triage.own_signals(self.core, person)]})
+        elif word == chat.TRAINING:
+            self._post(person, "teams_training", {})  # the trainings ahead; an organiser's form (bot.core.training)
+        elif word == chat.NETWORK:
+            listed = members.overview(self.core, person)
+            if not listed.ok:
+                self._refusal(person, listed)
+                return
+            self._post(person, "teams_network", {k: listed.data[k] for k in ("members", "municipalities", "regional")})
+        elif word == chat.FIGURES:
+            shown = figures.view(self.core, person, period)  # chat.BAD_PERIOD: the core says what to give
+            if not shown.ok:
+                self._refusal(person, shown)
+                return
+            view: figures.View = shown.data["view"]
+            self._post(person, "teams_figures", {
+                "first": view.first.isoformat(), "last": view.last.isoformat(),
+                "scopes": [None if scope is None else next(iter(scope)) for scope in view.scopes]})
         else:
             ref: dict[str, Any] = {"open": triage.open_sent_signals(self.core, person)}
-            if suggestion in (chat.INFO, chat.HELP, chat.STATUS):
+            if suggestion in chat.COMMANDS:
                 ref["suggest"] = suggestion
             self._post(person, "teams_start", ref)
 
@@ -426,10 +473,19 @@ class TeamsEdge:
             return dialog.step(session, ctx, signal, person, shown,
                                dialog.typed_text(data) if shown is not None else None)
 
-    def _person(self, session: Any, a: dict[str, Any]) -> str | None:
-        external = a["aad"].lower() if a["aad"] else a["from_id"]  # the Entra object id, else the 29: id
+    @staticmethod
+    def _external(a: dict[str, Any]) -> str | None:
+        """Whom Teams says acted: the Entra object id, else the 29: id; None for the bot itself, or no one
+        we can name."""
+        external = a["aad"].lower() if a["aad"] else a["from_id"]
         if not external or platforms.person_id(platforms.person_key(platforms.TEAMS, external)) is None:
-            return None  # the bot itself, or no one we can name
+            return None
+        return str(external)
+
+    def _person(self, session: Any, a: dict[str, Any]) -> str | None:
+        external = self._external(a)
+        if external is None:
+            return None
         key = people.resolve(session, platforms.TEAMS, a["tenant"], external)
         person = people.get_or_create(session, key)
         if a["name_of_sender"] and not person.name:
@@ -437,7 +493,7 @@ class TeamsEdge:
             session.add(person)
         return key
 
-    def _act(self, person: str, verb: str, data: dict[str, Any]) -> None:
+    def _act(self, person: str, verb: str, data: dict[str, Any], tenant: str = "") -> None:
         core = self.core
         try:
             signal_id = int(data.get("s") or 0)
@@ -458,22 +514,35 @@ class TeamsEdge:
             if result.ok:
                 self._post(person, "teams_info_added", {"event": result.data.get("event")}, signal_id)
         elif verb in network_cards.VERBS:  # reminders, partners, trainings (bot/teams/network_cards.py)
-            result = network_cards.VERBS[verb](core, person, data)
+            result = network_cards.VERBS[verb](core, person, data, tenant)
+        elif verb in words.VERBS:  # the forms of "training" and "netwerk" (bot/teams/words.py)
+            result = words.VERBS[verb](core, person, data, tenant)
         else:
             log.info("Teams: an action this version does not know (%s)", verb[:40])
             return
         if not result.ok:
             self._refusal(person, result)
 
-    def _case(self, person: str, verb: str, data: dict[str, Any]) -> None:
-        """A case verb (`CASE_VERBS`): the core checks who may do it in which state, every time."""
+    def _case(self, person: str, verb: str, data: dict[str, Any], *, told: bool = False) -> None:
+        """A case verb (`CASE_VERBS`): the core checks who may do it in which state, every time. `told`:
+        the answer to the click told the core's refusal; it stands — the core checks again and records a
+        denial (once), and nothing is done or told twice."""
+        if told:
+            with cases.checking(self.core, audit=True):
+                again = self._case_step(person, verb, data)
+            if again.ok:
+                log.info("Teams: a case click refused in its answer would run now; not done (the clicker was told)")
+            return
+        result = self._case_step(person, verb, data)
+        if not result.ok:
+            self._refusal(person, result)
+
+    def _case_step(self, person: str, verb: str, data: dict[str, Any]) -> Result:
         try:
             signal_id = int(data.get("s") or 0)
         except (TypeError, ValueError):
             signal_id = 0
-        result = CASE_VERBS[verb](self.core, signal_id, person, data)
-        if not result.ok:
-            self._refusal(person, result)
+        return CASE_VERBS[verb](self.core, signal_id, person, data)
 
     def _answer(self, key: str, data: dict[str, Any], *, skip: bool) -> Any:
         """The card's input as the questionnaire takes it: a multi-select comes as 'a,b'."""
@@ -487,7 +556,10 @@ class TeamsEdge:
 
     def _refusal(self, person: str, result: Result) -> None:
         text, params = message(result)
-        self._post(person, "teams_refusal", {"text": text, "params": params})
+        ref: dict[str, Any] = {"text": text, "params": params}
+        if result.problems:  # a form's fixable problems (a training, a member): each said
+            ref["problems"] = [[p.message, p.params] for p in result.problems]
+        self._post(person, "teams_refusal", ref)
 
     def _post(self, person: str, template: str, ref: dict[str, Any], signal_id: int | None = None) -> None:
         with session_scope(self.core.engine) as session:

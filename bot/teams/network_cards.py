@@ -10,15 +10,17 @@ report an outcome, answer an invitation); the card is redrawn through the outbox
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from babel.dates import format_date
 from sqlmodel import col, select
 
 from bot.core import cases as core_cases
-from bot.core import outbox, presenters, stats
+from bot.core import charts, outbox, people, platforms, presenters, stats
 from bot.core import reminders as core_reminders
 from bot.core import training as core_training
 from bot.core.context import Core
@@ -392,9 +394,37 @@ def training_notice(ctx: Ctx) -> Out:
     return Out(summary, body, actions)
 
 
+PEOPLE = {"type": "Data.Query", "dataset": "graph.microsoft.com/users"}  # Teams' people picker (the organisation)
+WALK_INS = "walk_ins"
+
+
+def people_picker(ctx: Ctx, field_id: str, label: str, keys: list[str], *, many: bool,
+                  required: bool = False) -> dict[str, Any]:
+    """Teams' people picker (`Input.ChoiceSet` with `choices.data`): its value is the chosen people's
+    Entra object ids, comma-separated. `keys` are the people it starts with (those with a Teams id)."""
+    field_: dict[str, Any] = {"type": "Input.ChoiceSet", "id": field_id, "label": label, "isMultiSelect": many,
+                              "choices": [], "choices.data": PEOPLE}
+    chosen = []
+    for key in keys:
+        platform, external = platforms.identity_of_key(key)
+        if platform == platforms.TEAMS:
+            chosen.append(external)
+            field_["choices"].append({"title": _display_name(ctx, key), "value": external})
+    if chosen:
+        field_["value"] = ",".join(chosen)
+    if required:
+        field_.update({"isRequired": True, "errorMessage": ctx._("Choose a person")})
+    return field_
+
+
+def _display_name(ctx: Ctx, key: str) -> str:
+    name = ctx.session.exec(select(Person.name).where(Person.user_id == key)).first()
+    return name or key
+
+
 def _attendance(ctx: Ctx, t: TrainingSession) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The attendance form on the request itself: who said yes, ticked when they came. Walk-ins (who came
-    without saying yes) are kept as recorded; adding them needs a people picker (not in Teams yet)."""
+    """The attendance form on the request itself: who said yes, ticked when they came, and walk-ins (who
+    came without saying yes) with Teams' people picker. Walk-ins recorded on Slack are kept as they are."""
     _ = ctx._
     yes, attended, walk_ins = core_training.attendance_candidates(ctx.session, t.id or 0)
     body: list[dict[str, Any]] = []
@@ -402,16 +432,22 @@ def _attendance(ctx: Ctx, t: TrainingSession) -> tuple[list[dict[str, Any]], lis
         came = len(attended) + len(walk_ins)
         body.append(small("✅ " + _.ngettext("Attendance saved: {count} person attended.",
                                              "Attendance saved: {count} people attended.", came)))
-    if not yes:
-        body.append(small(_("Nobody had said they would come.")))
-        return body, []
-    names = dict(ctx.session.exec(select(Person.user_id, Person.name).where(col(Person.user_id).in_(yes))).all())
-    field_: dict[str, Any] = {"type": "Input.ChoiceSet", "id": "attended", "isMultiSelect": True, "style": "expanded",
-                              "label": _("Who said yes and came"),
-                              "choices": [{"title": names.get(uid) or uid, "value": uid} for uid in yes[:100]]}
-    if attended:
-        field_["value"] = ",".join(attended)
-    return [*body, field_], [execute(_("Record attendance"), "attendance", {"t": t.id}, style="positive")]
+    if yes:
+        names = dict(ctx.session.exec(select(Person.user_id, Person.name).where(col(Person.user_id).in_(yes))).all())
+        field_: dict[str, Any] = {"type": "Input.ChoiceSet", "id": "attended", "isMultiSelect": True,
+                                  "style": "expanded", "label": _("Who said yes and came"),
+                                  "choices": [{"title": names.get(uid) or uid, "value": uid} for uid in yes[:100]]}
+        if attended:
+            field_["value"] = ",".join(attended)
+        body.append(field_)
+    else:
+        body.append(small(_("Nobody had said they would come. Add who came below.")))
+    body.append(people_picker(ctx, WALK_INS, _("Walk-ins (came without saying yes)"), walk_ins, many=True))
+    others = [uid for uid in walk_ins if platforms.identity_of_key(uid)[0] != platforms.TEAMS]
+    if others:
+        body.append(small(_.ngettext("{count} walk-in recorded outside Teams stays recorded.",
+                                     "{count} walk-ins recorded outside Teams stay recorded.", len(others))))
+    return body, [execute(_("Record attendance"), "attendance", {"t": t.id}, style="positive")]
 
 
 @template(core_training.REFRESHER_TEMPLATE)
@@ -439,23 +475,23 @@ def training_refresher(ctx: Ctx) -> Out:
 DIMENSION_TITLES = presenters.FIGURE_DIMENSIONS
 
 
-@template("digest")
-def digest(ctx: Ctx) -> Out:
-    """Last month's figures for the ketenregisseur: aggregates only, small counts as "< N"."""
+def figure_blocks(ctx: Ctx, report: stats.Report, *, groups: int = 0) -> list[dict[str, Any]]:
+    """The figures of a report, as the digest and the word "cijfers" show them: aggregates only, small
+    counts as "< N"; with `groups`, at most that many rows per municipality, form and sector."""
     _ = ctx._
-    year, month = (int(x) for x in ctx.msg.ref["month"].split("-"))
-    first = date(year, month, 1)
-    start, end = stats.month_bounds(first, ctx.settings.tz)
-    report = stats.compute(ctx.session, start, end, ctx.msg.created_at, limit=stats.threshold(ctx.settings),
-                           cal=stats.calendar_for(ctx.settings))
     n = report.n
-    title = _("Monthly figures for {month}", month=format_date(first, "MMMM yyyy", locale=_.lang))
     body: list[dict[str, Any]] = [
-        text(title, weight="Bolder", size="Medium"),
         small(presenters.figures_period(_, report, ctx.settings.tz)),
         fact_set(presenters.key_figures(_, report)),
         fact_set(presenters.figure_outcomes(_, report)),
     ]
+    if groups and report.groups:
+        rows = [(_plain(muni) + " · " + presenters.figure_value(_, ctx.questionnaire, "form", form) + " · "
+                 + presenters.figure_value(_, ctx.questionnaire, "sector", sector), n(count))
+                for muni, form, sector, count in report.groups]
+        body += [text(_("Signals per municipality, form and sector"), weight="Bolder"), fact_set(rows[:groups])]
+        if len(rows) > groups:
+            body.append(small(_("Not everything fits here; ask the ketenregisseur for the yearly report.")))
     for dim, values in report.breakdowns.items():
         if not values:
             continue
@@ -474,16 +510,65 @@ def digest(ctx: Ctx) -> Out:
              + _.ngettext("{count} outcome reported back", "{count} outcomes reported back",
                           report.plural(p.outcome_reported), count=n(p.outcome_reported)))
             for p in report.partners])]
-    return Out(title, body)
+    return body
+
+
+@template("digest")
+def digest(ctx: Ctx) -> Out:
+    """Last month's figures for the ketenregisseur: aggregates only, small counts as "< N"."""
+    _ = ctx._
+    year, month = (int(x) for x in ctx.msg.ref["month"].split("-"))
+    first = date(year, month, 1)
+    start, end = stats.month_bounds(first, ctx.settings.tz)
+    report = stats.compute(ctx.session, start, end, ctx.msg.created_at, limit=stats.threshold(ctx.settings),
+                           cal=stats.calendar_for(ctx.settings))
+    title = _("Monthly figures for {month}", month=format_date(first, "MMMM yyyy", locale=_.lang))
+    return Out(title, [text(title, weight="Bolder", size="Medium"), *figure_blocks(ctx, report)])
+
+
+# Teams takes a message of about 28 KB at most, card and all (docs/teams.md): the charts go inline, as
+# small palette PNGs in `data:` URIs, at the largest of these sizes that fits (inches, dpi, colours).
+MESSAGE_LIMIT = 28 * 1024
+CHART_BUDGET = MESSAGE_LIMIT - 2 * 1024  # room for the text, the JSON around it, and the connector's own fields
+CHART_SIZES = (((8.0, 4.2), 80, 32), ((6.0, 3.2), 72, 24), ((6.0, 3.2), 60, 16), ((5.0, 2.8), 56, 12))
+
+
+def _image(chart: charts.Chart, limit: int, size: tuple[float, float], dpi: int, colors: int) -> dict[str, Any]:
+    data = base64.b64encode(charts.png(chart, limit, size=size, dpi=dpi, colors=colors)).decode("ascii")
+    return {"type": "Image", "url": "data:image/png;base64," + data, "altText": chart.title + ". " + chart.note,
+            "size": "Stretch"}
 
 
 @template("digest_charts")
 def digest_charts(ctx: Ctx) -> Out:
-    """The charts go to Slack as uploaded images; the Bot Connector has no file upload for a bot's 1:1
-    chat without Graph (docs/teams.md), so Teams gets the figures above and says so."""
+    """The digest's charts (the twelve months up to and including its month, region-wide; counts below
+    the threshold never drawn, bot.core.charts) as images inside the card: Slack uploads them as files,
+    a Teams bot has no upload into a 1:1 chat without Graph. The whole message must stay within Teams'
+    limit (`MESSAGE_LIMIT`): the largest size that fits is taken; what never fits is said, not dropped
+    silently."""
     _ = ctx._
-    note = _("The charts of the monthly figures are not shown in Teams yet; the figures above are complete.")
-    return Out(note, [small(note)])
+    year, month = (int(x) for x in ctx.msg.ref["month"].split("-"))
+    last = date(year, month, 1)
+    first = (date(year - 1, month, 1) + timedelta(days=32)).replace(day=1)
+    start, _end = stats.month_bounds(first, ctx.settings.tz)
+    _start, end = stats.month_bounds(last, ctx.settings.tz)
+    report = stats.compute(ctx.session, start, end, ctx.msg.created_at, limit=stats.threshold(ctx.settings),
+                           cal=stats.calendar_for(ctx.settings))
+    month_name = format_date(last, "MMMM yyyy", locale=_.lang)
+    note = _("Charts of the last twelve months, up to {month}. Counts below {limit} are not drawn.",
+             month=month_name, limit=report.threshold)
+    drawn = charts.charts(report, _, lambda form: presenters.figure_value(_, ctx.questionnaire, "form", form))
+    head = [text(note)]
+    images: list[dict[str, Any]] = []
+    for size, dpi, colors in CHART_SIZES:
+        images = [_image(chart, report.threshold, size, dpi, colors) for chart in drawn]
+        if len(json.dumps(Out(note, head + images).activity())) <= CHART_BUDGET:
+            break
+    else:  # even the smallest do not all fit: as many as do, and say so
+        while images and len(json.dumps(Out(note, head + images).activity())) > CHART_BUDGET:
+            images.pop()
+        head.append(small(_("Not every chart fits in a Teams message; the yearly report has them all.")))
+    return Out(note, head + images)
 
 
 # ------------------------------------------------------------------------------ people the bot cannot reach
@@ -517,14 +602,14 @@ def _id(data: dict[str, Any], key: str) -> int:
         return 0
 
 
-def snooze(core: Core, person: str, data: dict[str, Any]) -> Result:
+def snooze(core: Core, person: str, data: dict[str, Any], tenant: str = "") -> Result:
     until = str(data.get("until") or "")
     if until not in ("tomorrow", "3_working_days"):
         return Result(False, error=Error.UNKNOWN_REMINDER)
     return core_reminders.snooze(core, _id(data, "d"), person, until)
 
 
-def advice(core: Core, person: str, data: dict[str, Any]) -> Result:
+def advice(core: Core, person: str, data: dict[str, Any], tenant: str = "") -> Result:
     item = _id(data, "c")
     check = core_cases.check_partner(core, "consultation", item, person)
     if not check.ok:
@@ -532,7 +617,7 @@ def advice(core: Core, person: str, data: dict[str, Any]) -> Result:
     return core_cases.give_advice(core, item, person, str(data.get("answer") or ""))
 
 
-def outcome(core: Core, person: str, data: dict[str, Any]) -> Result:
+def outcome(core: Core, person: str, data: dict[str, Any], tenant: str = "") -> Result:
     item = _id(data, "h")
     check = core_cases.check_partner(core, "handover", item, person)
     if not check.ok:
@@ -543,15 +628,27 @@ def outcome(core: Core, person: str, data: dict[str, Any]) -> Result:
     return core_cases.record_outcome(core, item, person, str(data.get("answer") or "").strip() or None, kind=kind)
 
 
-def rsvp(core: Core, person: str, data: dict[str, Any]) -> Result:
+def rsvp(core: Core, person: str, data: dict[str, Any], tenant: str = "") -> Result:
     answer = str(data.get("answer") or "")
     if answer not in ("yes", "no") or not _id(data, "t"):
         return Result(False, error=Error.UNKNOWN)
     return core_training.rsvp(core, _id(data, "t"), person, answer)
 
 
-def attendance(core: Core, person: str, data: dict[str, Any]) -> Result:
-    """The organiser's ticks on the attendance request; its card is redrawn to show what was saved."""
+def teams_people(core: Core, tenant: str, raw: Any, limit: int = 100) -> list[str]:
+    """The person keys of the Entra object ids a people picker sent (comma-separated), each resolved as
+    the edge resolves a sender (`people.resolve`): a person the bot has not met yet is made."""
+    ids = [v.strip().lower() for v in str(raw or "").split(",") if v.strip()][:limit]
+    ids = [v for v in dict.fromkeys(ids) if platforms.person_id(platforms.person_key(platforms.TEAMS, v))]
+    if not ids:
+        return []
+    with session_scope(core.engine) as session:
+        return [people.resolve(session, platforms.TEAMS, tenant, v) for v in ids]
+
+
+def attendance(core: Core, person: str, data: dict[str, Any], tenant: str = "") -> Result:
+    """The organiser's ticks and walk-ins on the attendance request; its card is redrawn to show what was
+    saved. Walk-ins come from the people picker (when the card sent it); ones recorded outside Teams stay."""
     sid = _id(data, "t")
     checked = core_training.check_attendance(core, sid, person)
     if not checked.ok:
@@ -559,6 +656,9 @@ def attendance(core: Core, person: str, data: dict[str, Any]) -> Result:
     with session_scope(core.engine) as session:
         yes, _attended, walk_ins = core_training.attendance_candidates(session, sid)
     ticked = [uid for uid in str(data.get("attended") or "").split(",") if uid in yes]
+    if WALK_INS in data:  # who came without saying yes: the picker's people, and those recorded elsewhere
+        kept = [uid for uid in walk_ins if platforms.identity_of_key(uid)[0] != platforms.TEAMS]
+        walk_ins = kept + [uid for uid in teams_people(core, tenant, data.get(WALK_INS)) if uid not in kept]
     result = core_training.record_attendance(core, sid, person, ticked, walk_ins)
     if result.ok:
         with session_scope(core.engine) as session:
@@ -570,6 +670,6 @@ def attendance(core: Core, person: str, data: dict[str, Any]) -> Result:
     return result
 
 
-VERBS: dict[str, Callable[[Core, str, dict[str, Any]], Result]] = {
+VERBS: dict[str, Callable[[Core, str, dict[str, Any], str], Result]] = {
     "snooze": snooze, "advice": advice, "outcome": outcome, "rsvp": rsvp, "attendance": attendance,
 }

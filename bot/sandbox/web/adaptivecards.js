@@ -27,7 +27,9 @@ export const KNOWN_INLINES = ["TextRun"];
 export const KNOWN_ACTIONS = ["Action.Execute", "Action.Submit", "Action.ShowCard", "Action.OpenUrl",
   "Action.ToggleVisibility"];
 // Everything a card may name as a `type` that this renderer draws (the card itself, columns, mentions too).
-export const KNOWN_TYPES = ["AdaptiveCard", "Column", "mention", ...KNOWN_ELEMENTS, ...KNOWN_INLINES, ...KNOWN_ACTIONS];
+// "Data.Query": Teams' people picker (an Input.ChoiceSet's `choices.data`), drawn from ctx.people.
+export const KNOWN_TYPES = ["AdaptiveCard", "Column", "mention", "Data.Query", ...KNOWN_ELEMENTS, ...KNOWN_INLINES,
+  ...KNOWN_ACTIONS];
 
 // ------------------------------------------------------------------------- small DOM helper
 
@@ -267,7 +269,14 @@ function renderInput(run, el, scope) {
 
 function renderChoices(run, el, value, set, label) {
   const ctx = run.ctx;
-  const choices = (el.choices || []).filter((c) => c && typeof c === "object");
+  let choices = (el.choices || []).filter((c) => c && typeof c === "object");
+  const query = el["choices.data"];
+  if (query && query.type === "Data.Query" && String(query.dataset || "").startsWith("graph.microsoft.com/users")) {
+    // Teams' people picker searches the organisation; the sandbox offers its demo people (ctx.people:
+    // [{value: Entra object id, title: name}]) beside the choices the card starts with.
+    const seen = new Set(choices.map((c) => String(c.value)));
+    choices = [...choices, ...(ctx.people || []).filter((p) => !seen.has(String(p.value)))];
+  }
   if (el.isMultiSelect) {
     // Teams sends a multi-select as the chosen values joined with commas, in the choices' order.
     const chosen = new Set(String(value).split(",").filter(Boolean));

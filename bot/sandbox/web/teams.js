@@ -80,6 +80,7 @@ function renderActivity(item) {
     const state = ui.cards[item.key] || (ui.cards[item.key] = { values: {}, open: {} });
     body.append(renderCard(item.card, {
       doc: document, values: state.values, open: state.open,
+      people: (ui.data.people || []).map((p) => ({ value: p.entra_id, title: p.name })),
       onAction: async ({ path, data }) => {
         const result = await act("/api/click", {
           user: ui.me, conversation: item.conversation, activity: item.id, path, inputs: data,
