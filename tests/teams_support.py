@@ -5,6 +5,7 @@ fake signs — and as a person in Teams — find the bot's cards, click their bu
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -99,15 +100,28 @@ class TeamsRun:
         value = {"action": {"type": "Action.Execute", "verb": verb, "data": {**data, **inputs}}, "trigger": "manual"}
         return self.send(self.activity("invoke", name="adaptiveCard/action", value=value))
 
+    def fetch(self, data: dict[str, Any], **extra: Any) -> httpx.Response:
+        """A click on a card's button that opens a dialog (`Action.Submit` with `msteams: {type:
+        task/fetch}`): Teams sends `task/fetch` with the button's data."""
+        value = {"data": {**data, "msteams": {"type": "task/fetch"}}, "context": {"theme": "default"}}
+        return self.send(self.activity("invoke", name="task/fetch", value=value, **extra))
+
+    def submit(self, action: dict[str, Any], **inputs: Any) -> httpx.Response:
+        """A button in the dialog (`Action.Submit`): Teams sends `task/submit` with its data and — unless it
+        says `associatedInputs: none` — the card's inputs merged in."""
+        given = {} if action.get("associatedInputs") == "none" else inputs
+        value = {"data": {**action["data"], **given}, "context": {"theme": "default"}}
+        return self.send(self.activity("invoke", name="task/submit", value=value))
+
     def card_with(self, conversation: str, verb: str, since: int = 0) -> tuple[int, dict[str, Any], dict[str, Any]]:
-        """Wait for a card in `conversation` (after the first `since`) offering `verb`: (its index,
-        the card, that action)."""
+        """Wait for a card in `conversation` (after the first `since`) offering `verb` (an `Action.Execute`'s,
+        or the step a button that opens the dialog names): (its index, the card, that action)."""
         def found() -> tuple[int, dict[str, Any], dict[str, Any]] | None:
             for i, activity in reversed(list(enumerate(self.teams.cards(conversation)))):
                 if i < since:
                     break
                 for action in card_of(activity).get("actions") or []:
-                    if action.get("verb") == verb:
+                    if verb in (action.get("verb"), (action.get("data") or {}).get("verb")):
                         return i, card_of(activity), action
             return None
         return wait_for(found)
@@ -127,9 +141,65 @@ class TeamsRun:
 
         wait_for(known)
 
+    def report(self, answers: dict[str, Any], *, first: httpx.Response | None = None) -> str:
+        """Signal melden on the start card (or the dialog `first` opened otherwise), then every question
+        answered in the dialog as a person would, then Versturen: the receipt in the 1:1 chat; its reference."""
+        if first is None:
+            assert self.send(self.activity("message", text="signaal")).status_code == 200
+            _, _, start = self.card_with(REPORTER_CHAT, "start")
+            first = self.fetch(start["data"])
+        card = dialog_of(first)
+        for _ in range(30):
+            send = button(card, "submit")
+            if send is not None:
+                break
+            step = button(card, "answer")
+            assert step is not None, card
+            value = answers[step["data"]["q"]]
+            card = dialog_of(self.submit(step, answer=",".join(value) if isinstance(value, list) else value))
+        reference = closed_with(self.submit(send))
+        receipt = wait_for(lambda: next((a for a in self.teams.cards(REPORTER_CHAT)
+                                         if "has been sent" in a.get("summary", "")
+                                         or "is verstuurd" in a.get("summary", "")), None))
+        found = re.search(r"S-\d{4}-\d{4}", reference)
+        assert found and found.group(0) in texts(card_of(receipt))
+        return found.group(0)
+
     def stop(self) -> None:
         self.server.stop()
         self.bot.stop()
+
+
+def dialog_of(resp: httpx.Response) -> dict[str, Any]:
+    """The card a dialog shows (the invoke's answer `continue`); fails on anything else."""
+    assert resp.status_code == 200, resp.text
+    task = resp.json()["task"]
+    assert task["type"] == "continue", task
+    attachment = task["value"]["card"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    return attachment["content"]
+
+
+def closed_with(resp: httpx.Response) -> str:
+    """The text a dialog closes with (the invoke's answer `message`); fails on anything else."""
+    assert resp.status_code == 200, resp.text
+    task = resp.json()["task"]
+    assert task["type"] == "message", task
+    return task["value"]
+
+
+def button(card: dict[str, Any], verb: str) -> dict[str, Any] | None:
+    """The dialog card's button for step `verb`."""
+    return next((a for a in card.get("actions") or [] if (a.get("data") or {}).get("verb") == verb), None)
+
+
+def inputs_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every input of the card and its forms, by id."""
+    found = {b["id"]: b for b in card.get("body") or [] if str(b.get("type", "")).startswith("Input.")}
+    for action in card.get("actions") or []:
+        if action.get("type") == "Action.ShowCard":
+            found.update(inputs_of(action.get("card") or {}))
+    return found
 
 
 def card_of(activity: dict[str, Any]) -> dict[str, Any]:

@@ -71,33 +71,57 @@ def newest_with(box: TeamsSandbox, user: str, place: str, verb: Callable[[str], 
             if item["id"] <= after or not item["card"]:
                 continue
             for path, action in actions_of(item["card"]):
-                if verb(str(action.get("verb") or "")):
+                if verb(str(action.get("verb") or (action.get("data") or {}).get("verb") or "")):
                     return item, path, action
         return None
     return wait_for(found)
 
 
+def dialog_step(shown: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    """The open dialog's button for the next step (Volgende, or Versturen on the summary), with its path."""
+    return next((path, action) for path, action in actions_of(shown["card"])
+                if (action.get("data") or {}).get("verb") in ("answer", "submit"))
+
+
 def report(box: TeamsSandbox) -> str:
-    """Rita writes to the bot, clicks Signaal melden, answers every question and sends: the reference."""
+    """Rita writes to the bot, clicks Signaal melden, answers every question in the dialog and sends: the
+    reference."""
     chat = chat_id(REPORTER)
     box.compose(REPORTER, "Hallo")
     assert any(i["text"] == "Hallo" and i["from"] == REPORTER for i in box.state(REPORTER)["activities"][chat])
     last = max(i["id"] for i in box.state(REPORTER)["activities"][chat])
     item, path, _action = newest_with(box, REPORTER, chat, lambda v: v == "start", after=last)
-    box.click(REPORTER, item["conversation"], item["id"], path)
+    shown = box.click(REPORTER, item["conversation"], item["id"], path)["dialog"]  # the dialog opens
+    assert box.state(REPORTER)["dialog"] == shown and box.state(AF_BREDA)["dialog"] is None
     while True:
-        item, path, action = newest_with(box, REPORTER, chat, lambda v: v in ("answer", "submit"), after=item["id"])
-        if action["verb"] == "submit":
+        path, action = dialog_step(shown)
+        if action["data"]["verb"] == "submit":
             break
-        question = action["data"]["q"]
-        result = box.click(REPORTER, item["conversation"], item["id"], path, {"answer": ANSWERS[question]})
-        assert result["ok"] and result["message"]  # Teams shows the bot's short answer to the clicker
-    assert "Twee mannen slapen" in json.dumps(item["card"])
-    box.click(REPORTER, item["conversation"], item["id"], path)
+        shown = box.dialog_submit(REPORTER, path, {"answer": ANSWERS[action["data"]["q"]]})["dialog"]
+    assert "Twee mannen slapen" in json.dumps(shown["card"])
+    result = box.dialog_submit(REPORTER, path)
+    assert "is verstuurd" in result["message"] and box.state(REPORTER)["dialog"] is None  # closed, with a word
     receipt = wait_for(lambda: next((i for i in box.state(REPORTER)["activities"][chat]
                                      if "is verstuurd" in json.dumps(i["card"], ensure_ascii=False)), None))
     reference = next(word for word in json.dumps(receipt["card"]).replace('"', " ").split() if word.startswith("S-"))
     return reference.rstrip(".")
+
+
+def test_meld_als_signaal_on_a_message_opens_the_dialog_and_closing_it_keeps_the_draft(box: TeamsSandbox) -> None:
+    chat = chat_id(REPORTER)
+    box.compose(REPORTER, "Mijn buurman laat arbeiders in een schuur slapen.")
+    mine = next(i for i in box.state(REPORTER)["activities"][chat] if i["from"] == REPORTER)
+    shown = box.from_message(REPORTER, chat, mine["id"])["dialog"]
+    assert "Teams-bericht" in json.dumps(shown["card"], ensure_ascii=False)
+    with pytest.raises(SandboxError, match="niet van jou"):
+        box.from_message(AF_BREDA, chat, mine["id"])
+    assert box.dialog_close(REPORTER)["ok"] and box.state(REPORTER)["dialog"] is None
+    # The draft stays; its first card in the chat reopens the dialog where it was.
+    item, path, _ = newest_with(box, REPORTER, chat, lambda v: v == "resume")
+    again = box.click(REPORTER, item["conversation"], item["id"], path)["dialog"]
+    assert dialog_step(again)[1]["data"]["q"] == dialog_step(shown)[1]["data"]["q"]
+    with pytest.raises(SandboxError, match="venster"):
+        box.dialog_submit(REPORTER, ["body", 0])
 
 
 def test_a_report_in_the_reporters_chat_reaches_the_af_in_the_channel_who_claims_it(box: TeamsSandbox) -> None:

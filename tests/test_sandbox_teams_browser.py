@@ -1,5 +1,6 @@
-"""The Teams sandbox in a real browser (headless Chromium, as tests/test_sandbox_browser.py): a report in
-the reporter's 1:1 chat with the bot (Signaal melden → the questions → Versturen → the receipt) and the
+"""The Teams sandbox in a real browser (headless Chromium, as tests/test_sandbox_browser.py): a report from
+the reporter's 1:1 chat with the bot (Signaal melden → the questions in the dialog → Versturen → the receipt
+in the chat) and the
 AF's claim on the case card in Breda's channel, every click drawn by the sandbox's own Adaptive Card
 renderer and sent to the bot as Teams sends it. Screenshots go to tests/artifacts/ (gitignored)."""
 
@@ -72,19 +73,30 @@ def be(page, user_id: str) -> None:  # noqa: ANN001
     page.wait_for_function("id => document.body.dataset.me === id", arg=user_id)
 
 
-def last_card(page):  # noqa: ANN001, ANN201
-    return page.locator("#messages .act").last
+def dialog(page):  # noqa: ANN201
+    """The dialog (Teams' task module) the bot opened, over the chat."""
+    return page.locator("#dialog")
 
 
 def ask(page, text: str):  # noqa: ANN001, ANN201
-    """Wait until the newest card asks `text`; that card."""
-    card = last_card(page)
-    card.get_by_text(text).first.wait_for()
-    return card
+    """Wait until the dialog asks `text`; the dialog."""
+    box = dialog(page)
+    box.get_by_text(text).first.wait_for()
+    assert box.locator(".ac-unknown").count() == 0  # every part of the dialog's card is drawn
+    return box
+
+
+def next_step(page) -> None:  # noqa: ANN001
+    """Volgende, and wait until the dialog shows another card."""
+    box = dialog(page)
+    before = page.evaluate("() => window.__dialogKey = document.getElementById('dialog-body').innerHTML")
+    box.get_by_role("button", name="Volgende").click()
+    page.wait_for_function("b => document.getElementById('dialog').hidden || "
+                           "document.getElementById('dialog-body').innerHTML !== b", arg=before)
 
 
 def report_through_the_ui(page) -> str:  # noqa: ANN001
-    """Rita writes to the bot, clicks Signaal melden and answers every question on its card."""
+    """Rita writes to the bot, clicks Signaal melden and answers every question in the dialog."""
     page.fill("#composer-input", "Hallo")
     page.press("#composer-input", "Enter")
     page.locator("#messages .act.mine").get_by_text("Hallo").wait_for()
@@ -92,38 +104,47 @@ def report_through_the_ui(page) -> str:  # noqa: ANN001
     start.wait_for()
     shot(page, "01-reporter-start")
     start.get_by_role("button", name="Signaal melden").click()
+    dialog(page).wait_for(state="visible")
     ask(page, "Voor welke gemeente").locator("select").select_option(label="Breda")
-    last_card(page).get_by_role("button", name="Volgende").click()
+    next_step(page)
     ask(page, "Om welke vorm").get_by_label("Arbeidsuitbuiting").check()
-    last_card(page).get_by_role("button", name="Volgende").click()
-    card = ask(page, "Werken of wonen onder zeer slechte omstandigheden")
-    card.get_by_label("Werken of wonen onder zeer slechte omstandigheden").check()
-    card.get_by_label("Meervoudige afhankelijkheid").check()
-    card.get_by_role("button", name="Volgende").click()
+    next_step(page)
+    box = ask(page, "Werken of wonen onder zeer slechte omstandigheden")
+    box.get_by_label("Werken of wonen onder zeer slechte omstandigheden").check()
+    box.get_by_label("Meervoudige afhankelijkheid").check()
+    next_step(page)
     ask(page, "acuut").get_by_label("Nee").check()
-    last_card(page).get_by_role("button", name="Volgende").click()
+    next_step(page)
     ask(page, "minderjarige").get_by_label("Nee").first.check()
-    last_card(page).get_by_role("button", name="Volgende").click()
+    next_step(page)
     ask(page, "sector").locator("select").select_option(label="Horeca")
-    last_card(page).get_by_role("button", name="Volgende").click()
+    next_step(page)
     ask(page, "binnen").locator("select").select_option(label="Aan de balie / RNI-loket")
-    last_card(page).get_by_role("button", name="Volgende").click()
-    card = ask(page, "Beschrijf wat je hebt gezien")
-    # An empty required field is not sent: the card says so, as Teams does.
-    card.get_by_role("button", name="Volgende").click()
-    card.locator(".ac-error").first.wait_for()
-    card.locator("textarea").fill("Twee mannen slapen in de keuken <b>van</b> het restaurant.")
+    next_step(page)
+    box = ask(page, "Beschrijf wat je hebt gezien")
+    # An empty required field is not sent: the dialog says so, as Teams does.
+    box.get_by_role("button", name="Volgende").click()
+    box.locator(".ac-error").first.wait_for()
+    # Too long: the bot says why on the same step, with the text kept in the field to shorten.
+    box.locator("textarea").fill("x" * 3001)
+    next_step(page)
+    ask(page, "3001")
+    assert box.locator("textarea").input_value() == "x" * 3001
+    box.locator("textarea").fill("Twee mannen slapen in de keuken <b>van</b> het restaurant.")
     shot(page, "02-reporter-describes")
-    card.get_by_role("button", name="Volgende").click()
-    ask(page, "Waar zag je het").get_by_role("button", name="Overslaan").click()
+    next_step(page)
+    box = ask(page, "Waar zag je het")
+    box.get_by_role("button", name="Overslaan").click()  # sent without the field, unchecked
     ask(page, "terugkoppeling").get_by_label("Ja, graag").check()
-    last_card(page).get_by_role("button", name="Volgende").click()
+    next_step(page)
     summary = ask(page, "Je antwoorden")
     # What Rita typed is shown as she typed it: text, never markup.
     summary.get_by_text("Twee mannen slapen in de keuken <b>van</b> het restaurant.").wait_for()
     assert summary.locator("b").count() == 0
     shot(page, "03-reporter-summary")
     summary.get_by_role("button", name="Versturen").click()
+    dialog(page).wait_for(state="hidden")
+    page.locator("#toast").get_by_text("is verstuurd").wait_for()  # Teams shows the dialog's closing words
     receipt = page.locator("#messages .act").filter(has_text="is verstuurd").last
     receipt.wait_for()
     shot(page, "04-reporter-receipt")
@@ -133,10 +154,11 @@ def report_through_the_ui(page) -> str:  # noqa: ANN001
 
 
 def card_types(card: Any) -> set[str]:
-    """Every `type` in a card (elements, inlines, actions, a ShowCard's card, mentions)."""
+    """Every `type` in a card (elements, inlines, actions, a ShowCard's card, mentions); not Teams' own
+    `msteams` part of a button's data (`{type: task/fetch}`: the button opens a dialog)."""
     if isinstance(card, dict):
         own = {card["type"]} if isinstance(card.get("type"), str) else set()
-        return own.union(*(card_types(v) for v in card.values()))
+        return own.union(*(card_types(v) for k, v in card.items() if k != "msteams"))
     if isinstance(card, list):
         return set().union(*(card_types(v) for v in card))
     return set()

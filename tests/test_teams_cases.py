@@ -28,6 +28,7 @@ from tests.teams_support import (
     REPORTER_CHAT,
     TeamsRun,
     card_of,
+    inputs_of,
     start_teams_bot,
     texts,
     wait_for,
@@ -44,24 +45,18 @@ FEEDBACK = "Dank je wel voor je signaal; we hebben het doorgezet naar de juiste 
 
 
 def action_of(card: dict[str, Any], verb: str) -> dict[str, Any] | None:
-    """The Action.Execute with `verb` on the card, also inside a form (Action.ShowCard)."""
+    """The Action.Execute with `verb` on the card, also inside a form (Action.ShowCard), or the button that
+    opens the dialog at step `verb` (an Action.Submit with task/fetch)."""
     for action in card.get("actions") or []:
         if action.get("type") == "Action.Execute" and action.get("verb") == verb:
+            return action
+        if action.get("type") == "Action.Submit" and (action.get("data") or {}).get("verb") == verb:
             return action
         if action.get("type") == "Action.ShowCard":
             found = action_of(action.get("card") or {}, verb)
             if found is not None:
                 return found
     return None
-
-
-def inputs_of(card: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Every input of the card and its forms, by id."""
-    found = {b["id"]: b for b in card.get("body") or [] if str(b.get("type", "")).startswith("Input.")}
-    for action in card.get("actions") or []:
-        if action.get("type") == "Action.ShowCard":
-            found.update(inputs_of(action.get("card") or {}))
-    return found
 
 
 def case_card(run: TeamsRun) -> dict[str, Any]:

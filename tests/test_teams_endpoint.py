@@ -22,7 +22,11 @@ from tests.teams_support import (
     REPORTER_AAD,
     REPORTER_CHAT,
     TeamsRun,
+    button,
     card_of,
+    closed_with,
+    dialog_of,
+    inputs_of,
     texts,
     wait_for,
 )
@@ -92,42 +96,8 @@ def _inbox(run: TeamsRun) -> list[InboxItem]:
 
 
 def report_in_teams(run: TeamsRun, answers: dict[str, Any]) -> str:
-    """From "signaal" in the 1:1 chat to the receipt: every card answered as a person would."""
-    assert run.send(run.activity("message", text="signaal")).status_code == 200
-    _, _, start = run.card_with(REPORTER_CHAT, "start")
-    resp = run.click("start", start["data"])
-    assert resp.status_code == 200 and resp.json()["statusCode"] == 200
-    seen = 0
-    for _ in range(20):
-        index, card, action = wait_for(lambda s=seen: _open_step(run, s))
-        seen = index + 1
-        if action["verb"] == "submit":
-            run.click("submit", action["data"])
-            break
-        key = action["data"]["q"]
-        value = answers[key]
-        run.click("answer", action["data"], answer=",".join(value) if isinstance(value, list) else value)
-    _, receipt = wait_for(lambda: next(((i, a) for i, a in enumerate(run.teams.cards(REPORTER_CHAT))
-                                        if "has been sent" in a.get("summary", "") or "is verstuurd" in
-                                        a.get("summary", "")), None))
-    with Session(run.bot.core.engine) as session:
-        signal = session.exec(select(Signal)).one()
-    assert signal.reference in texts(card_of(receipt))
-    return signal.reference
-
-
-def _open_step(run: TeamsRun, since: int) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
-    cards = run.teams.cards(REPORTER_CHAT)
-    for i in range(len(cards) - 1, since - 1, -1):
-        for action in card_of(cards[i]).get("actions") or []:
-            if action.get("verb") in ("answer", "submit"):
-                return i, card_of(cards[i]), action
-    return None
-
-
-def _step(run: TeamsRun, since: int, verb: str) -> tuple[int, dict[str, Any], dict[str, Any]] | None:
-    found = _open_step(run, since)
-    return found if found is not None and found[2]["verb"] == verb else None
+    """From "signaal" in the 1:1 chat to the receipt, every question answered in the dialog."""
+    return run.report(answers)
 
 
 def test_a_report_in_teams_reaches_the_af_in_their_channel(teams_run: TeamsRun) -> None:
@@ -150,14 +120,15 @@ def test_a_report_in_teams_reaches_the_af_in_their_channel(teams_run: TeamsRun) 
     runs = [block for block in card["body"] if block.get("type") == "RichTextBlock"]
     assert any(inline["text"] == ANSWERS["description"] for block in runs for inline in block["inlines"])
 
-    # The reporter's 1:1 chat got the receipt; the summary they answered was updated in place (no buttons).
+    # The reporter's 1:1 chat got the receipt; the signal's first card was updated in place: its Verder gaan
+    # (back into the dialog) is gone. No question or summary was posted in the chat: the dialog asked them.
     with Session(teams_run.bot.core.engine) as session:
         signal = session.exec(select(Signal).where(Signal.reference == reference)).one()
         assert signal.status == "new" and signal.reporter_id == f"teams:{REPORTER_AAD}"
-    wait_for(lambda: not any(a.get("verb") == "submit" for act in teams.cards(REPORTER_CHAT)
-                             for a in card_of(act).get("actions") or []))
-    puts = [r for r in teams.received if r.method == "PUT" and r.conversation == REPORTER_CHAT]
-    assert puts and all(r.status == 200 for r in puts)
+    wait_for(lambda: not any(button(card_of(act), "resume") for act in teams.cards(REPORTER_CHAT)))
+    puts = wait_for(lambda: [r for r in teams.received if r.method == "PUT" and r.conversation == REPORTER_CHAT])
+    assert all(r.status == 200 for r in puts)
+    assert not any(button(card_of(act), verb) for act in teams.cards(REPORTER_CHAT) for verb in ("answer", "submit"))
 
 
 def test_without_the_channels_address_the_card_goes_to_the_af_directly(teams_run: TeamsRun) -> None:
@@ -213,39 +184,47 @@ def test_teams_is_enabled_by_its_app_id_and_its_sdk_is_loaded_only_then() -> Non
     assert settings.teams_enabled and not load_settings({}, dotenv=False).teams_enabled
 
 
-def test_what_the_core_refuses_is_told_on_a_card_and_an_answer_can_be_changed(teams_run: TeamsRun) -> None:
+def test_what_the_core_refuses_is_shown_on_the_same_step_and_an_answer_can_be_changed(teams_run: TeamsRun) -> None:
     teams = teams_run.teams
     teams_run.add_to_team()
     assert teams_run.send(teams_run.activity("message", text="hallo")).status_code == 200
     _, _, start = teams_run.card_with(REPORTER_CHAT, "start")
-    teams_run.click("start", start["data"])
-    seen, refused = 0, False
+    card = dialog_of(teams_run.fetch(start["data"]))
+    refused = set()
     for _ in range(30):
-        index, _card, action = wait_for(lambda s=seen: _open_step(teams_run, s))
-        seen = index + 1
-        if action["verb"] == "submit":
+        if button(card, "submit") is not None:
             break
-        key = action["data"]["q"]
-        if key == "description" and not refused:
-            count = len(teams.cards(REPORTER_CHAT))
-            teams_run.click("answer", action["data"], answer="x" * 3001)
-            note = wait_for(lambda c=count: teams.cards(REPORTER_CHAT)[c:])[0]
-            assert "3001" in texts(card_of(note)) and "3000" in texts(card_of(note))
-            refused, seen = True, index  # the same question is still open
+        step = button(card, "answer")
+        assert step is not None
+        key = step["data"]["q"]
+        if key == "description" and "long" not in refused:
+            # Too long: the same step again, saying why and how long, with the text to shorten.
+            card = dialog_of(teams_run.submit(step, answer="x" * 3001))
+            assert "3001" in texts(card) and "3000" in texts(card)
+            assert button(card, "answer")["data"] == step["data"]  # the same asking, still open
+            assert inputs_of(card)["answer"]["value"] == "x" * 3001
+            refused.add("long")
+            continue
+        if key == "description" and "empty" not in refused:
+            card = dialog_of(teams_run.submit(step, answer="   "))
+            assert "verplicht" in texts(card) and button(card, "answer")["data"] == step["data"]
+            refused.add("empty")
             continue
         value = ANSWERS[key]
-        teams_run.click("answer", action["data"], answer=",".join(value) if isinstance(value, list) else value)
-    assert refused
-    # Wijzigen: the location again, then a new summary with the new answer.
-    teams_run.click("edit", action["data"], edit="location")
-    index, _card, asked = wait_for(lambda: _step(teams_run, seen, "answer"))
-    assert asked["data"]["q"] == "location"
-    teams_run.click("answer", asked["data"], answer="Bij het station")
-    index, summary, send = wait_for(lambda: _step(teams_run, index + 1, "submit"))
+        card = dialog_of(teams_run.submit(step, answer=",".join(value) if isinstance(value, list) else value))
+    assert refused == {"long", "empty"}
+    assert ANSWERS["location"] in texts(card)
+    # Aanpassen: the location again, then a new summary with the new answer.
+    asked = dialog_of(teams_run.submit(button(card, "edit"), edit="location"))
+    step = button(asked, "answer")
+    assert step["data"]["q"] == "location"
+    summary = dialog_of(teams_run.submit(step, answer="Bij het station"))
     assert "Bij het station" in texts(summary) and ANSWERS["location"] not in texts(summary)
-    teams_run.click("submit", send["data"])
+    assert "verstuurd" in closed_with(teams_run.submit(button(summary, "submit")))
     case = card_of(wait_for(lambda: teams.cards(CHANNEL))[0])
     assert "Bij het station" in texts(case) and "x" * 3001 not in texts(case)
+    # No question went to the chat: the dialog asked them all.
+    assert not any(button(card_of(a), "answer") or button(card_of(a), "submit") for a in teams.cards(REPORTER_CHAT))
 
 
 def test_a_forgotten_person_takes_the_address_of_their_teams_chat_along(database_url: str) -> None:
@@ -299,7 +278,7 @@ def test_a_redacted_teams_message_becomes_the_tombstone_in_place(teams_run: Team
 
 
 def test_installing_the_app_offers_signaal_melden_and_unknown_invokes_are_not_stored(teams_run: TeamsRun) -> None:
-    resp = teams_run.send(teams_run.activity("invoke", name="task/fetch", value={"data": {}}))
+    resp = teams_run.send(teams_run.activity("invoke", name="composeExtension/query", value={"commandId": "x"}))
     assert resp.status_code == 501
     assert teams_run.send(teams_run.activity("installationUpdate", action="add")).status_code == 200
     _, card, start = teams_run.card_with(REPORTER_CHAT, "start")
@@ -307,34 +286,57 @@ def test_installing_the_app_offers_signaal_melden_and_unknown_invokes_are_not_st
     assert inbox_rows(teams_run) == 1
 
 
+def _to_acute(run: TeamsRun) -> dict[str, Any]:
+    """Signaal melden, then form, signals and "acuut: ja" in the dialog: the card that follows."""
+    assert run.send(run.activity("message", text="signaal")).status_code == 200
+    _, _, start = run.card_with(REPORTER_CHAT, "start")
+    card = dialog_of(run.fetch(start["data"]))
+    for key in ("form", "signals", "acute"):
+        step = button(card, "answer")
+        assert step["data"]["q"] == key
+        value = {**ANSWERS, "acute": "yes"}[key]
+        card = dialog_of(run.submit(step, answer=",".join(value) if isinstance(value, list) else value))
+    return card
+
+
 def test_acute_nu_versturen_sends_at_once_and_later_answers_follow_the_case(teams_run: TeamsRun) -> None:
     teams = teams_run.teams
     teams_run.add_to_team()
-    assert teams_run.send(teams_run.activity("message", text="signaal")).status_code == 200
-    _, _, start = teams_run.card_with(REPORTER_CHAT, "start")
-    teams_run.click("start", start["data"])
-    seen = 0
-    for key in ("form", "signals", "acute"):
-        index, _card, action = wait_for(lambda s=seen: _step(teams_run, s, "answer"))
-        assert action["data"]["q"] == key
-        seen = index + 1
-        value = {**ANSWERS, "acute": "yes"}[key]
-        teams_run.click("answer", action["data"], answer=",".join(value) if isinstance(value, list) else value)
-    _, notice, send_now = teams_run.card_with(REPORTER_CHAT, "send_now")
-    assert "112" in texts(notice) and "0900-8844" in texts(notice)
-    teams_run.click("send_now", send_now["data"])
+    card = _to_acute(teams_run)
+    # The acute card: 112, the police, Nu versturen — and the next question, to go on instead.
+    assert "112" in texts(card) and "0900-8844" in texts(card)
+    send_now = button(card, "send_now")
+    assert send_now is not None and send_now["associatedInputs"] == "none"
+    assert button(card, "answer")["data"]["q"] == "minor"
+    # The acute notice stays in the chat too (with Nu versturen), for when the window is closed.
+    _, notice, _in_chat = teams_run.card_with(REPORTER_CHAT, "send_now")
+    assert "112" in texts(notice)
 
+    card = dialog_of(teams_run.submit(send_now))
     case = card_of(wait_for(lambda: teams.cards(CHANNEL))[0])
     assert "ACUUT" in texts(case)
     with Session(teams_run.bot.core.engine) as session:
         signal = session.exec(select(Signal)).one()
     assert signal.status == "new" and signal.acute
-    # The open question is asked again below the receipt; its answer reaches the AF's card.
-    index, _card, action = wait_for(lambda: _step(teams_run, seen, "answer"))
-    assert action["data"]["q"] == "minor"
-    teams_run.click("answer", action["data"], answer="yes")
+    # The dialog goes on with the open question; its answer reaches the AF's card.
+    assert "verstuurd" in texts(card) and "112" not in texts(card)
+    step = button(card, "answer")
+    assert step["data"]["q"] == "minor" and button(card, "cancel_ask") is None
+    card = dialog_of(teams_run.submit(step, answer="yes"))
     wait_for(lambda: "Ja" in texts(card_of(teams.cards(CHANNEL)[0])).split("Minderjarige")[-1][:80])
-    # The Nu versturen button is gone once sent.
+    assert "Veilig Thuis" in texts(card)  # the note for minors, above the next question
+    for _ in range(10):
+        step = button(card, "answer")
+        assert step is not None
+        value = ANSWERS[step["data"]["q"]]
+        resp = teams_run.submit(step, answer=",".join(value) if isinstance(value, list) else value)
+        if resp.json()["task"]["type"] == "message":
+            assert "al je antwoorden zijn toegevoegd" in closed_with(resp)
+            break
+        card = dialog_of(resp)
+    else:
+        raise AssertionError("the questions did not end")
+    # The Nu versturen button in the chat is gone once sent.
     wait_for(lambda: not any(a.get("verb") == "send_now" for act in teams.cards(REPORTER_CHAT)
                              for a in card_of(act).get("actions") or []))
 
@@ -369,15 +371,7 @@ def test_an_acute_draft_left_unsent_gets_the_nudge_in_the_teams_chat(
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=UTC))  # a Tuesday, office hours
     run = start_teams_bot(database_url, fake, fake_teams, clock=clock)
     try:
-        assert run.send(run.activity("message", text="signaal")).status_code == 200
-        _, _, start = run.card_with(REPORTER_CHAT, "start")
-        run.click("start", start["data"])
-        seen = 0
-        for key in ("form", "signals", "acute"):
-            index, _card, action = wait_for(lambda s=seen: _step(run, s, "answer"))
-            seen = index + 1
-            value = {**ANSWERS, "acute": "yes"}[key]
-            run.click("answer", action["data"], answer=",".join(value) if isinstance(value, list) else value)
+        _to_acute(run)  # and the reporter closes the dialog
         run.card_with(REPORTER_CHAT, "send_now")
         count = len(fake_teams.cards(REPORTER_CHAT))
         clock.set(clock.now() + timedelta(minutes=11))  # the reporter walked away from an acute draft

@@ -1,6 +1,6 @@
 """Teams, the reporter's other ways in (issue 17): the message extension "Meld als signaal" on a message
-elsewhere starts a signal in the reporter's 1:1 chat with the message's text as its description (the
-answer to Teams says so at once; nothing of the message stays in the inbox); the words info, help and
+elsewhere opens the triage's dialog at once, the message's text as the signal's description (nothing of
+the message stays in the inbox; the signal's first card goes to the reporter's 1:1 chat); the words info, help and
 status in the 1:1 chat; a near-miss is a suggestion, not a signal; and a reporter adds information to
 a sent signal from the start card, which reaches the AF's case thread. Through the fake Bot Connector."""
 
@@ -19,13 +19,16 @@ from tests.teams_support import (
     REPORTER_AAD,
     REPORTER_CHAT,
     TeamsRun,
+    button,
     card_of,
+    dialog_of,
+    inputs_of,
     texts,
     wait_for,
 )
 from tests.teams_support import fake_teams as fake_teams  # noqa: F401 - fixtures
 from tests.teams_support import teams_run as teams_run  # noqa: F401
-from tests.test_teams_cases import action_of, card_id, inputs_of
+from tests.test_teams_cases import action_of, card_id
 from tests.test_teams_endpoint import report_in_teams
 
 GROUP_CHAT = "19:overleg-balie-team@thread.v2"
@@ -63,20 +66,13 @@ def test_a_messages_html_becomes_the_text_a_person_reads() -> None:
     assert message_text(None) == message_text({}) == ""
 
 
-def test_meld_als_signaal_on_a_message_starts_the_triage_in_the_reporters_own_chat(teams_run: TeamsRun) -> None:
+def test_meld_als_signaal_on_a_message_opens_the_dialog_with_the_description_filled_in(teams_run: TeamsRun) -> None:
     teams = teams_run.teams
     teams_run.add_to_team()  # the bot knows the tenant's serviceUrl; the reporter never wrote to it
     resp = from_message(teams_run, MESSAGE_HTML)
-    assert resp.status_code == 200
-    task = resp.json()["task"]
-    assert task["type"] == "message" and "Signaalbot" in task["value"]
-    assert "paspoort" not in resp.text
-
-    # The bot opens the reporter's 1:1 chat: the signal's card, the note about the message, the first question.
-    chat = wait_for(lambda: teams.chat_with(REPORTER_AAD))
-    wait_for(lambda: any("Teams-bericht" in texts(card_of(a)) for a in teams.cards(chat)))
-    wait_for(lambda: any(action_of(card_of(a), "answer") for a in teams.cards(chat)))
-    assert not teams.posted(GROUP_CHAT)  # nothing is said where the message is
+    # The dialog opens at once: the note about the message, and the first question (not the description).
+    card = dialog_of(resp)
+    assert "Teams-bericht" in texts(card) and button(card, "answer")["data"]["q"] != "description"
     with Session(teams_run.bot.core.engine) as session:
         signal = session.exec(select(Signal)).one()
         assert signal.status == "draft" and signal.reporter_id == f"teams:{REPORTER_AAD}"
@@ -86,11 +82,25 @@ def test_meld_als_signaal_on_a_message_starts_the_triage_in_the_reporters_own_ch
         kept = select(TeamsConversation).where(TeamsConversation.conversation_id == GROUP_CHAT)
         assert session.exec(kept).first() is None
         started = session.exec(select(AuditEntry).where(AuditEntry.action == "signal.started")).one()
-        assert started.data.get("from_message") is True
+        assert started.data.get("from_message") is True and started.data.get("dialog") is True
+    # The signal's first card goes to the reporter's 1:1 chat (opened by the bot), with Verder gaan.
+    chat = wait_for(lambda: teams.chat_with(REPORTER_AAD))
+    wait_for(lambda: any(action_of(card_of(a), "resume") for a in teams.cards(chat)))
+    assert not teams.posted(GROUP_CHAT)  # nothing is said where the message is
     # The work is done and nothing of the message is left in the inbox.
     # (two items: the app added to the team, and the message extension's invoke)
     wait_for(lambda: len(rows := _inbox(teams_run)) == 2 and all(row.done_at for row in rows))
     assert all(row.args is None for row in _inbox(teams_run))
+
+    # The rest of the questions in the dialog; the summary shows the message's text as the description.
+    summary = card
+    for _ in range(20):
+        step = button(summary, "answer")
+        if step is None:
+            break
+        value = ANSWERS[step["data"]["q"]]
+        summary = dialog_of(teams_run.submit(step, answer=",".join(value) if isinstance(value, list) else value))
+    assert button(summary, "submit") is not None and "geen paspoort" in texts(summary)
 
     # Another message extension's invoke is not taken (and has no effect).
     assert from_message(teams_run, "<p>iets</p>", command="something_else").status_code == 501
@@ -100,10 +110,26 @@ def test_meld_als_signaal_on_a_message_starts_the_triage_in_the_reporters_own_ch
 
 def test_meld_als_signaal_on_a_message_without_text_asks_for_the_description(teams_run: TeamsRun) -> None:
     say(teams_run, "hallo")  # the reporter's chat is known
-    assert from_message(teams_run, "<p> <img src=\"x.png\"> </p>").status_code == 200
-    wait_for(lambda: any("geen tekst" in texts(card_of(a)) for a in teams_run.teams.cards(REPORTER_CHAT)))
+    card = dialog_of(from_message(teams_run, "<p> <img src=\"x.png\"> </p>"))
+    assert "geen tekst" in texts(card)
     with Session(teams_run.bot.core.engine) as session:
         assert session.exec(select(Signal)).one().description is None
+
+
+def test_meld_als_signaal_with_text_over_the_limit_asks_to_shorten_it_first(teams_run: TeamsRun) -> None:
+    """The text is kept in the draft (never thrown away): the description is asked first, its field
+    filled in with the text, saying how long it is and the limit; the original message is not stored."""
+    say(teams_run, "hallo")
+    long_text = "Lang verhaal. " * 300
+    card = dialog_of(from_message(teams_run, f"<p>{long_text}</p>"))
+    step = button(card, "answer")
+    assert step["data"]["q"] == "description"
+    assert inputs_of(card)["answer"]["value"] == long_text.strip()
+    assert str(len(long_text.strip())) in texts(card) and "3000" in texts(card)
+    card = dialog_of(teams_run.submit(step, answer="Lang verhaal, kort gemaakt."))
+    assert button(card, "answer")["data"]["q"] != "description"
+    with Session(teams_run.bot.core.engine) as session:
+        assert session.exec(select(Signal)).one().description == "Lang verhaal, kort gemaakt."
 
 
 def test_info_help_and_status_in_the_chat_and_a_near_miss_is_a_question(teams_run: TeamsRun) -> None:

@@ -31,6 +31,14 @@ SENT_EARLY = "_sent_early"
 # limit; it is kept in `Signal.description` (encrypted) until the reporter shortens it, and the description
 # is asked first: {"length", "limit"}.
 KEPT_TOO_LONG = "_kept_too_long"
+# `answers` key: this draft is answered in a dialog (a window the platform shows, Teams), not in a thread:
+# each step is shown as the answer to the reporter's own request, so the questions and the summary are not
+# posted as messages; the conversation keeps the signal's first message, the acute notice (112, Nu
+# versturen: still there when the window is closed) and what follows the sending.
+IN_DIALOG = "_in_dialog"
+# `answers` key, of a draft in a dialog: the notices that go with the step the dialog shows now (the
+# answer before it brought them: a note for minors, the acute notice, a signal started from a message).
+DIALOG_NOTICES = "_notices"
 
 
 def next_reference(session: Session, year: int) -> str:
@@ -59,10 +67,12 @@ def root_of(session: Session, signal_id: int) -> MessageRef | None:
     ).first()
 
 
-def start(core: Core, user_id: str, prefill: str | None = None, *, from_message: bool = False) -> Result:
+def start(core: Core, user_id: str, prefill: str | None = None, *, from_message: bool = False,
+          in_dialog: bool = False) -> Result:
     """Begin a new signal: the DM root message with its reference, then the first question.
     `prefill`: the description to start with (`/signaal <tekst>`, or a message's text with
-    `from_message`: the reporter is then reminded that the original message stays where it is)."""
+    `from_message`: the reporter is then reminded that the original message stays where it is).
+    `in_dialog`: the reporter answers in a dialog (`IN_DIALOG`): the edge shows each step itself."""
     now = core.clock.now()
     with session_scope(core.engine) as session:
         munis = people.municipalities(session)
@@ -74,7 +84,7 @@ def start(core: Core, user_id: str, prefill: str | None = None, *, from_message:
             reporter_id=user_id, questionnaire_version=core.questionnaire.version,
             created_at=now, updated_at=now,
         )
-        answers: dict[str, Any] = {}
+        answers: dict[str, Any] = {IN_DIALOG: True} if in_dialog else {}
         if len(munis) == 1:
             signal.municipality_id = munis[0].id
         else:
@@ -99,15 +109,19 @@ def start(core: Core, user_id: str, prefill: str | None = None, *, from_message:
         # The answer to `/signaal` says these are on their way: they go before the queue (outbox.URGENT).
         root = outbox.post(session, template="reporter_root", kind="reporter_root", recipient=user_id,
                            signal_id=signal.id, contains_details=False, now=now, priority=outbox.URGENT)
+        notices: list[dict[str, Any]] = []
         if from_message:
-            outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
-                        ref={"notice": "from_message", "empty": not (prefill and prefill.strip())},
-                        contains_details=False, now=now, priority=outbox.URGENT)
+            note = {"notice": "from_message", "empty": not (prefill and prefill.strip())}
+            if in_dialog:
+                notices.append(note)  # shown above the dialog's first question
+            else:
+                outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
+                            ref=note, contains_details=False, now=now, priority=outbox.URGENT)
         audit.record(session, user_id, "signal.started", signal_id=signal.id, subject=signal.reference, at=now,
-                     **({"from_message": True} if from_message else {}))
+                     **({"from_message": True} if from_message else {}), **({"dialog": True} if in_dialog else {}))
         # Text kept over the limit: the description is asked first, to shorten it while it is fresh.
         _ask_next(core, session, signal, root, priority=outbox.URGENT,
-                  first="description" if answers.get(KEPT_TOO_LONG) else None)
+                  first="description" if answers.get(KEPT_TOO_LONG) else None, notices=notices)
         result = Result(True, signal.id, signal.reference)
     core.kick()
     return result
@@ -122,8 +136,11 @@ def last_choice(session: Session, user_id: str) -> int | None:
 
 
 def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | None = None,
-              priority: int = outbox.INTERACTIVE, first: str | None = None) -> None:
-    """Ask the next question (`first`: this one, out of the questionnaire's order), or show the summary."""
+              priority: int = outbox.INTERACTIVE, first: str | None = None,
+              notices: list[dict[str, Any]] | None = None) -> None:
+    """Ask the next question (`first`: this one, out of the questionnaire's order), or show the summary.
+    In a dialog (`IN_DIALOG`) nothing is posted: the signal's state says what the dialog shows, with
+    `notices` above it."""
     root = root or root_of(session, signal.id or 0)
     assert root is not None
     now = core.clock.now()
@@ -131,6 +148,12 @@ def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | N
                 core.questionnaire.next_question(_public_answers(signal), _context(session, signal)))
     signal.step += 1
     signal.updated_at = now
+    if in_dialog(signal):
+        answers = {k: v for k, v in signal.answers.items() if k != DIALOG_NOTICES}
+        signal.answers = {**answers, DIALOG_NOTICES: notices} if notices else answers
+        signal.current_question = "_summary" if question is None else question.key
+        session.add(signal)
+        return
     if question is None:
         signal.current_question = "_summary"
         outbox.post(session, template="summary", kind="summary", recipient=signal.reporter_id,
@@ -141,6 +164,11 @@ def _ask_next(core: Core, session: Session, signal: Signal, root: MessageRef | N
                     signal_id=signal.id, parent=root, ref={"q": question.key, "step": signal.step}, now=now,
                     priority=priority)
     session.add(signal)
+
+
+def in_dialog(signal: Signal) -> bool:
+    """The reporter answers this signal's questions in a dialog (`IN_DIALOG`), not in a thread."""
+    return bool(signal.answers.get(IN_DIALOG))
 
 
 def _public_answers(signal: Signal) -> dict[str, Any]:
@@ -214,10 +242,11 @@ def _question_message(session: Session, signal_id: int, key: str) -> MessageRef 
 
 @_answer_step
 def answer(core: Core, session: Session, signal: Signal, user_id: str, now: datetime, key: str,
-       raw: Any) -> Result:
+       raw: Any, step: int | None = None) -> Result:
     """Record the reporter's answer to the open question, then ask the next one (on a signal sent
-    early: the case follows the answer too)."""
-    if signal.current_question != key:
+    early: the case follows the answer too). `step`: the asking that was answered (a dialog's step):
+    an answer to an earlier asking of the same question (a window left open) is not taken."""
+    if signal.current_question != key or (step is not None and step != signal.step):
         return Result(False, signal.id, signal.reference, error=Error.MOVED_ON,
                       data={"current": signal.current_question})
     q = core.questionnaire.get(key)
@@ -242,19 +271,23 @@ def answer(core: Core, session: Session, signal: Signal, user_id: str, now: date
     if asked is not None:
         outbox.update(session, asked, now=now)
     root = root_of(session, signal.id or 0)
-    for notice in core.questionnaire.notices_for(key, signal.answers, context):
-        outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
-                    ref={"question": key, "kind": notice.kind}, contains_details=False, now=now)
+    notices = [{"question": key, "kind": n.kind} for n in core.questionnaire.notices_for(key, signal.answers, context)]
+    for notice in notices:
+        # In a dialog the notices show above the next step; the acute one (112, Nu versturen) stays in the
+        # conversation too, for when the window is closed.
+        if not in_dialog(signal) or notice["kind"] == "emergency":
+            outbox.post(session, template="notice", recipient=user_id, signal_id=signal.id, parent=root,
+                        ref=notice, contains_details=False, now=now)
     audit.record(session, user_id, "signal.answered", signal_id=signal.id, subject=key, at=now)
     if signal.status == "draft":
-        _ask_next(core, session, signal, root)
+        _ask_next(core, session, signal, root, notices=notices)
     else:
-        _answered_after_sending(core, session, signal, root, now)
+        _answered_after_sending(core, session, signal, root, now, notices)
     return Result(True, signal.id, signal.reference)
 
 
 def _answered_after_sending(core: Core, session: Session, signal: Signal, root: MessageRef | None,
-                            now: datetime) -> None:
+                            now: datetime, notices: list[dict[str, Any]] | None = None) -> None:
     """An answer to a signal sent early: the stored case and the AF's card(s) follow it; then the next
     open question, or — all answered — a thank-you with the complete answers."""
     _store_answers(signal)
@@ -263,9 +296,12 @@ def _answered_after_sending(core: Core, session: Session, signal: Signal, root: 
                                                       MessageRef.kind == "case_card")).all():
         outbox.update(session, card, now=now)
     if core.questionnaire.next_question(_public_answers(signal), _context(session, signal)) is not None:
-        _ask_next(core, session, signal, root)
+        _ask_next(core, session, signal, root, notices=notices)
         return
     signal.current_question, signal.updated_at = None, now
+    signal.answers = {k: v for k, v in signal.answers.items() if k != DIALOG_NOTICES}
+    if in_dialog(signal) and root is not None:
+        outbox.update(session, root, now=now)  # its Verder gaan (to the open questions) goes
     signal.step += 1
     session.add(signal)
     outbox.post(session, template="answers_complete", recipient=signal.reporter_id, signal_id=signal.id,
@@ -529,11 +565,19 @@ def open_draft(core: Core, user_id: str) -> Signal | None:
 
 
 @_draft_step
-def resume(core: Core, session: Session, signal: Signal, user_id: str, now: datetime) -> Result:
+def resume(core: Core, session: Session, signal: Signal, user_id: str, now: datetime,
+           dialog: bool = False) -> Result:
     """Verder gaan: `/signaal` with a draft open, and the reporter chose to continue it: the open
-    question (or the summary) is asked again at the bottom of the draft's thread."""
+    question (or the summary) is asked again at the bottom of the draft's thread. `dialog`: continued
+    in a dialog (`IN_DIALOG`, from now on): the open step as it is, as a new asking (a window still
+    open on the old one can no longer answer it)."""
     earlier = _latest(session, signal.id or 0, "summary" if signal.current_question == "_summary" else "question")
-    _ask_next(core, session, signal)
+    if dialog:
+        signal.answers = {**signal.answers, IN_DIALOG: True}
+        _ask_next(core, session, signal, first=None if signal.current_question in (None, "_summary") else
+                  signal.current_question, notices=list(signal.answers.get(DIALOG_NOTICES) or []))
+    else:
+        _ask_next(core, session, signal)
     if earlier is not None:
         earlier.ref = {**earlier.ref, "shown_again": True}  # asked again below: its buttons go
         session.add(earlier)
@@ -542,13 +586,13 @@ def resume(core: Core, session: Session, signal: Signal, user_id: str, now: date
     return Result(True, signal.id, signal.reference)
 
 
-def restart(core: Core, old_id: int, user_id: str) -> Result:
+def restart(core: Core, old_id: int, user_id: str, *, in_dialog: bool = False) -> Result:
     """Opnieuw beginnen: the open draft is cancelled as if Annuleren was clicked (its thread says so),
-    then a new signal starts."""
+    then a new signal starts (`in_dialog`: answered in a dialog, as `start`)."""
     cancelled = cancel(core, old_id, user_id)
     if not cancelled.ok and cancelled.error is not Error.NOT_DRAFT:
         return cancelled
-    return start(core, user_id)
+    return start(core, user_id, in_dialog=in_dialog)
 
 
 def direct_message_hint(core: Core, user_id: str) -> bool:

@@ -64,6 +64,10 @@ CHANNEL_NAME = "mh-casussen"
 TEAM = "19:demo-breda-team@thread.tacv2"
 CHANNEL_MEMBERS = frozenset({AF_BREDA, "U0DEMOAF02"})  # the AF and the backup of Breda
 INVOKE_CARD_ACTION = "adaptiveCard/action"
+INVOKE_TASK_FETCH = "task/fetch"  # a button with `msteams: {type: task/fetch}`: Teams asks the bot for a dialog
+INVOKE_TASK_SUBMIT = "task/submit"  # a button in the dialog
+INVOKE_FETCH_TASK = "composeExtension/fetchTask"  # the message extension's action, on a message
+FROM_MESSAGE = "signal_from_message"  # the manifest's command id of "Meld als signaal"
 _NAMESPACE = uuid.UUID("5d2f1c8e-0b1a-4c6e-9a57-7e3b1d2c4a10")
 
 
@@ -109,6 +113,7 @@ class TeamsSandbox:
         self.notices: list[str] = []
         self.last_jobs: list[str] = []
         self._times: dict[str, str] = {}  # activity id → the sandbox clock's moment it was first seen
+        self._dialogs: dict[str, dict[str, Any]] = {}  # person → the dialog open on their screen (title, card)
         self._lock = threading.RLock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -186,6 +191,7 @@ class TeamsSandbox:
             self._wipe_database()
             self.slack.reset()
             self._times.clear()
+            self._dialogs.clear()
             self.last_jobs = []
             self._boot()
 
@@ -283,6 +289,7 @@ class TeamsSandbox:
                        for p in DEMO_PEOPLE],
             "chats": chats,
             "activities": activities,
+            "dialog": self._dialogs.get(user_id),
             "notices": list(self.notices),
             "last_jobs": list(self.last_jobs),
             "job_report": jobs_report.report(self.last_jobs, language),
@@ -327,6 +334,12 @@ class TeamsSandbox:
             channel = conversation == CHANNEL
             where = f"{CHANNEL};messageid={teams.reply_to.get(activity_id, activity_id)}" if channel else conversation
             kind = "channel" if channel else "personal"
+            msteams = data.get("msteams") if isinstance(data.get("msteams"), dict) else {}
+            if target["type"] == "Action.Submit" and msteams.get("type") == INVOKE_TASK_FETCH:
+                # A button that opens a dialog: Teams asks the bot for it (task/fetch) and shows its answer.
+                activity = self._activity("invoke", user_id, where, kind, name=INVOKE_TASK_FETCH,
+                                          value={"data": data, "context": {"theme": "default"}}, replyToId=activity_id)
+                return self._task(user_id, conversation, self._send(activity))
             if target["type"] == "Action.Submit":  # Teams sends it as a message with the data as its value
                 activity = self._activity("message", user_id, where, kind, value=data, replyToId=activity_id)
                 return self._result(self._send(activity))
@@ -343,6 +356,76 @@ class TeamsSandbox:
             elif isinstance(answer, dict) and isinstance(answer.get("value"), str):
                 result["message"] = answer["value"]  # what Teams shows the clicker briefly
             return result
+
+    def dialog_submit(self, user_id: str, path: list[Any], inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A button in the dialog open on `user_id`'s screen (`Action.Submit` at `path` in its card): a
+        `task/submit` with the button's data and — unless it says `associatedInputs: none` — the inputs."""
+        self._check_user(user_id)
+        with self._lock:
+            shown = self._dialogs.get(user_id)
+            if shown is None:
+                raise SandboxError("er is geen venster open")
+            target = _at(shown["card"], path)
+            if not isinstance(target, dict) or target.get("type") != "Action.Submit":
+                raise SandboxError("deze knop staat niet (meer) in het venster")
+            given = {} if str(target.get("associatedInputs") or "").lower() == "none" else {
+                str(k): v for k, v in (inputs or {}).items() if isinstance(v, str)}
+            data = {**(target.get("data") if isinstance(target.get("data"), dict) else {}), **given}
+            conversation = shown["conversation"]
+            kind = "channel" if conversation == CHANNEL else "personal"
+            activity = self._activity("invoke", user_id, conversation, kind, name=INVOKE_TASK_SUBMIT,
+                                      value={"data": data, "context": {"theme": "default"}})
+            return self._task(user_id, conversation, self._send(activity))
+
+    def dialog_close(self, user_id: str) -> dict[str, Any]:
+        """✕ on the dialog: Teams closes it and tells the bot nothing."""
+        self._check_user(user_id)
+        with self._lock:
+            self._dialogs.pop(user_id, None)
+        return {"ok": True}
+
+    def from_message(self, user_id: str, conversation: str, activity_id: str) -> dict[str, Any]:
+        """… → Meld als signaal on a message (the message extension's action): `composeExtension/fetchTask`
+        with the message, from the conversation it is in; the bot answers with its dialog."""
+        self._check_user(user_id)
+        with self._lock:
+            teams = self._fake()
+            if not any(conversation in conversations for conversations in self._conversations_of(user_id).values()):
+                raise SandboxError("dit gesprek is niet van jou")
+            body = teams.activities.get(conversation, {}).get(activity_id)
+            if not body or not isinstance(body.get("text"), str):
+                raise SandboxError("dit bericht heeft geen tekst")
+            sender = body.get("from") or {}
+            value = {"commandId": FROM_MESSAGE, "commandContext": "message", "context": {"theme": "default"},
+                     "messagePayload": {"id": activity_id, "messageType": "message",
+                                        "from": {"user": {"id": sender.get("aadObjectId"),
+                                                          "displayName": sender.get("name")}},
+                                        "body": {"contentType": "text", "content": body["text"]}}}
+            kind = "channel" if conversation == CHANNEL else "personal"
+            activity = self._activity("invoke", user_id, conversation, kind, name=INVOKE_FETCH_TASK, value=value)
+            return self._task(user_id, chat_id(user_id), self._send(activity))
+
+    def _task(self, user_id: str, conversation: str, response: httpx.Response) -> dict[str, Any]:
+        """The bot's answer to a dialog's invoke, as Teams acts on it: `continue` shows (or replaces) the
+        dialog's card; `message` closes it and shows the text; anything else closes it."""
+        result = self._result(response)
+        answer = _json_or_none(response)
+        task = answer.get("task") if isinstance(answer, dict) else None
+        value = task.get("value") if isinstance(task, dict) else None
+        if isinstance(task, dict) and task.get("type") == "continue" and isinstance(value, dict):
+            attachment = value.get("card") if isinstance(value.get("card"), dict) else {}
+            card = attachment.get("content") if attachment.get("contentType") == CARD else None
+            if not isinstance(card, dict):
+                raise SandboxError("de bot antwoordde met een venster zonder Adaptive Card")
+            shown = {"title": str(value.get("title") or ""), "card": card, "conversation": conversation,
+                     "key": uuid.uuid4().hex}
+            self._dialogs[user_id] = shown
+            result["dialog"] = shown
+            return result
+        self._dialogs.pop(user_id, None)
+        if isinstance(task, dict) and task.get("type") == "message" and isinstance(value, str):
+            result["message"] = value  # Teams shows it in a small window
+        return result
 
     @staticmethod
     def _result(response: httpx.Response) -> dict[str, Any]:
@@ -413,6 +496,9 @@ def make_teams_web_app(sandbox: TeamsSandbox) -> Any:
         Route("/api/compose", action(sandbox.compose, "user", "text"), methods=["POST"]),
         Route("/api/click", action(sandbox.click, "user", "conversation", "activity", "path", optional=("inputs",)),
               methods=["POST"]),
+        Route("/api/dialog", action(sandbox.dialog_submit, "user", "path", optional=("inputs",)), methods=["POST"]),
+        Route("/api/dialog/close", action(sandbox.dialog_close, "user"), methods=["POST"]),
+        Route("/api/from_message", action(sandbox.from_message, "user", "conversation", "activity"), methods=["POST"]),
         Route("/api/clock", action(sandbox.move_clock, "op", optional=("at",)), methods=["POST"]),
         Route("/api/reset", reset, methods=["POST"]),
         Mount("/static", StaticFiles(directory=WEB_DIR), name="static"),

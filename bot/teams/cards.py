@@ -3,8 +3,10 @@ MessageRef (template + opaque ref) and current database state, as bot/slack/rend
 Block Kit. What people typed goes in `TextRun`s, which Teams shows as written (no markdown). The
 activity's `summary` (the notification preview) and top-level text never carry case content.
 
-The triage runs as successive cards in the 1:1 chat, each answered with `Action.Execute`
-(docs/teams.md says why not a dialog yet).
+The triage runs in a dialog (bot/teams/dialog.py draws its steps); the chat keeps the signal's first
+card (with Verder gaan to reopen the dialog while it is not sent), the acute notice, the receipt and
+what follows. Cards here open the dialog with `dialog.opener`-style buttons (`Action.Submit` with
+`msteams: {type: "task/fetch"}`).
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.core import people, platforms, presenters
-from bot.core.triage import SENT_EARLY, still_answering
+from bot.core import platforms, presenters
+from bot.core.triage import SENT_EARLY, in_dialog, still_answering
 from bot.i18n import N_, Translate
 from flows.knowledge import Knowledge
 from flows.questionnaire import Question, Questionnaire
@@ -134,6 +136,15 @@ def execute(title: str, verb: str, data: dict[str, Any], *, style: str | None = 
     return action
 
 
+def opener(title: str, verb: str, data: dict[str, Any] | None = None, *, style: str | None = None) -> dict[str, Any]:
+    """A button that opens the triage's dialog (Teams sends `task/fetch` with its data; bot/teams/dialog.py)."""
+    action: dict[str, Any] = {"type": "Action.Submit", "title": title,
+                              "data": {**(data or {}), "verb": verb, "msteams": {"type": "task/fetch"}}}
+    if style:
+        action["style"] = style
+    return action
+
+
 def _md_safe(value: str) -> str:
     """A name from the network or the directory inside our markdown (a mention): no markup of its own."""
     return re.sub(r"[<>*_\[\]`~#\\]", "", value).strip()
@@ -163,7 +174,7 @@ def start(ctx: Ctx) -> Out:
             text(_("Did you notice something that might point to human trafficking? Report it here. Only you "
                    "and the attention officer of your municipality can see your answers.")),
             small(_("If a life is in danger, call 112 first."))]
-    actions = [execute(_("Report a signal"), "start", {}, style="positive")]
+    actions = [opener(_("Report a signal"), "start", style="positive")]
     word = str(ctx.msg.ref.get("suggest") or "")
     if word in WORD_TITLES:
         body.insert(0, text(_("Did you mean “{command}”? I did not start a signal.", command=word)))
@@ -210,7 +221,7 @@ def knowledge(ctx: Ctx) -> Out:
             body.append(text("\n".join("- " + _(point) for point in section.points)))
     body.append(small(_("To report a signal: type “signaal” here, or click Report a signal. Questions about this? "
                         "Ask the attention officer of your municipality.")))
-    return Out(title, body, [execute(_("Report a signal"), "start", {})])
+    return Out(title, body, [opener(_("Report a signal"), "start")])
 
 
 @template("teams_help")
@@ -242,7 +253,7 @@ def help_card(ctx: Ctx) -> Out:
         fact_set([(_("Life in danger"), "112"), (_("Police (non-emergency)"), "0900-8844"),
                   (_("Veilig Thuis (minors, domestic violence), 24/7"), "0800-2000"),
                   (_("Nederlandse Arbeidsinspectie"), "0800-5151"), (_("Meld Misdaad Anoniem"), "0800-7000")]),
-    ], [execute(_("Report a signal"), "start", {}, style="positive")])
+    ], [opener(_("Report a signal"), "start", style="positive")])
 
 
 @template("teams_status")
@@ -259,7 +270,7 @@ def status(ctx: Ctx) -> Out:
         rows.append((line.reference, f"{_(line.status)} ({when(line.when, ctx)[:10]})"))
     if not rows:
         return Out(title, [text(_("You have not reported any signals yet. Click Report a signal to report one."))],
-                   [execute(_("Report a signal"), "start", {})])
+                   [opener(_("Report a signal"), "start")])
     return Out(title, [text(title, weight="Bolder", size="Medium"), fact_set(rows)])
 
 
@@ -293,17 +304,23 @@ def refusal_text(session: Session, _: Translate, msgid: str, params: dict[str, A
 def reporter_root(ctx: Ctx) -> Out:
     _ = ctx._
     s = ctx.signal()
+    dialog = in_dialog(s)
     status = {
-        "draft": _("Answer the questions below. Only you and the attention officer of your municipality can see "
-                   "your answers."),
+        "draft": _("Answer the questions in the window. Only you and the attention officer of your municipality "
+                   "can see your answers. Closed the window? Continue with the button below; nothing is sent "
+                   "before you choose Send.") if dialog else
+        _("Answer the questions below. Only you and the attention officer of your municipality can see "
+          "your answers."),
         "cancelled": _("Cancelled: nothing was sent."),
     }.get(s.status, _("Sent to the attention officer. Updates about this signal appear in this chat."))
     body = [text(_("Signal {reference}", reference=s.reference), weight="Bolder", size="Medium"), text(status)]
+    actions = [opener(_("Continue"), "resume", {"s": s.id}, style="positive")] if dialog and (
+        s.status == "draft" or still_answering(s)) else []
     if presenters.question_waits(ctx.session, s):
         body.append(text("❓ " + _("The attention officer has a question about this signal: answer it on the card "
                                   "with the question, further down in this chat."), weight="Bolder"))
     body.append(small(_("If a life is in danger, call 112 first.")))
-    return Out(_("Signal {reference}", reference=s.reference), body)
+    return Out(_("Signal {reference}", reference=s.reference), body, actions)
 
 
 def answer_label(ctx: Ctx, signal: Signal, q: Question) -> str:
@@ -327,49 +344,6 @@ def _answered(ctx: Ctx, signal: Signal, q: Question) -> list[dict[str, Any]]:
             {"type": "RichTextBlock", "inlines": [{"type": "TextRun", "text": answer_label(ctx, signal, q)}]}]
 
 
-def _inputs(ctx: Ctx, s: Signal, q: Question) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The question's input and its buttons. Every answer goes back as `answer` in the action's data."""
-    _ = ctx._
-    data = {"s": s.id, "q": q.key, "step": s.step}
-    body: list[dict[str, Any]] = []
-    if q.type == "text":
-        field_: dict[str, Any] = {"type": "Input.Text", "id": "answer", "isMultiline": q.multiline,
-                                  "label": _(q.prompt), "isRequired": q.required}
-        if q.required:
-            field_["errorMessage"] = _("Please fill this in.")
-        body.append(field_)
-        body.append(small(_("At most {limit} characters.", limit=q.max_length)))
-        actions = [execute(_("Next"), "answer", data, style="positive")]
-        if not q.required:
-            actions.append(execute(_("Skip"), "skip", data))
-        return body, actions
-    if q.type == "municipality":
-        munis = people.municipalities(ctx.session)[:100]
-        choices = [{"title": mu.name, "value": mu.name} for mu in munis]
-        field_ = {"type": "Input.ChoiceSet", "id": "answer", "choices": choices, "style": "compact",
-                  "label": _("Choose a municipality"), "isRequired": True, "errorMessage": _("Choose an answer")}
-        last = next((mu for mu in munis if mu.id == s.answers.get("_last_municipality")), None)
-        if last is not None:
-            field_["value"] = last.name
-            body.append(small(_("Last time you chose {municipality}. Check that it is right for this signal.",
-                                municipality=_md_safe(last.name))))
-        return [field_, *body], [execute(_("Next"), "answer", data, style="positive")]
-    choices = [{"title": _(o.label) + (f" ({_(o.description)})" if o.description else ""), "value": o.key}
-               for o in q.options]
-    field_ = {"type": "Input.ChoiceSet", "id": "answer", "choices": choices,
-              "style": "expanded" if q.type == "multi" or len(choices) <= EXPANDED_MAX else "compact"}
-    if q.type == "multi":
-        field_["isMultiSelect"] = True
-        pending = [o.key for o in q.options if o.key in s.answers.get("_pending_multi", [])]
-        if pending:
-            field_["value"] = ",".join(pending)
-    else:
-        field_.update({"isRequired": True, "errorMessage": _("Choose an answer")})
-        if q.default:
-            field_["value"] = q.default
-    return [field_], [execute(_("Next"), "answer", data, style="positive")]
-
-
 def is_open(s: Signal, key: str, step: int) -> bool:
     """This asking of `key` waits for an answer (a signal sent early asks its open question again below
     the receipt: only that newest asking is open)."""
@@ -378,6 +352,8 @@ def is_open(s: Signal, key: str, step: int) -> bool:
 
 @template("question")
 def question(ctx: Ctx) -> Out:
+    """A question of a signal whose questions were asked in the chat (before the dialog; a draft in a
+    dialog posts none): its answer, or — still open — a button into the dialog."""
     _ = ctx._
     s = ctx.signal()
     key = ctx.msg.ref["q"]
@@ -386,11 +362,9 @@ def question(ctx: Ctx) -> Out:
     summary = _("Question for signal {reference}", reference=s.reference)
     step = int(ctx.msg.ref.get("step", 0))
     if is_open(s, key, step):
-        body = [text(prompt, weight="Bolder")]
-        if q.hint:
-            body.append(small(_(q.hint)))
-        inputs, actions = _inputs(ctx, s, q)
-        return Out(summary, body + inputs, actions)
+        # A question asked in the chat before the triage moved to the dialog: it is answered there now.
+        return Out(summary, [text(prompt, weight="Bolder"), small(_("Answer this question in the window."))],
+                   [opener(_("Continue"), "resume", {"s": s.id}, style="positive")])
     if q.type == "text" and s.status == "cancelled":
         return Out(summary, [small(prompt + " — " + _("Cancelled: nothing was sent."))])
     if s.answers.get(SENT_EARLY) == {"q": key, "step": step}:
@@ -431,14 +405,6 @@ def notice(ctx: Ctx) -> Out:
         return Out(_("A note about your signal"), [text(_(
             "The text after /signaal was {length} characters; the description may be at most 3000. "
             "You can write it again when the question comes.", length=ref.get("length", 0)))])
-    if ref.get("notice") == "from_message":
-        body = (_("I started this signal from a Teams message, but it has no text I can use: describe what you saw "
-                  "when the question comes. The message itself stays where it is: if it holds sensitive details, "
-                  "you may want to remove them from the chat or channel.") if ref.get("empty") else
-                _("I started this signal from a Teams message; its text is the description. The message itself "
-                  "stays where it is: if it holds sensitive details, such as names or addresses, you may want to "
-                  "remove them from the chat or channel."))
-        return Out(_("A note about your signal"), [text(body)])
     kind = ref.get("kind", "info")
     if kind == "emergency":
         return acute_notice(ctx)
@@ -447,15 +413,15 @@ def notice(ctx: Ctx) -> Out:
     return Out(title, [text(title, weight="Bolder"), text(body)])
 
 
-def _applicable(ctx: Ctx, s: Signal) -> list[Question]:
+def applicable(ctx: Ctx, s: Signal) -> list[Question]:
     return ctx.questionnaire.applicable({k: v for k, v in s.answers.items() if not k.startswith("_")},
                                         {"needs_municipality": s.answers.get("_needs_municipality", False)})
 
 
-def _answer_blocks(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
+def answer_blocks(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
     _ = ctx._
     body: list[dict[str, Any]] = []
-    for q in _applicable(ctx, s):
+    for q in applicable(ctx, s):
         if q.type == "text":
             body += user_text(_(q.prompt), getattr(s, q.key, None), _("(skipped)"))
         else:
@@ -466,6 +432,8 @@ def _answer_blocks(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
 
 @template("summary")
 def summary(ctx: Ctx) -> Out:
+    """The summary of a signal whose questions were asked in the chat (before the dialog): the answers as
+    sent, or — still to send — a button into the dialog, where Versturen is."""
     _ = ctx._
     s = ctx.signal()
     title = _("Check and send signal {reference}", reference=s.reference)
@@ -474,16 +442,11 @@ def summary(ctx: Ctx) -> Out:
         return Out(title, [small(_("You are changing an answer; a new summary follows below."))])
     if s.status == "cancelled":
         return Out(title, [small(_("Cancelled: nothing was sent."))])
-    body: list[dict[str, Any]] = [text(_("Your answers"), weight="Bolder", size="Medium"), *_answer_blocks(ctx, s)]
+    body: list[dict[str, Any]] = [text(_("Your answers"), weight="Bolder", size="Medium"), *answer_blocks(ctx, s)]
     if s.status != "draft":
         body.append(small("✅ " + _("Sent on {when}", when=when(s.submitted_at or s.created_at, ctx))))
         return Out(title, body)
-    data = {"s": s.id, "step": s.step}
-    body.append({"type": "Input.ChoiceSet", "id": "edit", "style": "compact", "label": _("Change…"),
-                 "choices": [{"title": _(q.prompt), "value": q.key} for q in _applicable(ctx, s)][:100]})
-    actions = [execute(_("Send"), "submit", data, style="positive"), execute(_("Change…"), "edit", data),
-               execute(_("Cancel"), "cancel", data, style="destructive")]
-    return Out(title, body, actions)
+    return Out(title, body, [opener(_("Continue"), "resume", {"s": s.id}, style="positive")])
 
 
 @template("receipt")
@@ -499,8 +462,10 @@ def receipt(ctx: Ctx) -> Out:
              _("Thank you. Signal {reference} has been sent.", reference=s.reference), weight="Bolder"),
         text(_("The attention officer for human trafficking of {municipality} has been notified and will look at it.",
                municipality=_md_safe(muni.name if muni else ""))),
-        text(_("Please answer the remaining questions below if you can: each answer is added to your signal and the "
-               "attention officer sees it.") if early else
+        text((_("Please answer the remaining questions if you can, with Continue: each answer is added to your "
+                "signal and the attention officer sees it.") if in_dialog(s) else
+              _("Please answer the remaining questions below if you can: each answer is added to your signal and the "
+                "attention officer sees it.")) if early else
              _("What happens next: the attention officer may ask you for more information in this chat, "
                "discusses the signal with partners where needed, and decides on next steps.")),
     ]
@@ -509,7 +474,8 @@ def receipt(ctx: Ctx) -> Out:
     if s.acute:
         body.append(text("🚨 " + _("Marked as acute. If a life is in danger, call 112."), color="Attention"))
     body.append(small(_("Do not confront the person involved.")))
-    return Out(_("Signal {reference} has been sent", reference=s.reference), body)
+    actions = [opener(_("Continue"), "resume", {"s": s.id}, style="positive")] if early and in_dialog(s) else []
+    return Out(_("Signal {reference} has been sent", reference=s.reference), body, actions)
 
 
 @template("answers_complete")
@@ -519,7 +485,7 @@ def answers_complete(ctx: Ctx) -> Out:
     s = ctx.signal()
     body = [text(_("Thank you: all your answers were added to signal {reference}. The attention officer sees them.",
                    reference=s.reference), weight="Bolder")]
-    body += _answer_blocks(ctx, s)
+    body += answer_blocks(ctx, s)
     return Out(_("Your answers were added to signal {reference}", reference=s.reference), body)
 
 
@@ -552,12 +518,35 @@ def draft_nudge(ctx: Ctx) -> Out:
             text(_("If a life is in danger, call 112 now."), color="Attention"),
             text(_("Can it not wait, and is the attention officer not directly reachable? Call the police: "
                    "0900-8844."))])
+    if in_dialog(signal):
+        return Out(title, [text("⏳ " + _.ngettext(
+            "Your signal {reference} has not been sent yet. Continue with the button below when you are ready, and "
+            "send or cancel it there. A signal that is not sent is deleted after {count} day without activity.",
+            "Your signal {reference} has not been sent yet. Continue with the button below when you are ready, and "
+            "send or cancel it there. A signal that is not sent is deleted after {count} days without activity.",
+            ctx.msg.ref.get("days") or 30, reference=reference))],
+            [opener(_("Continue"), "resume", {"s": signal.id}, style="positive")])
     return Out(title, [text("⏳ " + _.ngettext(
         "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
         "are ready, or cancel it. A signal that is not sent is deleted after {count} day without activity.",
         "Your signal {reference} has not been sent yet. Continue with the question above in this chat when you "
         "are ready, or cancel it. A signal that is not sent is deleted after {count} days without activity.",
         ctx.msg.ref.get("days") or 30, reference=reference))])
+
+
+@template("draft_open")
+def draft_open(ctx: Ctx) -> Out:
+    """Names a draft left open when a new signal was started beside it (Meld als signaal): continue it, or
+    cancel it here."""
+    _ = ctx._
+    s = ctx.signal()
+    if s.status != "draft":
+        gone = _("Signal {reference} is no longer open.", reference=s.reference)
+        return Out(gone, [small(gone)])
+    body = _("You also have signal {reference}, which has not been sent. You can continue it, or cancel it here.",
+             reference=s.reference)
+    return Out(body, [text(body)], [opener(_("Continue"), "resume", {"s": s.id}),
+                                    opener(_("Cancel"), "cancel_ask", {"s": s.id})])
 
 
 @template("draft_expired")
@@ -570,7 +559,7 @@ def draft_expired(ctx: Ctx) -> Out:
                    "officer.", reference=reference)),
             text(_("Do you still want to report something? Start again with the button below."))]
     return Out(_("Signal {reference} was not sent and has been deleted", reference=reference), body,
-               [execute(_("Report a signal"), "start", {})])
+               [opener(_("Report a signal"), "start")])
 
 
 # ------------------------------------------------------------------------------ the AF's case card

@@ -9,14 +9,21 @@ to the work process and the recovery's table of work). Teams' retries and
 doubled deliveries take effect once.
 
 What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
-triage's steps (bot/core/triage.py) in the 1:1 chat, the case card's actions (`CASE_VERBS`, into
-bot/core/cases.py) wherever the card is — the core checks who may act, every time. What the core
-refuses is told to the person in their 1:1 chat through the outbox (`teams_refusal`) — except a click
-on a case card (`CASE_VERBS`) that the core refuses already when it comes in: the core is asked first
-(`cases.checking`: one short read-only transaction, the step's own checks), and the answer to the invoke
-itself tells the clicker what is wrong, in their language. The click is stored all the same; its work
-asks the core again, which records a denial in the audit log (once), and does nothing else: the refusal
-told stands. A refusal found only when the step runs (the case changed in between) comes as a card.
+triage's steps (bot/core/triage.py), the case card's actions (`CASE_VERBS`, into bot/core/cases.py)
+wherever the card is — the core checks who may act, every time. What the core refuses is told to the
+person in their 1:1 chat through the outbox (`teams_refusal`) — except a click on a case card
+(`CASE_VERBS`) that the core refuses already when it comes in: the core is asked first (`cases.checking`:
+one short read-only transaction, the step's own checks), and the answer to the invoke itself tells the
+clicker what is wrong, in their language. The click is stored all the same; its work asks the core again,
+which records a denial in the audit log (once), and does nothing else: the refusal told stands. A refusal
+found only when the step runs (the case changed in between) comes as a card.
+
+The triage runs in a dialog (bot/teams/dialog.py): `task/fetch` (Signaal melden, Verder gaan, or the
+message extension "Meld als signaal") and `task/submit` (each of the dialog's buttons) must be answered
+with the next step. So a dialog's invoke is stored in the inbox under its key, as any activity, and its
+work then runs at once, on the request (`_dialog_now`): the core's step is committed — and the inbox item
+done with it — before the answer shows the step that follows. A repeated delivery of the same invoke finds
+its key stored and is answered with what the signal shows now, without a second step.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from datetime import date
 from html.parser import HTMLParser
 from typing import Any, Protocol
 
+from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,11 +47,12 @@ from bot.commands.teams import FROM_MESSAGE  # the manifest's message action "Me
 from bot.core import cases, chat, figures, inbox, members, outbox, people, platforms, reach, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
-from bot.core.result import Result, message
+from bot.core.result import Error, Result, message
 from bot.i18n import Translate, language_for, translator
-from bot.teams import cards, case_cards, network_cards, store, words
+from bot.teams import cards, case_cards, dialog, network_cards, store, words
 from bot.teams.auth import IncomingTokens
 from flows.cases import CaseAction
+from models import InboxItem, MessageRef, Signal
 from models.base import error_name
 from models.db import session_scope
 
@@ -52,6 +61,8 @@ MAX_BODY = 256_000  # bytes; an activity with a full card's inputs is far below 
 INVOKE_CARD_ACTION = "adaptiveCard/action"
 INVOKE_FETCH_TASK = "composeExtension/fetchTask"  # a message extension's action: "Meld als signaal"
 PREFILL_MAX = 20_000  # characters of a message's text handed on (the core keeps what is too long, to shorten)
+DIALOG_INVOKES = (dialog.INVOKE_FETCH, dialog.INVOKE_SUBMIT)
+RETRY_WAIT = 5.0  # seconds a repeated dialog invoke waits for the first delivery's step to finish
 
 
 class Intake(Protocol):
@@ -129,6 +140,25 @@ def is_from_message(activity: dict[str, Any]) -> bool:
             and isinstance(value, dict) and value.get("commandId") == FROM_MESSAGE)
 
 
+def is_dialog(activity: dict[str, Any]) -> bool:
+    """An invoke the dialog answers: its task/fetch and task/submit, and "Meld als signaal" (which opens it)."""
+    return activity.get("type") == "invoke" and (activity.get("name") in DIALOG_INVOKES or is_from_message(activity))
+
+
+def _dialog_data(activity: dict[str, Any]) -> dict[str, Any]:
+    """A dialog invoke's data (`value.data`: the button's data with the card's inputs merged in), without
+    Teams' own `msteams` part."""
+    if activity.get("name") not in DIALOG_INVOKES or not isinstance(activity.get("value"), dict):
+        return {}
+    from microsoft_teams.api.models.task_module import TaskModuleRequest
+
+    try:
+        data = TaskModuleRequest.model_validate(activity["value"]).data
+    except ValueError:
+        return {}
+    return {str(k): v for k, v in data.items() if k != "msteams"} if isinstance(data, dict) else {}
+
+
 def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
     """What the work needs of an activity (stored encrypted in the inbox): who, where, which action
     with which inputs. Not the text of a chat message: only the word it asks for, when it is one of
@@ -141,6 +171,9 @@ def essentials(activity: dict[str, Any], claims: dict[str, Any]) -> dict[str, An
     tenant = str(conversation.get("tenantId") or (channel_data.get("tenant") or {}).get("id") or "")
     value = activity.get("value") if activity.get("type") == "invoke" else None
     action = (value or {}).get("action") or {} if isinstance(value, dict) else {}
+    if activity.get("name") in DIALOG_INVOKES:
+        data = _dialog_data(activity)
+        action = {"verb": str(data.get("verb") or ""), "data": data}
     from_message = is_from_message(activity)
     words = (chat.asked(str(activity.get("text") or "")) if activity.get("type") == "message"
              else chat.Asked())
@@ -167,6 +200,7 @@ class TeamsEdge:
         self.intake = intake
         self.tokens = IncomingTokens(core.settings)
         intake.work_fn(self.on_activity)
+        intake.work_fn(self.on_dialog)
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/api/messages", self.messages, methods=["POST"])]
@@ -208,8 +242,15 @@ class TeamsEdge:
         kind, key = activity.get("type"), activity_key(activity)
         if kind not in ("message", "invoke", "conversationUpdate", "installationUpdate") or key is None:
             return Response(status_code=200)  # typing, reactions…: nothing to do
-        if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION and not is_from_message(activity):
-            return Response(status_code=501)  # dialogs, other message extensions' invokes: not yet
+        if kind == "invoke" and activity.get("name") != INVOKE_CARD_ACTION and not is_dialog(activity):
+            return Response(status_code=501)  # other message extensions' invokes, other dialogs: not taken
+        if is_dialog(activity):
+            try:
+                answer = await run_in_threadpool(self._dialog_now, key, args)
+            except Exception as exc:  # noqa: BLE001 - not stored: no 200, so Teams (or the user) tries again
+                log.error("Teams: could not store a dialog's step (%s); answering 503", error_name(exc))
+                return _refused(503, "try_again")
+            return JSONResponse(answer)
         _ = translator(language_for(activity.get("locale"), self.core.settings.language))
         refusal = None
         if kind == "invoke" and activity.get("name") == INVOKE_CARD_ACTION and args["verb"] in CASE_VERBS:
@@ -225,9 +266,6 @@ class TeamsEdge:
         self.intake.hand_over([row], ids)
         if kind == "invoke":
             # The clicker's confirmation, or what the core refuses; the next card arrives through the outbox.
-            if args.get("from_message") is not None:
-                return JSONResponse({"task": {"type": "message", "value": _(
-                    "Your signal is ready in your chat with Signaalbot: answer the questions there.")}})
             return JSONResponse({"statusCode": 200, "type": "application/vnd.microsoft.activity.message",
                                  "value": refusal[1] if refusal is not None else _("Received.")})
         return Response(status_code=200)
@@ -253,9 +291,9 @@ class TeamsEdge:
 
     # -- after the answer: the work ------------------------------------------------------------------
 
-    def on_activity(self, a: dict[str, Any]) -> None:
-        """One stored activity's work. The bookkeeping (the conversation's address, the person's key
-        and language) is not its effect (`inbox.aside`): the item is done with the core's step."""
+    def _bookkeeping(self, a: dict[str, Any]) -> str | None:
+        """The conversation's address, the person's key and language (not the work's effect: `inbox.aside`);
+        the person's key, or None for no one we can name."""
         with inbox.aside(), session_scope(self.core.engine) as session:
             person = self._person(session, a)
             kind = a["conversation_type"]
@@ -269,11 +307,12 @@ class TeamsEdge:
                     reach.mark_reachable(session, person, platforms.TEAMS)
             if person is not None and a["locale"]:
                 people.remember_locale(session, person, a["locale"], self.core.clock.now())
+        return person
+
+    def on_activity(self, a: dict[str, Any]) -> None:
+        """One stored activity's work, done with the core's step (the bookkeeping before it is not)."""
+        person = self._bookkeeping(a)
         if person is None:
-            return
-        if a["type"] == "invoke" and a["name"] == INVOKE_FETCH_TASK and "from_message" in a:
-            # "Meld als signaal" on a message, wherever it is: the triage runs in the reporter's 1:1 chat.
-            self._started(person, triage.start(self.core, person, a["from_message"] or None, from_message=True))
             return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in CASE_VERBS:
             # The case card's actions: in the municipality's channel, or in an AF's (or the reporter's) 1:1 chat.
@@ -326,9 +365,113 @@ class TeamsEdge:
                 ref["suggest"] = suggestion
             self._post(person, "teams_start", ref)
 
-    def _started(self, person: str, result: Result) -> None:
-        if not result.ok:
-            self._refusal(person, result)
+    # -- the dialog: its step runs on the request ------------------------------------------------------
+
+    def _dialog_now(self, key: str, a: dict[str, Any]) -> dict[str, Any]:
+        """Store a dialog invoke's work (once per delivery), run it at once — done with the core's step —
+        and answer with what the dialog shows next. A repeated delivery runs nothing: it is answered with
+        what the signal shows now, once the first delivery's step is done."""
+        engine, work = self.core.engine, inbox_work(self.on_dialog)
+        item_id = inbox.record(engine, key, work, [a])
+        outcome: dict[str, Any] = {}
+        if item_id is not None:
+            inbox.run(engine, inbox.Claimed(item_id, work, [a], None),
+                      lambda _name: lambda args: outcome.update(self._dialog_step(args)))
+        else:
+            self._wait_done(key)
+        return self._dialog_answer(a, outcome, ran=item_id is not None)
+
+    def on_dialog(self, a: dict[str, Any]) -> None:
+        """A dialog invoke's work, as the inbox's recovery runs it again (its first run failed): the step
+        is taken; the answer went back long ago."""
+        self._dialog_step(a)
+
+    def _wait_done(self, key: str) -> None:
+        deadline = time.monotonic() + RETRY_WAIT
+        while time.monotonic() < deadline:
+            with session_scope(self.core.engine) as session:
+                item = session.exec(select(InboxItem).where(InboxItem.dedupe_key == key)).first()
+                if item is None or item.done_at is not None or item.failed_at is not None:
+                    return
+            time.sleep(0.05)
+
+    def _dialog_step(self, a: dict[str, Any]) -> dict[str, Any]:
+        """The core's step a dialog invoke asks for: what it did (`result`), for which signal, and what the
+        dialog shows besides the signal's state (`view`: the choice to continue a draft, are-you-sure)."""
+        person = self._bookkeeping(a)
+        if person is None:
+            return {}
+        core, data, verb = self.core, a.get("data") or {}, a.get("verb") or ""
+        try:
+            signal_id = int(data.get("s") or 0)
+        except (TypeError, ValueError):
+            signal_id = 0
+        done: dict[str, Any] = {"person": person, "signal": signal_id}
+        if "from_message" in a:  # "Meld als signaal": a new signal with the message's text as its description
+            draft = triage.open_draft(core, person)
+            result = triage.start(core, person, a["from_message"] or None, from_message=True, in_dialog=True)
+            if result.ok and draft is not None:
+                triage.remind_open_draft(core, person, draft.id or 0)  # named in the chat, not forgotten
+        elif verb == dialog.START:
+            draft = triage.open_draft(core, person)
+            if draft is not None:
+                return {**done, "signal": draft.id, "view": "choice"}
+            result = triage.start(core, person, in_dialog=True)
+        elif verb == dialog.RESUME:
+            with session_scope(core.engine) as session:
+                s = session.get(Signal, signal_id)
+                draft = s is not None and s.status == "draft"
+            result = triage.resume(core, signal_id, person, True) if draft else Result(True, signal_id)
+        elif verb == dialog.RESTART:
+            result = triage.restart(core, signal_id, person, in_dialog=True)
+        elif verb in (dialog.ANSWER, dialog.SKIP):
+            key = str(data.get("q") or "")
+            raw = self._answer(key, data, skip=verb == dialog.SKIP)
+            result = triage.answer(core, signal_id, person, key, raw, _int(data.get("step")))
+        elif verb == dialog.EDIT:
+            result = triage.edit(core, signal_id, person, str(data.get(dialog.EDIT_ID) or ""))
+        elif verb == dialog.SUBMIT:
+            result = triage.send(core, signal_id, person)
+        elif verb == dialog.SEND_NOW:
+            result = triage.send_now(core, signal_id, person)
+        elif verb == dialog.CANCEL:
+            result = triage.cancel(core, signal_id, person)
+        elif verb == dialog.CANCEL_ASK:
+            return {**done, "view": "confirm"}
+        else:  # BACK (no, do not cancel), or a step this version does not know: the signal as it is
+            return done
+        return {**done, "signal": result.signal_id or signal_id, "result": result}
+
+    def _dialog_answer(self, a: dict[str, Any], outcome: dict[str, Any], *, ran: bool) -> dict[str, Any]:
+        """What the dialog shows after the step (`ran`: it was this delivery's): drawn from the signal's
+        state as it is now, with what the core refused."""
+        _ = translator(language_for(a.get("locale"), self.core.settings.language))
+        person = outcome.get("person") or self._bookkeeping(a)
+        if person is None:
+            return dialog.close(_(message(Result(False))[0]))
+        data = a.get("data") or {}
+        signal_id = int(outcome.get("signal") or _int(data.get("s")) or 0)
+        if not signal_id and (a.get("verb") == dialog.START or "from_message" in a):
+            draft = triage.open_draft(self.core, person)  # a repeat: the signal the first delivery started
+            signal_id = draft.id or 0 if draft is not None else 0
+        result: Result | None = outcome.get("result")
+        if ran and not outcome:  # the step failed (the inbox's recovery tries it again): say so
+            result = Result(False, signal_id, error=Error.INVALID)
+        with session_scope(self.core.engine) as session:
+            signal = session.get(Signal, signal_id) if signal_id else None
+            mine = signal is not None and signal.reporter_id == person
+            if outcome.get("view") == "choice" and mine and signal.status == "draft":
+                return dialog.choice(_, signal)
+            if outcome.get("view") == "confirm" and mine and signal.status == "draft":
+                return dialog.confirm_cancel(_, signal)
+            ctx = cards.Ctx(session, self.core.settings, self.core.questionnaire,
+                            MessageRef(template="dialog", kind="dialog", recipient=person, signal_id=signal_id), _,
+                            now=self.core.clock.now)
+            shown = result if result is not None and not result.ok else None
+            if shown is not None and mine and shown.error not in (Error.INVALID_ANSWER, Error.INVALID):
+                shown = None  # moved on, already sent, cancelled: the signal's state says it
+            return dialog.step(session, ctx, signal, person, shown,
+                               dialog.typed_text(data) if shown is not None else None)
 
     @staticmethod
     def _external(a: dict[str, Any]) -> str | None:
@@ -356,19 +499,12 @@ class TeamsEdge:
             signal_id = int(data.get("s") or 0)
         except (TypeError, ValueError):
             signal_id = 0
-        key = str(data.get("q") or "")
-        if verb == "start":
-            result = triage.start(core, person)
-        elif verb in ("answer", "skip"):
-            result = triage.answer(core, signal_id, person, key, self._answer(key, data, skip=verb == "skip"))
-        elif verb == "submit":
-            result = triage.submit(core, signal_id, person)
-        elif verb == "send_now":
+        if verb in ("start", "answer", "skip", "submit", "edit"):
+            # A card from before the triage moved to the dialog: the start card again, whose button opens it.
+            self._words(person, "")
+            return
+        if verb == "send_now":  # the acute notice in the chat (also when the dialog is closed)
             result = triage.send_now(core, signal_id, person)
-        elif verb == "cancel":
-            result = triage.cancel(core, signal_id, person)
-        elif verb == "edit":
-            result = triage.edit(core, signal_id, person, str(data.get("edit") or ""))
         elif verb == cards.WORD:  # "Did you mean …?" on the start card
             self._words(person, str(data.get("w") or ""))
             return
@@ -556,6 +692,13 @@ CASE_VERBS: dict[str, CaseVerb] = {
     case_cards.verb_of(CaseAction.CASE_MEETING): _case_meeting,
     case_cards.REPORTER_ANSWER: _reporter_answer,
 }
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None and str(value).strip() != "" else None
+    except (TypeError, ValueError):
+        return None
 
 
 def inbox_work(fn: Callable[..., Any]) -> str:

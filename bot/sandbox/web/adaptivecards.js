@@ -13,7 +13,8 @@
 //   values: {inputId: string} — what the person entered so far (kept across redraws; filled in here),
 //   open: {actionPath: true} — which Action.ShowCard cards are shown (kept across redraws),
 //   onAction({action, path, data}): an Action.Execute / Action.Submit was clicked and the inputs it
-//     carries passed their checks; `data` is the inputs by id (as Teams merges them into the data),
+//     carries passed their checks; `data` is the inputs by id (as Teams merges them into the data; none
+//     for an action with `associatedInputs: "none"`),
 //     `path` where the action is in the card (["actions", 1, "card", "actions", 0]).
 // }
 import { safeHref } from "./blockkit.js";
@@ -356,7 +357,12 @@ function renderActions(run, actions, scope, path) {
 }
 
 function execute(run, action, scope, path) {
-  // As Teams: the inputs of the action's card and of the cards around it are checked, then sent along.
+  // As Teams: the inputs of the action's card and of the cards around it are checked, then sent along —
+  // unless the action says `associatedInputs: "none"` (Annuleren, Overslaan: sent without them, unchecked).
+  if (String(action.associatedInputs || "").toLowerCase() === "none") {
+    if (run.ctx.onAction) run.ctx.onAction({ action, path, data: {} });
+    return;
+  }
   const inputs = scope.chain();
   const results = inputs.map((input) => input.check());
   if (results.includes(false)) return;

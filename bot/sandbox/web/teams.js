@@ -85,17 +85,44 @@ function renderActivity(item) {
         const result = await act("/api/click", {
           user: ui.me, conversation: item.conversation, activity: item.id, path, inputs: data,
         });
-        if (result && result.message) toast(result.message, "info");
+        answered(result);
       },
     }));
     // What Teams shows as the notification: never case content (docs/teams.md).
     if (item.summary) body.append(el("div", "act-preview", `Melding: ${item.summary}`));
   } else {
     body.append(el("div", "bubble", item.text)); // a person's own text: as text, never markup
+    // The message extension, as in Teams' "…" menu on a message: it opens the bot's dialog.
+    const more = el("button", "act-more", "… Meld als signaal");
+    more.type = "button";
+    more.addEventListener("click", async () => {
+      answered(await act("/api/from_message", { user: ui.me, conversation: item.conversation, activity: item.id }));
+    });
+    body.append(more);
   }
   const row = el("div", `act${mine ? " mine" : ""}`, el("div", `avatar${mine ? "" : " bot"}`, mine ? initials(name) : "SB"), body);
   row.dataset.id = item.id;
   return row;
+}
+
+// What the bot answered to an invoke: a dialog to show (drawn from the state), or a short text.
+function answered(result) {
+  if (result && result.message) toast(result.message, "info");
+}
+
+function renderDialog() {
+  const shown = ui.data.dialog;
+  $("dialog").hidden = !shown;
+  if (!shown) return;
+  if (ui.dialogKey === shown.key && $("dialog-body").childNodes.length) return; // keep what is being typed
+  ui.dialogKey = shown.key;
+  $("dialog-title").textContent = shown.title || "Signaalbot";
+  const state = ui.cards[`dialog:${shown.key}`] || (ui.cards[`dialog:${shown.key}`] = { values: {}, open: {} });
+  $("dialog-body").replaceChildren(renderCard(shown.card, {
+    doc: document, values: state.values, open: state.open,
+    onAction: async ({ path, data }) => answered(await act("/api/dialog", { user: ui.me, path, inputs: data })),
+  }));
+  $("dialog-body").scrollTop = 0;
 }
 
 function renderMessages() {
@@ -158,6 +185,7 @@ function render() {
   $("composer").hidden = channel;
   $("channel-note").hidden = !channel;
   renderMessages();
+  renderDialog();
   document.body.dataset.me = ui.me; // drawn for this person (tests wait for it after switching)
 }
 
@@ -210,6 +238,7 @@ function wire() {
     if (result) $("jobs").hidden = false;
   });
   $("jobs").addEventListener("click", () => { $("jobs").hidden = true; });
+  $("dialog-close").addEventListener("click", () => act("/api/dialog/close", { user: ui.me }));
   $("reset").addEventListener("click", async () => {
     if (!window.confirm("Alles wissen en de demo opnieuw beginnen?")) return;
     ui.cards = {};
