@@ -74,7 +74,7 @@ def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
 
     core = bot.core
     started = time.perf_counter()
-    done = 0
+    done, ids = 0, []
     batch = _Batched(core.engine)
     original = triage.session_scope
     triage.session_scope = batch  # type: ignore[assignment]
@@ -94,6 +94,8 @@ def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
             submitted = triage.submit(core, sid, user)
             assert submitted.ok, submitted
             done += 1
+            if len(ids) < 10:
+                ids.append(sid)
             if done % BATCH == 0:
                 batch.commit()
         batch.commit()
@@ -102,7 +104,7 @@ def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
         if batch.session is not None:
             batch.session.rollback()
             batch.session.close()
-    return {"signals": done, "seconds": time.perf_counter() - started, "batch": BATCH}
+    return {"signals": done, "seconds": time.perf_counter() - started, "batch": BATCH, "first_ids": ids}
 
 
 def _teams_settings() -> dict[str, str]:
