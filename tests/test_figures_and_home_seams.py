@@ -9,7 +9,10 @@ import csv
 import io
 from datetime import UTC
 
+from sqlmodel import Session, select
+
 from bot.core import training
+from models import AuditEntry
 from tests.case_helpers import AVIM, act, click_case, modal_of, signal_row, submit
 from tests.helpers import AF, AF_OTHER, COLLEAGUE, KETENREGISSEUR
 from tests.privacy_support import run_cli
@@ -80,6 +83,21 @@ def test_the_training_figures_hide_small_numbers_too(running) -> None:
     figures = r.driver.slash(KETENREGISSEUR, text="training cijfers").body
     assert "Etten-Leur: &lt; 5 van" in figures
     assert "Etten-Leur: 1 van" not in figures
+
+
+def test_the_training_figures_are_the_cores_to_refuse_and_to_record(running) -> None:
+    r = running
+    _trained_in_march(r)
+    r.core.clock.set(local(2027, 3, 20, 12, 0))
+    refused = r.driver.slash(NET1, text="training cijfers").body
+    assert "Vraag het aan de aandachtsfunctionaris van je gemeente" in refused and "Breda" not in refused
+    with Session(r.core.engine) as session:
+        assert session.exec(select(AuditEntry).where(AuditEntry.action == "training.figures_viewed")).all() == []
+    own = r.driver.slash(AF, text="training cijfers").body  # the AF of Breda: Breda only
+    assert "Breda: " in own and "Etten-Leur" not in own
+    with Session(r.core.engine) as session:
+        [entry] = session.exec(select(AuditEntry).where(AuditEntry.action == "training.figures_viewed")).all()
+    assert entry.actor_id == AF and entry.data == {"municipalities": ["Breda"]}
 
 
 def test_the_home_tab_shows_the_trainings_section(running) -> None:

@@ -274,6 +274,73 @@ def test_cijfers_shows_an_af_their_municipality_and_is_audited(run: TeamsRun) ->
     card_in(run, chat(KR_AAD), "Cijfers — Regio")
 
 
+# ------------------------------------------------------------------------------ training cijfers
+
+
+def trained_in_october(run: TeamsRun, *aads: str) -> None:
+    """A training two months before the bot's clock, attended by these people (their municipality: Zundert)."""
+    with Session(run.bot.core.engine) as session:
+        zundert = session.exec(select(Municipality).where(Municipality.name == "Zundert")).one()
+        t = TrainingSession(title="Signalen herkennen", starts_at=TUESDAY - timedelta(days=60),
+                            ends_at=TUESDAY - timedelta(days=60, hours=-2), location="Stadhuis Zundert",
+                            audience="network")
+        session.add(t)
+        session.flush()
+        for aad in aads:
+            session.add(TrainingAttendance(session_id=t.id, user_id=f"teams:{aad}", municipality_id=zundert.id))
+        session.commit()
+
+
+def test_training_cijfers_shows_who_was_trained_to_those_who_may_see_it(run: TeamsRun) -> None:
+    trained_in_october(run, AF_AAD, MEMBER_AAD)
+    # A member is refused kindly, told whom to ask, and nothing is recorded; their training card has no button.
+    say(run, MEMBER_AAD, "training cijfers")
+    refusal = texts(card_of(card_in(run, chat(MEMBER_AAD), "Deze cijfers zien alleen aandachtsfunctionarissen")))
+    assert "Vraag het aan de aandachtsfunctionaris van je gemeente of aan de ketenregisseur." in refusal
+    assert audited(run, "training.figures_viewed") == []
+    say(run, MEMBER_AAD, "training")
+    member_card = card_of(card_in(run, chat(MEMBER_AAD), "Trainingen"))
+    assert "training cijfers" not in json.dumps(member_card)
+
+    # The AF sees their municipality: small counts as "< 5", and the look is audited.
+    say(run, AF_AAD, "training cijfers")
+    figures = card_in(run, chat(AF_AAD), "Getraind in de afgelopen 12 maanden")
+    facts = [f for e in card_of(figures)["body"] if e.get("type") == "FactSet" for f in e["facts"]]
+    assert [f["title"] for f in facts] == ["Zundert"]
+    assert facts[0]["value"].startswith("< 5 van ") and "< 5 mensen getraind in totaal" in facts[0]["value"]
+    assert figures["summary"] == "Getraind in de afgelopen 12 maanden"
+    [entry] = audited(run, "training.figures_viewed")
+    assert entry.actor_id == f"teams:{AF_AAD}" and entry.data == {"municipalities": ["Zundert"]}
+
+    # The ketenregisseur clicks the button on the (English) training card: the region.
+    say(run, KR_AAD, "training", locale="en-US")
+    card = card_of(card_in(run, chat(KR_AAD), "Trainings"))
+    button = next(a for a in card["actions"] if a.get("title") == "Training figures")
+    before = count(run, KR_AAD)
+    click(run, KR_AAD, button)  # the click's activity says nl-NL: the answer is in Dutch
+    region = card_of(card_in(run, chat(KR_AAD), "Getraind in de afgelopen 12 maanden", since=before))
+    assert "Zundert" in texts(region) and "mensen getraind in totaal" in json.dumps(region)
+    assert [e.data for e in audited(run, "training.figures_viewed")][-1] == {"municipalities": "region"}
+
+
+def test_training_cijfers_is_in_the_help_and_a_near_miss_suggests_it(run: TeamsRun) -> None:
+    say(run, AF_AAD, "help")
+    dutch = texts(card_of(card_in(run, chat(AF_AAD), "**training cijfers**")))
+    assert "**training cijfers** — wie in de afgelopen 12 maanden een training volgde, per gemeente" in dutch
+    say(run, KR_AAD, "help", locale="en-US")
+    english = texts(card_of(card_in(run, chat(KR_AAD), "**training cijfers** — who was trained")))
+    assert "per municipality" in english
+    for typo in ("training cijfrs", "trainingscijfes"):
+        before = count(run, AF_AAD)
+        say(run, AF_AAD, typo)
+        start = card_of(card_in(run, chat(AF_AAD), "Bedoelde je “training cijfers”", since=before))
+        button = next(a for a in start["actions"] if a.get("data") == {"w": "training cijfers"})
+        assert button["title"] == "Trainingscijfers"
+    click(run, AF_AAD, button)
+    card_in(run, chat(AF_AAD), "Getraind in de afgelopen 12 maanden")
+    assert len(audited(run, "training.figures_viewed")) == 1
+
+
 # ------------------------------------------------------------------------------ the digest's charts
 
 

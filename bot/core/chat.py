@@ -1,6 +1,7 @@
 """What a message typed in the bot's 1:1 chat asks, where a platform has no slash commands (Teams):
 one of the bot's words — info, help, status, training, netwerk, cijfers (with a year or a month:
-"cijfers 2026-03") — or, for a single word that is nearly one of them ("stauts"), a suggestion.
+"cijfers 2026-03"), training cijfers (who was trained per municipality) — or, for a single word
+that is nearly one of them ("stauts", "training cijfrs"), a suggestion.
 Anything else is not a command: the edge shows its start card.
 
 Only the recognised word (and the period after "cijfers", when it is one) is kept (the edge stores it
@@ -14,10 +15,13 @@ from dataclasses import dataclass
 
 INFO, HELP, STATUS = "info", "help", "status"
 TRAINING, NETWORK, FIGURES = "training", "netwerk", "cijfers"
+TRAINING_FIGURES = "training cijfers"  # as Slack's `/signaal training cijfers`
 WORDS = {"info": INFO, "kennis": INFO, "uitleg": INFO, "help": HELP, "hulp": HELP, "status": STATUS,
          "training": TRAINING, "trainingen": TRAINING, "trainings": TRAINING,
-         "netwerk": NETWORK, "network": NETWORK, "cijfers": FIGURES, "figures": FIGURES}
-COMMANDS = (INFO, HELP, STATUS, TRAINING, NETWORK, FIGURES)
+         "netwerk": NETWORK, "network": NETWORK, "cijfers": FIGURES, "figures": FIGURES,
+         "trainingscijfers": TRAINING_FIGURES, "trainingcijfers": TRAINING_FIGURES}
+_OF_TRAINING = ("cijfers", "figures", "stats")  # after "training": its figures (Slack's words too)
+COMMANDS = (INFO, HELP, STATUS, TRAINING, NETWORK, FIGURES, TRAINING_FIGURES)
 _TRIM = re.compile(r"^[\s/]+|[\s?!.]+$")
 _PERIOD = re.compile(r"^\d{4}(?:-\d{1,2})?$")  # what may follow "cijfers" (bot.core.figures.period checks it)
 BAD_PERIOD = "?"  # "cijfers" followed by a word that is not a year or a month: the core says what to give
@@ -35,6 +39,12 @@ def asked(text: str | None) -> Asked:
     if word in WORDS:
         return Asked(command=WORDS[word])
     first, _sep, rest = word.partition(" ")
+    if WORDS.get(first) == TRAINING and rest and " " not in rest:
+        # "training cijfers"; nearly ("training cijfrs"): the suggestion.
+        if rest in _OF_TRAINING:
+            return Asked(command=TRAINING_FIGURES)
+        close = difflib.get_close_matches(rest, list(_OF_TRAINING), n=1, cutoff=0.7)
+        return Asked(suggestion=TRAINING_FIGURES) if close else Asked()
     if WORDS.get(first) == FIGURES and rest and len(rest.split()) == 1:
         # "cijfers 2026": the period only, checked; any other single word gets the core's hint.
         return Asked(command=FIGURES, period=rest if _PERIOD.match(rest) else BAD_PERIOD)

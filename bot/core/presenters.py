@@ -527,6 +527,19 @@ def training_places(_: Translate, session: Session, t: Any) -> str:
     return taken + "; " + _.ngettext("{count} on the waiting list", "{count} on the waiting list", counts["waitlist"])
 
 
+def trained_line(_: Translate, figure: Any, limit: int) -> tuple[str, str]:
+    """One municipality's training figures (a `training.TrainedFigure`), in words: its name and "a of b
+    network members trained; c people trained in total". Small counts show as "< N", as the stats do."""
+    from bot.core.stats import plural, shown
+
+    members = _.ngettext("{trained} of {count} network member trained", "{trained} of {count} network members "
+                         "trained", plural(figure.members, limit), count=shown(figure.members, limit),
+                         trained=shown(figure.trained_members, limit))
+    people = _.ngettext("{count} person trained in total", "{count} people trained in total",
+                        plural(figure.trained, limit), count=shown(figure.trained, limit))
+    return figure.municipality or _("Regional and partners"), members + "; " + people
+
+
 def hours_or_days(_: Translate, hours: float | None) -> str:
     """A median time in the figures: hours under two days, else days, one decimal in the language's
     own way ("3,5 uur", "3.5 hours"); None: too few cases to show."""

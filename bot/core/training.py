@@ -29,7 +29,7 @@ from bot.core.jobs import sweep
 from bot.core.result import Error, Problem, Result
 from bot.i18n import N_
 from flows.calendar import WorkingCalendar
-from flows.permissions import Actor, Denial, Permission, Role, can_manage_training
+from flows.permissions import Actor, Denial, Permission, Role, StatsScope, can_manage_training, stats_scope
 from flows.reminder_rules import ReminderConfig, load_reminders, refresher_due, training_reminder_times
 from models import MessageRef, Municipality, Person, RoleAssignment
 from models.db import session_scope
@@ -628,6 +628,37 @@ def trained_members_by_municipality(session: Session, now: datetime,
         out.append(TrainedFigure(names.get(muni_id), len(members[muni_id]), len(trained[muni_id]),
                                  len(trained[muni_id] & members[muni_id])))
     return out
+
+
+def may_see_figures(actor: Actor) -> bool:
+    """Who may see who was trained: an attention officer (AF or backup, their own municipality) and
+    the ketenregisseur (the region) — the same as the figures on signals (`flows.permissions`)."""
+    return stats_scope(actor) is not None
+
+
+def trained_figures(session: Session, now: datetime, region: bool,
+                    municipalities: list[str] | frozenset[str]) -> list[TrainedFigure]:
+    """The figures of one scope the core allowed: every municipality (and regional members) for the
+    region, else only the named municipalities."""
+    return [f for f in trained_members_by_municipality(session, now)
+            if region or (f.municipality is not None and f.municipality in municipalities)]
+
+
+def figures(core: Core, user_id: str) -> Result:
+    """Slack's `/signaal training cijfers`, Teams' "training cijfers": who was trained in the last 12
+    months, per municipality, for those who may see it (`may_see_figures`; anyone else is refused, with
+    whom to ask). `data`: "region" (bool), "municipalities" (the names allowed) and "figures" (the
+    `TrainedFigure`s). The look is recorded in the audit log (`training.figures_viewed`)."""
+    now = core.clock.now()
+    with session_scope(core.engine) as session:
+        scope: StatsScope | None = stats_scope(access.actor(session, user_id))
+        if scope is None:
+            return Result(False, error=Error.DENIED, reason=Denial.NO_STATS_ROLE)
+        names = sorted(scope.municipalities)
+        shown = trained_figures(session, now, scope.region, names)
+        audit.record(session, user_id, "training.figures_viewed", at=now,
+                     municipalities="region" if scope.region else names)
+    return Result(True, data={"region": scope.region, "municipalities": names, "figures": shown})
 
 
 def upcoming_for(session: Session, user_id: str, now: datetime, limit: int = 10) -> list[TrainingSession]:

@@ -21,7 +21,7 @@ from bot.slack import hooks
 from bot.slack import mrkdwn as m
 from bot.slack.common import SlackContext, container_channel, container_thread, result_text
 from bot.slack.render import RenderContext, Rendered, template
-from flows.permissions import Actor, Denial, stats_scope
+from flows.permissions import Actor, Denial
 from models.training import TrainingSession
 
 log = logging.getLogger(__name__)
@@ -341,26 +341,13 @@ def home_section(ctx: SlackContext, user_id: str, actor: Actor) -> list[dict]:
     return [m.header(_("Trainings")), *list_blocks(ctx, _, user_id, actor)][:30]
 
 
-def figures_blocks(ctx: SlackContext, _: Translate, actor: Actor) -> list[dict] | None:
-    scope = stats_scope(actor)
-    if scope is None:
-        return None
-    with Session(ctx.core.engine) as session:
-        figures = training.trained_members_by_municipality(session, ctx.core.clock.now())
-    from bot.core.stats import plural, shown, threshold
+def figures_blocks(ctx: SlackContext, _: Translate, shown: Result) -> list[dict]:
+    """`/signaal training cijfers`: the figures the core allowed (and recorded): `training.figures`."""
+    from bot.core.stats import threshold
 
     limit = threshold(ctx.core.settings)  # small counts as "< N", like the stats and the digest
-    lines = []
-    for f in figures:
-        if not scope.region and f.municipality not in scope.municipalities:
-            continue
-        name = f.municipality or _("Regional and partners")
-        members = _.ngettext("{trained} of {count} network member trained", "{trained} of {count} network members "
-                             "trained", plural(f.members, limit), count=m.esc(shown(f.members, limit)),
-                             trained=m.esc(shown(f.trained_members, limit)))
-        people = _.ngettext("{count} person trained in total", "{count} people trained in total",
-                            plural(f.trained, limit), count=m.esc(shown(f.trained, limit)))
-        lines.append("• " + m.esc(name) + ": " + members + "; " + people)
+    lines = ["• " + m.esc(name) + ": " + m.esc(words)
+             for name, words in (presenters.trained_line(_, f, limit) for f in shown.data["figures"])]
     head = "*" + _("Trained in the last 12 months") + "*"
     return [m.section(head + "\n" + ("\n".join(lines) or _("No figures yet.")))]
 
@@ -379,11 +366,11 @@ def training_command(ctx: SlackContext, ack: Ack, command: dict, respond: Any, r
         ack(text=_("Trainings"), blocks=list_blocks(ctx, _, user, actor)[:50])
         return
     if word in {"cijfers", "stats"}:
-        blocks = figures_blocks(ctx, _, actor)
-        if blocks is None:
-            ack(text=_("Only the ketenregisseur and attention officers see these figures."))
+        shown = training.figures(ctx.core, user)  # who may see them, and the audit entry: the core's
+        if not shown.ok:
+            ack(text=outcome_message(_, shown))
         else:
-            ack(text=_("Trained in the last 12 months"), blocks=blocks)
+            ack(text=_("Trained in the last 12 months"), blocks=figures_blocks(ctx, _, shown))
         return
     if not training.is_organiser(actor):
         ack(text=outcome_message(_, DENIED))

@@ -31,7 +31,7 @@ CARD = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
 EXPANDED_MAX = 5  # more options than this: a drop-down
-WORD = "word"  # the start card's "Did you mean …?": data {"w": info | help | status}
+WORD = "word"  # "Did you mean …?" (start card), "Training figures" (training card): data {"w": a chat word}
 ADD_INFO = "add_info"  # the start card's "Addition to S-…": data {"s": signal id}, the input below
 ADD_INFO_TEXT = "addition"
 ADD_INFO_MAX = 3000  # bot.core.cases.TEXT_MAX
@@ -161,7 +161,7 @@ def when(moment: datetime | None, ctx: Ctx) -> str:
 
 WORD_TITLES = {"info": N_("What to know about human trafficking"), "help": N_("What I can do"),
                "status": N_("Your signals"), "training": N_("Trainings"), "netwerk": N_("Network members"),
-               "cijfers": N_("Figures")}
+               "cijfers": N_("Figures"), "training cijfers": N_("Training figures")}
 
 
 @template("teams_start")
@@ -233,6 +233,8 @@ def help_card(ctx: Ctx) -> Out:
         "- " + _("**info** — what human trafficking is, the signals to look for, and where else it can be reported"),
         "- " + _("**status** — your own signals and where they stand"),
         "- " + _("**training** — trainings: see them and sign up (attention officers also plan them)"),
+        "- " + _("**training cijfers** — who was trained in the last 12 months, per municipality (for attention "
+                 "officers and the ketenregisseur)"),
         "- " + _("**netwerk** — the network of trained colleagues (for attention officers and the ketenregisseur)"),
         "- " + _("**cijfers** — figures on signals, this year so far; or for a year or a month: “cijfers 2026”, "
                  "“cijfers 2026-03” (for attention officers and the ketenregisseur)"),

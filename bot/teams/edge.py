@@ -44,7 +44,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.commands.teams import FROM_MESSAGE  # the manifest's message action "Meld als signaal"
-from bot.core import cases, chat, figures, inbox, members, outbox, people, platforms, reach, triage
+from bot.core import cases, chat, figures, inbox, members, outbox, people, platforms, reach, training, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Error, Result, message
@@ -333,9 +333,10 @@ class TeamsEdge:
             self._act(person, a["verb"], a["data"] or {}, a["tenant"])
 
     def _words(self, person: str, word: str, suggestion: str = "", period: str = "") -> None:
-        """A message in the 1:1 chat: info, help, status, training, netwerk or cijfers; anything else the
-        start card, with the reporter's open signals to add information to, and a suggestion when a word
-        was nearly one. What netwerk and cijfers show, and to whom, the core decides (and records)."""
+        """A message in the 1:1 chat: info, help, status, training, training cijfers, netwerk or cijfers;
+        anything else the start card, with the reporter's open signals to add information to, and a
+        suggestion when a word was nearly one. What netwerk, cijfers and training cijfers show, and to
+        whom, the core decides (and records)."""
         if word == chat.INFO:
             self._post(person, "teams_info", {})
         elif word == chat.HELP:
@@ -344,6 +345,12 @@ class TeamsEdge:
             self._post(person, "teams_status", {"signals": [s.id for s in triage.own_signals(self.core, person)]})
         elif word == chat.TRAINING:
             self._post(person, "teams_training", {})  # the trainings ahead; an organiser's form (bot.core.training)
+        elif word == chat.TRAINING_FIGURES:
+            trained = training.figures(self.core, person)  # who may see them, and the audit entry: the core's
+            if not trained.ok:
+                self._refusal(person, trained)
+                return
+            self._post(person, "teams_training_figures", {k: trained.data[k] for k in ("region", "municipalities")})
         elif word == chat.NETWORK:
             listed = members.overview(self.core, person)
             if not listed.ok:

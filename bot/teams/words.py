@@ -1,12 +1,15 @@
-"""The words "training", "netwerk" and "cijfers" in the bot's 1:1 chat in Teams: what Slack's
-`/signaal training`, `/signaal netwerk` and `/signaal cijfers` show, as Adaptive Cards, and the verbs of
-their forms. Who may see or do what is the core's (`bot.core.training`, `bot.core.members`,
-`bot.core.figures`), every time; this module lays it out and reads the forms' inputs.
+"""The words "training", "training cijfers", "netwerk" and "cijfers" in the bot's 1:1 chat in Teams: what
+Slack's `/signaal training`, `/signaal training cijfers`, `/signaal netwerk` and `/signaal cijfers` show,
+as Adaptive Cards, and the verbs of their forms. Who may see or do what is the core's
+(`bot.core.training`, `bot.core.members`, `bot.core.figures`), every time; this module lays it out and
+reads the forms' inputs.
 
 - **training**: the trainings ahead for the person, with Ik kom / Ik kan niet; for an organiser (the
   ketenregisseur, an AF or backup) also the form to plan one (`Action.ShowCard`: Teams has no modal
   without a dialog) and their own upcoming trainings, each with Wijzigen (the same form, filled in)
-  and Training afzeggen.
+  and Training afzeggen. Who may see the training figures gets a button for them.
+- **training cijfers**: who was trained in the last 12 months, per municipality the core allowed (an
+  AF: their own; the ketenregisseur: all), small counts as "< N".
 - **netwerk**: the members the person manages, a form to add or change one (Teams' people picker),
   and one to remove one.
 - **cijfers** (or "cijfers 2026", "cijfers 2026-03"): the figures of the period, for the
@@ -22,13 +25,13 @@ from typing import Any
 from babel.dates import format_date
 from sqlmodel import col, select
 
-from bot.core import access, members, outbox, platforms, presenters, stats
+from bot.core import access, chat, members, outbox, platforms, presenters, stats
 from bot.core import training as core_training
 from bot.core.context import Core
 from bot.core.figures import View
 from bot.core.result import Result
 from bot.core.training import MEMBER_ROLES, TrainingInput
-from bot.teams.cards import Ctx, Out, _md_safe, execute, fact_set, small, template, text
+from bot.teams.cards import WORD, WORD_TITLES, Ctx, Out, _md_safe, execute, fact_set, small, template, text
 from bot.teams.network_cards import (
     _audience,
     _details,
@@ -126,10 +129,13 @@ def training_card(ctx: Ctx) -> Out:
     if not upcoming:
         body.append(text(_("No trainings are planned for you right now.")))
     actor = access.actor(ctx.session, uid)
+    # The training figures, for who may see them (the word asks the core again, and records the look).
+    figures = ([execute(_(WORD_TITLES[chat.TRAINING_FIGURES]), WORD, {"w": chat.TRAINING_FIGURES})]
+               if core_training.may_see_figures(actor) else [])
     if not core_training.is_organiser(actor):
         body.append(small(_("Trainings are planned by the attention officer of your municipality and the "
                             "ketenregisseur.")))
-        return Out(title, body)
+        return Out(title, body, figures)
     own = [t for t in core_training.organised_by(ctx.session, actor, now, limit=5) if t.starts_at > now]
     if own:
         body.append(text(_("Trainings you organise"), weight="Bolder"))
@@ -149,7 +155,26 @@ def training_card(ctx: Ctx) -> Out:
                      {"type": "Action.ShowCard", "title": _("Cancel training"), "card": cancel}]}]
     plan = {"type": "AdaptiveCard", "version": "1.5", "body": _form(ctx, NEW, None),
             "actions": [execute(_("Plan and invite"), "training_plan", {"p": NEW}, style="positive")]}
-    return Out(title, body, [{"type": "Action.ShowCard", "title": _("New training"), "card": plan}])
+    return Out(title, body, [{"type": "Action.ShowCard", "title": _("New training"), "card": plan}, *figures])
+
+
+@template("teams_training_figures")
+def training_figures_card(ctx: Ctx) -> Out:
+    """"training cijfers": who was trained in the last 12 months, in the scope the core allowed (ref:
+    region, municipalities); aggregates only, small counts as "< N"."""
+    _ = ctx._
+    ref = ctx.msg.ref
+    title = _("Trained in the last 12 months")
+    shown = core_training.trained_figures(ctx.session, ctx.msg.created_at, bool(ref.get("region")),
+                                          list(ref.get("municipalities") or []))
+    limit = stats.threshold(ctx.settings)
+    facts = [(_plain(name), words) for name, words in
+             (presenters.trained_line(_, f, limit) for f in shown)]
+    body = [text(title, weight="Bolder", size="Medium"),
+            fact_set(facts) if facts else text(_("No figures yet.")),
+            small(_("Trained: was at a training. The total also counts former members and people who came "
+                    "without signing up."))]
+    return Out(title, body)
 
 
 def _training_places(ctx: Ctx, t: TrainingSession) -> str:
