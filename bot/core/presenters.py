@@ -580,6 +580,17 @@ def figure_value(_: Translate, questionnaire: Questionnaire, key: str, value: st
     return _("Unknown") if value == "unknown" else value
 
 
+def monthly_figures(session: Session, month: str, settings: Any, at: datetime) -> tuple[date, Any]:
+    """The digest's figures: the first day of `month` ("2026-11") and its report as it stood `at`."""
+    from bot.core import stats
+
+    year, number = (int(x) for x in month.split("-"))
+    first = date(year, number, 1)
+    start, end = stats.month_bounds(first, settings.tz)
+    return first, stats.compute(session, start, end, at, limit=stats.threshold(settings),
+                                cal=stats.calendar_for(settings))
+
+
 def figures_period(_: Translate, report: Any, tz: Any) -> str:
     """What the figures cover, and that small counts are hidden."""
     from datetime import timedelta

@@ -5,7 +5,7 @@ region). Aggregates only; every count goes through the threshold ("< N"), charts
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from babel.dates import format_date
@@ -96,12 +96,7 @@ def stats_blocks(_: Translate, report: stats.Report, questionnaire: Questionnair
 @template("digest")
 def digest(ctx: RenderContext) -> Rendered:
     _ = ctx._
-    year, month = (int(x) for x in ctx.msg.ref["month"].split("-"))
-    first = date(year, month, 1)
-    start, end = stats.month_bounds(first, ctx.tz)
-    now: datetime = ctx.msg.created_at
-    report = stats.compute(ctx.session, start, end, now, limit=stats.threshold(ctx.settings),
-                           cal=stats.calendar_for(ctx.settings))
+    first, report = presenters.monthly_figures(ctx.session, ctx.msg.ref["month"], ctx.settings, ctx.msg.created_at)
     title = _("Monthly figures for {month}", month=month_label(_, first))
     blocks = [m.header(title), *stats_blocks(_, report, ctx.questionnaire, ctx.tz)]
     return Rendered(title, blocks[:50])

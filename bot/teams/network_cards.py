@@ -517,11 +517,7 @@ def figure_blocks(ctx: Ctx, report: stats.Report, *, groups: int = 0) -> list[di
 def digest(ctx: Ctx) -> Out:
     """Last month's figures for the ketenregisseur: aggregates only, small counts as "< N"."""
     _ = ctx._
-    year, month = (int(x) for x in ctx.msg.ref["month"].split("-"))
-    first = date(year, month, 1)
-    start, end = stats.month_bounds(first, ctx.settings.tz)
-    report = stats.compute(ctx.session, start, end, ctx.msg.created_at, limit=stats.threshold(ctx.settings),
-                           cal=stats.calendar_for(ctx.settings))
+    first, report = presenters.monthly_figures(ctx.session, ctx.msg.ref["month"], ctx.settings, ctx.msg.created_at)
     title = _("Monthly figures for {month}", month=format_date(first, "MMMM yyyy", locale=_.lang))
     return Out(title, [text(title, weight="Bolder", size="Medium"), *figure_blocks(ctx, report)])
 
