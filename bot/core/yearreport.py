@@ -163,15 +163,10 @@ def markdown(_: Translate, year_report: YearReport, label: Callable[[str, str], 
 def write(out: Path, year_report: YearReport, _: Translate, questionnaire: Questionnaire) -> list[Path]:
     """Write the report's files into `out` (created if needed); returns their paths."""
 
+    from bot.core.presenters import figure_value
+
     def label(dim: str, value: str) -> str:
-        if dim == "target_group":
-            group = load_classification().target_group_label(value)
-            return _(group) if group else value
-        if questionnaire.has(dim):
-            opt = questionnaire.get(dim).option(value)
-            if opt is not None:
-                return _(opt.label)
-        return _("Unknown") if value == "unknown" else value
+        return figure_value(_, questionnaire, dim, value)
 
     out.mkdir(parents=True, exist_ok=True)
     year = year_report.year
