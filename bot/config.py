@@ -18,7 +18,7 @@ LANGUAGES = ("nl", "en")
 # Settings that are secrets may also come from a file named by <NAME>_FILE (Docker and Kubernetes
 # mount secrets as files): the file's content, without surrounding white space, is the value.
 SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SIGNAAL_DATA_KEY", "DATABASE_URL",
-                   "TEAMS_APP_PASSWORD")
+                   "TEAMS_APP_PASSWORD", "TEAMS_APP_CERTIFICATE_PASSPHRASE")
 # Microsoft Teams (docs/teams.md): where incoming tokens' signing keys are found (the Bot Framework's
 # OpenID metadata; the JWKS is beside it), and where the bot gets its own token (Entra's, per tenant).
 DEFAULT_TEAMS_OPENID_METADATA_URL = "https://login.botframework.com/v1/.well-known/openidconfiguration"
@@ -59,10 +59,13 @@ class Settings:
     scheduler_enabled: bool = True
     work_process: bool = True  # HTTP mode: the work after ack in a process of its own (bot/workproc.py)
     # Microsoft Teams: enabled when teams_app_id is set (then a credential and the tenant are required:
-    # the client secret, or a certificate — its PEM text, private key and certificate — not both).
+    # the client secret, or a certificate — its PEM text, private key and certificate, the key perhaps
+    # encrypted with the passphrase —, or Azure's managed identity whose client id is the app id; one).
     teams_app_id: str | None = None
     teams_app_password: str | None = field(default=None, repr=False)
     teams_app_certificate: str | None = field(default=None, repr=False)
+    teams_app_certificate_passphrase: str | None = field(default=None, repr=False)
+    teams_app_managed_identity: bool = False
     teams_tenant_id: str | None = None
     teams_openid_metadata_url: str = DEFAULT_TEAMS_OPENID_METADATA_URL
     teams_token_url: str | None = None  # None: Entra's token endpoint of teams_tenant_id
@@ -205,14 +208,18 @@ def load_settings(env: dict[str, str] | None = None, *, dotenv: bool = True) -> 
     )
 
 
-def _teams_settings(get: Callable[[str], str | None], problems: list[str]) -> dict[str, str | None]:
+def _teams_settings(get: Callable[[str], str | None], problems: list[str]) -> dict[str, str | bool | None]:
     """Teams is enabled by TEAMS_APP_ID; half a configuration is an error naming what is missing."""
     app_id, password, tenant = get("TEAMS_APP_ID"), get("TEAMS_APP_PASSWORD"), get("TEAMS_TENANT_ID")
-    certificate_file = get("TEAMS_APP_CERTIFICATE_FILE")
+    certificate_file, passphrase = get("TEAMS_APP_CERTIFICATE_FILE"), get("TEAMS_APP_CERTIFICATE_PASSPHRASE")
+    managed_identity_setting = get("TEAMS_APP_MANAGED_IDENTITY")
+    managed_identity = _bool(managed_identity_setting or "false")
     metadata, token_url = get("TEAMS_OPENID_METADATA_URL"), get("TEAMS_TOKEN_URL")
     if not app_id:
         others = [name for name, value in (("TEAMS_APP_PASSWORD", password), ("TEAMS_APP_CERTIFICATE_FILE",
                                                                                certificate_file),
+                                           ("TEAMS_APP_CERTIFICATE_PASSPHRASE", passphrase),
+                                           ("TEAMS_APP_MANAGED_IDENTITY", managed_identity_setting),
                                            ("TEAMS_TENANT_ID", tenant), ("TEAMS_OPENID_METADATA_URL", metadata),
                                            ("TEAMS_TOKEN_URL", token_url))
                   if value]
@@ -221,37 +228,52 @@ def _teams_settings(get: Callable[[str], str | None], problems: list[str]) -> di
                             "Application (client) ID of the bot's Entra app registration to enable Teams, or "
                             "remove the TEAMS_ settings.")
         return {}
-    missing = [name for name, value in (("TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE_FILE)",
-                                         password or certificate_file), ("TEAMS_TENANT_ID", tenant)) if not value]
+    missing = [name for name, value in (("TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE_FILE or "
+                                         "TEAMS_APP_MANAGED_IDENTITY)", password or certificate_file or
+                                         managed_identity), ("TEAMS_TENANT_ID", tenant)) if not value]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
         problems.append(f"TEAMS_APP_ID is set but {' and '.join(missing)} {verb} missing: Teams needs a credential of "
-                        "the app registration — its client secret (TEAMS_APP_PASSWORD or TEAMS_APP_PASSWORD_FILE) or "
-                        "its certificate (TEAMS_APP_CERTIFICATE_FILE) — and the Entra tenant id (TEAMS_TENANT_ID; the "
+                        "the app registration — its client secret (TEAMS_APP_PASSWORD or TEAMS_APP_PASSWORD_FILE), "
+                        "its certificate (TEAMS_APP_CERTIFICATE_FILE) or, in Azure, the managed identity "
+                        "(TEAMS_APP_MANAGED_IDENTITY=true) — and the Entra tenant id (TEAMS_TENANT_ID; the "
                         "bot is single-tenant). See docs/teams.md.")
     for name, url in (("TEAMS_OPENID_METADATA_URL", metadata), ("TEAMS_TOKEN_URL", token_url)):
         if url and not url.startswith(("http://", "https://")):
             problems.append(f"{name} must be an http(s) URL, got {url!r}.")
+    ways = [name for name, value in (("TEAMS_APP_PASSWORD (or TEAMS_APP_PASSWORD_FILE)", password),
+                                     ("TEAMS_APP_CERTIFICATE_FILE", certificate_file),
+                                     ("TEAMS_APP_MANAGED_IDENTITY", managed_identity)) if value]
     certificate = None
-    if password and certificate_file:
-        problems.append("TEAMS_APP_PASSWORD (or TEAMS_APP_PASSWORD_FILE) and TEAMS_APP_CERTIFICATE_FILE are both set: "
-                        "keep one — the client secret or the certificate of the app registration.")
+    if len(ways) > 1:
+        problems.append(f"{' and '.join(ways)} are {'both' if len(ways) == 2 else 'all'} set: keep one — the "
+                        "client secret, the certificate or the managed identity of the app registration.")
     elif certificate_file:
-        certificate = _teams_certificate(certificate_file, token_url, problems)
+        certificate = _teams_certificate(certificate_file, passphrase, token_url, problems)
+    elif managed_identity and token_url:
+        problems.append("TEAMS_TOKEN_URL is set with TEAMS_APP_MANAGED_IDENTITY: the bot's token then comes from "
+                        "Azure's identity endpoint, not a token URL; remove TEAMS_TOKEN_URL.")
+    if passphrase and not certificate_file:
+        problems.append("TEAMS_APP_CERTIFICATE_PASSPHRASE is set without TEAMS_APP_CERTIFICATE_FILE: the passphrase "
+                        "is for an encrypted key in the certificate file; set the file, or remove the passphrase.")
     if get("SLACK_APP_TOKEN"):
         problems.append("Teams needs HTTP mode (Teams posts to POST /api/messages): unset SLACK_APP_TOKEN (Socket "
                         "Mode) and set SLACK_SIGNING_SECRET, or leave TEAMS_APP_ID unset.")
-    values: dict[str, str | None] = {"teams_app_id": app_id, "teams_app_password": password,
-                                     "teams_app_certificate": certificate, "teams_tenant_id": tenant,
-                                     "teams_token_url": token_url}
+    values: dict[str, str | bool | None] = {
+        "teams_app_id": app_id, "teams_app_password": password, "teams_app_certificate": certificate,
+        "teams_app_certificate_passphrase": passphrase if certificate else None,
+        "teams_app_managed_identity": managed_identity and len(ways) == 1,
+        "teams_tenant_id": tenant, "teams_token_url": token_url}
     if metadata:
         values["teams_openid_metadata_url"] = metadata
     return values
 
 
-def _teams_certificate(path: str, token_url: str | None, problems: list[str]) -> str | None:
-    """The certificate file's PEM text when it will do: readable, the private key (unencrypted) and its
-    certificate, valid now. The bot's token then comes from msal, which needs an https authority."""
+def _teams_certificate(path: str, passphrase: str | None, token_url: str | None,
+                       problems: list[str]) -> str | None:
+    """The certificate file's PEM text when it will do: readable, the private key (unencrypted, or
+    encrypted and `passphrase` opens it) and its certificate, valid now. The bot's token then comes from
+    msal, which needs an https authority."""
     from bot.teams.credentials import CertificateError, parse
 
     if token_url and not (token_url.startswith("https://") and token_url.endswith(TOKEN_PATH)):
@@ -265,7 +287,7 @@ def _teams_certificate(path: str, token_url: str | None, problems: list[str]) ->
                         "user may read it.")
         return None
     try:
-        parse(pem)
+        parse(pem, passphrase=passphrase)
     except CertificateError as exc:
         problems.append(f"TEAMS_APP_CERTIFICATE_FILE: {path} will not do: {exc}. It must hold the private key and "
                         "the certificate uploaded to the app registration, in PEM (docs/teams.md).")

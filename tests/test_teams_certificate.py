@@ -245,3 +245,94 @@ def test_signaalbot_run_with_a_secret_and_a_certificate_stops_with_one_line(
     err = capsys.readouterr().err
     assert "TEAMS_APP_CERTIFICATE_FILE are both set" in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+# -- an encrypted private key (TEAMS_APP_CERTIFICATE_PASSPHRASE) --------------------------------------
+
+PASSPHRASE = "correct horse battery staple ⚡"
+
+
+def _encrypted(pem: str, passphrase: str, *, traditional: bool = False) -> str:
+    """The same credential with its key encrypted: PKCS#8 (-----BEGIN ENCRYPTED PRIVATE KEY-----, what
+    `openssl pkcs12` without -nodes writes) or OpenSSL's older form (Proc-Type: 4,ENCRYPTED)."""
+    cert_pem = pem[pem.index("-----BEGIN CERTIFICATE-----"):]
+    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    form = serialization.PrivateFormat.TraditionalOpenSSL if traditional else serialization.PrivateFormat.PKCS8
+    key_pem = key.private_bytes(serialization.Encoding.PEM, form,
+                                serialization.BestAvailableEncryption(passphrase.encode())).decode()
+    assert "ENCRYPTED" in key_pem
+    return key_pem + cert_pem
+
+
+def test_an_encrypted_key_and_its_passphrase_get_the_bots_token(login: FakeTeams, tmp_path: Path) -> None:
+    """The passphrase from the environment or from a mounted secret (_FILE); the key in either PEM
+    form. The fake login takes the assertion msal signed with the decrypted key."""
+    secret = tmp_path / "passphrase"
+    secret.write_text(PASSPHRASE + "\n")
+    ways = {"PKCS#8, passphrase set": (False, {"TEAMS_APP_CERTIFICATE_PASSPHRASE": PASSPHRASE}),
+            "OpenSSL's form, passphrase from a file": (True, {"TEAMS_APP_CERTIFICATE_PASSPHRASE_FILE": str(secret)})}
+    for what, (traditional, passphrase) in ways.items():
+        pem = login.new_certificate()
+        path = tmp_path / f"{what}.pem"
+        path.write_text(_encrypted(pem, PASSPHRASE, traditional=traditional))
+        settings = load_settings({"TEAMS_APP_ID": login.app_id, "TEAMS_TENANT_ID": login.tenant,
+                                  "TEAMS_APP_CERTIFICATE_FILE": str(path), "TEAMS_TOKEN_URL": login.token_url,
+                                  **passphrase}, dotenv=False)
+        assert settings.teams_app_certificate_passphrase == PASSPHRASE, what
+        assert PASSPHRASE not in repr(settings) and "PRIVATE KEY" not in repr(settings)
+        before = len(login.assertions)
+        with httpx.Client() as http:
+            token = BotToken(settings, http).get()
+        assert jwt.decode(token, options={"verify_signature": False})["appid"] == login.app_id, what
+        assert len(login.assertions) == before + 1
+        assert login.assertions[-1]["header"]["x5t#S256"].rstrip("=") == _thumbprint(pem, hashes.SHA256())
+
+
+def test_a_wrong_or_missing_passphrase_stops_the_bot_saying_what_to_set(tmp_path: Path) -> None:
+    teams = FakeTeams()
+    pem = teams.new_certificate()
+    encrypted, plain = tmp_path / "encrypted.pem", tmp_path / "plain.pem"
+    encrypted.write_text(_encrypted(pem, PASSPHRASE))
+    plain.write_text(pem)
+    wrong = "not-the-passphrase-4711"
+    cases = {
+        "a wrong passphrase": (_env(TEAMS_APP_CERTIFICATE_FILE=str(encrypted), TEAMS_APP_CERTIFICATE_PASSPHRASE=wrong),
+                               "cannot be decrypted with TEAMS_APP_CERTIFICATE_PASSPHRASE"),
+        "no passphrase": (_env(TEAMS_APP_CERTIFICATE_FILE=str(encrypted)),
+                          "encrypted and TEAMS_APP_CERTIFICATE_PASSPHRASE is not set"),
+        "a passphrase for a key that is not encrypted": (
+            _env(TEAMS_APP_CERTIFICATE_FILE=str(plain), TEAMS_APP_CERTIFICATE_PASSPHRASE=wrong),
+            "not encrypted, yet TEAMS_APP_CERTIFICATE_PASSPHRASE is set"),
+        "a passphrase without a certificate": (_env(TEAMS_APP_PASSWORD="p", TEAMS_APP_CERTIFICATE_PASSPHRASE=wrong),
+                                               "TEAMS_APP_CERTIFICATE_PASSPHRASE is set without"),
+        "the passphrase twice": (
+            _env(TEAMS_APP_CERTIFICATE_FILE=str(encrypted), TEAMS_APP_CERTIFICATE_PASSPHRASE=PASSPHRASE,
+                 TEAMS_APP_CERTIFICATE_PASSPHRASE_FILE=str(tmp_path / "p")),
+            "TEAMS_APP_CERTIFICATE_PASSPHRASE and TEAMS_APP_CERTIFICATE_PASSPHRASE_FILE are both"),
+    }
+    for what, (env, why) in cases.items():
+        line = _problem(env)
+        assert why in line, (what, line)
+        assert wrong not in line and PASSPHRASE not in line, what
+
+
+def test_signaalbot_run_with_a_wrong_passphrase_stops_with_one_line_that_does_not_tell_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    from bot.cli import main
+
+    pem = tmp_path / "teams.pem"
+    pem.write_text(_encrypted(FakeTeams().new_certificate(), PASSPHRASE))
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "TEAMS_APP_PASSWORD", "TEAMS_TOKEN_URL",
+                 "TEAMS_APP_PASSWORD_FILE", "TEAMS_OPENID_METADATA_URL", "DATABASE_URL",
+                 "TEAMS_APP_CERTIFICATE_PASSPHRASE_FILE", "TEAMS_APP_MANAGED_IDENTITY"):
+        monkeypatch.delenv(name, raising=False)
+    wrong = PASSPHRASE[::-1]
+    for name, value in _env(TEAMS_APP_CERTIFICATE_FILE=str(pem), TEAMS_APP_CERTIFICATE_PASSPHRASE=wrong).items():
+        monkeypatch.setenv(name, value)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be decrypted with TEAMS_APP_CERTIFICATE_PASSPHRASE" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert wrong not in err and PASSPHRASE not in err and wrong not in caplog.text

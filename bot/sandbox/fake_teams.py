@@ -10,6 +10,14 @@ sandbox): what Teams' side of a bot conversation does, over real HTTP.
   and the certificate not expired; anything else is `invalid_client`. `tls=True` serves everything over
   https with a certificate of its own CA (`ca_file`: what a client must trust), as msal needs an https
   authority: `GET /botframework.com/v2.0/.well-known/openid-configuration` names the token endpoint.
+- Azure's local identity endpoint, for a bot with a managed identity: `GET /msi/token` as App Service
+  and Container Apps serve it at IDENTITY_ENDPOINT (the `X-IDENTITY-HEADER` must be `identity_header`,
+  which Azure gives the app as IDENTITY_HEADER; api-version 2019-08-01; `expires_on` in the answer), and
+  `GET /metadata/identity/oauth2/token` as a VM's instance metadata service (`Metadata: true`;
+  api-version 2018-02-01; `expires_in`). Both take only the Bot Framework's resource and a `client_id`
+  among `managed_identities` (`assign_identity`: a user-assigned identity given to the app or VM), and
+  answer a token the connector takes when that client id is the app id. `identity_requests` records
+  what they were asked; `fail_identity` makes the next answers 429 or 5xx.
 - Incoming tokens: `GET /v1/.well-known/openidconfiguration` and `/v1/.well-known/keys` serve the
   public key of the key `sign` uses, so the bot checks activities' tokens for real (`token(...)`
   makes one, with any claim changed; a test's own key makes a forged one).
@@ -89,11 +97,19 @@ class FakeTeams:
     # client assertions accepted (their header and claims).
     certificates: dict[tuple[str, str], x509.Certificate] = field(default_factory=dict)
     assertions: list[dict[str, Any]] = field(default_factory=list)
+    # Azure's identity endpoint: the user-assigned identities (client ids) the app service or VM has, the
+    # secret it gives the app (IDENTITY_HEADER), what it was asked, the tokens it issued.
+    managed_identities: set[str] = field(default_factory=set)
+    identity_header: str = field(default_factory=lambda: uuid.uuid4().hex)
+    identity_requests: list[dict[str, Any]] = field(default_factory=list)
+    identity_tokens: list[str] = field(default_factory=list)
+    bearers: set[str] = field(default_factory=set)  # the bot's tokens the connector accepted
 
     def __post_init__(self) -> None:
         self.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._bot_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # for the bot's tokens
         self._failures: list[tuple[int, float | None]] = []
+        self._identity_failures: list[tuple[int, float | None]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.server: ThreadedServer | None = None
@@ -134,6 +150,11 @@ class FakeTeams:
     def token_url(self) -> str:
         return self.url + "/botframework.com/oauth2/v2.0/token"
 
+    @property
+    def identity_endpoint(self) -> str:
+        """What App Service and Container Apps put in IDENTITY_ENDPOINT."""
+        return self.url + "/msi/token"
+
     def new_certificate(self, *, register: bool = True, key: Any = None, days: float = 365,
                         starts: datetime | None = None) -> str:
         """A certificate credential for the app, as PEM (private key, then certificate): what an IT
@@ -158,6 +179,16 @@ class FakeTeams:
             hasher = hashes.Hash(digest)
             hasher.update(der)
             self.certificates[(header, _b64url(hasher.finalize()))] = certificate
+
+    def assign_identity(self, client_id: str | None = None) -> None:
+        """A user-assigned managed identity given to the app service or VM the bot runs on (by default
+        one whose client id is the app id, as Azure Bot's "User-assigned managed identity" type has it)."""
+        self.managed_identities.add(client_id or self.app_id)
+
+    def fail_identity(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
+        """The identity endpoint's next `times` answers are `status` (429 with Retry-After, or a 5xx)."""
+        with self._lock:
+            self._identity_failures += [(status, retry_after)] * times
 
     # -- what a test does -----------------------------------------------------------------------
 
@@ -213,6 +244,8 @@ class FakeTeams:
             Route("/v1/.well-known/keys", self._keys, methods=["GET"]),
             Route("/botframework.com/oauth2/v2.0/token", self._token, methods=["POST"]),
             Route("/botframework.com/v2.0/.well-known/openid-configuration", self._login_metadata, methods=["GET"]),
+            Route("/msi/token", self._identity, methods=["GET"]),
+            Route("/metadata/identity/oauth2/token", self._identity, methods=["GET"]),
             Route("/v3/conversations", self._create, methods=["POST"]),
             Route("/v3/conversations/{conversation:path}/activities", self._post, methods=["POST"]),
             Route("/v3/conversations/{conversation:path}/activities/{activity}", self._change,
@@ -252,6 +285,51 @@ class FakeTeams:
         self.tokens_issued += 1
         return JSONResponse({"token_type": "Bearer", "expires_in": 3600, "access_token": token})
 
+    async def _identity(self, request: Request) -> Response:
+        """Azure's identity endpoint: App Service's (`/msi/token`) or a VM's instance metadata service."""
+        app_service = request.url.path == "/msi/token"
+        params = dict(request.query_params)
+        self.identity_requests.append({"path": request.url.path, "params": params,
+                                       "identity_header": request.headers.get("x-identity-header"),
+                                       "metadata": request.headers.get("metadata")})
+
+        def refuse(status: int, message: str) -> Response:
+            if app_service:  # App Service's shape of an error; the VM's is OAuth's
+                return JSONResponse({"statusCode": status, "message": message}, status_code=status)
+            return JSONResponse({"error": "invalid_request", "error_description": message}, status_code=status)
+
+        with self._lock:
+            failure = self._identity_failures.pop(0) if self._identity_failures else None
+        if failure is not None:
+            status, retry_after = failure
+            headers = {"Retry-After": f"{retry_after:g}"} if retry_after is not None else {}
+            return JSONResponse({"statusCode": status, "message": "try again"}, status_code=status, headers=headers)
+        if app_service and request.headers.get("x-identity-header") != self.identity_header:
+            return refuse(401, "the X-IDENTITY-HEADER is missing or wrong")
+        if not app_service and request.headers.get("metadata") != "true":
+            return refuse(400, "Required metadata header not specified")
+        if params.get("api-version") != ("2019-08-01" if app_service else "2018-02-01"):
+            return refuse(400, "an api-version this fake does not serve")
+        if params.get("resource") != "https://api.botframework.com":
+            return refuse(400, "only the Bot Framework's resource is served here")
+        client_id = params.get("client_id")
+        if client_id not in self.managed_identities:
+            return refuse(400, "Unable to load the proper Managed Identity (no identity with that client id)")
+        now = int(time.time())
+        token = jwt.encode({"iss": f"https://login.microsoftonline.com/{self.tenant}/v2.0", "aud": ISSUER,
+                            "appid": client_id, "idtyp": "app", "iat": now, "exp": now + 86400,
+                            "xms_mirid": f"/subscriptions/x/resourcegroups/y/providers/"
+                                         f"Microsoft.ManagedIdentity/userAssignedIdentities/{client_id}"},
+                           self._bot_key, algorithm="RS256")
+        self.identity_tokens.append(token)
+        body: dict[str, Any] = {"access_token": token, "resource": params["resource"], "token_type": "Bearer",
+                                "client_id": client_id}
+        if app_service:
+            body["expires_on"] = str(now + 86400)
+        else:
+            body |= {"expires_in": "86400", "expires_on": str(now + 86400)}
+        return JSONResponse(body)
+
     def _assertion_refused(self, form: dict[str, str]) -> str | None:
         """Why Entra would refuse this client assertion (None: it takes it)."""
         if form.get("client_assertion_type") != JWT_BEARER:
@@ -290,7 +368,10 @@ class FakeTeams:
             claims = jwt.decode(token, self._bot_key.public_key(), algorithms=["RS256"], audience=ISSUER)
         except jwt.PyJWTError:
             return False
-        return claims.get("appid") == self.app_id
+        if claims.get("appid") != self.app_id:
+            return False
+        self.bearers.add(token)
+        return True
 
     def _gate(self, request: Request) -> Response | None:
         if not self._authorised(request):

@@ -2,7 +2,8 @@
 SDK's validator checks its signature (the key from the JWKS beside TEAMS_OPENID_METADATA_URL), issuer,
 audience (our app id), expiry, and that its `serviceurl` claim is the activity's `serviceUrl` — so an
 address we later send to was vouched for by the token. Outgoing: the bot's own token, by the OAuth
-client-credentials grant at TEAMS_TOKEN_URL, kept until shortly before it expires."""
+client-credentials grant at TEAMS_TOKEN_URL (with the secret or a certificate) or from Azure's managed
+identity, kept until shortly before it expires."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from bot.core.outbox import TransientError, Unauthorized
 
 log = logging.getLogger(__name__)
 BOT_SCOPE = "https://api.botframework.com/.default"
+BOT_RESOURCE = BOT_SCOPE.removesuffix("/.default")  # the same, as a managed identity asks for it
+IDENTITY_TIMEOUT = 15.0  # seconds: Azure's identity endpoint (a VM's may answer slowly at first)
 RENEW_BEFORE = 300.0  # seconds before its expiry a token is renewed
 
 
@@ -75,14 +78,18 @@ class IncomingTokens:
 
 
 class BotToken:
-    """The bot's bearer token for the Bot Connector (client credentials): with the client secret, or
-    with a certificate (TEAMS_APP_CERTIFICATE_FILE), through msal, which signs the client assertion."""
+    """The bot's bearer token for the Bot Connector, one of three ways: client credentials with the
+    client secret; with a certificate (TEAMS_APP_CERTIFICATE_FILE), through msal, which signs the client
+    assertion; or, in Azure, from the managed identity (TEAMS_APP_MANAGED_IDENTITY), through msal. Each
+    is kept here until shortly before it expires, and fetched anew on `get(fresh=True)`."""
 
     def __init__(self, settings: Settings, http: httpx.Client) -> None:
         self.url = settings.teams_token_endpoint
         self.http = http
-        self._with_certificate = (CertificateGrant(settings, http) if settings.teams_app_certificate
-                                  else None)
+        self._grant: CertificateGrant | ManagedIdentityGrant | None = (
+            CertificateGrant(settings, http) if settings.teams_app_certificate
+            else ManagedIdentityGrant(settings) if settings.teams_app_managed_identity
+            else None)
         self.form = {"grant_type": "client_credentials", "client_id": settings.teams_app_id or "",
                      "client_secret": settings.teams_app_password or "", "scope": BOT_SCOPE}
         self._lock = threading.Lock()
@@ -99,12 +106,16 @@ class BotToken:
     def forget(self) -> None:
         with self._lock:
             self._token = None
-            if self._with_certificate is not None:
-                self._with_certificate.forget()
+            if self._grant is not None:
+                self._grant.forget()
+
+    def close(self) -> None:
+        if isinstance(self._grant, ManagedIdentityGrant):
+            self._grant.close()
 
     def _fetch(self, fresh: bool = False) -> tuple[str, float]:
-        if self._with_certificate is not None:
-            return self._with_certificate.fetch(fresh)
+        if self._grant is not None:
+            return self._grant.fetch(fresh)
         try:
             resp = self.http.post(self.url, data=self.form)
         except httpx.TransportError as exc:
@@ -134,7 +145,8 @@ class CertificateGrant:
 
         self.app_id = settings.teams_app_id or ""
         self.authority = settings.teams_token_endpoint.removesuffix(TOKEN_PATH)
-        self.certificate = parse((settings.teams_app_certificate or "").encode("ascii", "replace"))
+        self.certificate = parse((settings.teams_app_certificate or "").encode("ascii", "replace"),
+                                 passphrase=settings.teams_app_certificate_passphrase)
         self.http = _MsalHttp(http)
         self._app: Any = None
 
@@ -170,6 +182,80 @@ class CertificateGrant:
             raise TransientError(f"token: http_{resp.status_code}", _retry_after(resp))
         # invalid_client (a certificate Entra does not know, or expired), an unknown tenant: pause the outbox.
         raise Unauthorized(f"token: {result.get('error') or 'refused'}"[:60])
+
+
+class ManagedIdentityGrant:
+    """The token of the bot's user-assigned managed identity, for a bot running in Azure (Azure Bot's
+    "User-assigned managed identity" type: the identity's client id is the app id). msal's
+    ManagedIdentityClient asks Azure's local identity endpoint: on App Service, Functions and Container
+    Apps the one named by IDENTITY_ENDPOINT (with IDENTITY_HEADER as its key), on a VM the instance
+    metadata service (169.254.169.254). It asks for the Bot Framework's resource, the scope the other ways
+    ask for without "/.default". That endpoint is always local: its requests go through an httpx client of
+    their own that ignores HTTPS_PROXY (a proxy must not see the identity header). What the endpoint
+    answered decides, as for the other ways, between a transient error and refused credentials."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.client_id = settings.teams_app_id or ""
+        self._client = httpx.Client(timeout=httpx.Timeout(IDENTITY_TIMEOUT, connect=5.0), trust_env=False)
+        self.http = _MsalHttp(self._client)
+        self._app: Any = None
+        self._cache: Any = None
+        self._answered = False  # the endpoint ever gave a token
+
+    def close(self) -> None:
+        self._client.close()
+
+    def forget(self) -> None:
+        if self._cache is not None:  # the client has no remove_tokens_for_client: its cache, emptied
+            for entry in list(self._cache.search(self._cache.CredentialType.ACCESS_TOKEN)):
+                self._cache.remove_at(entry)
+
+    def fetch(self, fresh: bool) -> tuple[str, float]:
+        import msal
+
+        try:
+            if self._app is None:
+                self._cache = msal.TokenCache()
+                self._app = msal.ManagedIdentityClient(
+                    msal.UserAssignedManagedIdentity(client_id=self.client_id), http_client=self.http,
+                    token_cache=self._cache)
+                log.info("Teams: the bot's token comes from the managed identity %s, through %s", self.client_id,
+                         _identity_source())
+            elif fresh:
+                self.forget()
+            result = self._app.acquire_token_for_client(resource=BOT_RESOURCE)
+        except httpx.TransportError as exc:
+            if not self._answered:
+                log.warning("Teams: no managed identity endpoint answered (%s); TEAMS_APP_MANAGED_IDENTITY works "
+                            "only for a bot running in Azure with the identity assigned (docs/teams.md)",
+                            type(exc).__name__)
+            raise TransientError(f"token: {type(exc).__name__}") from exc
+        except ValueError as exc:  # ManagedIdentityError, an answer that is no JSON
+            result = {"error": type(exc).__name__}
+        token = result.get("access_token") if isinstance(result, dict) else None
+        if token:
+            self._answered = True
+            return str(token), float(result.get("expires_in") or 3600)
+        resp = self.http.last  # msal answers a 429 or 5xx again from its cache for a while: the last real one
+        if resp is not None and (resp.status_code == 429 or resp.status_code >= 500):
+            raise TransientError(f"token: http_{resp.status_code}", _retry_after(resp))
+        # The identity not assigned to this app service or VM, or not the app id: pause the outbox.
+        status = f"http_{resp.status_code}" if resp is not None else "refused"
+        raise Unauthorized(f"token: managed identity {status} ({result.get('error') or 'no token'})"[:60])
+
+
+def _identity_source() -> str:
+    """Which of Azure's identity endpoints msal will ask here (for the log)."""
+    from msal import managed_identity as mi
+
+    source = mi.get_managed_identity_source()
+    if source is mi.APP_SERVICE:
+        return "the identity endpoint of App Service or Container Apps (IDENTITY_ENDPOINT)"
+    if source is mi.DEFAULT_TO_VM:
+        return "the instance metadata service of an Azure VM"
+    names = {id(mi.SERVICE_FABRIC): "Service Fabric", id(mi.AZURE_ARC): "Azure Arc",
+             id(mi.MACHINE_LEARNING): "Azure Machine Learning", id(mi.CLOUD_SHELL): "Cloud Shell"}
+    return f"{names.get(id(source), 'an unknown source')} (not supported: see docs/teams.md)"
 
 
 class _MsalHttp:

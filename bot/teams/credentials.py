@@ -1,6 +1,8 @@
 """The bot's certificate credential (TEAMS_APP_CERTIFICATE_FILE): a PEM file with the private key and
 the certificate uploaded to the app registration in Entra. Read and checked here (the settings refuse a
-file that will not work, naming why); msal signs the client assertion with it (bot/teams/auth.py).
+file that will not work, naming why); msal signs the client assertion with it (bot/teams/auth.py). The
+key may be encrypted with a passphrase (TEAMS_APP_CERTIFICATE_PASSPHRASE): it is decrypted here, in
+memory only, and never named in a message.
 
 Only `cryptography`: the settings use this without loading the Teams SDK."""
 
@@ -12,6 +14,7 @@ from datetime import UTC, datetime
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
 
 class CertificateError(ValueError):
@@ -26,16 +29,11 @@ class AppCertificate:
     not_after: datetime
 
 
-def parse(pem: bytes, *, now: datetime | None = None) -> AppCertificate:
+def parse(pem: bytes, *, passphrase: str | None = None, now: datetime | None = None) -> AppCertificate:
     """The private key and the certificate it belongs to, from one PEM file (the key first or last;
-    further certificates in the file, a chain, are ignored)."""
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except TypeError as exc:  # the key is encrypted
-        raise CertificateError("its private key is encrypted; store it without a passphrase, as a mounted "
-                               "secret readable only by the bot") from exc
-    except ValueError as exc:
-        raise CertificateError("it holds no PEM private key (-----BEGIN PRIVATE KEY-----)") from exc
+    further certificates in the file, a chain, are ignored). `passphrase`: the key's, when it is
+    encrypted (and only then)."""
+    key = _private_key(pem, passphrase)
     try:
         certificates = x509.load_pem_x509_certificates(pem)
     except ValueError as exc:
@@ -60,3 +58,29 @@ def parse(pem: bytes, *, now: datetime | None = None) -> AppCertificate:
         thumbprint=certificate.fingerprint(hashes.SHA1()).hex().upper(),  # noqa: S303 - a name, not a check
         not_after=certificate.not_valid_after_utc,
     )
+
+
+def _private_key(pem: bytes, passphrase: str | None) -> PrivateKeyTypes:
+    """The file's private key, decrypted with `passphrase` when it is encrypted. cryptography tells
+    which by its exception: TypeError when the key is encrypted (or a passphrase is given for a key that
+    is not), ValueError for a wrong passphrase or no key at all. The messages never hold the passphrase."""
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except TypeError:  # the key is encrypted
+        pass
+    except ValueError as exc:
+        raise CertificateError("it holds no PEM private key (-----BEGIN PRIVATE KEY-----)") from exc
+    else:
+        if passphrase:
+            raise CertificateError("its private key is not encrypted, yet TEAMS_APP_CERTIFICATE_PASSPHRASE is set; "
+                                   "remove the passphrase setting, or use the file with the encrypted key")
+        return key
+    if not passphrase:
+        raise CertificateError("its private key is encrypted and TEAMS_APP_CERTIFICATE_PASSPHRASE is not set; "
+                               "set it (or TEAMS_APP_CERTIFICATE_PASSPHRASE_FILE) to the key's passphrase")
+    try:
+        return serialization.load_pem_private_key(pem, password=passphrase.encode("utf-8"))
+    except (TypeError, ValueError):
+        # `from None`: nothing of what the decryption said is kept with the error.
+        raise CertificateError("its private key cannot be decrypted with TEAMS_APP_CERTIFICATE_PASSPHRASE (a "
+                               "wrong passphrase?); set the passphrase the key was encrypted with") from None

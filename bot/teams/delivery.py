@@ -48,6 +48,7 @@ class TeamsDeliverer:
         self.connector = Connector(self.token, self.http)
 
     def close(self) -> None:
+        self.token.close()
         self.http.close()
 
     def probe(self) -> None:
