@@ -101,7 +101,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not settings.has_slack_tokens and not settings.teams_enabled:
         raise CliError(
             "no platform is configured: set SLACK_BOT_TOKEN with SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN) for "
-            "Slack, and/or TEAMS_APP_ID, TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE_FILE) and TEAMS_TENANT_ID for "
+            "Slack, and/or TEAMS_APP_ID, TEAMS_APP_PASSWORD (or TEAMS_APP_CERTIFICATE_FILE, or "
+            "TEAMS_APP_MANAGED_IDENTITY in Azure) and TEAMS_TENANT_ID for "
             "Teams (README.md, docs/teams.md); `make run` without them starts the offline sandbox.")
     from bot.serve import serve
 

@@ -200,7 +200,7 @@ class ManagedIdentityGrant:
         self.http = _MsalHttp(self._client)
         self._app: Any = None
         self._cache: Any = None
-        self._answered = False  # the endpoint ever gave a token
+        self._warned = False  # that no endpoint answered: said once, until one does
 
     def close(self) -> None:
         self._client.close()
@@ -225,7 +225,8 @@ class ManagedIdentityGrant:
                 self.forget()
             result = self._app.acquire_token_for_client(resource=BOT_RESOURCE)
         except httpx.TransportError as exc:
-            if not self._answered:
+            if not self._warned:
+                self._warned = True
                 log.warning("Teams: no managed identity endpoint answered (%s); TEAMS_APP_MANAGED_IDENTITY works "
                             "only for a bot running in Azure with the identity assigned (docs/teams.md)",
                             type(exc).__name__)
@@ -234,7 +235,7 @@ class ManagedIdentityGrant:
             result = {"error": type(exc).__name__}
         token = result.get("access_token") if isinstance(result, dict) else None
         if token:
-            self._answered = True
+            self._warned = False
             return str(token), float(result.get("expires_in") or 3600)
         resp = self.http.last  # msal answers a 429 or 5xx again from its cache for a while: the last real one
         if resp is not None and (resp.status_code == 429 or resp.status_code >= 500):
@@ -255,7 +256,7 @@ def _identity_source() -> str:
         return "the instance metadata service of an Azure VM"
     names = {id(mi.SERVICE_FABRIC): "Service Fabric", id(mi.AZURE_ARC): "Azure Arc",
              id(mi.MACHINE_LEARNING): "Azure Machine Learning", id(mi.CLOUD_SHELL): "Cloud Shell"}
-    return f"{names.get(id(source), 'an unknown source')} (not supported: see docs/teams.md)"
+    return f"{names.get(id(source), 'an unknown source')} (untested here: docs/teams.md names where it works)"
 
 
 class _MsalHttp:
