@@ -10,13 +10,14 @@ doubled deliveries take effect once.
 
 What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
 triage's steps (bot/core/triage.py), the case card's actions (`CASE_VERBS`, into bot/core/cases.py)
-wherever the card is — the core checks who may act, every time. What the core refuses is told to the
-person in their 1:1 chat through the outbox (`teams_refusal`) — except a click on a case card
-(`CASE_VERBS`) that the core refuses already when it comes in: the core is asked first (`cases.checking`:
-one short read-only transaction, the step's own checks), and the answer to the invoke itself tells the
-clicker what is wrong, in their language. The click is stored all the same; its work asks the core again,
-which records a denial in the audit log (once), and does nothing else: the refusal told stands. A refusal
-found only when the step runs (the case changed in between) comes as a card.
+wherever the card is — the core checks who may act, every time. A click on a card (`checked_click`: the
+case card's `CASE_VERBS`, and `CHECKED_VERBS`: the reminders', partners' and trainings' buttons,
+Nu versturen and Aanvulling op S-…) is asked of the core before it is answered (bot/core/checks.py: the
+step's own checks in one short read-only transaction); a refusal is told in the answer to the invoke
+itself, in the clicker's language. The click is stored all the same; its work asks the core again, which
+records a denial in the audit log (once), and does nothing else: the refusal told stands. What the core
+refuses otherwise — found only when the step runs (the case changed in between), a form's list of
+problems, a word in the chat — is told in the person's 1:1 chat through the outbox (`teams_refusal`).
 
 The triage runs in a dialog (bot/teams/dialog.py): `task/fetch` (Signaal melden, Verder gaan, or the
 message extension "Meld als signaal") and `task/submit` (each of the dialog's buttons) must be answered
