@@ -173,3 +173,20 @@ def test_a_draft_left_in_a_closed_dialog_is_reopened_from_the_chat_and_nudged(
         assert failed == []
     finally:
         run.stop()
+
+
+def test_wijzigen_with_nothing_chosen_says_what_to_do_and_the_choice_is_not_marked_required(
+        teams_run: TeamsRun) -> None:
+    card = _open(teams_run)
+    for _ in range(30):
+        if button(card, "submit") is not None:
+            break
+        card = _answered(card, teams_run)
+    summary = card
+    choice = next(i for i in summary["body"] if i.get("id") == "edit")
+    # No red asterisk: the signal can be sent without choosing anything to change.
+    assert not choice.get("isRequired") and button(summary, "submit")["associatedInputs"] == "none"
+    again = dialog_of(teams_run.submit(button(summary, "edit")))
+    assert "Kies het antwoord dat je wilt aanpassen" in texts(again)
+    assert button(again, "submit") is not None and _signal(teams_run).status == "draft"
+    assert _count(teams_run, "signal.edit") == 0

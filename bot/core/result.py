@@ -159,6 +159,7 @@ MESSAGES: dict[tuple[Error, str | None], str] = {
     (Error.INVALID_ANSWER, "too_long"): N_("Your text is {length} characters; at most {limit} are allowed. Please "
                                            "shorten it and try again."),
     (Error.INVALID_ANSWER, "required"): N_("This question needs an answer."),
+    (Error.INVALID_ANSWER, "no_choice"): N_("Choose the answer you want to change."),
     (Error.UNKNOWN, None): N_("This training no longer exists."),
     (Error.CANCELLED, None): N_("This training has been cancelled."),
     (Error.STARTED, None): N_("This training has already started, so this is no longer possible."),

@@ -315,6 +315,8 @@ def _answered_after_sending(core: Core, session: Session, signal: Signal, root: 
 @_draft_step
 def edit(core: Core, session: Session, signal: Signal, user_id: str, now: datetime, key: str) -> Result:
     """Wijzigen: ask one question again, then show the summary again."""
+    if not key:  # Wijzigen… with nothing chosen (Teams' dialog: the choice is not a required field)
+        return Result(False, signal.id, signal.reference, error=Error.INVALID_ANSWER, reason="no_choice")
     if not core.questionnaire.has(key) or not core.questionnaire.get(key).applies(
             _public_answers(signal), _context(session, signal)):
         return Result(False, signal.id, signal.reference, error=Error.INVALID_ANSWER,

@@ -229,8 +229,10 @@ def _summary_body(ctx: Ctx, s: Signal) -> list[dict[str, Any]]:
     _ = ctx._
     return [text(_("Check and send signal {reference}", reference=s.reference), weight="Bolder", size="Medium"),
             text(_("Your answers"), weight="Bolder"), *cards.answer_blocks(ctx, s),
+            # Not `isRequired`: Teams would mark it with a red asterisk, as if the signal could not be sent
+            # without it. "Wijzigen…" with nothing chosen is answered by the core (`no_choice`).
             {"type": "Input.ChoiceSet", "id": EDIT_ID, "style": "compact", "label": _("Change…"),
-             "isRequired": True, "errorMessage": _("Choose the answer you want to change."),
+             "placeholder": _("Choose the answer you want to change."),
              "choices": [{"title": _(q.prompt), "value": q.key} for q in cards.applicable(ctx, s)][:100]}]
 
 
