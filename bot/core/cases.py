@@ -11,9 +11,7 @@ them from the database at delivery time.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -21,7 +19,7 @@ from typing import Any
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, events, outbox, people, related, reminders
+from bot.core import access, audit, checks, events, outbox, people, related, reminders
 from bot.core.context import Core
 from bot.core.result import Error, Result, text_problem
 from bot.core.triage import root_of
@@ -356,62 +354,16 @@ class _Stop(Exception):
         self.denied = denied
 
 
-class _Passed(Exception):  # noqa: N818 - not an error: a checked step would run
-    """Ends a step being checked (`checking`) where its checks end and its writes would begin."""
-
-    def __init__(self, signal: Signal) -> None:
-        super().__init__(signal.reference)
-        self.result = Result(True, signal.id, signal.reference)
-
-
-@dataclass(frozen=True)
-class _Checking:
-    session: Session
-    audit: bool
-
-
-_CHECKING: ContextVar[_Checking | None] = ContextVar("case_check", default=None)
-
-
-@contextmanager
-def checking(core: Core, *, audit: bool = False) -> Iterator[Session]:
-    """Inside, this module's steps only check: each answers what it would answer now — the very
-    Result it would refuse with (its own checks: inputs, flows.permissions, flows.cases), or ok — and
-    changes nothing (the question "may this person do this now?" before its answer, as an edge asks it
-    on the request path). One short read transaction, given to the caller too (to find whom it asks
-    for); read-only in the database (PostgreSQL: READ ONLY; SQLite: query_only), so a check that
-    would write fails rather than writes. `audit`: a denial is written to the audit log as the step
-    writes it (its own small transaction afterwards); without, a check writes nothing at all.
-    Checks that need what only the step's writes show (set_links' pairs) come with the step itself."""
-    sqlite = core.engine.dialect.name == "sqlite"
-    with core.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA query_only = ON" if sqlite else "SET TRANSACTION READ ONLY")
-        try:
-            with Session(bind=conn, expire_on_commit=False) as session:
-                token = _CHECKING.set(_Checking(session, audit))
-                try:
-                    yield session
-                finally:
-                    _CHECKING.reset(token)
-        finally:
-            conn.rollback()
-            if sqlite:  # the pooled connection goes back writable, or not at all
-                try:
-                    conn.exec_driver_sql("PRAGMA query_only = OFF")
-                    conn.commit()
-                except Exception:
-                    conn.invalidate()
-                    raise
+checking = checks.checking  # the check mode (bot/core/checks.py), as edges have asked it here
 
 
 def _checked(signal: Signal) -> None:
     """Where a step's checks end: a step being checked stops here, allowed."""
-    if _CHECKING.get() is not None:
-        raise _Passed(signal)
+    checks.passed(Result(True, signal.id, signal.reference))
 
 
 def _load(session: Session, signal_id: int) -> Signal:
-    signal = session.get(Signal, signal_id, with_for_update=_CHECKING.get() is None)
+    signal = session.get(Signal, signal_id, with_for_update=checks.locking())
     if signal is None or signal.purged_at is not None:
         raise _Stop(Result(False, signal_id, error=Error.UNKNOWN_SIGNAL))
     return signal
@@ -508,12 +460,12 @@ def _step_run(core: Core, fn: Any) -> Result:
     """Run `fn(session) -> Result` as one transaction. A `_Stop` rolls the step back; an access
     denial is still written to the audit log (in its own small transaction). Inside `checking`, only
     what the step would answer: in the check's read-only transaction, up to where its writes begin."""
-    check = _CHECKING.get()
+    check = checks.active()
     try:
         if check is not None:
             try:
                 fn(check.session)
-            except _Passed as passed:
+            except checks.Passed as passed:
                 return passed.result
             raise AssertionError("a case step went past its checks while being checked")
         with session_scope(core.engine) as session:
@@ -1147,8 +1099,9 @@ def check(core: Core, signal_id: int, user: str, action: CaseAction) -> Result:
 
 
 def check_partner(core: Core, kind: str, item_id: int, user: str) -> Result:
-    """May `user` answer this consultation (kind "consultation") or hand-over ("handover") now?"""
-    with session_scope(core.engine) as session:
+    """May `user` answer this consultation (kind "consultation") or hand-over ("handover") now? (Also
+    while checking: read only, a denial audited as `checks.audit_denial` says.)"""
+    with checks.session(core) as session:
         row: Consultation | Handover | None = (session.get(Consultation, item_id) if kind == "consultation"
                                                else session.get(Handover, item_id))
         if row is None:
@@ -1161,8 +1114,8 @@ def check_partner(core: Core, kind: str, item_id: int, user: str) -> Result:
             _gate(session, signal, user, action, row.partner_key)
         except _Stop as stop:
             if stop.denied:
-                audit.record(session, user, "case.denied", signal_id=signal.id, subject=str(action),
-                             reason=stop.result.reason, at=core.clock.now())
+                checks.audit_denial(core, session, user, "case.denied", signal_id=signal.id, subject=str(action),
+                                    reason=stop.result.reason, at=core.clock.now())
             return stop.result
         done = row.answered_at if isinstance(row, Consultation) else row.outcome_at
         if done is not None:

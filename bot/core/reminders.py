@@ -34,7 +34,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
-from bot.core import access, audit, events, metrics, outbox, people
+from bot.core import access, audit, checks, events, metrics, outbox, people
 from bot.core.context import Core
 from bot.core.jobs import outlook, sweep
 from bot.core.result import Error, Result
@@ -700,26 +700,30 @@ class _Delivery:
 
 # --- snooze --------------------------------------------------------------------------------------------
 
+@checks.checkable
 def snooze(core: Core, deadline_id: int, user_id: str, choice: SnoozeChoice | str) -> Result:
-    """The AF (or backup) of the case's municipality moves a reminder: "morgen", "over 3 werkdagen"."""
+    """The AF (or backup) of the case's municipality moves a reminder: "morgen", "over 3 werkdagen".
+    Also in check mode (bot/core/checks.py)."""
     policy = configure(core)
     now = core.clock.now()
     choice = SnoozeChoice(choice)
-    with session_scope(core.engine) as session:
-        row = session.exec(select(Deadline).where(Deadline.id == deadline_id).with_for_update()).first()
+    with checks.session(core) as session:
+        query = select(Deadline).where(Deadline.id == deadline_id)
+        row = session.exec(query.with_for_update() if checks.locking() else query).first()
         signal = session.get(Signal, row.signal_id) if row else None
         if row is None or signal is None:
             return Result(False, error=Error.UNKNOWN_REMINDER)
         permission = can_view_case_content(access.actor(session, user_id), access.case_ref(session, signal))
         if not permission:
-            audit.record(session, user_id, "reminder.snooze_denied", signal_id=signal.id, subject=row.rule_key,
-                         reason=str(permission.reason), at=now)
+            checks.audit_denial(core, session, user_id, "reminder.snooze_denied", signal_id=signal.id,
+                                subject=row.rule_key, reason=str(permission.reason), at=now)
             return Result(False, signal.id, signal.reference, error=Error.DENIED,
                           reason=str(permission.reason))
         if row.escalation:
             return Result(False, signal.id, signal.reference, error=Error.ESCALATION)
         if row.state not in (PENDING, SENT) or reason_gone(session, row, signal):
             return Result(False, signal.id, signal.reference, error=Error.SETTLED)
+        checks.passed(Result(True, signal.id, signal.reference))
         until = snooze_until(choice, now, policy.calendar)
         row.due_at, row.state, row.snoozed, row.snoozed_by, row.updated_at = until, PENDING, True, user_id, now
         session.add(row)

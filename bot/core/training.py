@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
 from bot.config import Settings
-from bot.core import access, audit, outbox, people
+from bot.core import access, audit, checks, outbox, people
 from bot.core.context import Core
 from bot.core.jobs import sweep
 from bot.core.result import Error, Problem, Result
@@ -406,13 +406,15 @@ def _update_invitations(session: Session, session_id: int, user_id: str | None, 
 # --- RSVP and the waiting list ---------------------------------------------------------------------
 
 
+@checks.checkable
 def rsvp(core: Core, session_id: int, user_id: str, answer: str) -> Result:
     """Ik kom (`yes`) or Ik kan niet (`no`). Yes when full puts the member on the waiting list;
-    a yes turning into no gives the place to the first on the list."""
+    a yes turning into no gives the place to the first on the list. Also in check mode
+    (bot/core/checks.py)."""
     assert answer in {"yes", "no"}
     now = core.clock.now()
-    with session_scope(core.engine) as session:
-        training = session.get(TrainingSession, session_id, with_for_update=True)
+    with checks.session(core) as session:
+        training = session.get(TrainingSession, session_id, with_for_update=checks.locking())
         if training is None:
             return Result(False, error=Error.UNKNOWN)
         if training.cancelled_at is not None:
@@ -426,6 +428,7 @@ def rsvp(core: Core, session_id: int, user_id: str, answer: str) -> Result:
             TrainingSent.session_id == session_id, TrainingSent.user_id == user_id)).first()
         if invited is None and user_id not in audience_members(session, training.audience):
             return Result(False, session_id=session_id, error=Error.NOT_INVITED)
+        checks.passed(Result(True, session_id=session_id))
         row = session.exec(select(TrainingRsvp).where(
             TrainingRsvp.session_id == session_id, TrainingRsvp.user_id == user_id)).first()
         before = row.status if row else None
@@ -532,13 +535,17 @@ def attendance_candidates(session: Session, session_id: int) -> tuple[list[str],
 
 
 def check_attendance(core: Core, session_id: int, actor_id: str | None) -> Result:
-    """May `actor_id` record attendance for this session now?"""
+    """May `actor_id` record attendance for this session now? Someone who may not (not an organiser
+    of it: a forged click) is recorded in the audit log as `training.denied`. Also in check mode
+    (bot/core/checks.py): read only, the denial audited as `checks.audit_denial` says."""
     now = core.clock.now()
-    with session_scope(core.engine) as session:
+    with checks.session(core) as session:
         training = session.get(TrainingSession, session_id)
         if training is None:
             return Result(False, error=Error.UNKNOWN)
         if not may_manage(_load_actor(session, actor_id), training):
+            checks.audit_denial(core, session, actor_id or "cli", "training.denied", subject=str(session_id), at=now,
+                                step="attendance", reason=str(Denial.NOT_TRAINING_MANAGER))
             return Result(False, session_id=session_id, error=Error.DENIED, reason=Denial.NOT_TRAINING_MANAGER)
         if training.cancelled_at is not None:
             return Result(False, session_id=session_id, error=Error.CANCELLED)
@@ -547,12 +554,15 @@ def check_attendance(core: Core, session_id: int, actor_id: str | None) -> Resul
     return Result(True, session_id=session_id)
 
 
+@checks.checkable
 def record_attendance(core: Core, session_id: int, actor_id: str | None, attended: list[str],
                       walk_ins: list[str]) -> Result:
-    """Replace the attendance of a session: ticked yes-sayers plus walk-ins (anyone else)."""
+    """Replace the attendance of a session: ticked yes-sayers plus walk-ins (anyone else). Also in check
+    mode (bot/core/checks.py)."""
     checked = check_attendance(core, session_id, actor_id)
     if not checked.ok:
         return checked
+    checks.passed(checked)
     now = core.clock.now()
     with session_scope(core.engine) as session:
         training = session.get(TrainingSession, session_id, with_for_update=True)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import update as sa_update
 from sqlmodel import Session, col, select
 
-from bot.core import audit, events, outbox, people, related
+from bot.core import audit, checks, events, outbox, people, related
 from bot.core.context import Core
 from bot.core.result import Error, Result
 from flows.questionnaire import ENCRYPTED_TEXT_KEYS
@@ -176,7 +176,7 @@ def _public_answers(signal: Signal) -> dict[str, Any]:
 
 
 def _load_draft(session: Session, signal_id: int, user_id: str) -> tuple[Signal | None, Result | None]:
-    signal = session.get(Signal, signal_id, with_for_update=True)
+    signal = session.get(Signal, signal_id, with_for_update=checks.locking())
     if signal is None:
         return None, Result(False, error=Error.UNKNOWN_SIGNAL)
     if signal.reporter_id != user_id:
@@ -204,14 +204,16 @@ def _draft_step(fn: StepFn, *, sent_early_too: bool = False) -> Callable[..., Re
     (`still_answering`).
 
     The wrapped step is called as `fn(core, session, signal, user_id, now, *args)`; callers call
-    `step(core, signal_id, user_id, *args)`.
+    `step(core, signal_id, user_id, *args)`. In check mode (bot/core/checks.py) a step that calls
+    `checks.passed` after its checks (send_now, submit) answers what it would answer, read only.
     """
 
     @functools.wraps(fn)
+    @checks.checkable
     def run(core: Core, signal_id: int, user_id: str, *args: Any) -> Result:
         now = core.clock.now()
-        with session_scope(core.engine) as session:
-            signal = session.get(Signal, signal_id, with_for_update=True) if sent_early_too else None
+        with checks.session(core) as session:
+            signal = session.get(Signal, signal_id, with_for_update=checks.locking()) if sent_early_too else None
             if signal is None or signal.reporter_id != user_id or not still_answering(signal):
                 signal, refused = _load_draft(session, signal_id, user_id)
                 if refused:
@@ -404,6 +406,10 @@ def send_now(core: Core, session: Session, signal: Signal, user_id: str, now: da
     open_key = signal.current_question or ""
     if open_key == "municipality":  # (asked again after Wijzigen) where the signal goes is never left open
         return Result(False, signal.id, signal.reference, error=Error.INVALID_ANSWER, reason="required")
+    refused = _unsendable(session, signal)
+    if refused is not None:
+        return refused
+    checks.passed(Result(True, signal.id, signal.reference))  # a check (bot/core/checks.py) ends here
     signal.answers = {**signal.answers, SENT_EARLY: {"q": open_key, "step": signal.step}}
     result = _send(session, signal, user_id, now, early=True)
     if result.ok:
@@ -426,12 +432,23 @@ def _store_answers(signal: Signal) -> None:
     signal.minor_possible = a.get("minor") == "unknown"
 
 
-def _send(session: Session, signal: Signal, user_id: str, now: datetime, *, early: bool = False) -> Result:
-    """Store the draft as a case, give the reporter a receipt, ping the AF(s). `early`: sent before every
-    question was answered (the open question stays open)."""
+def _unsendable(session: Session, signal: Signal) -> Result | None:
+    """Why the draft cannot be sent (its municipality unknown to the bot), or None."""
     muni = session.get(Municipality, signal.municipality_id) if signal.municipality_id else None
     if muni is None:
         return Result(False, signal.id, signal.reference, error=Error.NOT_CONFIGURED)
+    return None
+
+
+def _send(session: Session, signal: Signal, user_id: str, now: datetime, *, early: bool = False) -> Result:
+    """Store the draft as a case, give the reporter a receipt, ping the AF(s). `early`: sent before every
+    question was answered (the open question stays open)."""
+    refused = _unsendable(session, signal)
+    if refused is not None:
+        return refused
+    checks.passed(Result(True, signal.id, signal.reference))  # a check (bot/core/checks.py) ends here
+    muni = session.get(Municipality, signal.municipality_id)
+    assert muni is not None
     signal.status, signal.submitted_at, signal.updated_at = "new", now, now
     if not early:
         signal.current_question = None

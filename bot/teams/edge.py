@@ -10,13 +10,14 @@ doubled deliveries take effect once.
 
 What an activity asks becomes a call of the core with the person's key from `people.resolve`: the
 triage's steps (bot/core/triage.py), the case card's actions (`CASE_VERBS`, into bot/core/cases.py)
-wherever the card is — the core checks who may act, every time. What the core refuses is told to the
-person in their 1:1 chat through the outbox (`teams_refusal`) — except a click on a case card
-(`CASE_VERBS`) that the core refuses already when it comes in: the core is asked first (`cases.checking`:
-one short read-only transaction, the step's own checks), and the answer to the invoke itself tells the
-clicker what is wrong, in their language. The click is stored all the same; its work asks the core again,
-which records a denial in the audit log (once), and does nothing else: the refusal told stands. A refusal
-found only when the step runs (the case changed in between) comes as a card.
+wherever the card is — the core checks who may act, every time. A click on a card (`checked_click`: the
+case card's `CASE_VERBS`, and `CHECKED_VERBS`: the reminders', partners' and trainings' buttons,
+Nu versturen and Aanvulling op S-…) is asked of the core before it is answered (bot/core/checks.py: the
+step's own checks in one short read-only transaction); a refusal is told in the answer to the invoke
+itself, in the clicker's language. The click is stored all the same; its work asks the core again, which
+records a denial in the audit log (once), and does nothing else: the refusal told stands. What the core
+refuses otherwise — found only when the step runs (the case changed in between), a form's list of
+problems, a word in the chat — is told in the person's 1:1 chat through the outbox (`teams_refusal`).
 
 The triage runs in a dialog (bot/teams/dialog.py): `task/fetch` (Signaal melden, Verder gaan, or the
 message extension "Meld als signaal") and `task/submit` (each of the dialog's buttons) must be answered
@@ -44,7 +45,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.commands.teams import FROM_MESSAGE  # the manifest's message action "Meld als signaal"
-from bot.core import cases, chat, figures, inbox, members, outbox, people, platforms, reach, training, triage
+from bot.core import cases, chat, checks, figures, inbox, members, outbox, people, platforms, reach, training, triage
 from bot.core.context import Core
 from bot.core.metrics import ACK_SECONDS, REQUESTS
 from bot.core.result import Error, Result, message
@@ -253,7 +254,7 @@ class TeamsEdge:
             return JSONResponse(answer)
         _ = translator(language_for(activity.get("locale"), self.core.settings.language))
         refusal = None
-        if kind == "invoke" and activity.get("name") == INVOKE_CARD_ACTION and args["verb"] in CASE_VERBS:
+        if checked_click(args):
             refusal = await run_in_threadpool(self._refused_now, args, _)
             if refusal is not None:
                 args["told"] = refusal[0]
@@ -271,23 +272,36 @@ class TeamsEdge:
         return Response(status_code=200)
 
     def _refused_now(self, a: dict[str, Any], _: Translate) -> tuple[str, str] | None:
-        """Whether the core refuses this click on a case card now (its step's own checks, read-only, no
+        """Whether the core refuses this click now (`checked_click`: its step's own checks, read-only, no
         audit): (what was refused, for the work: no content) and the words for the clicker; None when
-        it would run, or when the check itself failed (then the work tells, as for any click)."""
+        it would run, when the refusal is a form's list of problems (a card says each), or when the
+        check itself failed (then the work tells, as for any click)."""
         external = self._external(a)
         if external is None:
             return None
         try:
-            with cases.checking(self.core) as session:
+            with checks.checking(self.core) as session:
                 person = people.known(session, platforms.TEAMS, a["tenant"], external)
-                result = self._case_step(person, a["verb"], a["data"] or {})
-                if result.ok:
+                result = self._checked_step(person, a)
+                if result.ok or result.problems:
                     return None
                 text, params = message(result)
                 return f"{result.error}:{result.reason or ''}", cards.refusal_text(session, _, text, params)
         except Exception as exc:  # noqa: BLE001 - the click is stored and runs; only the early answer is lost
-            log.warning("Teams: could not check a case click before answering (%s)", error_name(exc))
+            log.warning("Teams: could not check a click before answering (%s)", error_name(exc))
             return None
+
+    def _checked_step(self, person: str, a: dict[str, Any]) -> Result:
+        """A `checked_click`'s step, as the core answers it now: called in `checks.checking` (a step whose
+        checks end in the edge's own code — a card verb that goes on to more than one core call — ends
+        with `checks.Passed` there)."""
+        data = a["data"] or {}
+        try:
+            if a["verb"] in CASE_VERBS:
+                return self._case_step(person, a["verb"], data)
+            return CHECKED_VERBS[a["verb"]](self.core, person, data, a["tenant"])
+        except checks.Passed as done:
+            return done.result
 
     # -- after the answer: the work ------------------------------------------------------------------
 
@@ -314,9 +328,14 @@ class TeamsEdge:
         person = self._bookkeeping(a)
         if person is None:
             return
+        if a.get("told"):
+            # A click the answer already refused (`checked_click`): the core checks again, recording a denial
+            # (once), and nothing else is done or told.
+            self._told(person, a)
+            return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in CASE_VERBS:
             # The case card's actions: in the municipality's channel, or in an AF's (or the reporter's) 1:1 chat.
-            self._case(person, a["verb"], a["data"] or {}, told=bool(a.get("told")))
+            self._case(person, a["verb"], a["data"] or {})
             return
         if a["type"] == "invoke" and a["name"] == INVOKE_CARD_ACTION and a["verb"] in network_cards.VERBS:
             # Reminders (also in a case card's thread in the channel), partners' requests, trainings: the
@@ -501,27 +520,18 @@ class TeamsEdge:
         return key
 
     def _act(self, person: str, verb: str, data: dict[str, Any], tenant: str = "") -> None:
-        core = self.core
-        try:
-            signal_id = int(data.get("s") or 0)
-        except (TypeError, ValueError):
-            signal_id = 0
+        core, signal_id = self.core, _signal_of(data)
         if verb in ("start", "answer", "skip", "submit", "edit"):
             # A card from before the triage moved to the dialog: the start card again, whose button opens it.
             self._words(person, "")
             return
-        if verb == "send_now":  # the acute notice in the chat (also when the dialog is closed)
-            result = triage.send_now(core, signal_id, person)
-        elif verb == cards.WORD:  # "Did you mean …?" on the start card
+        if verb == cards.WORD:  # "Did you mean …?" on the start card
             self._words(person, str(data.get("w") or ""))
             return
-        elif verb == cards.ADD_INFO:  # "Aanvulling op S-…" on the start card: into the case's thread
-            added = data.get(cards.ADD_INFO_TEXT)
-            result = cases.reporter_answer(core, signal_id, person, added if isinstance(added, str) else "")
-            if result.ok:
+        if verb in CHECKED_VERBS:  # Nu versturen, Aanvulling op S-…, reminders, partners, trainings
+            result = CHECKED_VERBS[verb](core, person, data, tenant)
+            if result.ok and verb == cards.ADD_INFO:
                 self._post(person, "teams_info_added", {"event": result.data.get("event")}, signal_id)
-        elif verb in network_cards.VERBS:  # reminders, partners, trainings (bot/teams/network_cards.py)
-            result = network_cards.VERBS[verb](core, person, data, tenant)
         elif verb in words.VERBS:  # the forms of "training" and "netwerk" (bot/teams/words.py)
             result = words.VERBS[verb](core, person, data, tenant)
         else:
@@ -530,19 +540,19 @@ class TeamsEdge:
         if not result.ok:
             self._refusal(person, result)
 
-    def _case(self, person: str, verb: str, data: dict[str, Any], *, told: bool = False) -> None:
-        """A case verb (`CASE_VERBS`): the core checks who may do it in which state, every time. `told`:
-        the answer to the click told the core's refusal; it stands — the core checks again and records a
-        denial (once), and nothing is done or told twice."""
-        if told:
-            with cases.checking(self.core, audit=True):
-                again = self._case_step(person, verb, data)
-            if again.ok:
-                log.info("Teams: a case click refused in its answer would run now; not done (the clicker was told)")
-            return
+    def _case(self, person: str, verb: str, data: dict[str, Any]) -> None:
+        """A case verb (`CASE_VERBS`): the core checks who may do it in which state, every time."""
         result = self._case_step(person, verb, data)
         if not result.ok:
             self._refusal(person, result)
+
+    def _told(self, person: str, a: dict[str, Any]) -> None:
+        """A click whose answer told the core's refusal (`told`): it stands — the core checks again, read
+        only, and records a denial (once, as the step records one), and nothing is done or told twice."""
+        with checks.checking(self.core, audit=True):
+            again = self._checked_step(person, a)
+        if again.ok:
+            log.info("Teams: a click refused in its answer would run now; not done (the clicker was told)")
 
     def _case_step(self, person: str, verb: str, data: dict[str, Any]) -> Result:
         try:
@@ -699,6 +709,47 @@ CASE_VERBS: dict[str, CaseVerb] = {
     case_cards.verb_of(CaseAction.CASE_MEETING): _case_meeting,
     case_cards.REPORTER_ANSWER: _reporter_answer,
 }
+
+
+# ------------------------------------------------------------------------------- the other cards' verbs
+# The clicks besides the case card's that the core is asked about before the answer (`checked_click`):
+# each a step that can run in check mode (bot/core/checks.py). verb → step(core, person, data, tenant).
+
+
+def _signal_of(data: dict[str, Any]) -> int:
+    try:
+        return int(data.get("s") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _send_now(core: Core, person: str, data: dict[str, Any], tenant: str = "") -> Result:
+    """Nu versturen on the acute notice in the chat (also when the dialog is closed)."""
+    return triage.send_now(core, _signal_of(data), person)
+
+
+def _add_info(core: Core, person: str, data: dict[str, Any], tenant: str = "") -> Result:
+    """Aanvulling op S-… on the start card: into the case's thread."""
+    added = data.get(cards.ADD_INFO_TEXT)
+    return cases.reporter_answer(core, _signal_of(data), person, added if isinstance(added, str) else "")
+
+
+CHECKED_VERBS: dict[str, Callable[[Core, str, dict[str, Any], str], Result]] = {
+    **network_cards.VERBS,  # reminders, partners, trainings (bot/teams/network_cards.py)
+    "send_now": _send_now, cards.ADD_INFO: _add_info,
+}
+PERSONAL_VERBS = frozenset({"send_now", cards.ADD_INFO})  # taken in the 1:1 chat only (`on_activity`)
+
+
+def checked_click(a: dict[str, Any]) -> bool:
+    """Whether the core is asked about this click before it is answered: a case card's verb, or one of
+    `CHECKED_VERBS` where the work takes it."""
+    if a["type"] != "invoke" or a["name"] != INVOKE_CARD_ACTION:
+        return False
+    verb = a["verb"]
+    if verb in PERSONAL_VERBS:
+        return a["conversation_type"] == "personal"
+    return verb in CASE_VERBS or verb in CHECKED_VERBS
 
 
 def _int(value: Any) -> int | None:

@@ -20,7 +20,7 @@ from babel.dates import format_date
 from sqlmodel import col, select
 
 from bot.core import cases as core_cases
-from bot.core import charts, outbox, people, platforms, presenters, stats
+from bot.core import charts, checks, outbox, people, platforms, presenters, stats
 from bot.core import reminders as core_reminders
 from bot.core import training as core_training
 from bot.core.context import Core
@@ -649,6 +649,7 @@ def attendance(core: Core, person: str, data: dict[str, Any], tenant: str = "") 
     checked = core_training.check_attendance(core, sid, person)
     if not checked.ok:
         return checked
+    checks.passed(checked)  # a check before the answer (bot/core/checks.py) ends here: people are made below
     with session_scope(core.engine) as session:
         yes, _attended, walk_ins = core_training.attendance_candidates(session, sid)
     ticked = [uid for uid in str(data.get("attended") or "").split(",") if uid in yes]
