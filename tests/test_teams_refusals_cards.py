@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from bot.core import cases
 from bot.core import training as core_training
 from bot.core.clock import Clock
 from bot.core.training import TrainingInput
-from models import AuditEntry, CaseEvent, Consultation, MessageRef, Signal
+from models import AuditEntry, CaseEvent, Consultation, MessageRef, OutboxMessage, Signal
 from models.reminders import Deadline
 from models.training import TrainingAttendance
 from tests.teams_support import (
@@ -67,6 +68,19 @@ def click(run: TeamsRun, aad: str, act: dict[str, Any], *, conversation: str | N
     return said(run.send(activity))
 
 
+def settled(run: TeamsRun) -> None:
+    """The stored clicks' work done and everything the outbox had delivered: a card counted after this is
+    not one still on its way from an earlier step (nor is one a refused click would wrongly post missed)."""
+    work_done(run)
+
+    def delivered() -> bool:
+        with Session(run.bot.core.engine) as session:
+            return session.exec(select(func.count()).select_from(OutboxMessage).where(
+                col(OutboxMessage.status).in_(["pending", "sending"]),
+                col(OutboxMessage.next_attempt_at) <= run.bot.core.clock.now())).one() == 0
+    wait_for(delivered)
+
+
 def refusal_cards(run: TeamsRun) -> int:
     with Session(run.bot.core.engine) as session:
         return len(session.exec(select(MessageRef).where(MessageRef.template == "teams_refusal")).all())
@@ -92,11 +106,13 @@ def test_a_snooze_by_someone_who_may_not_is_told_in_the_answer(run: TeamsRun, cl
         with Session(run.bot.core.engine) as session:
             return session.exec(select(Deadline).where(Deadline.rule_key == "unclaimed_af")).one().snoozed
 
+    settled(run)
+
     before = len(run.teams.cards(REPORTER_CHAT))
     answer = click(run, REPORTER_AAD, tomorrow, conversation=thread, conversation_type="channel")
     assert answer.startswith("Jij hebt dit signaal gemeld. De aandachtsfunctionaris behandelt het. Er is niets "
                              "gewijzigd."), answer
-    work_done(run)
+    settled(run)
     assert not snoozed()
     assert [e.actor_id for e in audit(run, "reminder.snooze_denied")] == [f"teams:{REPORTER_AAD}"]  # once
     assert refusal_cards(run) == 0 and len(run.teams.cards(REPORTER_CHAT)) == before
@@ -106,7 +122,7 @@ def test_a_snooze_by_someone_who_may_not_is_told_in_the_answer(run: TeamsRun, cl
 
     assert click(run, AF_AAD, tomorrow, conversation=thread, conversation_type="channel") == "Ontvangen."
     wait_for(snoozed)
-    work_done(run)
+    settled(run)
     assert len(audit(run, "reminder.snooze_denied")) == 2 and refusal_cards(run) == 0
 
 
@@ -119,10 +135,12 @@ def test_advice_from_someone_not_of_the_partner_is_told_in_the_answer(run: Teams
     assert cases.consult(run.bot.core, sid, af, ["avim"], "Is dit adres bij jullie bekend?").ok
     give = action(card_in(run, chat_of(run, PARTNER_AAD), "Is dit adres bij jullie bekend?"), "advice")
 
+    settled(run)
+
     before = len(run.teams.cards(REPORTER_CHAT))
     answer = click(run, REPORTER_AAD, give, conversation=REPORTER_CHAT, answer="Ik weet het niet")
     assert answer not in ("Ontvangen.", "") and "Is dit adres" not in answer
-    work_done(run)
+    settled(run)
     with Session(run.bot.core.engine) as session:
         assert session.exec(select(Consultation)).one().answered_at is None
     assert [(e.actor_id, e.subject) for e in audit(run, "case.denied")] == [(f"teams:{REPORTER_AAD}", "record_advice")]
@@ -132,7 +150,7 @@ def test_advice_from_someone_not_of_the_partner_is_told_in_the_answer(run: Teams
     card_in(run, chat_of(run, PARTNER_AAD), "Ja, bekend bij de wijkagent.")
     # The same button again: answered already, said in the answer (not a denial: nothing audited).
     assert click(run, PARTNER_AAD, give, answer="Nog eens") == "Hier is al op geantwoord. Er is niets gewijzigd."
-    work_done(run)
+    settled(run)
     with Session(run.bot.core.engine) as session:
         assert session.exec(select(Consultation)).one().answer == "Ja, bekend bij de wijkagent."
     assert len(audit(run, "case.denied")) == 1 and refusal_cards(run) == 0
@@ -151,11 +169,13 @@ def test_attendance_recorded_by_someone_who_does_not_organise_is_told_in_the_ans
     run.bot.run_due()
     _i, _card, record = run.card_with(chat_of(run, KR_AAD), "attendance")
 
+    settled(run)
+
     before = len(run.teams.cards(chat_of(run, MEMBER_AAD)))
     assert click(run, MEMBER_AAD, record, attended=member) == (
         "Alleen de ketenregisseur en aandachtsfunctionarissen plannen trainingen; een aandachtsfunctionaris alleen "
         "voor de eigen gemeente.")
-    work_done(run)
+    settled(run)
     with Session(run.bot.core.engine) as session:
         assert session.exec(select(TrainingAttendance)).all() == []
     assert [e.actor_id for e in audit(run, "training.denied")] == [member]  # once
@@ -171,6 +191,7 @@ def test_the_reporters_own_buttons_refused_are_told_in_the_answer(run: TeamsRun)
     run.add_to_team()
     report_in_teams(run, ANSWERS)
     sid = signal_id(run)
+    settled(run)
     before = len(run.teams.cards(REPORTER_CHAT))
     assert click(run, REPORTER_AAD, {"verb": "send_now", "data": {"s": sid}}, conversation=REPORTER_CHAT).startswith(
         "Dit signaal is al verstuurd.")
@@ -179,7 +200,7 @@ def test_the_reporters_own_buttons_refused_are_told_in_the_answer(run: TeamsRun)
     other = "0b5e1c2a-9999-4a4a-9b9b-000000000009"
     assert click(run, other, add, conversation="a:1other-chat", addition="vals").startswith(
         "Dit is niet jouw signaal.")
-    work_done(run)
+    settled(run)
     assert refusal_cards(run) == 0 and len(run.teams.cards(REPORTER_CHAT)) == before
     assert not run.teams.posted("a:1other-chat")
     assert [e.subject for e in audit(run, "case.denied")] == ["add_info"]  # once
@@ -190,3 +211,21 @@ def test_the_reporters_own_buttons_refused_are_told_in_the_answer(run: TeamsRun)
         assert [e.text for e in session.exec(select(CaseEvent).where(CaseEvent.kind == "reporter_message"))] == [
             "Ook een busje."]
         assert session.get(Signal, sid).status == "new"
+
+
+def test_no_refusal_said_in_teams_speaks_of_slacks_ways() -> None:
+    """A thread, /signaal, a Slack workspace: Teams has none of them (1:1 chats have no threads, there are
+    no slash commands). Every refusal of the core that speaks of them is said otherwise in Teams, in both
+    languages."""
+    import re
+
+    from bot.core.result import DENIALS, MESSAGES, REFUSALS
+    from bot.i18n import translator
+    from bot.teams.cards import teams_words
+
+    slackish = re.compile(r"thread|/signaal|slack", re.IGNORECASE)
+    for language in ("nl", "en"):
+        _ = translator(language)
+        for msgid in {*MESSAGES.values(), *DENIALS.values(), *REFUSALS.values()}:
+            said = _(teams_words(msgid))
+            assert not slackish.search(said), (language, msgid, said)

@@ -20,7 +20,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from bot.config import Settings
-from bot.core import platforms, presenters
+from bot.core import platforms, presenters, result
 from bot.core.triage import SENT_EARLY, in_dialog, still_answering
 from bot.i18n import N_, Translate
 from flows.knowledge import Knowledge
@@ -292,9 +292,44 @@ def refusal(ctx: Ctx) -> Out:
     return Out(title, [text(body)])
 
 
+# The core's refusals that speak of Slack's ways (a thread, /signaal, the workspace), as they are said in
+# Teams: the same meaning, the way to go on that Teams has (the dialog, the start card, this chat).
+TEAMS_WORDING: dict[str, str] = {
+    result.MESSAGES[(result.Error.MOVED_ON, None)]: N_(
+        "This question has already been answered. Continue with the latest question in the window; you can "
+        "change answers in the summary."),
+    result.MESSAGES[(result.Error.NOT_DRAFT, None)]: N_(
+        "This signal has already been sent, so answers can no longer be changed. To add something, send a "
+        "message in this chat and choose “Addition to …” on the card that comes back."),
+    result.MESSAGES[(result.Error.NOT_DRAFT, "already_sent")]: N_(
+        "This signal has already been sent. To add something, send a message in this chat and choose "
+        "“Addition to …” on the card that comes back."),
+    result.MESSAGES[(result.Error.NOT_DRAFT, "cancelled")]: N_(
+        "This signal was cancelled. To report again, send “signaal” in this chat."),
+    result.MESSAGES[(result.Error.NOT_CONFIGURED, None)]: N_(
+        "The bot has not been set up for your municipality yet, so it cannot take signals. Please contact "
+        "your attention officer or your organisation's Teams administrator."),
+    result.DENIALS[result.Denial.REPORTER_VIEW_ONLY]: N_(
+        "You reported this signal; the attention officer handles it. Nothing was changed. To add something, "
+        "send a message in this chat and choose “Addition to …” on the card that comes back."),
+    result.DENIALS[result.Denial.NOT_YOUR_SIGNAL]: N_(
+        "This is not your signal. Send “status” in this chat to see your own signals."),
+    result.MESSAGES[(result.Error.NOT_YOURS, None)]: N_(
+        "This is not your signal, so you cannot answer here. To report something yourself, send “signaal” in "
+        "this chat."),
+}
+
+
+def teams_words(msgid: str) -> str:
+    """A refusal's msgid as Teams says it (`TEAMS_WORDING`), else itself."""
+    return TEAMS_WORDING.get(msgid, msgid)
+
+
 def refusal_text(session: Session, _: Translate, msgid: str, params: dict[str, Any]) -> str:
     """A refusal's words (`bot.core.result.message`: its msgid and parameters) in the reader's language,
-    with the person a `who` names by name: on a card, and as the answer to the click itself."""
+    with the person a `who` names by name: on a card, and as the answer to the click itself. Words that
+    speak of Slack's ways are said as in Teams (`TEAMS_WORDING`)."""
+    msgid = teams_words(msgid)
     params = dict(params)
     if "who" in params:
         name = session.exec(select(Person.name).where(Person.user_id == str(params["who"]))).first()

@@ -110,7 +110,7 @@ def step(session: Session, ctx: Ctx, s: Signal | None, person: str, refused: Res
     step, with what was `typed` in its field to correct."""
     _ = ctx._
     if s is None or s.reporter_id != person or s.purged_at is not None:
-        return close(_(message(refused)[0]) if refused is not None and refused.error is not None else
+        return close(_(cards.teams_words(message(refused)[0])) if refused is not None and refused.error is not None else
                      _("This signal no longer exists (it may have been removed according to the retention period)."))
     if s.status == "cancelled":
         return close(_("Signal {reference} was cancelled. Nothing was sent and what you typed was deleted.",
@@ -125,7 +125,7 @@ def step(session: Session, ctx: Ctx, s: Signal | None, person: str, refused: Res
     body: list[dict[str, Any]] = []
     if refused is not None and refused.error is not None:
         words, params = message(refused)
-        body.append(text("⚠️ " + _(words, **params), weight="Bolder", color="Attention"))
+        body.append(text("⚠️ " + _(cards.teams_words(words), **params), weight="Bolder", color="Attention"))
     if s.current_question == "_summary":
         return show(title, body + _summary_body(ctx, s), _summary_actions(ctx, s))
     q = ctx.questionnaire.get(s.current_question or "")
