@@ -33,7 +33,7 @@ from starlette.routing import Route
 
 from bench.common import ANSWERS, NETWORK_YAML, SECRET, TOKEN, reporters
 from bot.config import Settings
-from bot.core import network, triage
+from bot.core import checks, network, triage
 from bot.core.clock import Clock
 from bot.core.outbox import OutboxWorker
 from bot.runtime import Bot, health, open_database
@@ -45,7 +45,8 @@ BATCH = 50  # signals per transaction in populate
 
 
 class _Batched:
-    """Stands in for `models.db.session_scope` inside `bot.core.triage` while populate runs: every
+    """Stands in for `models.db.session_scope` inside `bot.core.triage` and `bot.core.checks` (the
+    session of the draft's steps, bot/core/checks.py) while populate runs: every
     service call gets the same session (flushed at the end of each call, as a commit would), and
     the transaction is committed every BATCH signals. The service code is the real one."""
 
@@ -78,6 +79,7 @@ def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
     batch = _Batched(core.engine)
     original = triage.session_scope
     triage.session_scope = batch  # type: ignore[assignment]
+    checks.session_scope = batch  # type: ignore[assignment]
     try:
         for i in range(n):
             user = users[i % len(users)]
@@ -101,6 +103,7 @@ def populate(bot: Bot, n: int, users: list[str]) -> dict[str, Any]:
         batch.commit()
     finally:
         triage.session_scope = original  # type: ignore[assignment]
+        checks.session_scope = original  # type: ignore[assignment]
         if batch.session is not None:
             batch.session.rollback()
             batch.session.close()
