@@ -15,16 +15,15 @@ import httpx
 import jwt
 import pytest
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_settings
 from bot.core.outbox import TransientError, Unauthorized
 from bot.runtime import health
 from bot.sandbox.fake_teams import FakeTeams
 from bot.sandbox.server import free_port
 from bot.teams.auth import BotToken
 from tests.teams_support import REPORTER_CHAT, start_teams_bot, wait_for
+from tests.test_teams_certificate import _env, _problem
 
-APP_ID = "00000000-0000-4000-8000-0000000000a1"
-TENANT = "00000000-0000-4000-8000-0000000000b2"
 RESOURCE = "https://api.botframework.com"
 # What msal reads to find the identity endpoint; none may leak in from the machine running the tests.
 IDENTITY_ENV = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBPRINT", "IMDS_ENDPOINT", "MSI_ENDPOINT",
@@ -136,17 +135,6 @@ def test_no_identity_endpoint_is_a_transient_error_and_says_so_once(
 
 
 # -- the settings ---------------------------------------------------------------------------------
-
-
-def _env(**extra: str) -> dict[str, str]:
-    return {"TEAMS_APP_ID": APP_ID, "TEAMS_TENANT_ID": TENANT, **extra}
-
-
-def _problem(env: dict[str, str]) -> str:
-    with pytest.raises(ConfigError) as raised:
-        load_settings(env, dotenv=False)
-    [line] = raised.value.problems
-    return line
 
 
 def test_the_managed_identity_is_a_credential_instead_of_a_secret_or_certificate(tmp_path: Path) -> None:

@@ -367,17 +367,23 @@ def test_the_af_snoozes_a_reminder_in_their_own_chat(database_url: str, fake: Fa
         run.stop()
 
 
-def test_the_af_snoozes_a_reminder_in_the_case_cards_thread_in_the_channel(run: TeamsRun, clock: Clock) -> None:
-    """The reminder is a reply in the case card's thread in the municipality's channel: its Snooze is
-    taken there (a click in a channel, from the AF), and the same click by the reporter is refused."""
+def unclaimed_reminder_in_the_channel(run: TeamsRun, clock: Clock) -> dict[str, Any]:
+    """A signal reported in Teams and left unclaimed for a day: the AF's reminder in the case card's thread
+    in the channel; its "Morgen" (snooze) button."""
     run.add_to_team()
     report_in_teams(run, ANSWERS)
     wait_for(lambda: run.teams.cards(CHANNEL))
     clock.set(TUESDAY + timedelta(days=1, hours=1))
     run.bot.run_due()
     reminder = card_in(run, CHANNEL, "nog niemand heeft het opgepakt")
-    tomorrow = next(a for a in card_of(reminder)["actions"] if a.get("verb") == "snooze"
-                    and a["data"]["until"] == "tomorrow")
+    return next(a for a in card_of(reminder)["actions"] if a.get("verb") == "snooze"
+                and a["data"]["until"] == "tomorrow")
+
+
+def test_the_af_snoozes_a_reminder_in_the_case_cards_thread_in_the_channel(run: TeamsRun, clock: Clock) -> None:
+    """The reminder is a reply in the case card's thread in the municipality's channel: its Snooze is
+    taken there (a click in a channel, from the AF), and the same click by the reporter is refused."""
+    tomorrow = unclaimed_reminder_in_the_channel(run, clock)
 
     def click_in_channel(aad: str) -> str:
         value = {"action": {"type": "Action.Execute", "verb": "snooze", "data": tomorrow["data"]}, "trigger": "manual"}

@@ -44,6 +44,7 @@ from tests.test_teams_network import (
     chat_of,
     core_training_id,
     signal_id,
+    unclaimed_reminder_in_the_channel,
 )
 from tests.test_teams_network import clock as clock  # noqa: F401 - fixtures
 from tests.test_teams_network import run as run  # noqa: F401 - fixtures
@@ -92,14 +93,7 @@ def audit(run: TeamsRun, action_name: str) -> list[AuditEntry]:
 
 
 def test_a_snooze_by_someone_who_may_not_is_told_in_the_answer(run: TeamsRun, clock: Clock) -> None:
-    run.add_to_team()
-    report_in_teams(run, ANSWERS)
-    wait_for(lambda: run.teams.cards(CHANNEL))
-    clock.set(TUESDAY + timedelta(days=1, hours=1))
-    run.bot.run_due()
-    reminder = card_in(run, CHANNEL, "nog niemand heeft het opgepakt")
-    tomorrow = next(a for a in card_of(reminder)["actions"] if a.get("verb") == "snooze"
-                    and a["data"]["until"] == "tomorrow")
+    tomorrow = unclaimed_reminder_in_the_channel(run, clock)
     thread = f"{CHANNEL};messageid={_root(run)}"
 
     def snoozed() -> bool:
