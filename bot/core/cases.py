@@ -354,9 +354,6 @@ class _Stop(Exception):
         self.denied = denied
 
 
-checking = checks.checking  # the check mode (bot/core/checks.py), as edges have asked it here
-
-
 def _checked(signal: Signal) -> None:
     """Where a step's checks end: a step being checked stops here, allowed."""
     checks.passed(Result(True, signal.id, signal.reference))

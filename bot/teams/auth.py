@@ -249,14 +249,14 @@ def _identity_source() -> str:
     """Which of Azure's identity endpoints msal will ask here (for the log)."""
     from msal import managed_identity as mi
 
-    source = mi.get_managed_identity_source()
-    if source is mi.APP_SERVICE:
-        return "the identity endpoint of App Service or Container Apps (IDENTITY_ENDPOINT)"
-    if source is mi.DEFAULT_TO_VM:
-        return "the instance metadata service of an Azure VM"
-    names = {id(mi.SERVICE_FABRIC): "Service Fabric", id(mi.AZURE_ARC): "Azure Arc",
-             id(mi.MACHINE_LEARNING): "Azure Machine Learning", id(mi.CLOUD_SHELL): "Cloud Shell"}
-    return f"{names.get(id(source), 'an unknown source')} (untested here: docs/teams.md names where it works)"
+    tested = {mi.APP_SERVICE: "the identity endpoint of App Service or Container Apps (IDENTITY_ENDPOINT)",
+              mi.DEFAULT_TO_VM: "the instance metadata service of an Azure VM"}
+    untested = {mi.SERVICE_FABRIC: "Service Fabric", mi.AZURE_ARC: "Azure Arc",
+                mi.MACHINE_LEARNING: "Azure Machine Learning", mi.CLOUD_SHELL: "Cloud Shell"}
+    source = mi.get_managed_identity_source()  # one of msal's sentinel objects
+    if source in tested:
+        return tested[source]
+    return f"{untested.get(source, 'an unknown source')} (untested here: docs/teams.md names where it works)"
 
 
 class _MsalHttp:

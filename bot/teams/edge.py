@@ -428,10 +428,7 @@ class TeamsEdge:
         if person is None:
             return {}
         core, data, verb = self.core, a.get("data") or {}, a.get("verb") or ""
-        try:
-            signal_id = int(data.get("s") or 0)
-        except (TypeError, ValueError):
-            signal_id = 0
+        signal_id = _signal_of(data)
         done: dict[str, Any] = {"person": person, "signal": signal_id}
         if "from_message" in a:  # "Meld als signaal": a new signal with the message's text as its description
             draft = triage.open_draft(core, person)
@@ -555,11 +552,7 @@ class TeamsEdge:
             log.info("Teams: a click refused in its answer would run now; not done (the clicker was told)")
 
     def _case_step(self, person: str, verb: str, data: dict[str, Any]) -> Result:
-        try:
-            signal_id = int(data.get("s") or 0)
-        except (TypeError, ValueError):
-            signal_id = 0
-        return CASE_VERBS[verb](self.core, signal_id, person, data)
+        return CASE_VERBS[verb](self.core, _signal_of(data), person, data)
 
     def _answer(self, key: str, data: dict[str, Any], *, skip: bool) -> Any:
         """The card's input as the questionnaire takes it: a multi-select comes as 'a,b'."""
